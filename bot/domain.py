@@ -1,0 +1,73 @@
+"""Platform-neutral domain types that flow through the core.
+
+A source turns a network's API objects into `Post`s; the pipeline turns a matching `Post` into a
+stored mention. Nothing here knows a chat platform or a network by name.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+
+
+class MentionStatus(StrEnum):
+    NEW = "new"
+    CLAIMED = "claimed"
+    REPLIED = "replied"
+    RESOLVED = "resolved"
+    IGNORED = "ignored"
+
+
+class DeliveryState(StrEnum):
+    PENDING = "pending"
+    SENT = "sent"
+    FAILED = "failed"  # gave up after the maximum number of attempts
+
+
+class ReplyState(StrEnum):
+    PENDING = "pending"  # recorded, not yet handed to the network
+    SENT = "sent"
+    FAILED = "failed"  # the network refused it: certainly not posted
+    UNKNOWN = "unknown"  # an error left it unclear whether the network accepted it
+
+
+class Sentiment(StrEnum):
+    POSITIVE = "positive"
+    NEUTRAL = "neutral"
+    NEGATIVE = "negative"
+
+
+class Priority(StrEnum):
+    LOW = "low"
+    NORMAL = "normal"
+    HIGH = "high"
+    URGENT = "urgent"
+
+
+@dataclass(frozen=True, slots=True)
+class Author:
+    """The author of a post as the network describes them."""
+
+    handle: str
+    name: str | None = None
+    followers: int | None = None
+    url: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Post:
+    """One item from a network, before matching. `created_at` is aware, in UTC."""
+
+    network: str
+    external_id: str
+    url: str
+    author: Author
+    text: str
+    created_at: datetime
+    lang: str | None = None
+    likes: int | None = None
+    reposts: int | None = None
+    replies: int | None = None
+    in_reply_to: str | None = None
+    extra: dict[str, str] = field(default_factory=dict)
