@@ -1,0 +1,211 @@
+"""The store's tables, in one module (SQLModel on SQLAlchemy 2).
+
+Every metric is computed from these rows, mostly from the append-only `Event` log. Times are aware
+datetimes in UTC; `UTCDateTime` makes SQLite (which keeps no zone) give them back aware.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Dialect
+from sqlmodel import Field, SQLModel
+
+
+class UTCDateTime(sa.types.TypeDecorator[datetime]):
+    """Stores aware datetimes as UTC and returns them aware, on SQLite as on PostgreSQL."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the store; use aware UTC datetimes")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+def _ts(*, nullable: bool = False, index: bool = False) -> Any:
+    return Field(
+        default=None, sa_column=sa.Column(UTCDateTime(), nullable=nullable, index=index)
+    )
+
+
+def _text(*, nullable: bool = False) -> Any:
+    return Field(default=None, sa_column=sa.Column(sa.Text(), nullable=nullable))
+
+
+class Brand(SQLModel, table=True):
+    __tablename__ = "brand"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=200, unique=True)
+    query: str = Field(sa_column=sa.Column(sa.Text(), nullable=False))
+    created_at: datetime = _ts()
+    updated_at: datetime = _ts()
+
+
+class Route(SQLModel, table=True):
+    """Which chat channel gets which of a brand's mentions."""
+
+    __tablename__ = "route"
+    __table_args__ = (sa.UniqueConstraint("brand_id", "platform", "channel"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    brand_id: int = Field(foreign_key="brand.id", index=True)
+    platform: str = Field(max_length=32)
+    channel: str = Field(max_length=200)
+    # Comma-separated networks; empty means every network.
+    networks: str = Field(default="", max_length=500)
+    # Only mentions at or above this priority (low < normal < high < urgent).
+    min_priority: str = Field(default="low", max_length=16)
+
+
+class Revision(SQLModel, table=True):
+    """Counters that running processes poll to notice changes (e.g. brand queries)."""
+
+    __tablename__ = "revision"
+
+    name: str = Field(primary_key=True, max_length=64)
+    value: int = 0
+
+
+class Author(SQLModel, table=True):
+    """A person on one network: the start of a per-customer history."""
+
+    __tablename__ = "author"
+    __table_args__ = (sa.UniqueConstraint("network", "handle_key"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    network: str = Field(max_length=32)
+    handle: str = Field(max_length=300)
+    handle_key: str = Field(max_length=300)  # case-folded handle without a leading @
+    name: str | None = Field(default=None, max_length=300)
+    followers: int | None = None
+    first_seen: datetime = _ts()
+    mentions_count: int = 0
+    answered_count: int = 0
+    muted: bool = False
+
+
+class Mention(SQLModel, table=True):
+    __tablename__ = "mention"
+    __table_args__ = (
+        sa.UniqueConstraint("brand_id", "network", "external_id"),
+        sa.Index("ix_mention_brand_texthash", "brand_id", "text_hash"),
+        sa.Index("ix_mention_brand_created", "brand_id", "created_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    brand_id: int = Field(foreign_key="brand.id")
+    network: str = Field(max_length=32)
+    external_id: str = Field(max_length=500)
+    url: str = _text()
+    canonical_url: str = Field(max_length=1000, index=True)
+    author_id: int = Field(foreign_key="author.id", index=True)
+    text: str = _text()
+    text_hash: str = Field(max_length=64)
+    language: str | None = Field(default=None, max_length=8)
+    sentiment: str = Field(default="neutral", max_length=16)
+    sentiment_score: float = 0.0
+    priority: str = Field(default="normal", max_length=16)
+    likes: int | None = None
+    reposts: int | None = None
+    replies: int | None = None
+    in_reply_to: str | None = Field(default=None, max_length=500)
+    echoes: int = 0  # reposts of the same text that were folded into this mention
+    created_at: datetime = _ts()  # on the network
+    seen_at: datetime = _ts(index=True)  # by us
+    status: str = Field(default="new", max_length=16, index=True)
+    assignee: str | None = Field(default=None, max_length=200)
+    muted: bool = False  # stored but not relayed: its author is muted
+
+
+class Delivery(SQLModel, table=True):
+    """The outbox: one mention to one chat channel."""
+
+    __tablename__ = "delivery"
+    __table_args__ = (
+        sa.UniqueConstraint("mention_id", "platform", "channel"),
+        sa.Index("ix_delivery_due", "state", "next_attempt_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    mention_id: int = Field(foreign_key="mention.id")
+    platform: str = Field(max_length=32)
+    channel: str = Field(max_length=200)
+    state: str = Field(default="pending", max_length=16)
+    attempts: int = 0
+    next_attempt_at: datetime = _ts()
+    lease_until: datetime | None = _ts(nullable=True)
+    last_error: str | None = _text(nullable=True)
+    message_ref: str | None = Field(default=None, max_length=300)
+    needs_update: bool = Field(default=False, index=True)
+    created_at: datetime = _ts()
+    sent_at: datetime | None = _ts(nullable=True)
+
+
+class Reply(SQLModel, table=True):
+    """An answer to a mention; recorded before it is sent, never sent twice."""
+
+    __tablename__ = "reply"
+
+    id: int | None = Field(default=None, primary_key=True)
+    mention_id: int = Field(foreign_key="mention.id", index=True)
+    text: str = _text()
+    by: str = Field(max_length=200)
+    state: str = Field(default="pending", max_length=16)
+    network_reply_id: str | None = Field(default=None, max_length=500)
+    url: str | None = _text(nullable=True)
+    error: str | None = _text(nullable=True)
+    created_at: datetime = _ts()
+    sent_at: datetime | None = _ts(nullable=True)
+
+
+class Template(SQLModel, table=True):
+    __tablename__ = "template"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=100, unique=True)
+    text: str = _text()
+    created_by: str = Field(max_length=200)
+    created_at: datetime = _ts()
+
+
+class Event(SQLModel, table=True):
+    """Append-only log of everything that happened; every metric is computed from it."""
+
+    __tablename__ = "event"
+    __table_args__ = (sa.Index("ix_event_kind_at", "kind", "at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str = Field(max_length=32)
+    mention_id: int | None = Field(default=None, foreign_key="mention.id", index=True)
+    brand_id: int | None = Field(default=None, foreign_key="brand.id")
+    actor: str = Field(max_length=200)
+    at: datetime = _ts()
+    detail: str = Field(default="", sa_column=sa.Column(sa.Text(), nullable=False))
+
+
+class SourceCursor(SQLModel, table=True):
+    """Where a source left off, so that a restart neither skips nor repeats."""
+
+    __tablename__ = "source_cursor"
+
+    source: str = Field(primary_key=True, max_length=200)
+    cursor: str = _text()
+    updated_at: datetime = _ts()
+
+
+metadata = SQLModel.metadata

@@ -1,0 +1,221 @@
+"""From `Post`s to stored mentions: dedupe, match, enrich, write (with the outbox) in one go.
+
+Matching goes through one function, `Pipeline.match`, backed by the query engine compiled from
+every brand's query. A changed query (or route) bumps a revision counter in the store; every
+process notices it before its next batch and rebuilds, so no restart is needed.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+
+from bot.domain import Post
+from bot.enrich import (
+    LanguageDetector,
+    SentimentAnalyzer,
+    canonical_url,
+    priority,
+    text_hash,
+)
+from bot.models import Route
+from bot.query import Candidate, Matcher, QueryError
+from bot.store import NewMention, Store, utcnow
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class IngestReport:
+    """What one call of `ingest` did with its posts."""
+
+    seen: int = 0
+    matched: int = 0
+    stored: int = 0
+    duplicates: int = 0
+    echoes: int = 0
+    mention_ids: list[int] = field(default_factory=list)
+
+    def add(self, other: IngestReport) -> None:
+        self.seen += other.seen
+        self.matched += other.matched
+        self.stored += other.stored
+        self.duplicates += other.duplicates
+        self.echoes += other.echoes
+        self.mention_ids.extend(other.mention_ids)
+
+
+class _LazyLanguage:
+    """The post's language: given by the network, else detected once, on demand."""
+
+    __slots__ = ("_detector", "_done", "_text", "value")
+
+    def __init__(self, given: str | None, text: str, detector: LanguageDetector) -> None:
+        self.value = given.lower()[:2] if given else None
+        self._done = given is not None
+        self._text = text
+        self._detector = detector
+
+    def __call__(self) -> str | None:
+        if not self._done:
+            self.value = self._detector.detect(self._text)
+            self._done = True
+        return self.value
+
+
+class Pipeline:
+    """Turns batches of posts into mentions and outbox rows."""
+
+    def __init__(
+        self,
+        store: Store,
+        *,
+        repost_window: timedelta = timedelta(hours=24),
+        high_reach_followers: int = 10_000,
+        language: LanguageDetector | None = None,
+        sentiment: SentimentAnalyzer | None = None,
+        now: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self.store = store
+        self.repost_window = repost_window
+        self.high_reach = high_reach_followers
+        self.language = language or LanguageDetector()
+        self.sentiment = sentiment or SentimentAnalyzer()
+        self.now = now
+        self._revision = -1
+        self._matcher = Matcher.build({})
+        self._routes: dict[int, list[Route]] = {}
+
+    # --- the brands' queries ------------------------------------------------------------------
+
+    def refresh(self) -> bool:
+        """Rebuild the matcher and routes if any brand changed since the last look."""
+        revision = self.store.revision()
+        if revision == self._revision:
+            return False
+        queries = self.store.brand_queries()
+        while True:
+            try:
+                matcher = Matcher.build(queries)
+                break
+            except QueryError as exc:
+                # Queries are checked when they are saved; one that fails now (say, after the
+                # language grew stricter) must not stop the other brands' mentions.
+                bad = getattr(exc, "key", None)
+                if bad not in queries:
+                    raise
+                log.error("brand %s has an invalid query and is skipped: %s", bad, exc)
+                queries = {k: v for k, v in queries.items() if k != bad}
+        routes: dict[int, list[Route]] = {}
+        for r in self.store.routes():
+            routes.setdefault(r.brand_id, []).append(r)
+        self._matcher, self._routes, self._revision = matcher, routes, revision
+        return True
+
+    def match(self, post: Post, lang: Callable[[], str | None] | None = None) -> list[int]:
+        """The brand ids whose query matches the post: the one place matching happens."""
+        return self._matcher.match(
+            Candidate(
+                text=post.text,
+                network=post.network,
+                url=post.url,
+                author=post.author.handle,
+                lang=post.lang.lower()[:2] if post.lang else None,
+                detect_lang=lang,
+            )
+        )
+
+    # --- ingest -------------------------------------------------------------------------------
+
+    def ingest(self, posts: Sequence[Post]) -> IngestReport:
+        """Dedupe, match, enrich and store one batch; returns what happened."""
+        self.refresh()
+        report = IngestReport(seen=len(posts))
+        fresh = self._drop_known(posts, report)
+        matched: list[tuple[Post, int, _LazyLanguage]] = []
+        for post in fresh:
+            lang = _LazyLanguage(post.lang, post.text, self.language)
+            matched.extend((post, brand_id, lang) for brand_id in self.match(post, lang))
+        report.matched = len(matched)
+        if not matched:
+            return report
+
+        urls = self.store.known_canonical_urls(canonical_url(p.url) for p, _, _ in matched)
+        hashes = {(id(p), b): text_hash(p.text) for p, b, _ in matched}
+        earlier = self.store.recent_text_hashes(
+            ((b, hashes[(id(p), b)]) for p, b, _ in matched),
+            since=self.now() - self.repost_window,
+        )
+        echoes: dict[int, int] = {}
+        batch_firsts: dict[tuple[int, str], int] = {}
+        new: list[NewMention] = []
+        batch_echoes: list[int] = []
+        for post, brand_id, lang in matched:
+            key = (brand_id, hashes[(id(post), brand_id)])
+            curl = canonical_url(post.url)
+            if curl in urls:
+                report.duplicates += 1
+                continue
+            if key in earlier:
+                echoes[earlier[key]] = echoes.get(earlier[key], 0) + 1
+                report.echoes += 1
+                continue
+            if key in batch_firsts:
+                batch_echoes[batch_firsts[key]] += 1
+                report.echoes += 1
+                continue
+            batch_firsts[key] = len(new)
+            batch_echoes.append(0)
+            new.append(self._enrich(post, brand_id, lang(), key[1], curl))
+        new = [replace(m, echoes=n) if n else m for m, n in zip(new, batch_echoes, strict=True)]
+        ids = self.store.write_mentions(new, echoes=echoes, routes=self._routes)
+        report.stored = len(ids)
+        report.mention_ids = ids
+        return report
+
+    def _drop_known(self, posts: Sequence[Post], report: IngestReport) -> list[Post]:
+        seen: set[tuple[str, str]] = set()
+        by_network: dict[str, list[Post]] = {}
+        for post in posts:
+            key = (post.network, post.external_id)
+            if key in seen:
+                report.duplicates += 1
+                continue
+            seen.add(key)
+            by_network.setdefault(post.network, []).append(post)
+        fresh: list[Post] = []
+        for network, group in by_network.items():
+            known = self.store.known_external_ids(network, (p.external_id for p in group))
+            report.duplicates += sum(p.external_id in known for p in group)
+            fresh.extend(p for p in group if p.external_id not in known)
+        return fresh
+
+    def _enrich(
+        self, post: Post, brand_id: int, lang: str | None, thash: str, curl: str
+    ) -> NewMention:
+        sentiment = self.sentiment.score(post.text, lang)
+        return NewMention(
+            brand_id=brand_id,
+            network=post.network,
+            external_id=post.external_id,
+            url=post.url,
+            canonical_url=curl,
+            author_handle=post.author.handle,
+            author_name=post.author.name,
+            author_followers=post.author.followers,
+            text=post.text,
+            text_hash=thash,
+            language=lang,
+            sentiment=sentiment.label.value,
+            sentiment_score=sentiment.score,
+            priority=priority(
+                followers=post.author.followers, sentiment=sentiment, high_reach=self.high_reach
+            ).value,
+            created_at=post.created_at,
+            likes=post.likes,
+            reposts=post.reposts,
+            replies=post.replies,
+            in_reply_to=post.in_reply_to,
+        )
