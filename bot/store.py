@@ -437,6 +437,25 @@ class Store:
             if self.is_postgres:
                 q = q.with_for_update(skip_locked=True)
             rows = list(s.exec(q))
+            # Keep each channel in order: nothing overtakes an older card that waits for a
+            # retry or is being sent by another worker.
+            t = Delivery.__table__
+            blocked = dict(
+                ((p, c), i)
+                for p, c, i in s.execute(
+                    sa.select(t.c.platform, t.c.channel, sa.func.min(t.c.id))
+                    .where(
+                        t.c.state == DeliveryState.PENDING.value,
+                        sa.or_(t.c.next_attempt_at > now, t.c.lease_until >= now),
+                    )
+                    .group_by(t.c.platform, t.c.channel)
+                )
+            )
+            rows = [
+                d for d in rows
+                if d.state != DeliveryState.PENDING.value
+                or (d.id or 0) < blocked.get((d.platform, d.channel), 1 << 62)
+            ]
             for d in rows:
                 d.lease_until = now + lease
                 if d.state == DeliveryState.SENT.value:
@@ -474,14 +493,24 @@ class Store:
             d.lease_until = None
             d.last_error = error[:2000]
             if update:
-                # A failed in-place update of a card that was sent: try again later.
-                d.needs_update = True
+                # A failed in-place edit of a card that was sent: try again after the back-off
+                # (the lease keeps other claims off it until then), or drop the edit.
+                d.needs_update = retry_at is not None
+                d.lease_until = retry_at
                 return
             d.attempts += 1
             if retry_at is None:
                 d.state = DeliveryState.FAILED.value
             else:
                 d.next_attempt_at = retry_at
+
+    def release(self, *, delivery_ids: Sequence[int]) -> None:
+        """Give leased rows back untouched (a worker stops, or an older card failed first)."""
+        if not delivery_ids:
+            return
+        t = Delivery.__table__
+        with self.engine.begin() as conn:
+            conn.execute(t.update().where(t.c.id.in_(list(delivery_ids))).values(lease_until=None))
 
     def outbox_depth(self) -> int:
         t = Delivery.__table__

@@ -1,0 +1,94 @@
+"""Everything staff can do, once, for every chat platform.
+
+`COMMANDS` is the whole command surface; each chat adapter loops over it. `dispatch` parses one
+command line, checks who may run it, and turns known failures into a one-line answer.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from bot.store import Conflict, NotFound
+from commands import admin, mentions
+from commands.base import (
+    CommandSpec,
+    Deps,
+    Invocation,
+    Result,
+    Role,
+    UsageError,
+    first_token,
+)
+
+log = logging.getLogger(__name__)
+
+
+async def help_(inv: Invocation, deps: Deps) -> Result:
+    """List the commands, or explain one: `help [command]`."""
+    name = inv.args.strip().lstrip("/")
+    if name:
+        spec = BY_NAME.get(name)
+        if spec is None:
+            raise UsageError(f"no command {name!r}; try help")
+        return Result(text=f"{spec.usage}\n{spec.help}", ephemeral=True)
+    return Result(text="Commands:", ephemeral=True,
+                  lines=[f"{c.usage} - {c.summary}" for c in COMMANDS])
+
+
+COMMANDS: tuple[CommandSpec, ...] = (
+    CommandSpec("reply", "reply <id> <text|:template>", mentions.reply, Role.RESPONDER),
+    CommandSpec("claim", "claim [id]", mentions.claim, Role.RESPONDER),
+    CommandSpec("assign", "assign <id> <person>", mentions.assign, Role.RESPONDER),
+    CommandSpec("resolve", "resolve <id>", mentions.resolve, Role.RESPONDER),
+    CommandSpec("ignore", "ignore <id> [reason]", mentions.ignore, Role.RESPONDER),
+    CommandSpec("mute", "mute <network> <author>", mentions.mute, Role.RESPONDER),
+    CommandSpec("settle", "settle <reply-id> posted|failed", mentions.settle, Role.RESPONDER),
+    CommandSpec("list", "list [open|mine|all|<brand>]", mentions.list_),
+    CommandSpec("show", "show <id>", mentions.show),
+    CommandSpec("brand", "brand list|add|query|route|unroute ...", admin.brand, Role.ADMIN),
+    CommandSpec("template", "template list|add ...", admin.template, Role.RESPONDER),
+    CommandSpec("help", "help [command]", help_),
+)
+BY_NAME = {c.name: c for c in COMMANDS}
+
+_REFUSAL = {
+    Role.RESPONDER: "Sorry, {user}: only people allowed to answer customers may use {cmd}. "
+                    "Ask an admin to add you.",
+    Role.ADMIN: "Sorry, {user}: only admins may use {cmd}.",
+}
+
+
+def parse_line(line: str) -> tuple[str, str]:
+    """"/reply 3 Danke" -> ("reply", "3 Danke"). A leading / or ! is optional."""
+    name, args = first_token(line.strip().lstrip("/!"))
+    return name.lower(), args
+
+
+async def run(spec: CommandSpec, inv: Invocation, deps: Deps) -> Result:
+    """Run one command with its permission check and error handling."""
+    if spec.role is not None and spec.role not in inv.roles and Role.ADMIN not in inv.roles:
+        return Result.error(_REFUSAL[spec.role].format(user=inv.actor, cmd=spec.name))
+    try:
+        return await spec.handler(inv, deps)
+    except UsageError as exc:
+        return Result.error(f"{spec.name}: {exc}")
+    except (NotFound, Conflict) as exc:
+        return Result.error(str(exc).strip("'\""))
+
+
+async def dispatch(line: str, inv: Invocation, deps: Deps) -> Result:
+    """Run a typed command line such as "/claim 42" for the person in `inv`."""
+    try:
+        name, args = parse_line(line)
+    except UsageError as exc:
+        return Result.error(str(exc))
+    spec = BY_NAME.get(name)
+    if spec is None:
+        return Result.error(f"unknown command {name!r}; try /help")
+    return await run(spec, Invocation(user=inv.user, platform=inv.platform, args=args,
+                                      channel=inv.channel, display_name=inv.display_name,
+                                      roles=inv.roles), deps)
+
+
+__all__ = ["BY_NAME", "COMMANDS", "CommandSpec", "Deps", "Invocation", "Result", "Role",
+           "dispatch", "run"]

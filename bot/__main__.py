@@ -1,0 +1,213 @@
+"""The `echtzeit` command, and the one place where adapters and sources are wired in."""
+
+from __future__ import annotations
+
+import asyncio
+import getpass
+import json
+import logging
+import sys
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from bot import db
+from bot.pipeline import IngestReport, Pipeline
+from bot.relay import Relay, RelayPolicy
+from bot.runner import drain, pump_all
+from bot.settings import Settings, SettingsError, load_settings
+from bot.store import Store
+from commands import Deps
+from integrations.chat.console_app import ConsoleChat, command_loop, start_reader
+from integrations.networks.replay import (
+    ReplaySource,
+    bundled_brands,
+    bundled_sample,
+    recording_responders,
+)
+
+app = typer.Typer(help="Echtzeit: brand mentions from the social web in your team's chat.",
+                  no_args_is_help=True, add_completion=False)
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+
+err = Console(stderr=True, highlight=False)
+log = logging.getLogger("echtzeit")
+
+
+def _settings(**overrides: object) -> Settings:
+    try:
+        return load_settings(**overrides)
+    except SettingsError as exc:
+        err.print(str(exc), markup=False)
+        raise typer.Exit(2) from None
+
+
+def _logging(settings: Settings, *, quiet: bool = False) -> None:
+    level = logging.WARNING if quiet and settings.log_level == "INFO" else settings.log_level
+    logging.basicConfig(level=level, stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+def _open_store(url: str) -> Store:
+    db.upgrade(url)
+    return Store.from_url(url)
+
+
+def seed_brands(store: Store, path: Path, *, platform: str = "console") -> int:
+    """Add the brands of a brands.json file (name, query, channel) that are not there yet."""
+    data = json.loads(path.read_text(encoding="utf-8"))
+    have = {b.name for b in store.brands()}
+    added = 0
+    for entry in data["brands"]:
+        if entry["name"] in have:
+            continue
+        store.add_brand(name=entry["name"], query=entry["query"], actor="setup")
+        store.add_route(brand=entry["name"], platform=platform, channel=entry["channel"],
+                        actor="setup")
+        added += 1
+    return added
+
+
+DEMO_TEMPLATES = {
+    "thanks": "Thank you so much, {name}! We are glad to hear it. - Team {brand}",
+    "danke": "Vielen Dank, {name}! Das freut uns sehr. - Team {brand}",
+    "dm": "Sorry to hear that, {name}. Please send us a DM with your order number and we "
+          "will sort it out today.",
+    "dm-de": "Das tut uns leid, {name}. Schreib uns bitte eine DM mit deiner Bestellnummer, "
+             "wir kümmern uns noch heute darum.",
+}
+
+
+@dataclass
+class Desk:
+    """Everything one process runs, wired together."""
+
+    store: Store
+    pipeline: Pipeline
+    relay: Relay
+    chat: ConsoleChat
+    deps: Deps
+
+
+def build_desk(settings: Settings, url: str, *, replies_file: Path) -> Desk:
+    store = _open_store(url)
+    chat = ConsoleChat()
+    pipeline = Pipeline(
+        store,
+        repost_window=timedelta(minutes=settings.repost_window_minutes),
+        high_reach_followers=settings.high_reach_followers,
+    )
+    relay = Relay(store, {chat.platform: chat}, policy=RelayPolicy(
+        max_attempts=settings.relay_max_attempts,
+        backoff_base=settings.relay_backoff_base_seconds,
+        backoff_cap=settings.relay_backoff_cap_seconds,
+    ))
+    deps = Deps(store=store, responders=recording_responders(replies_file))
+    return Desk(store=store, pipeline=pipeline, relay=relay, chat=chat, deps=deps)
+
+
+async def serve_console(desk: Desk, source: ReplaySource, *, user: str,
+                        interactive: bool) -> IngestReport:
+    """Replay into the store and the console; read commands until input ends."""
+    report = IngestReport()
+    stop = asyncio.Event()
+    relay_task = asyncio.create_task(desk.relay.run(stop, poll=0.2))
+    lines = start_reader(sys.stdin)
+    try:
+        if interactive:
+            feeding = asyncio.create_task(pump_all([source], desk.pipeline, desk.relay, report))
+            desk.chat.console.print("Type /help for commands, /quit to leave.", markup=False)
+            await command_loop(desk.chat, desk.deps, lines, user=user, prompt=True)
+            feeding.cancel()
+        else:
+            # Scripted: play the whole replay and relay it before the first command runs, so
+            # that ids in the script refer to cards that were shown.
+            await pump_all([source], desk.pipeline, desk.relay, report)
+            await drain(desk.relay)
+            await command_loop(desk.chat, desk.deps, lines, user=user, prompt=False,
+                               after_each=lambda: drain(desk.relay))
+    finally:
+        stop.set()
+        await relay_task
+    return report
+
+
+@app.command()
+def demo(
+    speed: Annotated[float, typer.Option(help="Replay speed factor; 0 = as fast as possible.",
+                                         min=0)] = 120.0,
+    user: Annotated[str, typer.Option(help="Your name at the console.")] = "",
+    file: Annotated[Path | None, typer.Option(help="A JSON Lines file of posts to replay "
+                                              "instead of the bundled sample.")] = None,
+    keep: Annotated[bool, typer.Option(help="Keep the previous demo database.")] = False,
+) -> None:
+    """Try Echtzeit with no account: replay sample mentions into SQLite and this console."""
+    settings = _settings()
+    _logging(settings, quiet=True)
+    path = settings.data_dir / "demo.db"
+    if not keep:
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{path}{suffix}").unlink(missing_ok=True)
+    url = f"sqlite:///{path}"
+    desk = build_desk(settings, url, replies_file=settings.data_dir / "demo-replies.jsonl")
+    seed_brands(desk.store, bundled_brands())
+    for name, text in DEMO_TEMPLATES.items():
+        desk.store.add_template(name=name, text=text, actor="setup")
+    desk.pipeline.language.detect("warm up the language model")
+    source = ReplaySource(file or bundled_sample(), speed=speed)
+    name = user or getpass.getuser() or "you"
+    report = asyncio.run(serve_console(desk, source, user=name,
+                                       interactive=sys.stdin.isatty()))
+    err.print(f"replayed {report.seen} posts: {report.stored} mentions stored, "
+              f"{report.duplicates} duplicates and {report.echoes} reposts folded; "
+              f"database {path}", markup=False)
+
+
+@app.command()
+def run(
+    user: Annotated[str, typer.Option(help="Your name at the console.")] = "",
+) -> None:
+    """Run the bot with the configured database, chats and sources.
+
+    With nothing configured: SQLite in the data directory, this console as the chat, and the
+    bundled replay as the only network (its brands are added on first start)."""
+    settings = _settings()
+    _logging(settings, quiet=True)
+    url = settings.effective_database_url
+    desk = build_desk(settings, url, replies_file=settings.data_dir / "replies.jsonl")
+    replay = settings.replay_file or bundled_sample()
+    if not desk.store.brands():
+        seed_brands(desk.store, settings.replay_brands_file or bundled_brands())
+    source = ReplaySource(replay, speed=settings.replay_speed)
+    name = user or getpass.getuser() or "you"
+    asyncio.run(serve_console(desk, source, user=name, interactive=sys.stdin.isatty()))
+
+
+@db_app.command("upgrade")
+def db_upgrade(
+    revision: Annotated[str, typer.Argument(help="Target revision.")] = "head",
+) -> None:
+    """Create or migrate the database schema (ECHTZEIT_DATABASE_URL, default SQLite)."""
+    settings = _settings()
+    url = settings.effective_database_url
+    db.upgrade(url, revision)
+    err.print(f"database at {_safe_url(url)} is at revision {revision}", markup=False)
+
+
+def _safe_url(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,107 @@
+"""Platform-neutral mention cards: what every chat adapter renders in its own way."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from bot.domain import MentionStatus, ReplyState
+from bot.store import MentionView
+
+ACTIONS_BY_STATUS: dict[str, tuple[str, ...]] = {
+    MentionStatus.NEW.value: ("claim", "reply", "resolve", "ignore", "mute"),
+    MentionStatus.CLAIMED.value: ("reply", "resolve", "ignore", "mute"),
+    MentionStatus.REPLIED.value: ("reply", "resolve"),
+    MentionStatus.RESOLVED.value: (),
+    MentionStatus.IGNORED.value: (),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Card:
+    """Everything a mention card shows. Text fields hold the network's raw, untrusted text:
+    each renderer escapes them for its platform."""
+
+    mention_id: int
+    brand: str
+    network: str
+    author_handle: str
+    author_name: str | None
+    followers: int | None
+    author_mentions: int
+    author_answered: int
+    text: str
+    url: str
+    language: str | None
+    sentiment: str
+    sentiment_score: float
+    priority: str
+    status: str
+    assignee: str | None
+    created_at: datetime
+    echoes: int
+    likes: int | None
+    reposts: int | None
+    replies: int | None
+    reply_url: str | None
+    reply_by: str | None
+    reply_state: str | None
+    actions: tuple[str, ...]
+
+
+def card_for(view: MentionView) -> Card:
+    m, a, b = view.mention, view.author, view.brand
+    last = view.replies[-1] if view.replies else None
+    sent = [r for r in view.replies if r.state == ReplyState.SENT.value]
+    shown = sent[-1] if sent else last
+    return Card(
+        mention_id=m.id or 0,
+        brand=b.name,
+        network=m.network,
+        author_handle=a.handle,
+        author_name=a.name,
+        followers=a.followers,
+        # How often they wrote about us before this one, and how often we answered them.
+        author_mentions=max(a.mentions_count - 1, 0),
+        author_answered=a.answered_count,
+        text=m.text,
+        url=m.url,
+        language=m.language,
+        sentiment=m.sentiment,
+        sentiment_score=m.sentiment_score,
+        priority=m.priority,
+        status=m.status,
+        assignee=m.assignee,
+        created_at=m.created_at,
+        echoes=m.echoes,
+        likes=m.likes,
+        reposts=m.reposts,
+        replies=m.replies,
+        reply_url=shown.url if shown else None,
+        reply_by=shown.by if shown else None,
+        reply_state=shown.state if shown else None,
+        actions=ACTIONS_BY_STATUS.get(m.status, ()),
+    )
+
+
+def humanize_age(then: datetime, now: datetime) -> str:
+    seconds = max(int((now - then).total_seconds()), 0)
+    if seconds < 60:
+        return f"{seconds}s"
+    if seconds < 3600:
+        return f"{seconds // 60}m"
+    if seconds < 86_400:
+        return f"{seconds // 3600}h {seconds % 3600 // 60}m"
+    return f"{seconds // 86_400}d"
+
+
+def compact_number(n: int | None) -> str:
+    if n is None:
+        return "?"
+    if n >= 1_000_000:
+        return f"{n / 1_000_000:.1f}M"
+    if n >= 10_000:
+        return f"{n / 1000:.0f}k"
+    if n >= 1_000:
+        return f"{n / 1000:.1f}k"
+    return str(n)

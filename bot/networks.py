@@ -1,0 +1,55 @@
+"""The two small protocols each network module implements: a source and a responder."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Protocol
+
+from bot.domain import Post
+from bot.models import Mention
+
+
+@dataclass(frozen=True, slots=True)
+class Batch:
+    """Posts from a source and the cursor to save once they are stored."""
+
+    posts: list[Post]
+    cursor: str | None
+
+
+class Source(Protocol):
+    """Where mentions come from. `stream` resumes after `cursor` and never ends by itself
+    unless the source is finite (a replay)."""
+
+    name: str
+
+    def stream(self, cursor: str | None) -> AsyncIterator[Batch]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class PostedReply:
+    id: str
+    url: str | None
+
+
+class ReplyRejected(Exception):
+    """The network refused the reply: it is certainly not posted."""
+
+
+class ReplyUncertain(Exception):
+    """An error left it unclear whether the network accepted the reply (timeout, 5xx)."""
+
+
+class Responder(Protocol):
+    """Posts an answer on the network as a real reply to a mention."""
+
+    network: str
+
+    def check(self, text: str) -> str | None:
+        """Why `text` breaks the network's rules (length, ...), or None if it may be sent."""
+        ...
+
+    async def reply(self, *, mention: Mention, text: str) -> PostedReply:
+        """Post `text` as a reply to `mention`; raise ReplyRejected or ReplyUncertain."""
+        ...

@@ -1,0 +1,145 @@
+"""Drains the outbox into the chat adapters.
+
+A delivery is done only when the chat accepted it. Failures retry with exponential back-off and
+jitter (or the platform's own Retry-After); channels are independent of each other, and within a
+channel cards go out in the order they were stored. Cards whose mention changed are edited in
+place.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from bot.cards import card_for
+from bot.chat import ChatAdapter, ChatError
+from bot.domain import DeliveryState
+from bot.store import ClaimedDelivery, Store, utcnow
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class RelayPolicy:
+    max_attempts: int = 12
+    backoff_base: float = 2.0
+    backoff_cap: float = 300.0
+    lease: timedelta = timedelta(seconds=60)
+    batch: int = 200
+
+
+def backoff_delay(attempt: int, policy: RelayPolicy, rng: random.Random) -> float:
+    """Exponential back-off with "equal jitter": half fixed, half random, capped."""
+    ceiling = min(policy.backoff_cap, policy.backoff_base * (2 ** max(attempt - 1, 0)))
+    return ceiling / 2 + rng.uniform(0, ceiling / 2)
+
+
+class Relay:
+    """Sends due outbox rows through the adapter of their platform."""
+
+    def __init__(
+        self,
+        store: Store,
+        adapters: Mapping[str, ChatAdapter],
+        *,
+        worker: str = "relay",
+        policy: RelayPolicy | None = None,
+        now: Callable[[], datetime] = utcnow,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.store = store
+        self.adapters = dict(adapters)
+        self.worker = worker
+        self.policy = policy or RelayPolicy()
+        self.now = now
+        self.rng = rng or random.Random()
+        self.wakeup = asyncio.Event()
+
+    async def run_once(self) -> int:
+        """Claim one batch of due rows and work through it; returns how many were handled."""
+        claimed = await asyncio.to_thread(
+            self.store.claim_deliveries,
+            worker=self.worker,
+            limit=self.policy.batch,
+            lease=self.policy.lease,
+            platforms=list(self.adapters),
+        )
+        if not claimed:
+            return 0
+        channels: dict[tuple[str, str], list[ClaimedDelivery]] = {}
+        for c in claimed:
+            channels.setdefault((c.delivery.platform, c.delivery.channel), []).append(c)
+        await asyncio.gather(*(self._channel(items) for items in channels.values()))
+        return len(claimed)
+
+    async def _channel(self, items: list[ClaimedDelivery]) -> None:
+        for index, item in enumerate(items):
+            ok = await self._one(item)
+            if not ok and item.delivery.state == DeliveryState.PENDING.value:
+                # Keep the channel's order: the rest wait until this one went out.
+                rest = [i.delivery.id or 0 for i in items[index + 1:]
+                        if i.delivery.state == DeliveryState.PENDING.value]
+                await asyncio.to_thread(self.store.release, delivery_ids=rest)
+                return
+
+    async def _one(self, item: ClaimedDelivery) -> bool:
+        d = item.delivery
+        adapter = self.adapters[d.platform]
+        card = card_for(item.view)
+        update = d.state == DeliveryState.SENT.value and d.message_ref is not None
+        try:
+            if update:
+                assert d.message_ref is not None
+                await adapter.update_card(d.channel, d.message_ref, card)
+                ref = d.message_ref
+            else:
+                ref = await adapter.send_card(d.channel, card)
+        except ChatError as exc:
+            await self._failed(item, str(exc), exc.retry_after, exc.permanent, update)
+            return False
+        except Exception as exc:  # an adapter bug must not stop the relay for other channels
+            log.exception("%s adapter failed on delivery %s", d.platform, d.id)
+            await self._failed(item, f"{type(exc).__name__}: {exc}", None, False, update)
+            return False
+        await asyncio.to_thread(self.store.delivery_sent, delivery_id=d.id or 0, message_ref=ref)
+        return True
+
+    async def _failed(
+        self, item: ClaimedDelivery, error: str, retry_after: float | None, permanent: bool,
+        update: bool,
+    ) -> None:
+        d = item.delivery
+        attempt = d.attempts + 1
+        give_up = permanent or attempt >= self.policy.max_attempts
+        delay = retry_after if retry_after is not None else backoff_delay(
+            attempt, self.policy, self.rng)
+        retry_at = None if give_up else self.now() + timedelta(seconds=delay)
+        log.warning(
+            "delivery %s to %s:%s failed (attempt %s)%s: %s", d.id, d.platform, d.channel,
+            attempt, " - giving up" if give_up else f" - retry in {delay:.1f}s", error,
+        )
+        await asyncio.to_thread(
+            self.store.delivery_failed, delivery_id=d.id or 0, error=error, retry_at=retry_at,
+            update=update,
+        )
+
+    async def run(self, stop: asyncio.Event, *, poll: float = 0.5) -> None:
+        """Relay until `stop` is set; wakes early when `wakeup` is set by the pipeline."""
+        while not stop.is_set():
+            try:
+                handled = await self.run_once()
+            except Exception:
+                log.exception("relay batch failed; trying again shortly")
+                handled = 0
+            if handled:
+                continue
+            self.wakeup.clear()
+            waiters = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(self.wakeup.wait())]
+            _, pending = await asyncio.wait(waiters, timeout=poll,
+                                            return_when=asyncio.FIRST_COMPLETED)
+            for w in pending:
+                w.cancel()

@@ -1,0 +1,49 @@
+"""Runs the sources into the pipeline and keeps the relay going: the bot's main loop."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+
+from bot.networks import Source
+from bot.pipeline import IngestReport, Pipeline
+from bot.relay import Relay
+
+log = logging.getLogger(__name__)
+
+
+async def pump(source: Source, pipeline: Pipeline, *, wake: asyncio.Event | None = None,
+               report: IngestReport | None = None) -> None:
+    """Feed one source into the pipeline; the cursor is saved only after its posts are stored,
+    so a crash repeats at most one batch (which dedupe then drops) and never skips one."""
+    store = pipeline.store
+    cursor = await asyncio.to_thread(store.cursor, source=source.name)
+    async for batch in source.stream(cursor):
+        done = await asyncio.to_thread(pipeline.ingest, batch.posts)
+        if batch.cursor is not None:
+            await asyncio.to_thread(store.save_cursor, source=source.name, cursor=batch.cursor)
+        if report is not None:
+            report.add(done)
+        if done.stored and wake is not None:
+            wake.set()
+
+
+async def pump_all(sources: Sequence[Source], pipeline: Pipeline, relay: Relay | None,
+                   report: IngestReport | None = None) -> None:
+    """Run every source; one failing source is logged and does not stop the others."""
+
+    async def guarded(source: Source) -> None:
+        try:
+            await pump(source, pipeline, wake=relay.wakeup if relay else None, report=report)
+        except Exception:
+            log.exception("source %s stopped with an error", source.name)
+
+    await asyncio.gather(*(guarded(s) for s in sources))
+
+
+async def drain(relay: Relay, *, rounds: int = 1000) -> None:
+    """Relay until nothing is due (used by scripted console runs and tests)."""
+    for _ in range(rounds):
+        if await relay.run_once() == 0:
+            return

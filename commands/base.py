@@ -1,0 +1,115 @@
+"""What every command gets and returns; no chat platform appears here."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+
+from bot.cards import Card
+from bot.networks import Responder
+from bot.store import Store, utcnow
+
+
+class Role(StrEnum):
+    RESPONDER = "responder"  # may answer customers and work mentions
+    ADMIN = "admin"  # may change brands, routes and templates
+
+
+@dataclass(frozen=True, slots=True)
+class Invocation:
+    """Who asked for what, where. `args` is the raw text after the command's name."""
+
+    user: str
+    platform: str
+    args: str = ""
+    channel: str | None = None
+    display_name: str | None = None
+    roles: frozenset[Role] = frozenset()
+
+    @property
+    def actor(self) -> str:
+        """How the event log and the cards name this person."""
+        return self.display_name or self.user
+
+
+@dataclass
+class Deps:
+    """What commands may use: the store, the networks' responders, the clock."""
+
+    store: Store
+    responders: Mapping[str, Responder] = field(default_factory=dict)
+    now: Callable[[], datetime] = utcnow
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryItem:
+    mention_id: int
+    created_at: datetime
+    status: str
+    text: str  # untrusted: from the network
+
+
+@dataclass
+class Result:
+    """What a command answers. `text` is plain text; renderers escape it like any other text,
+    and untrusted network text travels only in `cards` and `history`."""
+
+    text: str
+    ok: bool = True
+    ephemeral: bool = False
+    cards: list[Card] = field(default_factory=list)
+    history: list[HistoryItem] = field(default_factory=list)
+    lines: list[str] = field(default_factory=list)
+
+    @classmethod
+    def error(cls, text: str) -> Result:
+        return cls(text=text, ok=False, ephemeral=True)
+
+
+Handler = Callable[[Invocation, Deps], Awaitable[Result]]
+
+
+@dataclass(frozen=True, slots=True)
+class CommandSpec:
+    """One command: its name, usage line, who may run it, and the handler whose docstring is
+    the help text every chat platform shows."""
+
+    name: str
+    usage: str
+    handler: Handler
+    role: Role | None = None  # None: anyone in the channel
+
+    @property
+    def help(self) -> str:
+        return (self.handler.__doc__ or "").strip()
+
+    @property
+    def summary(self) -> str:
+        return self.help.splitlines()[0] if self.help else ""
+
+
+class UsageError(ValueError):
+    """A bad argument: the message says what was expected."""
+
+
+def mention_id(token: str) -> int:
+    raw = token.strip().lstrip("#")
+    if not raw.isdigit():
+        raise UsageError(f"expected a mention id such as 42 or #42, not {token!r}")
+    return int(raw)
+
+
+def first_token(args: str) -> tuple[str, str]:
+    """Split off the first word (a "double-quoted" one may hold spaces)."""
+    args = args.strip()
+    if not args:
+        return "", ""
+    if args[0] == '"':
+        end = args.find('"', 1)
+        if end == -1:
+            raise UsageError("unclosed quote")
+        return args[1:end], args[end + 1:].strip()
+    head, _, rest = args.partition(" ")
+    return head, rest.strip()

@@ -1,0 +1,179 @@
+"""Working a mention: claim, assign, reply, resolve, ignore, mute, list, show."""
+
+from __future__ import annotations
+
+import logging
+
+from bot.cards import card_for
+from bot.domain import MentionStatus
+from bot.networks import ReplyRejected, ReplyUncertain
+from bot.store import OPEN_STATUSES, NotFound
+from commands.base import Deps, HistoryItem, Invocation, Result, UsageError, first_token, mention_id
+
+log = logging.getLogger(__name__)
+
+
+class _Defaults(dict[str, str]):
+    def __missing__(self, key: str) -> str:
+        return "{" + key + "}"
+
+
+async def reply(inv: Invocation, deps: Deps) -> Result:
+    """Answer a mention on its network: `reply <id> <text>` or `reply <id> :template`.
+
+    The reply is recorded before it is sent and is never sent twice. A template may use
+    {author}, {name} and {brand}.
+    """
+    token, text = first_token(inv.args)
+    if not token or not text:
+        raise UsageError("usage: reply <id> <text>  or  reply <id> :template-name")
+    mid = mention_id(token)
+    view = deps.store.view(mid)
+    if text.startswith(":") and " " not in text.strip():
+        template = deps.store.template(name=text[1:])
+        text = template.text.format_map(
+            _Defaults(author="@" + view.author.handle, name=view.author.name or view.author.handle,
+                      brand=view.brand.name)
+        )
+    responder = deps.responders.get(view.mention.network)
+    if responder is None:
+        return Result.error(
+            f"Echtzeit cannot post replies on {view.mention.network}; answer there: "
+            f"{view.mention.url}"
+        )
+    problem = responder.check(text)
+    if problem:
+        return Result.error(f"not sent: {problem}")
+    record = deps.store.record_reply(mention_id=mid, text=text, by=inv.actor)
+    try:
+        posted = await responder.reply(mention=view.mention, text=text)
+    except ReplyRejected as exc:
+        deps.store.reply_failed(reply_id=record.id or 0, error=str(exc), unknown=False)
+        return Result.error(f"{view.mention.network} refused the reply to #{mid}: {exc}")
+    except (ReplyUncertain, Exception) as exc:
+        # We cannot tell whether the network took it: never retry blindly, ask the person.
+        log.warning("reply %s to mention %s: outcome unknown: %s", record.id, mid, exc)
+        deps.store.reply_failed(reply_id=record.id or 0, error=str(exc), unknown=True)
+        return Result(
+            ok=False,
+            text=(
+                f"It is unclear whether {view.mention.network} posted reply {record.id} to "
+                f"#{mid} ({exc}). Look at {view.mention.url}, then say "
+                f"`settle {record.id} posted` or `settle {record.id} failed`."
+            ),
+        )
+    deps.store.reply_sent(reply_id=record.id or 0, network_reply_id=posted.id, url=posted.url)
+    where = f": {posted.url}" if posted.url else ""
+    return Result(text=f"Replied to #{mid} on {view.mention.network}{where}")
+
+
+async def settle(inv: Invocation, deps: Deps) -> Result:
+    """Settle a reply whose outcome was unknown: `settle <reply-id> posted [url]` or
+    `settle <reply-id> failed`, after looking at the network."""
+    token, rest = first_token(inv.args)
+    outcome, url = first_token(rest)
+    if not token.isdigit() or outcome not in ("posted", "failed"):
+        raise UsageError("usage: settle <reply-id> posted [url]  or  settle <reply-id> failed")
+    reply_id = int(token)
+    if outcome == "posted":
+        deps.store.reply_sent(reply_id=reply_id, network_reply_id="", url=url or None)
+        return Result(text=f"Reply {reply_id} marked as posted.")
+    deps.store.reply_failed(reply_id=reply_id, error=f"settled as failed by {inv.actor}",
+                            unknown=False)
+    return Result(text=f"Reply {reply_id} marked as failed; you may reply again.")
+
+
+async def claim(inv: Invocation, deps: Deps) -> Result:
+    """Take a mention: `claim <id>`, or `claim` for the oldest open one nobody has."""
+    if inv.args.strip():
+        mid = mention_id(inv.args)
+    else:
+        free = [v for v in deps.store.list_mentions(statuses=(MentionStatus.NEW.value,), limit=500)
+                if v.mention.assignee is None]
+        if not free:
+            return Result(text="Nothing left to claim.", ephemeral=True)
+        mid = min(v.mention.id or 0 for v in free)
+    m = deps.store.claim(mention_id=mid, actor=inv.actor)
+    return Result(text=f"#{m.id} is yours, {inv.actor}.")
+
+
+async def assign(inv: Invocation, deps: Deps) -> Result:
+    """Give a mention to someone: `assign <id> <person>`."""
+    token, person = first_token(inv.args)
+    if not token or not person:
+        raise UsageError("usage: assign <id> <person>")
+    m = deps.store.claim(mention_id=mention_id(token), actor=inv.actor,
+                         assignee=person.lstrip("@"))
+    return Result(text=f"#{m.id} is assigned to {m.assignee}.")
+
+
+async def resolve(inv: Invocation, deps: Deps) -> Result:
+    """Close a mention as done: `resolve <id>`."""
+    if not inv.args.strip():
+        raise UsageError("usage: resolve <id>")
+    m = deps.store.resolve(mention_id=mention_id(inv.args), actor=inv.actor)
+    return Result(text=f"#{m.id} resolved.")
+
+
+async def ignore(inv: Invocation, deps: Deps) -> Result:
+    """Close a mention without an answer: `ignore <id> [reason]` (spam, not about us, ...)."""
+    token, reason = first_token(inv.args)
+    if not token:
+        raise UsageError("usage: ignore <id> [reason]")
+    m = deps.store.ignore(mention_id=mention_id(token), actor=inv.actor, reason=reason)
+    return Result(text=f"#{m.id} ignored" + (f" ({reason})." if reason else "."))
+
+
+async def mute(inv: Invocation, deps: Deps) -> Result:
+    """Stop relaying an author: `mute <network> <author>`. Their posts are still stored."""
+    network, handle = first_token(inv.args)
+    if not network or not handle:
+        raise UsageError("usage: mute <network> <author>")
+    a = deps.store.mute_author(network=network.lower(), handle=handle, actor=inv.actor)
+    return Result(text=f"@{a.handle} on {a.network} is muted.")
+
+
+async def list_(inv: Invocation, deps: Deps) -> Result:
+    """Show mentions: `list` (open), `list mine`, `list all`, or `list <brand>`."""
+    what = inv.args.strip()
+    statuses: tuple[str, ...] = OPEN_STATUSES
+    assignee = None
+    brand_id = None
+    if what == "mine":
+        assignee = inv.actor
+    elif what == "all":
+        statuses = tuple(s.value for s in MentionStatus)
+    elif what not in ("", "open"):
+        try:
+            brand_id = deps.store.brand(name=what).id
+        except NotFound:
+            raise UsageError(
+                f"expected open, mine, all or a brand name; no brand named {what!r}"
+            ) from None
+    views = deps.store.list_mentions(statuses=statuses, assignee=assignee, brand_id=brand_id)
+    if not views:
+        return Result(text="No mentions.", ephemeral=True)
+    return Result(text=f"{len(views)} mention(s), newest first:", ephemeral=True,
+                  cards=[card_for(v) for v in views])
+
+
+async def show(inv: Invocation, deps: Deps) -> Result:
+    """Show one mention with its author's history: `show <id>`."""
+    if not inv.args.strip():
+        raise UsageError("usage: show <id>")
+    view = deps.store.view(mention_id(inv.args))
+    earlier = [
+        HistoryItem(mention_id=m.id or 0, created_at=m.created_at, status=m.status, text=m.text)
+        for m in deps.store.author_history(author_id=view.author.id or 0, limit=6)
+        if m.id != view.mention.id
+    ][:5]
+    a = view.author
+    lines = [
+        f"Author @{a.handle} on {a.network}: wrote to us {a.mentions_count} time(s), "
+        f"answered {a.answered_count} time(s), first seen {a.first_seen:%Y-%m-%d}"
+        + (", muted" if a.muted else ""),
+    ]
+    lines += [f"Reply {r.id} by {r.by}: {r.state}" + (f" {r.url}" if r.url else "")
+              for r in view.replies]
+    return Result(text=f"Mention #{view.mention.id}", ephemeral=True, cards=[card_for(view)],
+                  history=earlier, lines=lines)

@@ -1,0 +1,82 @@
+"""Pure renderers from cards and command results to terminal text."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from bot.cards import Card, compact_number, humanize_age
+from bot.untrusted import clean, truncate
+from commands.base import Result
+
+SENTIMENT_MARK = {"negative": "-", "neutral": "~", "positive": "+"}
+STYLE = {"urgent": "bold red", "high": "red", "normal": "cyan", "low": "dim"}
+
+
+def card_header(card: Card) -> str:
+    state = card.status.upper()
+    if card.assignee and card.status != "new":
+        state += f" ({card.assignee})"
+    return (f"#{card.mention_id} · {card.brand} · {card.network} · {state} · "
+            f"priority {card.priority}")
+
+
+def render_card(card: Card, now: datetime, *, text_limit: int = 600) -> str:
+    """A mention card as plain terminal text; the network's text is cleaned of controls."""
+    who = f"@{clean(card.author_handle)}"
+    if card.author_name:
+        who += f" ({clean(card.author_name)})"
+    history = f"wrote {card.author_mentions}x before" if card.author_mentions else "first time"
+    if card.author_answered:
+        history += f", answered {card.author_answered}x"
+    counts = " ".join(
+        f"{label} {value}" for label, value in
+        (("likes", card.likes), ("reposts", card.reposts), ("replies", card.replies))
+        if value
+    )
+    meta = [
+        card.language or "lang ?",
+        f"{card.sentiment} ({card.sentiment_score:+.2f})",
+        f"{humanize_age(card.created_at, now)} ago",
+    ]
+    if counts:
+        meta.append(counts)
+    if card.echoes:
+        meta.append(f"+{card.echoes} repost(s) of this text")
+    lines = [
+        card_header(card),
+        f"{who} · {compact_number(card.followers)} followers · {history}",
+        *("  " + line for line in truncate(clean(card.text), text_limit).splitlines()),
+        " · ".join(meta),
+        clean(card.url),
+    ]
+    if card.reply_state:
+        lines.append(f"reply {card.reply_state} by {card.reply_by}"
+                     + (f": {card.reply_url}" if card.reply_url else ""))
+    if card.actions:
+        lines.append("  ".join(f"[{a}]" for a in card.actions))
+    return "\n".join(lines)
+
+
+def render_update(card: Card) -> str:
+    line = f"updated {card_header(card)}"
+    if card.reply_url and card.reply_state == "sent":
+        line += f" · reply {card.reply_url}"
+    return line
+
+
+def render_result(result: Result, now: datetime) -> str:
+    out = [("" if result.ok else "! ") + clean(result.text)]
+    out += [clean(line) for line in result.lines]
+    if result.cards and len(result.cards) == 1 and (result.history or result.lines):
+        out.append(render_card(result.cards[0], now))
+    else:
+        out += [
+            f"  #{c.mention_id:<5} {c.status:<8} {c.priority:<6} {c.brand} · {c.network} · "
+            f"@{clean(c.author_handle)}: {truncate(clean(c.text).replace(chr(10), ' '), 70)}"
+            for c in result.cards
+        ]
+    if result.history:
+        out.append("Earlier from this author:")
+        out += [f"  #{h.mention_id} {h.created_at:%Y-%m-%d %H:%M} {h.status}: "
+                f"{truncate(clean(h.text).replace(chr(10), ' '), 70)}" for h in result.history]
+    return "\n".join(out)

@@ -1,0 +1,170 @@
+"""The replay network: a bundled (or given) JSON Lines file of posts, played back in time.
+
+It lets Echtzeit run with no account anywhere. Its responder records replies in a local file and
+answers with a URL, as a real network would. Each line holds one post:
+{"network", "id", "url", "author", "author_name", "followers", "text", "lang", "created_at",
+ "likes", "reposts", "replies"}.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import AsyncIterator, Callable, Iterator
+from dataclasses import dataclass, replace
+from datetime import datetime
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from bot.domain import Author, Post
+from bot.models import Mention
+from bot.networks import Batch, PostedReply
+from bot.store import utcnow
+
+log = logging.getLogger(__name__)
+
+# What each network allows in one reply (characters); networks missing here take no replies
+# through their API (Hacker News, RSS).
+REPLY_LIMITS = {
+    "x": 280, "bluesky": 300, "mastodon": 500, "reddit": 10_000, "github": 65_536,
+    "youtube": 10_000, "facebook": 8_000, "instagram": 2_200,
+}
+
+
+def bundled_sample() -> Path:
+    return Path(str(resources.files("integrations.networks") / "replay_data" / "sample.jsonl"))
+
+
+def bundled_brands() -> Path:
+    return Path(str(resources.files("integrations.networks") / "replay_data" / "brands.json"))
+
+
+def _int(value: Any) -> int | None:
+    return int(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+
+def parse_post(raw: dict[str, Any]) -> Post:
+    """One replay line as a Post; raises ValueError naming the missing or bad field."""
+    for key in ("network", "id", "text", "created_at"):
+        if not isinstance(raw.get(key), str) or not raw[key]:
+            raise ValueError(f"field {key!r} must be a non-empty string")
+    created = datetime.fromisoformat(raw["created_at"].replace("Z", "+00:00"))
+    if created.tzinfo is None:
+        raise ValueError("created_at needs a time zone (e.g. a trailing Z)")
+    author = str(raw.get("author") or "unknown")
+    return Post(
+        network=raw["network"],
+        external_id=raw["id"],
+        url=str(raw.get("url") or f"replay://{raw['network']}/{raw['id']}"),
+        author=Author(handle=author.lstrip("@"), name=raw.get("author_name"),
+                      followers=_int(raw.get("followers"))),
+        text=raw["text"],
+        created_at=created,
+        lang=raw.get("lang") or None,
+        likes=_int(raw.get("likes")),
+        reposts=_int(raw.get("reposts")),
+        replies=_int(raw.get("replies")),
+    )
+
+
+def read_posts(path: Path) -> Iterator[Post]:
+    """The file's posts in file order; malformed lines are logged and skipped."""
+    with path.open(encoding="utf-8") as fh:
+        for number, line in enumerate(fh, 1):
+            if not line.strip():
+                continue
+            try:
+                yield parse_post(json.loads(line))
+            except (ValueError, TypeError) as exc:
+                log.warning("%s line %s skipped: %s", path.name, number, exc)
+
+
+class ReplaySource:
+    """Plays a file back: with `speed` 0 as fast as possible (original spacing, ending now),
+    else the timeline `speed` times faster than it was recorded. The cursor is the number of
+    posts already handed out, so a restart continues where it stopped."""
+
+    def __init__(
+        self,
+        path: Path,
+        *,
+        speed: float = 0.0,
+        batch: int = 100,
+        now: Callable[[], datetime] = utcnow,
+        sleep: Callable[[float], Any] = asyncio.sleep,
+    ) -> None:
+        self.path = path
+        self.name = f"replay:{path.name}"
+        self.speed = speed
+        self.batch = batch
+        self.now = now
+        self.sleep = sleep
+
+    async def stream(self, cursor: str | None) -> AsyncIterator[Batch]:
+        posts = sorted(read_posts(self.path), key=lambda p: p.created_at)
+        done = int(cursor or 0)
+        if not posts or done >= len(posts):
+            return
+        start = self.now()
+        first, last = posts[0].created_at, posts[-1].created_at
+        pending: list[Post] = []
+        for index in range(done, len(posts)):
+            post = posts[index]
+            if self.speed > 0:
+                offset = (post.created_at - first) / self.speed
+                due = start + offset - (posts[done].created_at - first) / self.speed
+                wait = (due - self.now()).total_seconds()
+                if wait > 0 and pending:
+                    yield Batch(posts=pending, cursor=str(index))
+                    pending = []
+                if wait > 0:
+                    await self.sleep(wait)
+                created = due
+            else:
+                created = start - (last - post.created_at)
+            pending.append(_retimed(post, created))
+            if len(pending) >= self.batch:
+                yield Batch(posts=pending, cursor=str(index + 1))
+                pending = []
+        if pending:
+            yield Batch(posts=pending, cursor=str(len(posts)))
+
+
+def _retimed(post: Post, created: datetime) -> Post:
+    return replace(post, created_at=created)
+
+
+@dataclass
+class RecordingResponder:
+    """The replay network's responder: writes each reply to a JSON Lines file."""
+
+    network: str
+    path: Path
+    now: Callable[[], datetime] = utcnow
+
+    def check(self, text: str) -> str | None:
+        limit = REPLY_LIMITS[self.network]
+        if not text.strip():
+            return "the reply is empty"
+        if len(text) > limit:
+            return f"{self.network} allows {limit} characters, this reply has {len(text)}"
+        return None
+
+    async def reply(self, *, mention: Mention, text: str) -> PostedReply:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        line = {"network": self.network, "in_reply_to": mention.external_id,
+                "to_url": mention.url, "text": text, "at": self.now().isoformat()}
+        with self.path.open("a", encoding="utf-8") as fh:
+            fh.write(json.dumps(line, ensure_ascii=False) + "\n")
+            fh.flush()
+            position = fh.tell()
+        reply_id = f"demo-{position}"
+        return PostedReply(id=reply_id, url=f"https://replies.echtzeit.invalid/{self.network}/"
+                                            f"{reply_id}")
+
+
+def recording_responders(path: Path) -> dict[str, RecordingResponder]:
+    return {network: RecordingResponder(network=network, path=path) for network in REPLY_LIMITS}
+

@@ -1,0 +1,81 @@
+"""Shared fixtures: real SQLite and real PostgreSQL (started here), an injectable clock."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from bot import db
+from bot.store import Store
+from tests.pgcluster import PgCluster
+
+_names = itertools.count(1)
+
+
+class Clock:
+    """A settable clock for code that takes `now: Callable[[], datetime]`."""
+
+    def __init__(self, start: datetime) -> None:
+        self.value = start
+
+    def __call__(self) -> datetime:
+        return self.value
+
+    def advance(self, **kwargs: float) -> datetime:
+        self.value += timedelta(**kwargs)
+        return self.value
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock(datetime(2026, 11, 20, 9, 0, tzinfo=UTC))
+
+
+@pytest.fixture(scope="session")
+def pg_cluster() -> Iterator[PgCluster]:
+    cluster = PgCluster()
+    cluster.start()
+    try:
+        yield cluster
+    finally:
+        cluster.stop()
+
+
+def _url(kind: str, request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if kind == "sqlite":
+        return f"sqlite:///{tmp_path / 'echtzeit.db'}"
+    cluster: PgCluster = request.getfixturevalue("pg_cluster")
+    return cluster.create_database(f"t{next(_names)}")
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A migrated, empty database: each test runs once on SQLite and once on PostgreSQL."""
+    url = _url(request.param, request, tmp_path)
+    db.upgrade(url)
+    return url
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    url = f"sqlite:///{tmp_path / 'echtzeit.db'}"
+    db.upgrade(url)
+    return url
+
+
+@pytest.fixture
+def store(database_url: str, clock: Clock) -> Iterator[Store]:
+    s = Store.from_url(database_url, now=clock)
+    yield s
+    s.close()
+
+
+@pytest.fixture
+def sqlite_store(sqlite_url: str, clock: Clock) -> Iterator[Store]:
+    s = Store.from_url(sqlite_url, now=clock)
+    yield s
+    s.close()
