@@ -8,10 +8,12 @@ textblob-de (MIT/BSD). Both are published, rule-based lexicon methods: fast and 
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import re
 import threading
 import unicodedata
+import warnings
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
@@ -113,7 +115,14 @@ class SentimentAnalyzer:
                 from textblob_de import PatternTokenizer
                 from textblob_de.sentiments import PatternAnalyzer
 
-                self._de = PatternAnalyzer(tokenizer=PatternTokenizer())
+                analyzer = PatternAnalyzer(tokenizer=PatternTokenizer())
+                # Pattern loads its lexicon on first use and leaves the files to the garbage
+                # collector; load it here, where that ResourceWarning is expected.
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore", ResourceWarning)
+                    analyzer.analyze("gut")
+                    gc.collect()
+                self._de = analyzer
         return self._de
 
     def score(self, text: str, language: str | None) -> SentimentScore:

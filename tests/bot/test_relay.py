@@ -1,0 +1,116 @@
+"""The relay against a chat that fails the way chat APIs fail."""
+
+from __future__ import annotations
+
+import random
+from datetime import timedelta
+
+from bot.cards import Card
+from bot.chat import ChatError
+from bot.domain import DeliveryState
+from bot.relay import Relay, RelayPolicy, backoff_delay
+from bot.store import Store
+from tests.conftest import Clock
+from tests.factories import new_mention
+
+
+class FlakyChat:
+    """A ChatAdapter whose channels can be made to fail a number of times."""
+
+    platform = "console"
+
+    def __init__(self) -> None:
+        self.failures: dict[str, list[ChatError]] = {}
+        self.posted: list[tuple[str, int]] = []
+        self.edited: list[tuple[str, str, str]] = []
+
+    async def send_card(self, channel: str, card: Card) -> str:
+        queue = self.failures.get(channel)
+        if queue:
+            raise queue.pop(0)
+        self.posted.append((channel, card.mention_id))
+        return f"{channel}/{len(self.posted)}"
+
+    async def update_card(self, channel: str, message_ref: str, card: Card) -> None:
+        self.edited.append((channel, message_ref, card.status))
+
+
+def _setup(store: Store, n: int, channels: tuple[str, ...] = ("a", "b")) -> list[int]:
+    store.add_brand(name="Acme", query="acme", actor="t")
+    for ch in channels:
+        store.add_route(brand="Acme", platform="console", channel=ch, actor="t")
+    routes = {1: store.routes()}
+    bid = store.brand(name="Acme").id or 0
+    routes = {bid: store.routes()}
+    return store.write_mentions([new_mention(bid) for _ in range(n)], routes=routes)
+
+
+async def test_everything_is_relayed_once_in_order(store: Store, clock: Clock) -> None:
+    ids = _setup(store, 5)
+    chat = FlakyChat()
+    relay = Relay(store, {"console": chat}, now=clock)
+    assert await relay.run_once() == 10
+    assert await relay.run_once() == 0
+    assert [m for ch, m in chat.posted if ch == "a"] == ids
+    assert [m for ch, m in chat.posted if ch == "b"] == ids
+    assert all(d.state == DeliveryState.SENT.value for d in store.deliveries())
+    assert len(store.events(kind="relayed")) == 10
+
+
+async def test_an_outage_in_one_channel_delays_only_that_channel(
+    store: Store, clock: Clock
+) -> None:
+    ids = _setup(store, 3)
+    chat = FlakyChat()
+    chat.failures["a"] = [ChatError("ratelimited", retry_after=30),
+                          ChatError("500 internal_error")]
+    relay = Relay(store, {"console": chat}, now=clock, rng=random.Random(1),
+                  policy=RelayPolicy(backoff_base=2, backoff_cap=60))
+    await relay.run_once()
+    assert [m for ch, m in chat.posted if ch == "b"] == ids
+    assert [m for ch, m in chat.posted if ch == "a"] == []
+    # Retry-After is obeyed: nothing moves before 30 s have passed.
+    clock.advance(seconds=29)
+    assert await relay.run_once() == 0
+    clock.advance(seconds=2)
+    await relay.run_once()  # second failure, back-off of 1-2 s (attempt 2: base*2)
+    clock.advance(seconds=5)
+    while await relay.run_once():
+        pass
+    assert [m for ch, m in chat.posted if ch == "a"] == ids
+    [first_a] = [d for d in store.deliveries() if d.channel == "a" and d.mention_id == ids[0]]
+    assert first_a.attempts == 3
+
+
+async def test_permanent_errors_give_up_and_do_not_block_forever(
+    store: Store, clock: Clock
+) -> None:
+    _setup(store, 2, channels=("gone",))
+    chat = FlakyChat()
+    chat.failures["gone"] = [ChatError("channel_not_found", permanent=True)]
+    relay = Relay(store, {"console": chat}, now=clock)
+    await relay.run_once()
+    await relay.run_once()
+    states = [d.state for d in store.deliveries()]
+    assert states == [DeliveryState.FAILED.value, DeliveryState.SENT.value]
+
+
+async def test_cards_are_updated_in_place(store: Store, clock: Clock) -> None:
+    [mid] = _setup(store, 1, channels=("a",))
+    chat = FlakyChat()
+    relay = Relay(store, {"console": chat}, now=clock)
+    await relay.run_once()
+    store.claim(mention_id=mid, actor="ana")
+    store.resolve(mention_id=mid, actor="ana")
+    await relay.run_once()
+    assert chat.edited == [("a", "a/1", "resolved")]
+    assert await relay.run_once() == 0
+
+
+def test_backoff_grows_is_capped_and_jittered() -> None:
+    policy = RelayPolicy(backoff_base=2, backoff_cap=60, lease=timedelta(seconds=5))
+    rng = random.Random(7)
+    delays = [backoff_delay(n, policy, rng) for n in range(1, 10)]
+    assert 1 <= delays[0] <= 2
+    assert all(30 <= d <= 60 for d in delays[5:])
+    assert len({round(d, 6) for d in delays[5:]}) > 1

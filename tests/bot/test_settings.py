@@ -1,0 +1,56 @@
+"""Settings: environment and .env, one clear line per bad value, secrets kept secret."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bot.settings import SettingsError, load_settings
+
+
+def test_defaults_need_no_configuration(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path))
+    s = load_settings()
+    assert s.effective_database_url == f"sqlite:///{tmp_path / 'echtzeit' / 'echtzeit.db'}"
+    assert s.timezone == "Europe/Berlin"
+
+
+def test_environment_and_dotenv(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / ".env").write_text("ECHTZEIT_ADMINS=ana, ben\nECHTZEIT_TIMEZONE=UTC\n")
+    monkeypatch.setenv("ECHTZEIT_TIMEZONE", "America/New_York")
+    s = load_settings()
+    assert s.admins == ["ana", "ben"]
+    assert s.timezone == "America/New_York"  # the environment wins over .env
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "expected"),
+    [
+        ("ECHTZEIT_TIMEZONE", "Mars/Olympus", "ECHTZEIT_TIMEZONE: an IANA time zone"),
+        ("ECHTZEIT_DATABASE_URL", "echtzeit.db", "ECHTZEIT_DATABASE_URL: a SQLAlchemy URL"),
+        ("ECHTZEIT_RELAY_MAX_ATTEMPTS", "0", "ECHTZEIT_RELAY_MAX_ATTEMPTS: Input should be"),
+        ("ECHTZEIT_LOG_LEVEL", "LOUD", "ECHTZEIT_LOG_LEVEL: Input should be"),
+    ],
+)
+def test_a_bad_setting_is_named_in_one_line(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, key: str, value: str, expected: str
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv(key, value)
+    with pytest.raises(SettingsError) as info:
+        load_settings()
+    message = str(info.value)
+    assert message.startswith("configuration error: " + expected)
+    assert "\n" not in message
+
+
+def test_secrets_are_not_shown(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("ECHTZEIT_WEBHOOK_SECRET", "s3cr3t-value")
+    s = load_settings()
+    assert "s3cr3t-value" not in repr(s)
+    assert s.webhook_secret is not None
+    assert s.webhook_secret.get_secret_value() == "s3cr3t-value"
