@@ -7,7 +7,7 @@ import getpass
 import json
 import logging
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 from typing import Annotated
@@ -16,6 +16,8 @@ import typer
 from rich.console import Console
 
 from bot import db
+from bot.chat import ChatAdapter, Service
+from bot.networks import Responder, Source
 from bot.pipeline import IngestReport, Pipeline
 from bot.relay import Relay, RelayPolicy
 from bot.runner import drain, pump_all
@@ -87,11 +89,36 @@ DEMO_TEMPLATES = {
 class Desk:
     """Everything one process runs, wired together."""
 
+    settings: Settings
     store: Store
     pipeline: Pipeline
     relay: Relay
     chat: ConsoleChat
     deps: Deps
+    adapters: dict[str, ChatAdapter] = field(default_factory=dict)
+    sources: list[Source] = field(default_factory=list)
+    services: list[Service] = field(default_factory=list)
+
+
+def network_responders(settings: Settings, replies_file: Path) -> dict[str, Responder]:
+    """One responder per network that can take replies. Extension point: networks add theirs
+    here when their credentials are configured; the replay network answers for the rest."""
+    responders: dict[str, Responder] = dict(recording_responders(replies_file))
+    return responders
+
+
+def network_sources(settings: Settings) -> list[Source]:
+    """Every configured network source. Extension point: one line per network module."""
+    sources: list[Source] = []
+    return sources
+
+
+def chat_adapters(settings: Settings, deps: Deps) -> tuple[list[ChatAdapter], list[Service]]:
+    """The configured chat platforms besides the console, and what they must keep running.
+    Extension point: one block per chat platform."""
+    adapters: list[ChatAdapter] = []
+    services: list[Service] = []
+    return adapters, services
 
 
 def build_desk(settings: Settings, url: str, *, replies_file: Path) -> Desk:
@@ -102,38 +129,49 @@ def build_desk(settings: Settings, url: str, *, replies_file: Path) -> Desk:
         repost_window=timedelta(minutes=settings.repost_window_minutes),
         high_reach_followers=settings.high_reach_followers,
     )
-    relay = Relay(store, {chat.platform: chat}, policy=RelayPolicy(
+    deps = Deps(store=store, responders=network_responders(settings, replies_file))
+    adapters, services = chat_adapters(settings, deps)
+    by_platform: dict[str, ChatAdapter] = {chat.platform: chat}
+    by_platform.update({a.platform: a for a in adapters})
+    relay = Relay(store, by_platform, policy=RelayPolicy(
         max_attempts=settings.relay_max_attempts,
         backoff_base=settings.relay_backoff_base_seconds,
         backoff_cap=settings.relay_backoff_cap_seconds,
+        lease=timedelta(seconds=settings.relay_lease_seconds),
     ))
-    deps = Deps(store=store, responders=recording_responders(replies_file))
-    return Desk(store=store, pipeline=pipeline, relay=relay, chat=chat, deps=deps)
+    return Desk(settings=settings, store=store, pipeline=pipeline, relay=relay, chat=chat,
+                deps=deps, adapters=by_platform, sources=network_sources(settings),
+                services=services)
 
 
-async def serve_console(desk: Desk, source: ReplaySource, *, user: str,
+async def serve_console(desk: Desk, sources: list[Source], *, user: str,
                         interactive: bool) -> IngestReport:
-    """Replay into the store and the console; read commands until input ends."""
+    """Feed the sources into the store, relay to every chat, read console commands until
+    input ends; the other services (chat connections, scheduler) run alongside."""
     report = IngestReport()
     stop = asyncio.Event()
-    relay_task = asyncio.create_task(desk.relay.run(stop, poll=0.2))
+    background = [asyncio.create_task(desk.relay.run(stop, poll=desk.settings.relay_poll_seconds))]
+    background += [asyncio.create_task(s.serve(stop)) for s in desk.services]
     lines = start_reader(sys.stdin)
     try:
         if interactive:
-            feeding = asyncio.create_task(pump_all([source], desk.pipeline, desk.relay, report))
+            feeding = asyncio.create_task(pump_all(sources, desk.pipeline, desk.relay, report))
             desk.chat.console.print("Type /help for commands, /quit to leave.", markup=False)
             await command_loop(desk.chat, desk.deps, lines, user=user, prompt=True)
             feeding.cancel()
         else:
-            # Scripted: play the whole replay and relay it before the first command runs, so
-            # that ids in the script refer to cards that were shown.
-            await pump_all([source], desk.pipeline, desk.relay, report)
+            # Scripted: play the sources and relay what they gave before the first command
+            # runs, so that ids in the script refer to cards that were shown.
+            await pump_all(sources, desk.pipeline, desk.relay, report)
             await drain(desk.relay)
             await command_loop(desk.chat, desk.deps, lines, user=user, prompt=False,
                                after_each=lambda: drain(desk.relay))
+            if desk.services:
+                # A service (a chat connection) keeps the bot up until it is stopped.
+                await asyncio.gather(*background[1:])
     finally:
         stop.set()
-        await relay_task
+        await asyncio.gather(*background, return_exceptions=True)
     return report
 
 
@@ -161,7 +199,7 @@ def demo(
     desk.pipeline.language.detect("warm up the language model")
     source = ReplaySource(file or bundled_sample(), speed=speed)
     name = user or getpass.getuser() or "you"
-    report = asyncio.run(serve_console(desk, source, user=name,
+    report = asyncio.run(serve_console(desk, [source], user=name,
                                        interactive=sys.stdin.isatty()))
     err.print(f"replayed {report.seen} posts: {report.stored} mentions stored, "
               f"{report.duplicates} duplicates and {report.echoes} reposts folded; "
@@ -180,12 +218,15 @@ def run(
     _logging(settings, quiet=True)
     url = settings.effective_database_url
     desk = build_desk(settings, url, replies_file=settings.data_dir / "replies.jsonl")
-    replay = settings.replay_file or bundled_sample()
-    if not desk.store.brands():
-        seed_brands(desk.store, settings.replay_brands_file or bundled_brands())
-    source = ReplaySource(replay, speed=settings.replay_speed)
+    sources = list(desk.sources)
+    if not sources or settings.replay_file:
+        # Nothing configured: the bundled replay stands in for the networks.
+        sources.append(ReplaySource(settings.replay_file or bundled_sample(),
+                                    speed=settings.replay_speed))
+        if not desk.store.brands():
+            seed_brands(desk.store, settings.replay_brands_file or bundled_brands())
     name = user or getpass.getuser() or "you"
-    asyncio.run(serve_console(desk, source, user=name, interactive=sys.stdin.isatty()))
+    asyncio.run(serve_console(desk, sources, user=name, interactive=sys.stdin.isatty()))
 
 
 @db_app.command("upgrade")

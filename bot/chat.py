@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Protocol
 
 from bot.cards import Card
@@ -33,3 +34,12 @@ class ChatAdapter(Protocol):
     async def update_card(self, channel: str, message_ref: str, card: Card) -> None:
         """Replace the card's message in place with its new state."""
         ...
+
+
+class Service(Protocol):
+    """Something that runs for the life of the process (a chat connection, an HTTP endpoint,
+    the scheduler). `serve` returns when `stop` is set."""
+
+    name: str
+
+    async def serve(self, stop: asyncio.Event) -> None: ...

@@ -138,7 +138,8 @@ class Relay:
             if handled:
                 continue
             self.wakeup.clear()
-            waiters = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(self.wakeup.wait())]
+            waiters = [asyncio.ensure_future(stop.wait()),
+                       asyncio.ensure_future(self.wakeup.wait())]
             _, pending = await asyncio.wait(waiters, timeout=poll,
                                             return_when=asyncio.FIRST_COMPLETED)
             for w in pending:

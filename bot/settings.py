@@ -8,12 +8,11 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
-from typing_extensions import Annotated
 
 ENV_PREFIX = "ECHTZEIT_"
 
@@ -76,10 +75,78 @@ class Settings(BaseSettings):
     replay_speed: float = Field(default=120.0, ge=0)
     replay_brands_file: Path | None = None
 
-    # Secrets used by the integrations; SecretStr keeps them out of reprs and logs.
-    webhook_secret: SecretStr | None = None
+    # --- Slack (integrations/chat/slack_*) ------------------------------------------------
+    slack_bot_token: SecretStr | None = None
+    slack_app_token: SecretStr | None = None  # xapp-...: Socket Mode
+    slack_signing_secret: SecretStr | None = None  # HTTP mode
+    slack_client_id: str | None = None  # HTTP mode with OAuth installs
+    slack_client_secret: SecretStr | None = None
+    slack_state_secret: SecretStr | None = None
+    slack_api_url: str = "https://slack.com/api/"
+    slack_http_host: str = "0.0.0.0"  # HTTP mode: where Slack's requests arrive
+    slack_http_port: int = Field(default=3000, ge=1, le=65535)
+    slack_admins: CommaList = Field(default_factory=list)  # user ids (U...) or groups (S...)
+    slack_responders: CommaList = Field(default_factory=list)
+    slack_reply_prefixes: CommaList = Field(default_factory=lambda: ["/reply", "!reply"])
 
-    @field_validator("admins", "responders", mode="before")
+    # --- Discord (integrations/chat/discord_*) --------------------------------------------
+    discord_token: SecretStr | None = None
+    discord_application_id: str | None = None
+    discord_api_url: str = "https://discord.com/api/v10"
+    discord_guild_ids: CommaList = Field(default_factory=list)
+    discord_responder_role: str | None = None  # role name or id allowed to reply
+    discord_admin_role: str | None = None
+    discord_threads: bool = False  # one thread per mention card
+
+    # --- Networks (integrations/networks/*) -------------------------------------------------
+    mastodon_base_url: str | None = None  # e.g. https://mastodon.social
+    mastodon_access_token: SecretStr | None = None
+    mastodon_hashtags: CommaList = Field(default_factory=list)
+    bluesky_service_url: str = "https://bsky.social"
+    bluesky_handle: str | None = None
+    bluesky_app_password: SecretStr | None = None
+    bluesky_jetstream_url: str | None = None  # e.g. wss://jetstream2.us-east.bsky.network
+    reddit_client_id: str | None = None
+    reddit_client_secret: SecretStr | None = None
+    reddit_username: str | None = None
+    reddit_password: SecretStr | None = None
+    reddit_user_agent: str | None = None  # "<platform>:<app id>:<version> (by /u/<name>)"
+    reddit_subreddits: CommaList = Field(default_factory=list)
+    reddit_api_url: str = "https://oauth.reddit.com"
+    reddit_auth_url: str = "https://www.reddit.com"
+    hackernews_enabled: bool = False
+    hackernews_api_url: str = "https://hn.algolia.com/api/v1"
+    rss_feeds: CommaList = Field(default_factory=list)
+    x_bearer_token: SecretStr | None = None  # app-only: recent search
+    x_user_token: SecretStr | None = None  # OAuth 2.0 user context: replies
+    x_api_url: str = "https://api.x.com/2"
+    facebook_page_id: str | None = None
+    facebook_page_token: SecretStr | None = None
+    instagram_user_id: str | None = None
+    instagram_token: SecretStr | None = None
+    graph_api_url: str = "https://graph.facebook.com/v21.0"
+    github_token: SecretStr | None = None
+    github_api_url: str = "https://api.github.com"
+    youtube_api_key: SecretStr | None = None
+    youtube_oauth_token: SecretStr | None = None  # for replying
+    youtube_channel_id: str | None = None
+    youtube_video_ids: CommaList = Field(default_factory=list)
+    youtube_api_url: str = "https://www.googleapis.com/youtube/v3"
+    webhook_secret: SecretStr | None = None  # HMAC-SHA256 key of the signed webhook source
+    webhook_max_bytes: int = Field(default=256 * 1024, ge=1024, le=16 * 1024 * 1024)
+    poll_seconds: float = Field(default=60.0, ge=1, le=86_400)
+
+    # --- Digest, SLA, spikes (bot/digest, bot/sla, bot/spikes) ------------------------------
+    digest_hour: int = Field(default=8, ge=0, le=23)  # local hour of the daily digest
+    business_hours: str | None = None  # e.g. "mon-fri 09:00-18:00"; empty: calendar hours
+    http_host: str = "127.0.0.1"  # /healthz and /metrics
+    http_port: int = Field(default=0, ge=0, le=65535)  # 0: off
+
+    @field_validator(
+        "admins", "responders", "slack_admins", "slack_responders", "slack_reply_prefixes",
+        "discord_guild_ids", "mastodon_hashtags", "reddit_subreddits", "rss_feeds",
+        "youtube_video_ids", mode="before",
+    )
     @classmethod
     def _lists(cls, value: object) -> object:
         return _split_list(value)

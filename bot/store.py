@@ -285,7 +285,7 @@ class Store:
     def recent_text_hashes(
         self, pairs: Iterable[tuple[int, str]], *, since: datetime
     ) -> dict[tuple[int, str], int]:
-        """For (brand id, text hash) pairs: the id of a mention with that text seen since `since`."""
+        """For (brand id, text hash) pairs: a mention with that text seen since `since`."""
         pairs = list(set(pairs))
         if not pairs:
             return {}
@@ -440,8 +440,8 @@ class Store:
             # Keep each channel in order: nothing overtakes an older card that waits for a
             # retry or is being sent by another worker.
             t = Delivery.__table__
-            blocked = dict(
-                ((p, c), i)
+            blocked = {
+                (p, c): i
                 for p, c, i in s.execute(
                     sa.select(t.c.platform, t.c.channel, sa.func.min(t.c.id))
                     .where(
@@ -450,7 +450,7 @@ class Store:
                     )
                     .group_by(t.c.platform, t.c.channel)
                 )
-            )
+            }
             rows = [
                 d for d in rows
                 if d.state != DeliveryState.PENDING.value
