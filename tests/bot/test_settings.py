@@ -54,3 +54,15 @@ def test_secrets_are_not_shown(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) 
     assert "s3cr3t-value" not in repr(s)
     assert s.webhook_secret is not None
     assert s.webhook_secret.get_secret_value() == "s3cr3t-value"
+
+
+def test_env_example_lists_every_setting_with_a_comment() -> None:
+    from bot.settings import ENV_PREFIX, Settings
+
+    lines = (Path(__file__).parents[2] / ".env.example").read_text().splitlines()
+    keys = [line.split("=", 1)[0] for line in lines if line.startswith(ENV_PREFIX)]
+    expected = [ENV_PREFIX + name.upper() for name in Settings.model_fields]
+    assert sorted(keys) == sorted(expected)
+    for index, line in enumerate(lines):
+        if line.startswith(ENV_PREFIX):
+            assert lines[index - 1].startswith("#"), f"{line} has no comment above it"
