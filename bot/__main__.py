@@ -25,6 +25,8 @@ from bot.settings import Settings, SettingsError, load_settings
 from bot.store import Store
 from commands import Deps
 from integrations.chat.console_app import ConsoleChat, command_loop, start_reader
+from integrations.networks.registry import Networks, networks_command
+from integrations.networks.registry import build as build_networks
 from integrations.networks.replay import (
     ReplaySource,
     bundled_brands,
@@ -36,6 +38,7 @@ app = typer.Typer(help="Echtzeit: brand mentions from the social web in your tea
                   no_args_is_help=True, add_completion=False)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
+app.command("networks")(networks_command)
 
 err = Console(stderr=True, highlight=False)
 log = logging.getLogger("echtzeit")
@@ -100,16 +103,22 @@ class Desk:
     services: list[Service] = field(default_factory=list)
 
 
-def network_responders(settings: Settings, replies_file: Path) -> dict[str, Responder]:
+def network_responders(settings: Settings, replies_file: Path,
+                       live: Networks | None = None) -> dict[str, Responder]:
     """One responder per network that can take replies. Extension point: networks add theirs
     here when their credentials are configured; the replay network answers for the rest."""
     responders: dict[str, Responder] = dict(recording_responders(replies_file))
+    if live is not None:
+        # A network with a real source never gets the demo's recording responder.
+        for network in live.live:
+            responders.pop(network, None)
+        responders.update(live.responders)
     return responders
 
 
-def network_sources(settings: Settings) -> list[Source]:
+def network_sources(settings: Settings, live: Networks | None = None) -> list[Source]:
     """Every configured network source. Extension point: one line per network module."""
-    sources: list[Source] = []
+    sources: list[Source] = list(live.sources) if live is not None else []
     return sources
 
 
@@ -129,8 +138,10 @@ def build_desk(settings: Settings, url: str, *, replies_file: Path) -> Desk:
         repost_window=timedelta(minutes=settings.repost_window_minutes),
         high_reach_followers=settings.high_reach_followers,
     )
-    deps = Deps(store=store, responders=network_responders(settings, replies_file))
+    live = build_networks(settings, store)
+    deps = Deps(store=store, responders=network_responders(settings, replies_file, live))
     adapters, services = chat_adapters(settings, deps)
+    services = [*services, *live.services]
     by_platform: dict[str, ChatAdapter] = {chat.platform: chat}
     by_platform.update({a.platform: a for a in adapters})
     relay = Relay(store, by_platform, policy=RelayPolicy(
@@ -140,7 +151,7 @@ def build_desk(settings: Settings, url: str, *, replies_file: Path) -> Desk:
         lease=timedelta(seconds=settings.relay_lease_seconds),
     ))
     return Desk(settings=settings, store=store, pipeline=pipeline, relay=relay, chat=chat,
-                deps=deps, adapters=by_platform, sources=network_sources(settings),
+                deps=deps, adapters=by_platform, sources=network_sources(settings, live),
                 services=services)
 
 

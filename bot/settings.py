@@ -134,6 +134,10 @@ class Settings(BaseSettings):
     youtube_api_url: str = "https://www.googleapis.com/youtube/v3"
     webhook_secret: SecretStr | None = None  # HMAC-SHA256 key of the signed webhook source
     webhook_max_bytes: int = Field(default=256 * 1024, ge=1024, le=16 * 1024 * 1024)
+    webhook_host: str = "127.0.0.1"  # where pushed posts (signed webhook, Meta) arrive
+    webhook_port: int = Field(default=8787, ge=0, le=65535)
+    meta_app_secret: SecretStr | None = None  # checks Meta's X-Hub-Signature-256
+    meta_verify_token: SecretStr | None = None  # answers Meta's subscription handshake
     poll_seconds: float = Field(default=60.0, ge=1, le=86_400)
 
     # --- Digest, SLA, spikes (bot/digest, bot/sla, bot/spikes) ------------------------------

@@ -1,0 +1,244 @@
+"""The signed webhook: anything else (a review site, a CRM, a scraper) POSTs posts to Echtzeit.
+
+`WebhookServer` is an aiohttp endpoint (a `bot.chat.Service`) and `PushSource` is the `Source`
+it feeds: the endpoint checks size, timestamp and HMAC signature, parses the posts, queues them,
+and answers 200 only once the runner has stored them (the runner asks the source for its next
+batch only after storing the last one). A sender that gets anything else retries; dedupe in the
+pipeline makes a repeat harmless. Other networks' push endpoints (Meta's webhooks) mount their
+routes on the same server.
+
+Request: `POST /webhook` with a JSON body (one post or a list of posts, in the replay format:
+network, id, url, author, author_name, followers, text, lang, created_at, likes, reposts,
+replies, in_reply_to) and the headers
+`X-Echtzeit-Timestamp: <unix seconds>` and
+`X-Echtzeit-Signature: sha256=<hex HMAC-SHA256 of "<timestamp>.<raw body>" with the secret>`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import json
+import logging
+import re
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from aiohttp import web
+
+from bot.domain import Author, Post
+from bot.networks import Batch
+from bot.store import utcnow
+from integrations.networks.http_common import as_int, parse_time
+
+log = logging.getLogger(__name__)
+
+SIGNATURE_HEADER = "X-Echtzeit-Signature"
+TIMESTAMP_HEADER = "X-Echtzeit-Timestamp"
+MAX_SKEW_SECONDS = 5 * 60
+MAX_POSTS = 1000
+_NETWORK = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,31}$")
+
+
+def sign(secret: bytes, timestamp: str, body: bytes) -> str:
+    """The signature header value a sender computes: sha256=<hex>."""
+    mac = hmac.new(secret, timestamp.encode("ascii") + b"." + body, hashlib.sha256)
+    return "sha256=" + mac.hexdigest()
+
+
+class PushSource:
+    """A source whose posts arrive over HTTP. `push` hands posts over and waits until the
+    runner has stored them; it has no cursor (the sender keeps its own)."""
+
+    def __init__(self, name: str = "webhook", *, queue_size: int = 100) -> None:
+        self.name = name
+        self._queue: asyncio.Queue[tuple[list[Post], asyncio.Future[None]]] = asyncio.Queue(
+            queue_size
+        )
+
+    async def push(self, posts: list[Post], *, within: float) -> bool:
+        """True once the runner stored the posts; False if it did not `within` that many
+        seconds or the queue is full (the sender should retry later)."""
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        try:
+            self._queue.put_nowait((posts, done))
+        except asyncio.QueueFull:
+            return False
+        try:
+            await asyncio.wait_for(asyncio.shield(done), within)
+        except TimeoutError:
+            return False
+        return True
+
+    async def stream(self, cursor: str | None) -> AsyncIterator[Batch]:
+        while True:
+            posts, done = await self._queue.get()
+            yield Batch(posts=posts, cursor=None)
+            # Resumed: the runner stored the batch before asking for the next one.
+            if not done.done():
+                done.set_result(None)
+
+
+def parse_pushed(raw: Any, now: datetime) -> Post:
+    """One pushed post; raises ValueError naming the bad field."""
+    if not isinstance(raw, dict):
+        raise ValueError("each post must be a JSON object")
+    network = raw.get("network") or "webhook"
+    if not isinstance(network, str) or not _NETWORK.match(network):
+        raise ValueError("'network' must be a short lower-case name such as trustpilot")
+    pid = raw.get("id")
+    if isinstance(pid, int) and not isinstance(pid, bool):
+        pid = str(pid)
+    if not isinstance(pid, str) or not pid or len(pid) > 500:
+        raise ValueError("'id' must be a non-empty string of at most 500 characters")
+    text = raw.get("text")
+    if not isinstance(text, str) or not text.strip():
+        raise ValueError("'text' must be a non-empty string")
+    url = raw.get("url")
+    if url is None:
+        url = f"webhook://{network}/{pid}"
+    elif not isinstance(url, str) or not url.startswith(("https://", "http://")):
+        raise ValueError("'url' must be an http(s) URL")
+    created_raw = raw.get("created_at")
+    if created_raw is None:
+        created = now
+    else:
+        try:
+            created = parse_time(created_raw)
+        except ValueError as exc:
+            raise ValueError("'created_at' must be ISO 8601 with a time zone") from exc
+    author = raw.get("author") or "unknown"
+    if not isinstance(author, str):
+        raise ValueError("'author' must be a string")
+    name = raw.get("author_name")
+    lang = raw.get("lang")
+    in_reply_to = raw.get("in_reply_to")
+    return Post(
+        network=network,
+        external_id=pid,
+        url=url,
+        author=Author(handle=author.lstrip("@")[:300],
+                      name=name[:300] if isinstance(name, str) else None,
+                      followers=as_int(raw.get("followers"))),
+        text=text,
+        created_at=created,
+        lang=lang if isinstance(lang, str) and lang else None,
+        likes=as_int(raw.get("likes")),
+        reposts=as_int(raw.get("reposts")),
+        replies=as_int(raw.get("replies")),
+        in_reply_to=str(in_reply_to) if isinstance(in_reply_to, str | int) else None,
+    )
+
+
+def _problem(status: int, message: str) -> web.Response:
+    return web.json_response({"error": message}, status=status)
+
+
+@dataclass
+class WebhookRoute:
+    """One route on the webhook server (the signed endpoint, Meta's webhook, ...)."""
+
+    method: str
+    path: str
+    handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+@dataclass
+class SignedEndpoint:
+    """POST handler for signed pushes into `source`."""
+
+    source: PushSource
+    secret: bytes
+    max_bytes: int
+    now: Callable[[], datetime] = utcnow
+    store_timeout: float = 20.0
+
+    async def handle(self, request: web.Request) -> web.StreamResponse:
+        length = request.content_length
+        if length is not None and length > self.max_bytes:
+            return _problem(413, f"body larger than {self.max_bytes} bytes")
+        try:
+            body = await request.content.read(self.max_bytes + 1)
+        except ConnectionError:
+            return _problem(400, "the body could not be read")
+        if len(body) > self.max_bytes:
+            return _problem(413, f"body larger than {self.max_bytes} bytes")
+        timestamp = request.headers.get(TIMESTAMP_HEADER, "")
+        signature = request.headers.get(SIGNATURE_HEADER, "")
+        if not timestamp or not signature:
+            return _problem(401, f"missing {TIMESTAMP_HEADER} or {SIGNATURE_HEADER} header")
+        if not timestamp.isdigit():
+            return _problem(400, f"{TIMESTAMP_HEADER} must be Unix seconds")
+        if abs(self.now().timestamp() - int(timestamp)) > MAX_SKEW_SECONDS:
+            return _problem(401, "timestamp older than 5 minutes (or in the future)")
+        expected = sign(self.secret, timestamp, body)
+        if not hmac.compare_digest(expected.encode(), signature.strip().encode()):
+            return _problem(401, "bad signature")
+        try:
+            data = json.loads(body)
+        except ValueError:
+            return _problem(400, "the body is not JSON")
+        items = data if isinstance(data, list) else [data]
+        if not items:
+            return _problem(400, "no posts in the body")
+        if len(items) > MAX_POSTS:
+            return _problem(413, f"more than {MAX_POSTS} posts in one request")
+        posts: list[Post] = []
+        now = self.now()
+        for index, item in enumerate(items):
+            try:
+                posts.append(parse_pushed(item, now))
+            except ValueError as exc:
+                where = f"post {index}: " if isinstance(data, list) else ""
+                return _problem(400, f"{where}{exc}")
+        if not await self.source.push(posts, within=self.store_timeout):
+            return web.json_response({"error": "not stored yet; retry later"}, status=503,
+                                     headers={"Retry-After": "30"})
+        return web.json_response({"stored": len(posts)})
+
+
+@dataclass
+class WebhookServer:
+    """The HTTP endpoint for pushed posts (a `bot.chat.Service`). Port 0 picks a free port;
+    `ready` is set once it listens and `port` then holds the real one."""
+
+    host: str
+    port: int
+    routes: Sequence[WebhookRoute]
+    name: str = "webhook-server"
+    max_bytes: int = 256 * 1024
+    ready: asyncio.Event = field(default_factory=asyncio.Event)
+
+    async def serve(self, stop: asyncio.Event) -> None:
+        # aiohttp's own limit covers handlers that call request.read()/json() (Meta's route).
+        app = web.Application(client_max_size=self.max_bytes)
+        for route in self.routes:
+            app.router.add_route(route.method, route.path, route.handler)
+        app.router.add_get("/healthz", _healthz)
+        runner = web.AppRunner(app, access_log=None)
+        await runner.setup()
+        try:
+            site = web.TCPSite(runner, self.host, self.port)
+            await site.start()
+            address = runner.addresses[0]
+            self.port = int(address[1])
+            log.info("webhook server listening on %s:%s", self.host, self.port)
+            self.ready.set()
+            await stop.wait()
+        finally:
+            await runner.cleanup()
+
+
+async def _healthz(request: web.Request) -> web.Response:
+    return web.json_response({"ok": True})
+
+
+def signed_route(source: PushSource, *, secret: str, max_bytes: int,
+                 now: Callable[[], datetime] = utcnow, path: str = "/webhook",
+                 store_timeout: float = 20.0) -> WebhookRoute:
+    endpoint = SignedEndpoint(source=source, secret=secret.encode("utf-8"),
+                              max_bytes=max_bytes, now=now, store_timeout=store_timeout)
+    return WebhookRoute("POST", path, endpoint.handle)
