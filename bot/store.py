@@ -8,10 +8,10 @@ same transaction, and marks the mention's relayed cards for an in-place update.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
@@ -21,12 +21,14 @@ from bot.domain import DeliveryState, MentionStatus, ReplyState
 from bot.models import (
     Author,
     Brand,
+    BrandAccountFollowers,
     Delivery,
     Event,
     Mention,
     Reply,
     Revision,
     Route,
+    SlaTarget,
     SourceCursor,
     Template,
 )
@@ -82,6 +84,8 @@ class MentionView:
     author: Author
     brand: Brand
     replies: list[Reply]
+    # The brand's own first-response target on this network; None: bot.sla's default.
+    sla_target_minutes: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -306,15 +310,19 @@ class Store:
         *,
         echoes: dict[int, int] | None = None,
         routes: dict[int, list[Route]],
+        card_budget: Mapping[int, int] | None = None,
     ) -> list[int]:
         """Store mentions, their authors and their outbox rows in ONE transaction.
 
         `echoes` maps an existing mention id to how many reposts of its text were folded into it.
         Returns the new mention ids in input order. Mentions of muted authors are stored, marked
-        muted and get no delivery.
+        muted and get no delivery. `card_budget` (brand id -> cards left) is set while a brand is
+        flooding (bot.spikes): past the budget its deliveries are stored as "grouped", which the
+        relay never sends; the spike alert counts them instead.
         """
         now = self.now()
         ids: list[int] = []
+        budget = dict(card_budget or {})
         with self.engine.begin() as conn:
             authors = self._upsert_authors(conn, mentions, now)
             mt, dt, et = Mention.__table__, Delivery.__table__, Event.__table__
@@ -335,10 +343,16 @@ class Store:
                     },
                 ).scalar_one()
                 ids.append(int(mention_id))
+                state = DeliveryState.PENDING.value
+                if m.brand_id in budget:
+                    if budget[m.brand_id] > 0:
+                        budget[m.brand_id] -= 1
+                    else:
+                        state = DeliveryState.GROUPED.value
                 deliveries = [] if muted else [
                     {
                         "mention_id": mention_id, "platform": r.platform, "channel": r.channel,
-                        "state": DeliveryState.PENDING.value, "attempts": 0,
+                        "state": state, "attempts": 0,
                         "next_attempt_at": now, "lease_until": None, "last_error": None,
                         "message_ref": None, "needs_update": False, "created_at": now,
                         "sent_at": None,
@@ -544,8 +558,11 @@ class Store:
             select(Reply).where(col(Reply.mention_id).in_(set(ids))).order_by(col(Reply.id))
         ):
             replies.setdefault(r.mention_id, []).append(r)
+        sla = {(t.brand_id, t.network): t.minutes for t in s.exec(
+            select(SlaTarget).where(col(SlaTarget.brand_id).in_({m.brand_id for m, _, _ in rows})))}
         return {
-            m.id or 0: MentionView(mention=m, author=a, brand=b, replies=replies.get(m.id or 0, []))
+            m.id or 0: MentionView(mention=m, author=a, brand=b, replies=replies.get(m.id or 0, []),
+                                   sla_target_minutes=sla.get((m.brand_id, m.network)))
             for m, a, b in rows
         }
 
@@ -754,6 +771,28 @@ class Store:
             else:
                 row.cursor = cursor
                 row.updated_at = self.now()
+
+    # --- brand accounts -----------------------------------------------------------------------
+
+    def record_followers(
+        self, *, brand_id: int, network: str, handle: str, day: date, followers: int
+    ) -> None:
+        """Record how many followers one of the brand's own accounts had on `day` (the local day
+        of the reading); a second reading of the same day replaces the first. The networks call
+        this; the digest reports the growth."""
+        t = BrandAccountFollowers.__table__
+        key = handle.strip().lstrip("@")
+        with self.engine.begin() as conn:
+            updated = conn.execute(
+                t.update()
+                .where(t.c.brand_id == brand_id, t.c.network == network, t.c.handle == key,
+                       t.c.day == day)
+                .values(followers=followers, recorded_at=self.now())
+            ).rowcount
+            if not updated:
+                conn.execute(t.insert(), {"brand_id": brand_id, "network": network, "handle": key,
+                                          "day": day, "followers": followers,
+                                          "recorded_at": self.now()})
 
 
 def route_accepts(route: Route, *, network: str, priority: str) -> bool:

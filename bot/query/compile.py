@@ -211,7 +211,9 @@ class _TokenTest:
     def of(cls, term: Term) -> _TokenTest:
         fold_a, fold_g = term.folds
         if term.wildcard:
-            return cls(term.marker, fold_a, fold_g, re.compile(_glob(fold_a)), re.compile(_glob(fold_g)))
+            return cls(
+                term.marker, fold_a, fold_g, re.compile(_glob(fold_a)), re.compile(_glob(fold_g))
+            )
         return cls(term.marker, fold_a, fold_g, None, None)
 
     def __call__(self, tok: PostToken) -> bool:

@@ -13,7 +13,7 @@ the number of brands.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import ahocorasick
@@ -66,7 +66,11 @@ class Matcher:
         if keys:
             automaton = ahocorasick.Automaton()
             for key, (via_a, via_g) in keys.items():
-                value: _Hit = (tuple(sorted(via_a)), tuple(sorted(via_g)), tuple(sorted(via_a | via_g)))
+                value: _Hit = (
+                    tuple(sorted(via_a)),
+                    tuple(sorted(via_g)),
+                    tuple(sorted(via_a | via_g)),
+                )
                 automaton.add_word(key, value)
             automaton.make_automaton()
         return cls(
@@ -117,5 +121,3 @@ class Matcher:
                 out.append(brand)
         out.sort()
         return out
-
-

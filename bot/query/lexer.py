@@ -68,7 +68,7 @@ def tokenize(query: str) -> list[Token]:
             while end < n and query[end] not in CLOSE_QUOTES:
                 end += 1
             if end >= n:
-                raise QueryError(col, "unterminated quote: a phrase needs a closing \"")
+                raise QueryError(col, 'unterminated quote: a phrase needs a closing "')
             tokens.append(Token(Kind.PHRASE, query[i + 1 : end], col))
             i = end + 1
         elif ch == "-" and i + 1 < n and not query[i + 1].isspace() and query[i + 1] != ")":
@@ -81,7 +81,9 @@ def tokenize(query: str) -> list[Token]:
                 end += 1
             word = query[i:end]
             if word == "-":
-                raise QueryError(col, "'-' must be directly followed by what to exclude, e.g. -jobs")
+                raise QueryError(
+                    col, "'-' must be directly followed by what to exclude, e.g. -jobs"
+                )
             tokens.append(_bare(word, col, end < n and query[end] == "("))
             i = end
     return tokens

@@ -21,9 +21,7 @@ from .fold import UMLAUTS, fold_char_accents, is_word_char, normalise
 
 # ASCII byte → scan byte; UTF-8 bytes of non-ASCII characters (>= 0x80) pass untouched.
 _BYTES = bytes(
-    b
-    if b >= 0x80 or chr(b) in "#@_" or chr(b).isalnum()
-    else 0x20
+    b if b >= 0x80 or chr(b) in "#@_" or chr(b).isalnum() else 0x20
     for b in (c + 0x20 if 0x41 <= c <= 0x5A else c for c in range(256))
 )
 _NON_ASCII = re.compile(r"[^\x00-\x7f]+")
