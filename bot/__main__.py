@@ -161,24 +161,32 @@ async def serve_console(desk: Desk, sources: list[Source], *, user: str,
     input ends; the other services (chat connections, scheduler) run alongside."""
     report = IngestReport()
     stop = asyncio.Event()
-    background = [asyncio.create_task(desk.relay.run(stop, poll=desk.settings.relay_poll_seconds))]
-    background += [asyncio.create_task(s.serve(stop)) for s in desk.services]
     lines = start_reader(sys.stdin)
+    background: list[asyncio.Task[None]] = []
+
+    def start_background() -> None:
+        background.append(asyncio.create_task(
+            desk.relay.run(stop, poll=desk.settings.relay_poll_seconds)))
+        background.extend(asyncio.create_task(s.serve(stop)) for s in desk.services)
+
     try:
         if interactive:
+            start_background()
             feeding = asyncio.create_task(pump_all(sources, desk.pipeline, desk.relay, report))
             desk.chat.console.print("Type /help for commands, /quit to leave.", markup=False)
             await command_loop(desk.chat, desk.deps, lines, user=user, prompt=True)
             feeding.cancel()
         else:
             # Scripted: play the sources and relay what they gave before the first command
-            # runs, so that ids in the script refer to cards that were shown.
+            # runs, so that ids in the script refer to cards that were shown; this task is
+            # the only relay until the script ends.
             await pump_all(sources, desk.pipeline, desk.relay, report)
             await drain(desk.relay)
             await command_loop(desk.chat, desk.deps, lines, user=user, prompt=False,
                                after_each=lambda: drain(desk.relay))
             if desk.services:
-                # A service (a chat connection) keeps the bot up until it is stopped.
+                # A chat connection keeps the bot up until it is stopped.
+                start_background()
                 await asyncio.gather(*background[1:])
     finally:
         stop.set()

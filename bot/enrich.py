@@ -27,6 +27,7 @@ _TRACKING = re.compile(r"^(utm_\w+|fbclid|gclid|mc_cid|mc_eid|igshid|si|ref_src|
 _WS = re.compile(r"\s+")
 _RT = re.compile(r"^(rt\s+@[\w.@-]+:?\s*)+", re.IGNORECASE)
 _URL = re.compile(r"https?://\S+")
+_CLAUSES = re.compile(r"[.,;:!?\n]+")
 
 
 def canonical_url(url: str) -> str:
@@ -127,7 +128,14 @@ class SentimentAnalyzer:
 
     def score(self, text: str, language: str | None) -> SentimentScore:
         if language == "de":
-            value = float(self._german().analyze(text).polarity)
+            # Pattern lets a negation reach across punctuation ("liefert nicht. Furchtbar!"
+            # scores positive), so score clause by clause and average the clauses that carry
+            # any polarity.
+            german = self._german()
+            scores = [float(german.analyze(part).polarity)
+                      for part in _CLAUSES.split(text) if part.strip()]
+            polar = [v for v in scores if v]
+            value = sum(polar) / len(polar) if polar else 0.0
         else:
             value = float(self._vader().polarity_scores(text)["compound"])
         if value <= -self.threshold:

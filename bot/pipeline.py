@@ -177,6 +177,7 @@ class Pipeline:
 
     def _drop_known(self, posts: Sequence[Post], report: IngestReport) -> list[Post]:
         seen: set[tuple[str, str]] = set()
+        unique: list[Post] = []
         by_network: dict[str, list[Post]] = {}
         for post in posts:
             key = (post.network, post.external_id)
@@ -184,13 +185,15 @@ class Pipeline:
                 report.duplicates += 1
                 continue
             seen.add(key)
+            unique.append(post)
             by_network.setdefault(post.network, []).append(post)
-        fresh: list[Post] = []
+        known: set[tuple[str, str]] = set()
         for network, group in by_network.items():
-            known = self.store.known_external_ids(network, (p.external_id for p in group))
-            report.duplicates += sum(p.external_id in known for p in group)
-            fresh.extend(p for p in group if p.external_id not in known)
-        return fresh
+            ids = self.store.known_external_ids(network, (p.external_id for p in group))
+            known.update((network, i) for i in ids)
+        report.duplicates += len(known)
+        # Keep the source's order: mention ids, and so cards, follow it.
+        return [p for p in unique if (p.network, p.external_id) not in known]
 
     def _enrich(
         self, post: Post, brand_id: int, lang: str | None, thash: str, curl: str

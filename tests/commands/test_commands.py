@@ -1,0 +1,202 @@
+"""Commands through the whole bot: store, pipeline, relay and the console chat."""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from rich.console import Console
+
+from bot.domain import Post
+from bot.networks import PostedReply, ReplyUncertain
+from bot.pipeline import Pipeline
+from bot.relay import Relay
+from bot.runner import drain
+from bot.store import Store
+from commands import BY_NAME, COMMANDS, Deps, Invocation, Result, Role, dispatch
+from integrations.chat.console_app import ConsoleChat
+from integrations.networks.replay import RecordingResponder
+from tests.conftest import Clock
+from tests.factories import post
+
+
+class FlakyResponder(RecordingResponder):
+    """The replay responder, but the network times out after taking the reply."""
+
+    async def reply(self, *, mention, text):  # type: ignore[no-untyped-def]
+        await super().reply(mention=mention, text=text)
+        raise ReplyUncertain("read timeout after 30 s")
+
+
+class DeskBot:
+    """errbot's testbot idea: talk to the whole bot, look at what the chat and store hold."""
+
+    def __init__(self, store: Store, clock: Clock, tmp: Path) -> None:
+        self.store = store
+        self.out = io.StringIO()
+        self.chat = ConsoleChat(Console(file=self.out, width=200), now=clock)
+        self.pipeline = Pipeline(store, now=clock)
+        self.relay = Relay(store, {"console": self.chat}, now=clock)
+        self.replies = tmp / "replies.jsonl"
+        self.deps = Deps(store=store, now=clock, responders={
+            "mastodon": RecordingResponder(network="mastodon", path=self.replies, now=clock),
+            "x": RecordingResponder(network="x", path=self.replies, now=clock),
+            "bluesky": FlakyResponder(network="bluesky", path=self.replies, now=clock),
+        })
+
+    async def ingest(self, *posts: Post) -> list[int]:
+        report = self.pipeline.ingest(list(posts))
+        await drain(self.relay)
+        return report.mention_ids
+
+    async def say(self, line: str, *, user: str = "ana",
+                  roles: frozenset[Role] = frozenset({Role.RESPONDER})) -> Result:
+        result = await dispatch(line, Invocation(user=user, platform="console",
+                                                 display_name=user, roles=roles), self.deps)
+        await drain(self.relay)
+        return result
+
+    def sent_replies(self) -> list[dict[str, str]]:
+        if not self.replies.exists():
+            return []
+        return [json.loads(x) for x in self.replies.read_text().splitlines()]
+
+
+@pytest.fixture
+def bot(store: Store, clock: Clock, tmp_path: Path) -> Iterator[DeskBot]:
+    store.add_brand(name="Acme", query="acme", actor="setup")
+    store.add_route(brand="Acme", platform="console", channel="care", actor="setup")
+    yield DeskBot(store, clock, tmp_path)
+
+
+async def test_reply_posts_back_and_updates_the_card(bot: DeskBot) -> None:
+    [mid] = await bot.ingest(post("acme lost my parcel", lang="en", external_id="777"))
+    assert [c.mention_id for _, c in bot.chat.sent] == [mid]
+    result = await bot.say(f"/reply {mid} Sorry! DM us your order number, please.")
+    assert result.ok, result.text
+    assert "https://replies.echtzeit.invalid/mastodon/" in result.text
+    [sent] = bot.sent_replies()
+    assert (sent["in_reply_to"], sent["text"]) == ("777", "Sorry! DM us your order number, please.")
+    view = bot.store.view(mid)
+    assert view.mention.status == "replied"
+    assert view.author.answered_count == 1
+    assert f"updated #{mid} · Acme · mastodon · REPLIED (ana)" in bot.out.getvalue()
+
+
+async def test_reply_with_a_template(bot: DeskBot) -> None:
+    [mid] = await bot.ingest(post("acme is great", lang="en", author="fan"))
+    await bot.say("/template add thanks Thank you, {name}! - {brand}")
+    result = await bot.say(f"/reply #{mid} :thanks")
+    assert result.ok, result.text
+    assert bot.sent_replies()[0]["text"] == "Thank you, Fan! - Acme"
+
+
+async def test_reply_rules_of_the_network(bot: DeskBot) -> None:
+    [mid] = await bot.ingest(post("acme?", network="x", lang="en"))
+    result = await bot.say(f"/reply {mid} " + "x" * 281)
+    assert not result.ok
+    assert result.text == "not sent: x allows 280 characters, this reply has 281"
+    assert bot.sent_replies() == []
+    [hn] = await bot.ingest(post("acme on hn", network="hackernews", lang="en"))
+    result = await bot.say(f"/reply {hn} thanks")
+    assert not result.ok and "cannot post replies on hackernews" in result.text
+
+
+async def test_an_unclear_reply_is_never_sent_twice(bot: DeskBot) -> None:
+    [mid] = await bot.ingest(post("acme down?", network="bluesky", lang="en"))
+    first = await bot.say(f"/reply {mid} We are on it")
+    assert not first.ok and "unclear" in first.text
+    again = await bot.say(f"/reply {mid} We are on it")
+    assert not again.ok and "still unknown" in again.text
+    assert len(bot.sent_replies()) == 1
+    reply_id = bot.store.view(mid).replies[0].id
+    settled = await bot.say(f"/settle {reply_id} posted https://bsky.app/x")
+    assert settled.ok
+    assert bot.store.view(mid).mention.status == "replied"
+
+
+async def test_claim_assign_resolve_ignore_and_list(bot: DeskBot) -> None:
+    a, b, c = await bot.ingest(post("acme one", lang="en"), post("acme two", lang="en"),
+                               post("acme three", lang="en"))
+    assert (await bot.say("/claim")).text == f"#{a} is yours, ana."
+    assert (await bot.say(f"/claim {a}", user="ben")).text == f"#{a} is already claimed by ana"
+    assert (await bot.say(f"/assign {b} @ben")).text == f"#{b} is assigned to ben."
+    mine = await bot.say("/list mine", user="ben")
+    assert [x.mention_id for x in mine.cards] == [b]
+    assert (await bot.say(f"/resolve {a}")).ok
+    assert (await bot.say(f"/ignore {c} spam")).text == f"#{c} ignored (spam)."
+    open_ = await bot.say("/list")
+    assert [x.mention_id for x in open_.cards] == [b]
+    everything = await bot.say("/list all")
+    assert {x.mention_id for x in everything.cards} == {a, b, c}
+    assert [x.mention_id for x in (await bot.say("/list Acme")).cards] == [b]
+
+
+async def test_show_gives_the_author_history(bot: DeskBot) -> None:
+    first, second = await bot.ingest(post("acme hello", author="kim", lang="en"),
+                                     post("acme again me", author="kim", lang="en"))
+    result = await bot.say(f"/show {second}")
+    assert result.ok
+    assert [h.mention_id for h in result.history] == [first]
+    assert result.lines[0].startswith("Author @kim on mastodon: wrote to us 2 time(s)")
+
+
+async def test_mute_stops_relaying(bot: DeskBot) -> None:
+    await bot.ingest(post("acme buy followers", author="spam", lang="en"))
+    assert (await bot.say("/mute mastodon @spam")).text == "@spam on mastodon is muted."
+    before = len(bot.chat.sent)
+    await bot.ingest(post("acme buy more followers", author="spam", lang="en"))
+    assert len(bot.chat.sent) == before
+
+
+async def test_bad_arguments_get_one_clear_line(bot: DeskBot) -> None:
+    cases = {
+        "/reply": "reply: usage: reply <id> <text>  or  reply <id> :template-name",
+        "/reply abc hi": "reply: expected a mention id such as 42 or #42, not 'abc'",
+        "/reply 999 hi": "no mention #999",
+        "/claim 12x": "claim: expected a mention id such as 42 or #42, not '12x'",
+        "/frobnicate": "unknown command 'frobnicate'; try /help",
+        "/list nonsense": "list: expected open, mine, all or a brand name; no brand named "
+                          "'nonsense'",
+        "/mute x": "mute: usage: mute <network> <author>",
+    }
+    for line, expected in cases.items():
+        result = await bot.say(line, roles=frozenset({Role.ADMIN}))
+        assert (result.ok, result.text) == (False, expected), line
+
+
+async def test_who_may_do_what(bot: DeskBot) -> None:
+    [mid] = await bot.ingest(post("acme", lang="en"))
+    refused = await bot.say(f"/claim {mid}", user="guest", roles=frozenset())
+    assert not refused.ok and refused.ephemeral
+    assert "only people allowed to answer customers" in refused.text
+    assert (await bot.say("/list", user="guest", roles=frozenset())).ok
+    refused = await bot.say('/brand add "New Co" newco', roles=frozenset({Role.RESPONDER}))
+    assert refused.text == "Sorry, ana: only admins may use brand."
+    admin = frozenset({Role.ADMIN})
+    assert (await bot.say('/brand add "New Co" newco', roles=admin)).ok
+    assert (await bot.say('/brand route "New Co" console:newco', roles=admin)).ok
+    listing = await bot.say("/brand list", roles=admin)
+    assert any(line.startswith("New Co: newco  ->  console:newco") for line in listing.lines)
+
+
+async def test_brand_query_uses_the_query_checks(bot: DeskBot) -> None:
+    admin = frozenset({Role.ADMIN})
+    bad = await bot.say("/brand query Acme (acme OR", roles=admin)
+    assert not bad.ok
+    assert bad.text.startswith("brand: query error at column")
+    good = await bot.say("/brand query Acme acme OR acmeco", roles=admin)
+    assert good.ok
+    [mid] = await bot.ingest(post("acmeco rocks", lang="en"))
+    assert mid
+
+
+async def test_help_lists_every_command() -> None:
+    deps = Deps(store=None)  # type: ignore[arg-type]
+    result = await dispatch("/help", Invocation(user="x", platform="console"), deps)
+    assert len(result.lines) == len(COMMANDS)
+    one = await dispatch("/help reply", Invocation(user="x", platform="console"), deps)
+    assert one.text.startswith(BY_NAME["reply"].usage)
