@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from bot.domain import MentionStatus, ReplyState
+from bot.sla import due_at as sla_due_at
 from bot.store import MentionView
 
 ACTIONS_BY_STATUS: dict[str, tuple[str, ...]] = {
@@ -15,6 +16,8 @@ ACTIONS_BY_STATUS: dict[str, tuple[str, ...]] = {
     MentionStatus.RESOLVED.value: (),
     MentionStatus.IGNORED.value: (),
 }
+
+OPEN = (MentionStatus.NEW.value, MentionStatus.CLAIMED.value)
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +50,9 @@ class Card:
     reply_by: str | None
     reply_state: str | None
     actions: tuple[str, ...]
+    # When the first reply is due (bot.sla); None once answered or closed. Renderers show the
+    # time left against their own clock.
+    sla_due_at: datetime | None = None
 
 
 def card_for(view: MentionView) -> Card:
@@ -81,6 +87,10 @@ def card_for(view: MentionView) -> Card:
         reply_by=shown.by if shown else None,
         reply_state=shown.state if shown else None,
         actions=ACTIONS_BY_STATUS.get(m.status, ()),
+        sla_due_at=(
+            sla_due_at(m.created_at, m.network, view.sla_target_minutes)
+            if m.status in OPEN and not sent else None
+        ),
     )
 
 

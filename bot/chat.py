@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Protocol
+from collections.abc import Sequence
+from typing import Protocol, runtime_checkable
 
 from bot.cards import Card
+from bot.digest import Digest
 
 
 class ChatError(Exception):
@@ -43,3 +45,36 @@ class Service(Protocol):
     name: str
 
     async def serve(self, stop: asyncio.Event) -> None: ...
+
+
+@runtime_checkable
+class DigestSink(Protocol):
+    """OPTIONAL for chat adapters: post a digest with its chart (the scheduler uses it for the
+    daily digest, at most once per channel and day).
+
+    `digest` is a bot.digest.Digest; its `overdue` and `top_authors` hold network text, which the
+    adapter escapes like card text (bot.digest.digest_lines gives a safe plain-text outline).
+    `chart_png` is a PNG image (bot.chart.digest_chart). Return the platform's reference to the
+    posted message. Raise ChatError when the platform did not take it (the run is then marked
+    failed and tried again later); any other exception also counts as not posted."""
+
+    platform: str
+
+    async def send_digest(self, channel: str, digest: Digest, chart_png: bytes) -> str: ...
+
+
+@runtime_checkable
+class Notifier(Protocol):
+    """OPTIONAL for chat adapters: a short notice in a channel (SLA reminders, spike alerts).
+
+    `text` is plain text that may quote network text: escape all of it, never turn it into a
+    ping or a link label. `person` is whom the notice is for (a mention's assignee as the store
+    holds it: the platform's user id or the console name); the adapter may address them (a
+    real mention of that user) or DM them; None means the channel. `thread` lines go as replies
+    under the notice (Slack thread, Discord thread) or below it where there are no threads.
+    Return the platform's reference to the notice. Raise ChatError when it was not taken."""
+
+    platform: str
+
+    async def notify(self, channel: str, text: str, *, person: str | None = None,
+                     thread: Sequence[str] = ()) -> str: ...

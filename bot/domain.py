@@ -23,6 +23,7 @@ class DeliveryState(StrEnum):
     PENDING = "pending"
     SENT = "sent"
     FAILED = "failed"  # gave up after the maximum number of attempts
+    GROUPED = "grouped"  # part of a flood: counted in the spike alert, never sent on its own
 
 
 class ReplyState(StrEnum):

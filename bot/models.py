@@ -6,7 +6,7 @@ datetimes in UTC; `UTCDateTime` makes SQLite (which keeps no zone) give them bac
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -207,5 +207,108 @@ class SourceCursor(SQLModel, table=True):
     cursor: str = _text()
     updated_at: datetime = _ts()
 
+
+
+# --- Digest, SLA clocks, spike alerts (migration 0002_digest) --------------------------------
+
+
+class ChannelSetting(SQLModel, table=True):
+    """A chat channel's own digest time, time zone and business hours; absent: the defaults."""
+
+    __tablename__ = "channel_setting"
+
+    platform: str = Field(primary_key=True, max_length=32)
+    channel: str = Field(primary_key=True, max_length=200)
+    timezone: str | None = Field(default=None, max_length=64)
+    digest_hour: int | None = None
+    # e.g. "mon-fri 09:00-18:00"; None: calendar hours (see bot/sla.BusinessHours)
+    business_hours: str | None = Field(default=None, max_length=300)
+    digest_enabled: bool = True
+    updated_at: datetime = _ts()
+
+
+class DigestRun(SQLModel, table=True):
+    """One channel's digest of one local day. The row is inserted BEFORE the digest is sent; the
+    unique constraint makes a second runner (a retry, a restart, another process) lose."""
+
+    __tablename__ = "digest_run"
+    __table_args__ = (sa.UniqueConstraint("platform", "channel", "day"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    platform: str = Field(max_length=32)
+    channel: str = Field(max_length=200)
+    day: date = Field(sa_column=sa.Column(sa.Date(), nullable=False))
+    state: str = Field(default="sending", max_length=16)  # sending -> sent | failed
+    attempts: int = 1
+    started_at: datetime = _ts()
+    posted_at: datetime | None = _ts(nullable=True)
+    message_ref: str | None = Field(default=None, max_length=300)
+    error: str | None = _text(nullable=True)
+
+
+class SlaTarget(SQLModel, table=True):
+    """A brand's own first-response target on one network (overrides bot/sla defaults)."""
+
+    __tablename__ = "sla_target"
+    __table_args__ = (sa.UniqueConstraint("brand_id", "network"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    brand_id: int = Field(foreign_key="brand.id")
+    network: str = Field(max_length=32)
+    minutes: int
+    set_by: str = Field(max_length=200)
+    updated_at: datetime = _ts()
+
+
+class SpikeAlert(SQLModel, table=True):
+    """A spike alert for one brand in one channel; inserted before it is sent (once)."""
+
+    __tablename__ = "spike_alert"
+    __table_args__ = (
+        sa.UniqueConstraint("brand_id", "platform", "channel", "window_end"),
+        sa.Index("ix_spike_alert_brand_detected", "brand_id", "detected_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    brand_id: int = Field(foreign_key="brand.id")
+    platform: str = Field(max_length=32)
+    channel: str = Field(max_length=200)
+    kind: str = Field(max_length=16)  # volume | negative | both
+    window_start: datetime = _ts()
+    window_end: datetime = _ts()
+    count: int
+    negative: int
+    expected: float
+    threshold: float
+    negative_share: float
+    negative_threshold: float
+    detected_at: datetime = _ts()
+    state: str = Field(default="sending", max_length=16)  # sending -> sent | failed
+    message_ref: str | None = Field(default=None, max_length=300)
+    error: str | None = _text(nullable=True)
+
+
+class BrandAccountFollowers(SQLModel, table=True):
+    """Follower count of one of the brand's own accounts on one day (filled by the networks)."""
+
+    __tablename__ = "brand_account_followers"
+    __table_args__ = (sa.UniqueConstraint("brand_id", "network", "handle", "day"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    brand_id: int = Field(foreign_key="brand.id")
+    network: str = Field(max_length=32)
+    handle: str = Field(max_length=300)
+    day: date = Field(sa_column=sa.Column(sa.Date(), nullable=False))
+    followers: int
+    recorded_at: datetime = _ts()
+
+
+# Indexes the digest, the SLA clocks and the flood gate need on the core tables (0002_digest).
+_t = SQLModel.metadata.tables
+sa.Index("ix_reply_sent_at", _t["reply"].c.sent_at)
+sa.Index("ix_event_brand_at", _t["event"].c.brand_id, _t["event"].c.at)
+sa.Index("ix_event_mention_kind_at", _t["event"].c.mention_id, _t["event"].c.kind,
+         _t["event"].c.at)
+sa.Index("ix_mention_brand_seen", _t["mention"].c.brand_id, _t["mention"].c.seen_at)
 
 metadata = SQLModel.metadata

@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 
 from bot.store import Conflict, NotFound
-from commands import admin, mentions
+from commands import admin, digest, mentions
 from commands.base import (
     CommandSpec,
     Deps,
@@ -47,6 +47,8 @@ COMMANDS: tuple[CommandSpec, ...] = (
     CommandSpec("show", "show <id>", mentions.show),
     CommandSpec("brand", "brand list|add|query|route|unroute ...", admin.brand, Role.ADMIN),
     CommandSpec("template", "template list|add ...", admin.template, Role.RESPONDER),
+    CommandSpec("digest", "digest [today|yesterday|week|YYYY-MM-DD] [channel]", digest.digest),
+    CommandSpec("sla", "sla list|set|clear ...", digest.sla),
     CommandSpec("help", "help [command]", help_),
 )
 BY_NAME = {c.name: c for c in COMMANDS}

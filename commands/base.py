@@ -8,6 +8,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from bot.cards import Card
+from bot.digest import DigestBuilder
 from bot.networks import Responder
 from bot.store import Store, utcnow
 
@@ -41,6 +42,9 @@ class Deps:
     store: Store
     responders: Mapping[str, Responder] = field(default_factory=dict)
     now: Callable[[], datetime] = utcnow
+    # The digest builder with the configured time zone, digest hour and business hours;
+    # None: bot.digest's defaults.
+    digest: DigestBuilder | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +53,16 @@ class HistoryItem:
     created_at: datetime
     status: str
     text: str  # untrusted: from the network
+
+
+@dataclass(frozen=True, slots=True)
+class Attachment:
+    """A file that goes with a result (the digest's chart). `alt` describes it in words."""
+
+    filename: str
+    data: bytes
+    mime: str = "image/png"
+    alt: str = ""
 
 
 @dataclass
@@ -62,6 +76,7 @@ class Result:
     cards: list[Card] = field(default_factory=list)
     history: list[HistoryItem] = field(default_factory=list)
     lines: list[str] = field(default_factory=list)
+    attachments: list[Attachment] = field(default_factory=list)
 
     @classmethod
     def error(cls, text: str) -> Result:

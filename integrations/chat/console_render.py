@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 from bot.cards import Card, compact_number, humanize_age
+from bot.digest import Digest, digest_lines
 from bot.untrusted import clean, truncate
 from commands.base import Result
 
@@ -52,6 +54,11 @@ def render_card(card: Card, now: datetime, *, text_limit: int = 600) -> str:
     if card.reply_state:
         lines.append(f"reply {card.reply_state} by {card.reply_by}"
                      + (f": {card.reply_url}" if card.reply_url else ""))
+    if card.sla_due_at is not None:
+        left = card.sla_due_at - now
+        lines.append(f"SLA: reply within {humanize_age(now, card.sla_due_at)}"
+                     if left.total_seconds() > 0 else
+                     f"SLA: overdue by {humanize_age(card.sla_due_at, now)}")
     if card.actions:
         lines.append("  ".join(f"[{a}]" for a in card.actions))
     return "\n".join(lines)
@@ -80,3 +87,18 @@ def render_result(result: Result, now: datetime) -> str:
         out += [f"  #{h.mention_id} {h.created_at:%Y-%m-%d %H:%M} {h.status}: "
                 f"{truncate(clean(h.text).replace(chr(10), ' '), 70)}" for h in result.history]
     return "\n".join(out)
+
+
+def render_digest(digest: Digest, now: datetime) -> str:
+    """A digest as terminal text; links of overdue mentions are cleaned network text."""
+    out = [digest.title, *(clean(line) for line in digest_lines(digest, now=now))]
+    if digest.overdue:
+        out.append("Overdue mentions:")
+        out += [f"  #{o.mention_id} @{clean(o.author_handle)}: {clean(o.url)}"
+                for o in digest.overdue]
+    return "\n".join(out)
+
+
+def render_notice(text: str, *, person: str | None, thread: Sequence[str]) -> str:
+    head = (f"@{clean(person)} " if person else "") + clean(text)
+    return "\n".join([head, *(f"  | {truncate(clean(line), 200)}" for line in thread)])

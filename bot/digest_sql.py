@@ -1,0 +1,465 @@
+"""Data access for the digest, the SLA clocks and the spike alerts (tables of 0002_digest).
+
+Portable SQLAlchemy Core, the same on SQLite and PostgreSQL. The digest's figures are counted in
+SQL; percentiles are taken in Python over the window's rows (a few hundred per brand and day),
+because SQLite has no percentile function. Every window query is bounded by
+`brand_id IN (...) AND created_at/at/sent_at BETWEEN ...` so that it runs on an index
+(ix_mention_brand_created, ix_event_brand_at, ix_reply_sent_at, ix_event_mention_kind_at).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlmodel import SQLModel
+
+from bot.domain import MentionStatus, ReplyState
+from bot.models import (
+    Author,
+    Brand,
+    BrandAccountFollowers,
+    ChannelSetting,
+    DigestRun,
+    Event,
+    Mention,
+    Reply,
+    Route,
+    SlaTarget,
+    SpikeAlert,
+)
+from bot.sla import SlaTargets
+from bot.store import NotFound, Store
+
+log = logging.getLogger(__name__)
+
+
+
+def table(model: type[SQLModel]) -> sa.Table:
+    """A model's Core table (typed: SQLModel does not declare `__table__`)."""
+    t = model.__table__  # type: ignore[attr-defined]
+    assert isinstance(t, sa.Table)
+    return t
+
+
+M = table(Mention)
+A = table(Author)
+R = table(Reply)
+E = table(Event)
+RT = table(Route)
+B = table(Brand)
+
+# Staff actions that count as the team's first response to a relayed card.
+STAFF_ACTIONS = ("claimed", "assigned", "replied", "resolved", "ignored")
+OPEN = (MentionStatus.NEW.value, MentionStatus.CLAIMED.value)
+
+
+@dataclass(frozen=True, slots=True)
+class Window:
+    """A half-open UTC interval [start, end)."""
+
+    start: datetime
+    end: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Channel:
+    platform: str
+    channel: str
+    brand_ids: tuple[int, ...]
+    brand_names: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class ResponseRow:
+    """One mention of a window with the times its first answers came."""
+
+    mention_id: int
+    bucket: int
+    brand_id: int
+    network: str
+    created_at: datetime
+    status: str
+    first_reply: datetime | None
+    relayed_at: datetime | None
+    first_action: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelPrefs:
+    timezone: str
+    digest_hour: int
+    business_hours: str | None
+    digest_enabled: bool
+
+
+def _bucket(col: sa.ColumnElement[datetime], windows: Sequence[Window]) -> sa.Case[int]:
+    return sa.case(
+        *((sa.and_(col >= w.start, col < w.end), i) for i, w in enumerate(windows)),
+        else_=sa.null(),
+    )
+
+
+def _span(windows: Sequence[Window]) -> Window:
+    return Window(min(w.start for w in windows), max(w.end for w in windows))
+
+
+class DigestQueries:
+    """Read the figures of a set of brands over a few windows; write the feature's own rows."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.engine = store.engine
+
+    # --- channels and their settings -----------------------------------------------------------
+
+    def channels(self) -> list[Channel]:
+        """Every chat channel that some route points at, with its brands."""
+        q = (sa.select(RT.c.platform, RT.c.channel, B.c.id, B.c.name)
+             .join(B, B.c.id == RT.c.brand_id).order_by(RT.c.platform, RT.c.channel, B.c.name))
+        found: dict[tuple[str, str], list[tuple[int, str]]] = {}
+        with self.engine.connect() as conn:
+            for platform, channel, bid, name in _rows(conn, q):
+                found.setdefault((platform, channel), []).append((int(bid), str(name)))
+        return [Channel(p, c, tuple(b for b, _ in v), tuple(n for _, n in v))
+                for (p, c), v in found.items()]
+
+    def channel(self, platform: str, channel: str) -> Channel:
+        for c in self.channels():
+            if (c.platform, c.channel) == (platform, channel):
+                return c
+        raise NotFound(f"no brand is routed to {platform}:{channel}")
+
+    def channel_since(self, platform: str, channel: str) -> datetime | None:
+        """When the channel got its first route (the store logs route_set with sorted JSON)."""
+        q = (sa.select(sa.func.min(E.c.at))
+             .where(E.c.kind == "route_set",
+                    E.c.detail.contains(f'"channel": {json.dumps(channel, ensure_ascii=False)}'),
+                    E.c.detail.contains(f'"platform": {json.dumps(platform, ensure_ascii=False)}')))
+        with self.engine.connect() as conn:
+            return conn.execute(q).scalar()
+
+    def prefs(self, platform: str, channel: str, *, timezone: str, digest_hour: int,
+              business_hours: str | None) -> ChannelPrefs:
+        """The channel's settings, the given defaults where it has none."""
+        t = table(ChannelSetting)
+        with self.engine.connect() as conn:
+            row = conn.execute(sa.select(t).where(t.c.platform == platform,
+                                                  t.c.channel == channel)).first()
+        if row is None:
+            return ChannelPrefs(timezone, digest_hour, business_hours or None, True)
+        return ChannelPrefs(
+            row.timezone or timezone,
+            row.digest_hour if row.digest_hour is not None else digest_hour,
+            row.business_hours if row.business_hours is not None else (business_hours or None),
+            bool(row.digest_enabled),
+        )
+
+    def set_prefs(self, platform: str, channel: str, **values: object) -> None:
+        """Change some of a channel's settings (timezone, digest_hour, business_hours,
+        digest_enabled); "" for business_hours means calendar hours."""
+        t = table(ChannelSetting)
+        now = self.store.now()
+        with self.engine.begin() as conn:
+            done = conn.execute(t.update().where(t.c.platform == platform, t.c.channel == channel)
+                                .values(updated_at=now, **values)).rowcount
+            if not done:
+                row: dict[str, object] = {"platform": platform, "channel": channel,
+                                          "timezone": None, "digest_hour": None,
+                                          "business_hours": None, "digest_enabled": True,
+                                          "updated_at": now}
+                row.update(values)
+                conn.execute(t.insert(), row)
+
+    # --- SLA targets ---------------------------------------------------------------------------
+
+    def sla_targets(self, brand_ids: Sequence[int] | None = None) -> SlaTargets:
+        t = table(SlaTarget)
+        q = sa.select(t.c.brand_id, t.c.network, t.c.minutes)
+        if brand_ids is not None:
+            q = q.where(t.c.brand_id.in_(list(brand_ids)))
+        with self.engine.connect() as conn:
+            return SlaTargets({(int(b), str(n)): int(m) for b, n, m in _rows(conn, q)})
+
+    def set_sla(self, *, brand: str, network: str, minutes: int | None, actor: str) -> Brand:
+        """Set (or with None remove) a brand's target on a network; logged as an event."""
+        t = table(SlaTarget)
+        b = self.store.brand(name=brand)
+        now = self.store.now()
+        with self.engine.begin() as conn:
+            where = (t.c.brand_id == b.id, t.c.network == network)
+            if minutes is None:
+                conn.execute(t.delete().where(*where))
+            elif not conn.execute(t.update().where(*where).values(
+                    minutes=minutes, set_by=actor, updated_at=now)).rowcount:
+                conn.execute(t.insert(), {"brand_id": b.id, "network": network,
+                                          "minutes": minutes, "set_by": actor,
+                                          "updated_at": now})
+            conn.execute(E.insert(), {"kind": "sla_set", "mention_id": None, "brand_id": b.id,
+                                      "actor": actor, "at": now,
+                                      "detail": _json({"network": network,
+                                                       "minutes": minutes})})
+        return b
+
+    # --- the digest's figures ------------------------------------------------------------------
+
+    def volume(self, brand_ids: Sequence[int], windows: Sequence[Window]) -> list[Any]:
+        """(bucket, network, sentiment, mentions, likes, reposts, with likes, with reposts)."""
+        span = _span(windows)
+        bucket = _bucket(M.c.created_at, windows).label("bucket")
+        inner = (sa.select(bucket, M.c.network, M.c.sentiment, M.c.likes, M.c.reposts)
+                 .where(M.c.brand_id.in_(list(brand_ids)), M.c.created_at >= span.start,
+                        M.c.created_at < span.end, M.c.muted.is_(False))
+                 .subquery())
+        q = (sa.select(inner.c.bucket, inner.c.network, inner.c.sentiment, sa.func.count(),
+                       sa.func.sum(inner.c.likes), sa.func.sum(inner.c.reposts),
+                       sa.func.count(inner.c.likes), sa.func.count(inner.c.reposts))
+             .where(inner.c.bucket.is_not(None))
+             .group_by(inner.c.bucket, inner.c.network, inner.c.sentiment))
+        with self.engine.connect() as conn:
+            return _rows(conn, q)
+
+    def hourly(self, brand_ids: Sequence[int], window: Window) -> list[tuple[datetime, str]]:
+        """(created_at, sentiment) of the window's mentions, for the chart's hourly bars."""
+        q = (sa.select(M.c.created_at, M.c.sentiment)
+             .where(M.c.brand_id.in_(list(brand_ids)), M.c.created_at >= window.start,
+                    M.c.created_at < window.end, M.c.muted.is_(False)))
+        with self.engine.connect() as conn:
+            return [(r[0], str(r[1])) for r in _rows(conn, q)]
+
+    def arrivals(self, brand_ids: Sequence[int], windows: Sequence[Window]) -> list[datetime]:
+        """created_at of the mentions in any of the windows (staffing forecast)."""
+        cond = sa.or_(*(sa.and_(M.c.created_at >= w.start, M.c.created_at < w.end)
+                        for w in windows))
+        span = _span(windows)
+        q = (sa.select(M.c.created_at)
+             .where(M.c.brand_id.in_(list(brand_ids)), M.c.created_at >= span.start,
+                    M.c.created_at < span.end, M.c.muted.is_(False), cond))
+        with self.engine.connect() as conn:
+            return [r[0] for r in _rows(conn, q)]
+
+    def top_authors(self, brand_ids: Sequence[int], window: Window,
+                    limit: int = 5) -> list[tuple[str, str, int | None, int]]:
+        """The authors of the window with the most followers: (handle, network, followers, n)."""
+        n = sa.func.count().label("n")
+        q = (sa.select(A.c.handle, A.c.network, A.c.followers, n)
+             .select_from(M.join(A, A.c.id == M.c.author_id))
+             .where(M.c.brand_id.in_(list(brand_ids)), M.c.created_at >= window.start,
+                    M.c.created_at < window.end, M.c.muted.is_(False))
+             .group_by(A.c.id, A.c.handle, A.c.network, A.c.followers)
+             .order_by(sa.nulls_last(A.c.followers.desc()), n.desc(), A.c.handle)
+             .limit(limit))
+        with self.engine.connect() as conn:
+            return [(str(h), str(nw), f, int(c)) for h, nw, f, c in _rows(conn, q)]
+
+    def responses(self, brand_ids: Sequence[int], windows: Sequence[Window]) -> list[ResponseRow]:
+        """Each mention of the windows with its first sent reply, relay and staff action."""
+        span = _span(windows)
+        r2, e2, e3 = R.alias("r2"), E.alias("e2"), E.alias("e3")
+        first_reply = (sa.select(sa.func.min(r2.c.sent_at))
+                       .where(r2.c.mention_id == M.c.id, r2.c.state == ReplyState.SENT.value)
+                       .scalar_subquery())
+        relayed = (sa.select(sa.func.min(e2.c.at))
+                   .where(e2.c.mention_id == M.c.id, e2.c.kind == "relayed").scalar_subquery())
+        acted = (sa.select(sa.func.min(e3.c.at))
+                 .where(e3.c.mention_id == M.c.id, e3.c.kind.in_(STAFF_ACTIONS))
+                 .scalar_subquery())
+        bucket = _bucket(M.c.created_at, windows)
+        q = (sa.select(M.c.id, bucket, M.c.brand_id, M.c.network, M.c.created_at, M.c.status,
+                       first_reply, relayed, acted)
+             .where(M.c.brand_id.in_(list(brand_ids)), M.c.created_at >= span.start,
+                    M.c.created_at < span.end, M.c.muted.is_(False), bucket.is_not(None)))
+        with self.engine.connect() as conn:
+            return [ResponseRow(int(r[0]), int(r[1]), int(r[2]), str(r[3]), r[4], str(r[5]),
+                                r[6], r[7], r[8]) for r in _rows(conn, q)]
+
+    def replies_sent(self, brand_ids: Sequence[int],
+                     windows: Sequence[Window]) -> list[tuple[int, str, int]]:
+        """(bucket, person, replies sent) by the time the network took them."""
+        span = _span(windows)
+        bucket = _bucket(R.c.sent_at, windows).label("bucket")
+        inner = (sa.select(bucket, R.c.by)
+                 .select_from(R.join(M, M.c.id == R.c.mention_id))
+                 .where(R.c.sent_at >= span.start, R.c.sent_at < span.end,
+                        R.c.state == ReplyState.SENT.value, M.c.brand_id.in_(list(brand_ids)))
+                 .subquery())
+        q = (sa.select(inner.c.bucket, inner.c.by, sa.func.count())
+             .where(inner.c.bucket.is_not(None)).group_by(inner.c.bucket, inner.c.by))
+        with self.engine.connect() as conn:
+            return [(int(b), str(p), int(n)) for b, p, n in _rows(conn, q)]
+
+    def actions(self, brand_ids: Sequence[int],
+                windows: Sequence[Window]) -> list[tuple[int, str, str, int]]:
+        """(bucket, kind, actor, count) of claims, assignments and resolves."""
+        span = _span(windows)
+        bucket = _bucket(E.c.at, windows).label("bucket")
+        inner = (sa.select(bucket, E.c.kind, E.c.actor)
+                 .where(E.c.brand_id.in_(list(brand_ids)), E.c.at >= span.start,
+                        E.c.at < span.end, E.c.kind.in_(("claimed", "assigned", "resolved")))
+                 .subquery())
+        q = (sa.select(inner.c.bucket, inner.c.kind, inner.c.actor, sa.func.count())
+             .where(inner.c.bucket.is_not(None))
+             .group_by(inner.c.bucket, inner.c.kind, inner.c.actor))
+        with self.engine.connect() as conn:
+            return [(int(b), str(k), str(a), int(n)) for b, k, a, n in _rows(conn, q)]
+
+    def open_unanswered(self, brand_ids: Sequence[int], *, since: datetime,
+                        ) -> list[tuple[int, int, str, datetime, str | None, str, str]]:
+        """Open mentions without a sent reply, posted since `since`:
+        (id, brand id, network, created_at, assignee, url, author handle)."""
+        answered = (sa.select(R.c.id).where(R.c.mention_id == M.c.id,
+                                            R.c.state == ReplyState.SENT.value).exists())
+        q = (sa.select(M.c.id, M.c.brand_id, M.c.network, M.c.created_at, M.c.assignee, M.c.url,
+                       A.c.handle)
+             .select_from(M.join(A, A.c.id == M.c.author_id))
+             .where(M.c.brand_id.in_(list(brand_ids)), M.c.created_at >= since,
+                    M.c.status.in_(OPEN), M.c.muted.is_(False), ~answered)
+             .order_by(M.c.created_at))
+        with self.engine.connect() as conn:
+            return [(int(r[0]), int(r[1]), str(r[2]), r[3], r[4], str(r[5]), str(r[6]))
+                    for r in _rows(conn, q)]
+
+    def handling_times(self, brand_ids: Sequence[int], window: Window) -> list[float]:
+        """Seconds from the first claim of a mention to its first reply or resolve, for the
+        mentions first claimed in the window."""
+        claims = (sa.select(E.c.mention_id, sa.func.min(E.c.at).label("claimed"))
+                  .where(E.c.brand_id.in_(list(brand_ids)), E.c.at >= window.start,
+                         E.c.at < window.end, E.c.kind.in_(("claimed", "assigned")))
+                  .group_by(E.c.mention_id).subquery())
+        e2 = E.alias("e2")
+        done = (sa.select(sa.func.min(e2.c.at))
+                .where(e2.c.mention_id == claims.c.mention_id,
+                       e2.c.kind.in_(("replied", "resolved")), e2.c.at >= claims.c.claimed)
+                .scalar_subquery())
+        q = sa.select(claims.c.claimed, done)
+        with self.engine.connect() as conn:
+            return [(finished - claimed).total_seconds() for claimed, finished in _rows(conn, q)
+                    if claimed is not None and finished is not None]
+
+    def spikes(self, brand_ids: Sequence[int], window: Window) -> list[Any]:
+        """Spike alerts whose hour ended in the window, one per brand and hour."""
+        t = table(SpikeAlert)
+        q = (sa.select(t.c.brand_id, sa.func.min(t.c.kind), t.c.window_start, t.c.window_end,
+                       sa.func.max(t.c.count), sa.func.max(t.c.negative),
+                       sa.func.max(t.c.expected), sa.func.max(t.c.negative_share))
+             .where(t.c.brand_id.in_(list(brand_ids)), t.c.window_end >= window.start,
+                    t.c.window_end < window.end)
+             .group_by(t.c.brand_id, t.c.window_start, t.c.window_end)
+             .order_by(t.c.window_end))
+        with self.engine.connect() as conn:
+            return _rows(conn, q)
+
+    def followers(self, brand_ids: Sequence[int], first: date,
+                  last: date) -> list[tuple[int, str, str, date, int]]:
+        t = table(BrandAccountFollowers)
+        q = (sa.select(t.c.brand_id, t.c.network, t.c.handle, t.c.day, t.c.followers)
+             .where(t.c.brand_id.in_(list(brand_ids)), t.c.day >= first, t.c.day <= last)
+             .order_by(t.c.day))
+        with self.engine.connect() as conn:
+            return [(int(b), str(n), str(h), d, int(f)) for b, n, h, d, f in _rows(conn, q)]
+
+    def brands_created(self, brand_ids: Sequence[int]) -> datetime | None:
+        q = sa.select(sa.func.min(B.c.created_at)).where(B.c.id.in_(list(brand_ids)))
+        with self.engine.connect() as conn:
+            return conn.execute(q).scalar()
+
+    # --- digest runs: posted once per channel and day ----------------------------------------
+
+    def claim_digest(self, platform: str, channel: str, day: date, *,
+                     max_attempts: int = 3) -> int | None:
+        """Take the right to post this channel's digest of `day`: insert the run row (state
+        sending) BEFORE anything is sent. Returns its id, or None when another runner has it,
+        has posted it, or it failed too often. A failed run (the chat refused it, so it was
+        certainly not posted) is taken again with a conditional update."""
+        t = table(DigestRun)
+        now = self.store.now()
+        try:
+            with self.engine.begin() as conn:
+                return int(conn.execute(t.insert().returning(t.c.id), {
+                    "platform": platform, "channel": channel, "day": day, "state": "sending",
+                    "attempts": 1, "started_at": now}).scalar_one())
+        except sa.exc.IntegrityError:
+            pass
+        with self.engine.begin() as conn:
+            row = conn.execute(sa.select(t.c.id, t.c.state, t.c.attempts).where(
+                t.c.platform == platform, t.c.channel == channel, t.c.day == day)).first()
+            if row is None or row.state != "failed" or row.attempts >= max_attempts:
+                return None
+            taken = conn.execute(t.update().where(t.c.id == row.id, t.c.state == "failed",
+                                                  t.c.attempts == row.attempts)
+                                 .values(state="sending", attempts=row.attempts + 1,
+                                         started_at=now, error=None)).rowcount
+            return int(row.id) if taken else None
+
+    def digest_sent(self, run_id: int, message_ref: str) -> None:
+        t = table(DigestRun)
+        with self.engine.begin() as conn:
+            conn.execute(t.update().where(t.c.id == run_id).values(
+                state="sent", posted_at=self.store.now(), message_ref=message_ref[:300]))
+
+    def digest_failed(self, run_id: int, error: str) -> None:
+        t = table(DigestRun)
+        with self.engine.begin() as conn:
+            conn.execute(t.update().where(t.c.id == run_id).values(state="failed",
+                                                                   error=error[:2000]))
+
+    def digest_runs(self, platform: str | None = None) -> list[DigestRun]:
+        t = table(DigestRun)
+        q = sa.select(t).order_by(t.c.id)
+        if platform is not None:
+            q = q.where(t.c.platform == platform)
+        with self.engine.connect() as conn:
+            return [DigestRun(**r._mapping) for r in _rows(conn, q)]
+
+    # --- spike alerts --------------------------------------------------------------------------
+
+    def last_alert(self, brand_id: int, platform: str, channel: str) -> datetime | None:
+        t = table(SpikeAlert)
+        q = sa.select(sa.func.max(t.c.detected_at)).where(
+            t.c.brand_id == brand_id, t.c.platform == platform, t.c.channel == channel)
+        with self.engine.connect() as conn:
+            return conn.execute(q).scalar()
+
+    def claim_alert(self, values: dict[str, object], *, cooldown: timedelta) -> int | None:
+        """Record a spike alert before it is sent. None when the channel had an alert for the
+        brand within the cool-down, or another runner recorded this one first."""
+        t = table(SpikeAlert)
+        detected = values["detected_at"]
+        assert isinstance(detected, datetime)
+        try:
+            with self.engine.begin() as conn:
+                recent = conn.execute(sa.select(t.c.id).where(
+                    t.c.brand_id == values["brand_id"], t.c.platform == values["platform"],
+                    t.c.channel == values["channel"],
+                    t.c.detected_at > detected - cooldown).limit(1)).first()
+                if recent is not None:
+                    return None
+                return int(conn.execute(t.insert().returning(t.c.id),
+                                        {"state": "sending", **values}).scalar_one())
+        except sa.exc.IntegrityError:
+            return None
+
+    def alert_done(self, alert_id: int, *, message_ref: str | None, error: str | None) -> None:
+        t = table(SpikeAlert)
+        with self.engine.begin() as conn:
+            conn.execute(t.update().where(t.c.id == alert_id).values(
+                state="failed" if error else "sent", message_ref=message_ref, error=error))
+
+    def alerts(self) -> list[SpikeAlert]:
+        t = table(SpikeAlert)
+        with self.engine.connect() as conn:
+            return [SpikeAlert(**r._mapping) for r in conn.execute(sa.select(t).order_by(t.c.id))]
+
+
+def _rows(conn: sa.Connection, q: sa.Executable) -> list[Any]:
+    """The rows of a query, loosely typed (the columns' Python types are known per query)."""
+    return list(conn.execute(q))
+
+
+def _json(value: object) -> str:
+    return json.dumps(value, ensure_ascii=False, sort_keys=True)
