@@ -11,6 +11,7 @@ import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
+from typing import Protocol
 
 from bot.domain import Post
 from bot.enrich import (
@@ -65,6 +66,13 @@ class _LazyLanguage:
         return self.value
 
 
+class FloodGate(Protocol):
+    """Decides how many cards a flooding brand may still get (bot.spikes.SpikeDetector)."""
+
+    def card_budget(self, brand_id: int, now: datetime,
+                    incoming: Sequence[datetime]) -> int | None: ...
+
+
 class Pipeline:
     """Turns batches of posts into mentions and outbox rows."""
 
@@ -77,8 +85,10 @@ class Pipeline:
         language: LanguageDetector | None = None,
         sentiment: SentimentAnalyzer | None = None,
         now: Callable[[], datetime] = utcnow,
+        flood: FloodGate | None = None,
     ) -> None:
         self.store = store
+        self.flood = flood
         self.repost_window = repost_window
         self.high_reach = high_reach_followers
         self.language = language or LanguageDetector()
@@ -170,7 +180,16 @@ class Pipeline:
             batch_echoes.append(0)
             new.append(self._enrich(post, brand_id, lang(), key[1], curl))
         new = [replace(m, echoes=n) if n else m for m, n in zip(new, batch_echoes, strict=True)]
-        ids = self.store.write_mentions(new, echoes=echoes, routes=self._routes)
+        budget = None
+        if self.flood is not None:
+            # A flooding brand gets a card budget; the rest is grouped into its spike alert.
+            arriving: dict[int, list[datetime]] = {}
+            for m in new:
+                arriving.setdefault(m.brand_id, []).append(m.created_at)
+            budget = {b: n for b, times in arriving.items()
+                      if (n := self.flood.card_budget(b, self.now(), times)) is not None}
+        ids = self.store.write_mentions(new, echoes=echoes, routes=self._routes,
+                                        card_budget=budget)
         report.stored = len(ids)
         report.mention_ids = ids
         return report
