@@ -15,7 +15,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from bot import db
+from bot import db, query_cli
 from bot.chat import ChatAdapter, Service
 from bot.networks import Responder, Source
 from bot.pipeline import IngestReport, Pipeline
@@ -38,6 +38,7 @@ app = typer.Typer(help="Echtzeit: brand mentions from the social web in your tea
                   no_args_is_help=True, add_completion=False)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
+app.add_typer(query_cli.app, name="query")
 app.command("networks")(networks_command)
 
 err = Console(stderr=True, highlight=False)

@@ -72,7 +72,9 @@ class LanguageDetector:
                     from lingua import Language, LanguageDetectorBuilder
 
                     langs = [getattr(Language, name) for name in LANGUAGES]
-                    self._detector = LanguageDetectorBuilder.from_languages(*langs).build()
+                    builder = LanguageDetectorBuilder.from_languages(*langs)
+                    # Preloading costs about a second once and halves each detection.
+                    self._detector = builder.with_preloaded_language_models().build()
         return self._detector
 
     def detect(self, text: str) -> str | None:
