@@ -15,13 +15,16 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from bot import db, query_cli
-from bot.chat import ChatAdapter, Service
+from bot import db, digest_cli, query_cli
+from bot.chat import ChatAdapter, DigestSink, Notifier, Service
+from bot.digest import DigestBuilder
 from bot.networks import Responder, Source
 from bot.pipeline import IngestReport, Pipeline
 from bot.relay import Relay, RelayPolicy
 from bot.runner import drain, pump_all
+from bot.scheduler import Scheduler
 from bot.settings import Settings, SettingsError, load_settings
+from bot.spikes import SpikeDetector, SpikeMonitor
 from bot.store import Store
 from commands import Deps
 from integrations.chat.console_app import ConsoleChat, command_loop, start_reader
@@ -102,6 +105,8 @@ class Desk:
     adapters: dict[str, ChatAdapter] = field(default_factory=dict)
     sources: list[Source] = field(default_factory=list)
     services: list[Service] = field(default_factory=list)
+    # Digests, SLA reminders, spike alerts: runs beside the relay (never keeps a script up).
+    scheduler: Service | None = None
 
 
 def network_responders(settings: Settings, replies_file: Path,
@@ -133,14 +138,19 @@ def chat_adapters(settings: Settings, deps: Deps) -> tuple[list[ChatAdapter], li
 
 def build_desk(settings: Settings, url: str, *, replies_file: Path) -> Desk:
     store = _open_store(url)
-    chat = ConsoleChat()
+    chat = ConsoleChat(files_dir=settings.data_dir / "files")
+    spikes = SpikeDetector(store)
     pipeline = Pipeline(
         store,
         repost_window=timedelta(minutes=settings.repost_window_minutes),
         high_reach_followers=settings.high_reach_followers,
+        flood=spikes,
     )
     live = build_networks(settings, store)
-    deps = Deps(store=store, responders=network_responders(settings, replies_file, live))
+    digests = DigestBuilder(store, timezone=settings.timezone, digest_hour=settings.digest_hour,
+                            business_hours=settings.business_hours)
+    deps = Deps(store=store, responders=network_responders(settings, replies_file, live),
+                digest=digests)
     adapters, services = chat_adapters(settings, deps)
     services = [*services, *live.services]
     by_platform: dict[str, ChatAdapter] = {chat.platform: chat}
@@ -151,9 +161,13 @@ def build_desk(settings: Settings, url: str, *, replies_file: Path) -> Desk:
         backoff_cap=settings.relay_backoff_cap_seconds,
         lease=timedelta(seconds=settings.relay_lease_seconds),
     ))
+    notifiers = {p: a for p, a in by_platform.items() if isinstance(a, Notifier)}
+    scheduler = Scheduler(store, digests, notifiers=notifiers,
+                          sinks={p: a for p, a in by_platform.items() if isinstance(a, DigestSink)},
+                          spikes=SpikeMonitor(spikes, notifiers))
     return Desk(settings=settings, store=store, pipeline=pipeline, relay=relay, chat=chat,
                 deps=deps, adapters=by_platform, sources=network_sources(settings, live),
-                services=services)
+                services=services, scheduler=scheduler)
 
 
 async def serve_console(desk: Desk, sources: list[Source], *, user: str,
@@ -169,6 +183,8 @@ async def serve_console(desk: Desk, sources: list[Source], *, user: str,
         background.append(asyncio.create_task(
             desk.relay.run(stop, poll=desk.settings.relay_poll_seconds)))
         background.extend(asyncio.create_task(s.serve(stop)) for s in desk.services)
+        if desk.scheduler is not None:
+            background.append(asyncio.create_task(desk.scheduler.serve(stop)))
 
     try:
         if interactive:
@@ -258,6 +274,9 @@ def db_upgrade(
     url = settings.effective_database_url
     db.upgrade(url, revision)
     err.print(f"database at {_safe_url(url)} is at revision {revision}", markup=False)
+
+
+digest_cli.register(app, settings=_settings, open_store=_open_store)
 
 
 def _safe_url(url: str) -> str:

@@ -427,12 +427,13 @@ class DigestBuilder:
 
 # --- the plain-text outline ---------------------------------------------------------------------
 
-_SAFE_HANDLE = re.compile(r"[^\w.\-]")
+_SAFE_HANDLE = re.compile(r"[^\w.\-@]")
 
 
 def safe_handle(handle: str) -> str:
-    """A handle reduced to letters, digits, '_', '.', '-' (no '@': it can never ping)."""
-    return _SAFE_HANDLE.sub("", handle.lstrip("@"))[:60] or "?"
+    """A handle reduced to letters, digits and '_.-@', never starting with '@' (so it cannot
+    read as a ping such as @here); user@instance stays readable."""
+    return _SAFE_HANDLE.sub("", handle).lstrip("@")[:60] or "?"
 
 
 def duration(seconds: float | None) -> str:

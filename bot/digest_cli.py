@@ -1,0 +1,173 @@
+"""`echtzeit digest` (a digest in the terminal) and `echtzeit export` (mentions with their
+response times as CSV or JSON). Registered on the CLI by bot/__main__.py."""
+
+from __future__ import annotations
+
+import csv
+import json
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import nullcontext
+from datetime import date, datetime, time, timedelta
+from pathlib import Path
+from typing import IO, Annotated, Any
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+from bot.chart import digest_chart
+from bot.digest import DigestBuilder, Kind, digest_lines
+from bot.digest_sql import STAFF_ACTIONS, A, B, E, M, R, _rows
+from bot.domain import ReplyState
+from bot.settings import Settings
+from bot.store import Store
+from bot.untrusted import clean
+
+EXPORT_FIELDS = (
+    "id", "brand", "network", "url", "author", "created_at", "seen_at", "sentiment",
+    "priority", "status", "assignee", "first_reply_at", "response_seconds", "relayed_at",
+    "first_action_at", "team_seconds",
+)
+
+
+def export_rows(store: Store, start: datetime, end: datetime, *, batch: int = 5000,
+                progress: Callable[[int], None] | None = None) -> Iterator[dict[str, Any]]:
+    """Mentions posted in [start, end) with their first reply and first staff action, in id
+    order, read in keyset batches so that memory stays flat for any size."""
+    r2, e2, e3 = R.alias("r2"), E.alias("e2"), E.alias("e3")
+    first_reply = (sa.select(sa.func.min(r2.c.sent_at))
+                   .where(r2.c.mention_id == M.c.id, r2.c.state == ReplyState.SENT.value)
+                   .scalar_subquery())
+    relayed = (sa.select(sa.func.min(e2.c.at))
+               .where(e2.c.mention_id == M.c.id, e2.c.kind == "relayed").scalar_subquery())
+    acted = (sa.select(sa.func.min(e3.c.at))
+             .where(e3.c.mention_id == M.c.id, e3.c.kind.in_(STAFF_ACTIONS)).scalar_subquery())
+    last = 0
+    while True:
+        q = (sa.select(M.c.id, B.c.name, M.c.network, M.c.url, A.c.handle, M.c.created_at,
+                       M.c.seen_at, M.c.sentiment, M.c.priority, M.c.status, M.c.assignee,
+                       first_reply, relayed, acted)
+             .select_from(M.join(B, B.c.id == M.c.brand_id).join(A, A.c.id == M.c.author_id))
+             .where(M.c.created_at >= start, M.c.created_at < end, M.c.id > last)
+             .order_by(M.c.id).limit(batch))
+        with store.engine.connect() as conn:
+            rows = _rows(conn, q)
+        for row in rows:
+            reply, relay, action = row[11], row[12], row[13]
+            yield dict(zip(EXPORT_FIELDS, (
+                row[0], row[1], row[2], row[3], row[4], _iso(row[5]), _iso(row[6]), row[7],
+                row[8], row[9], row[10], _iso(reply),
+                (reply - row[5]).total_seconds() if reply else None, _iso(relay), _iso(action),
+                (max(action, relay) - relay).total_seconds() if action and relay else None,
+            ), strict=True))
+        if progress is not None:
+            progress(len(rows))
+        if len(rows) < batch:
+            return
+        last = int(rows[-1][0])
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def write_export(rows: Iterator[dict[str, Any]], out: IO[str], fmt: str) -> int:
+    """CSV with a header row, or JSON Lines would hide errors: JSON is one array."""
+    n = 0
+    if fmt == "csv":
+        w = csv.DictWriter(out, fieldnames=EXPORT_FIELDS)
+        w.writeheader()
+        for row in rows:
+            w.writerow(row)
+            n += 1
+        return n
+    out.write("[")
+    for row in rows:
+        out.write(("," if n else "") + "\n" + json.dumps(row, ensure_ascii=False))
+        n += 1
+    out.write("\n]\n")
+    return n
+
+
+def register(app: typer.Typer, *, settings: Callable[[], Settings],
+             open_store: Callable[[str], Store]) -> None:
+    """Add `digest` and `export` to the CLI."""
+
+    @app.command("digest")
+    def digest_cmd(
+        channel: Annotated[str, typer.Option(help="The channel, as routed: <platform>:<channel>"
+                                                  " or just <channel> on the console.")],
+        day: Annotated[str, typer.Option("--date", help="YYYY-MM-DD, today, yesterday or "
+                                                        "week; default: the latest due day.")]
+        = "",
+        chart: Annotated[Path | None, typer.Option(help="Also write the chart to this PNG.")]
+        = None,
+    ) -> None:
+        """Print a channel's digest in the terminal."""
+        s = settings()
+        store = open_store(s.effective_database_url)
+        platform, _, name = channel.rpartition(":")
+        platform = platform or "console"
+        builder = DigestBuilder(store, timezone=s.timezone, digest_hour=s.digest_hour,
+                                business_hours=s.business_hours)
+        now = store.now()
+        zone = ZoneInfo(builder.prefs(platform, name).timezone)
+        kind: Kind = "day"
+        when: date | None = None
+        if day in ("today", "week"):
+            kind = "today" if day == "today" else "week"
+            when = now.astimezone(zone).date() - timedelta(days=0 if day == "today" else 1)
+        elif day == "yesterday":
+            when = now.astimezone(zone).date() - timedelta(days=1)
+        elif day:
+            try:
+                when = date.fromisoformat(day)
+            except ValueError:
+                raise typer.BadParameter("use YYYY-MM-DD, today, yesterday or week") from None
+        d = builder.build(platform, name, now=now, kind=kind, day=when)
+        console = Console(highlight=False)
+        console.print(d.title, markup=False)
+        for line in digest_lines(d, now=now):
+            console.print(clean(line), markup=False)
+        for o in d.overdue:
+            console.print(f"  #{o.mention_id} @{clean(o.author_handle)}: {clean(o.url)}",
+                          markup=False)
+        if chart is not None:
+            chart.write_bytes(digest_chart(d))
+            console.print(f"chart written to {chart}", markup=False)
+
+    @app.command("export")
+    def export_cmd(
+        first: Annotated[str, typer.Option("--from", help="First day, YYYY-MM-DD (local).")],
+        last: Annotated[str, typer.Option("--to", help="Last day, YYYY-MM-DD (included).")],
+        fmt: Annotated[str, typer.Option("--format", help="csv or json.")] = "csv",
+        out: Annotated[Path | None, typer.Option(help="Write here instead of stdout.")] = None,
+    ) -> None:
+        """Export mentions with their response times (posted from --from to --to)."""
+        if fmt not in ("csv", "json"):
+            raise typer.BadParameter("--format is csv or json")
+        try:
+            d1, d2 = date.fromisoformat(first), date.fromisoformat(last)
+        except ValueError:
+            raise typer.BadParameter("dates are YYYY-MM-DD") from None
+        s = settings()
+        store = open_store(s.effective_database_url)
+        zone = ZoneInfo(s.timezone)
+        start = datetime.combine(d1, time(0), zone)
+        end = datetime.combine(d2 + timedelta(days=1), time(0), zone)
+        with store.engine.connect() as conn:
+            total = int(conn.execute(sa.select(sa.func.count()).where(
+                M.c.created_at >= start, M.c.created_at < end)).scalar_one())
+        err = Console(stderr=True)
+        target: Any = out.open("w", encoding="utf-8", newline="") if out else nullcontext(
+            sys.stdout)
+        with target as fh, Progress(TextColumn("exporting"), BarColumn(), MofNCompleteColumn(),
+                                    TimeRemainingColumn(), console=err,
+                                    disable=total < 10_000 or not err.is_terminal) as bar:
+            task = bar.add_task("export", total=total)
+            n = write_export(export_rows(store, start, end,
+                                         progress=lambda k: bar.advance(task, k)), fh, fmt)
+        err.print(f"{n} mentions exported" + (f" to {out}" if out else ""), markup=False)
