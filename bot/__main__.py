@@ -27,6 +27,7 @@ from bot.settings import Settings, SettingsError, load_settings
 from bot.spikes import SpikeDetector, SpikeMonitor
 from bot.store import Store
 from commands import Deps
+from integrations.chat import discord_cli
 from integrations.chat.console_app import ConsoleChat, command_loop, start_reader
 from integrations.networks.registry import Networks, networks_command
 from integrations.networks.registry import build as build_networks
@@ -43,6 +44,11 @@ db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(query_cli.app, name="query")
 app.command("networks")(networks_command)
+app.add_typer(discord_cli.app, name="discord")
+render_app = typer.Typer(help="Print what a chat platform would be sent for a post.",
+                         no_args_is_help=True)
+app.add_typer(render_app, name="render")
+render_app.command("discord")(discord_cli.render_discord)
 
 err = Console(stderr=True, highlight=False)
 log = logging.getLogger("echtzeit")
@@ -133,6 +139,12 @@ def chat_adapters(settings: Settings, deps: Deps) -> tuple[list[ChatAdapter], li
     Extension point: one block per chat platform."""
     adapters: list[ChatAdapter] = []
     services: list[Service] = []
+    if settings.discord_token is not None:
+        from integrations.chat.discord_app import DiscordChat  # discord.py only when used
+
+        discord_chat = DiscordChat(settings, deps)
+        adapters.append(discord_chat)
+        services.append(discord_chat)
     return adapters, services
 
 
