@@ -1,250 +1,56 @@
-"""Compiles one parsed query for the engine: its automaton triggers and its exact check.
+"""Compiles a query into an exact check over a `PostView`, run only after a trigger hit.
 
-Triggers are query words such that no post can match the query unless at least one of them
-occurs; the automaton looks only for triggers, so a post that mentions no brand costs one
-scan and nothing else. Of an AND the engine needs only one child's triggers and picks the
-rarest (a brand name rather than "support"); of an OR it needs every branch's.
-
-The check is a tree of closures over a `PostView`, evaluated only for queries whose
-triggers fired, cheapest conditions first, `lang:` last because it may run detection.
+The check is a tree of closures built once per query. Children of AND/OR run cheapest
+first, and `lang:` last because it may call language detection. Words are tested by
+substring search on the scan string, wildcards and phrases by one regular expression each;
+only NEAR, and phrases in texts with ä/ö/ü, look at word positions.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable
 
 from .ast import And, Field, Near, Node, Not, Or, Phrase, Term
-from .candidate import Candidate
-from .fields import handle, host_in_domain, post_host, post_lang
+from .fields import handle, host_in_domain
+from .triggers import LEADS, literal_prefix, trigger_keys
+from .view import PostView
 
-PostToken = tuple[str, str, str]  # (marker, accent-folded word, German-folded word)
-Span = tuple[int, int]
-Check = Callable[["PostView"], bool]
-
-# A real hashtag/handle sign in a scan string has two spaces before it (see scan.py).
-LEADS = {"": " ", "#": "  # ", "@": "  @ "}
-_LOOKBEHIND = {"": "(?<= )", "#": "(?<=  # )", "@": "(?<=  @ )"}
-# One token of a scan string, with its sign when the sign is a real hashtag/handle sign.
-_TOKEN = re.compile(r"(?:(?<=  )([#@]) )?([^ #@]+)")
-
-
-class PostView:
-    """What the checks read from one post; everything beyond the scan strings is lazy."""
-
-    __slots__ = ("_host", "_lang", "_tokens", "c", "sa", "sg")
-
-    _UNSET = object()
-
-    def __init__(self, c: Candidate, sa: str, sg: str) -> None:
-        self.c = c
-        self.sa = sa
-        self.sg = sg
-        self._tokens: list[PostToken] | None = None
-        self._lang: object = PostView._UNSET
-        self._host: object = PostView._UNSET
-
-    def tokens(self) -> list[PostToken]:
-        """Words with their sign, aligned across both foldings (for NEAR and phrases)."""
-        if self._tokens is None:
-            words_a = _TOKEN.findall(self.sa)
-            words_g = words_a if self.sg is self.sa else _TOKEN.findall(self.sg)
-            self._tokens = [(m, a, g) for (m, a), (_, g) in zip(words_a, words_g, strict=True)]
-        return self._tokens
-
-    def lang(self) -> str | None:
-        if self._lang is PostView._UNSET:
-            lang = post_lang(self.c.lang)
-            if lang is None and self.c.detect_lang is not None:
-                lang = post_lang(self.c.detect_lang())
-            self._lang = lang
-        return self._lang  # type: ignore[return-value]
-
-    def host(self) -> str | None:
-        if self._host is PostView._UNSET:
-            self._host = post_host(self.c.url)
-        return self._host  # type: ignore[return-value]
-
-
-# -- triggers --------------------------------------------------------------------------
-
-# Words so frequent in English and German posts that a query should never wait for them
-# when it has a rarer word to wait for.
-_COMMON = frozenset(
-    """a about after all also am an and any app are as at back be because been but by can
-    could day do does down get go good got great had has have he help her here him his how i
-    if in into is it its just know like love make me more my new no not now of off on one
-    only or our out over people please really see service she so some support than that the
-    their them then there they this time to today too up us was way we well were what when
-    which who why will with work would year you your aber alle als am an auch auf aus bei bin
-    bis da das dass dem den der des die doch du ein eine einen einer er es für gibt hab habe
-    hat heute ich ihr im in ist ja jetzt kann kein keine mal man mehr mein mit nach nicht noch
-    nur oder schon sehr sich sie sind so über um und uns von vor war was wie wieder wir wird
-    zu zum zur""".split()
-)
-
-
-def _rate(term: Term) -> float:
-    """Rough share of posts containing the term: only used to rank trigger choices."""
-    fold_a, _ = term.folds
-    literal = re.split(r"[*?]", fold_a, maxsplit=1)[0]
-    rate = 0.3 if literal in _COMMON else 0.02 * 0.6 ** max(0, len(literal) - 4)
-    if term.wildcard:
-        rate *= 5
-    if term.marker:
-        rate *= 0.1
-    return min(rate, 1.0)
-
-
-def _cost(terms: Sequence[Term]) -> float:
-    return sum(_rate(t) for t in terms)
-
-
-def _best(options: list[list[Term] | None]) -> list[Term] | None:
-    usable = [o for o in options if o is not None]
-    return min(usable, key=_cost) if usable else None
-
-
-def triggers(node: Node) -> list[Term] | None:
-    """Terms of which at least one occurs in every post the node matches (None: no such set)."""
-    if isinstance(node, Term):
-        return [node]
-    if isinstance(node, Phrase):
-        return [min(node.terms, key=_rate)]
-    if isinstance(node, Near):
-        return _best([triggers(node.left), triggers(node.right)])
-    if isinstance(node, Field):
-        return None
-    if isinstance(node, Not):
-        return _false_triggers(node.child)
-    if isinstance(node, And):
-        return _best([triggers(c) for c in node.children])
-    if isinstance(node, Or):
-        parts = [triggers(c) for c in node.children]
-        if any(p is None for p in parts):
-            return None
-        return [t for p in parts if p is not None for t in p]
-    raise TypeError(f"not a query node: {node!r}")
-
-
-def _false_triggers(node: Node) -> list[Term] | None:
-    """Terms of which one occurs in every post where the node is false (for NOT NOT x)."""
-    if isinstance(node, Not):
-        return triggers(node.child)
-    if isinstance(node, And):
-        parts = [_false_triggers(c) for c in node.children]
-        if any(p is None for p in parts):
-            return None
-        return [t for p in parts if p is not None for t in p]
-    if isinstance(node, Or):
-        return _best([_false_triggers(c) for c in node.children])
-    return None
-
-
-def trigger_is_exact(term: Term) -> bool:
-    """True when an automaton hit for the term proves the term occurs.
-
-    Literal words, hashtags and handles are found as whole keys; a wildcard whose only
-    wildcard is a final `*` is found by its prefix alone.
-    """
-    stem = term.text[:-1] if term.text.endswith("*") else term.text
-    return "*" not in stem and "?" not in stem
-
-
-def is_exact(node: Node) -> bool:
-    """True when a trigger hit alone decides the query (a word, or an OR of words)."""
-    if isinstance(node, Term):
-        return trigger_is_exact(node)
-    if isinstance(node, Or):
-        return all(isinstance(c, Term) and trigger_is_exact(c) for c in node.children)
-    return False
-
-
-def trigger_keys(term: Term) -> tuple[str, str]:
-    """Automaton keys for the term in the accent-folded and the German-folded scan string."""
-    lead = LEADS[term.marker]
-    keys = []
-    for folded in term.folds:
-        if term.wildcard:
-            # Index the literal prefix (>= 2 letters, enforced by the parser); the check
-            # verifies the rest of the pattern unless `trigger_is_exact`.
-            keys.append(lead + re.split(r"[*?]", folded, maxsplit=1)[0])
-        else:
-            keys.append(lead + folded + " ")
-    return keys[0], keys[1]
-
-
-# -- checks ----------------------------------------------------------------------------
+Check = Callable[[PostView], bool]
+Span = tuple[int, int]  # first and last word index, inclusive
+WordTest = Callable[[str, str], bool]  # (accent-folded word, German-folded word)
 
 
 def _glob(pattern: str) -> str:
+    """Regex for a folded word pattern within a scan string (words never hold spaces)."""
     out = []
     for ch in pattern:
         if ch == "*":
             out.append("[^ ]*")
         elif ch == "?":
-            out.append(r"[^\W\d_]")  # one letter
+            out.append(r"[^\W\d_]")  # exactly one letter
         else:
             out.append(re.escape(ch))
     return "".join(out)
 
 
-def _alternatives(term: Term) -> str:
-    fold_a, fold_g = term.folds
-    body_a = _glob(fold_a) if term.wildcard else re.escape(fold_a)
-    body_g = _glob(fold_g) if term.wildcard else re.escape(fold_g)
+def _body(term: Term, fold: int) -> str:
+    folded = term.folds[fold]
+    return _glob(folded) if term.wildcard else re.escape(folded)
+
+
+def _either(term: Term) -> str:
+    body_a, body_g = _body(term, 0), _body(term, 1)
     return body_a if body_a == body_g else f"(?:{body_a}|{body_g})"
 
 
-@dataclass(frozen=True, slots=True)
-class _TokenTest:
-    """Does one query word match one post token? (used for NEAR and German phrases)"""
-
-    marker: str
-    fold_a: str
-    fold_g: str
-    rx_a: re.Pattern[str] | None
-    rx_g: re.Pattern[str] | None
-
-    @classmethod
-    def of(cls, term: Term) -> _TokenTest:
-        fold_a, fold_g = term.folds
-        if term.wildcard:
-            return cls(
-                term.marker, fold_a, fold_g, re.compile(_glob(fold_a)), re.compile(_glob(fold_g))
-            )
-        return cls(term.marker, fold_a, fold_g, None, None)
-
-    def __call__(self, tok: PostToken) -> bool:
-        marker, word_a, word_g = tok
-        if self.marker and marker != self.marker:
-            return False
-        if self.rx_a is None or self.rx_g is None:
-            return word_a == self.fold_a or word_g == self.fold_g
-        return bool(self.rx_a.fullmatch(word_a) or self.rx_g.fullmatch(word_g))
+def _lead(term: Term) -> str:
+    # The lead is consumed rather than looked behind: a pattern starting with a literal
+    # lets the regex engine skip ahead quickly (a lookbehind made searches ~5x slower).
+    return re.escape(LEADS[term.marker])
 
 
-def _spans_fn(node: Node) -> Callable[[list[PostToken]], list[Span]]:
-    if isinstance(node, Or):
-        parts = [_spans_fn(c) for c in node.children]
-        return lambda toks: [s for p in parts for s in p(toks)]
-    terms = node.terms if isinstance(node, Phrase) else (node,) if isinstance(node, Term) else ()
-    if not terms:
-        raise TypeError(f"not a NEAR side: {node!r}")
-    tests = [_TokenTest.of(t) for t in terms]
-    first, rest = tests[0], list(enumerate(tests[1:], 1))
-    size = len(tests)
-
-    def spans(toks: list[PostToken]) -> list[Span]:
-        last = len(toks) - size
-        return [
-            (i, i + size - 1)
-            for i, tok in enumerate(toks)
-            if i <= last and first(tok) and all(t(toks[i + j]) for j, t in rest)
-        ]
-
-    return spans
+# -- words and phrases ---------------------------------------------------------------------
 
 
 def _term_check(term: Term) -> Check:
@@ -253,43 +59,119 @@ def _term_check(term: Term) -> Check:
         if key_a == key_g:
             return lambda p: key_a in p.sa or (p.sg is not p.sa and key_a in p.sg)
         return lambda p: key_a in p.sa or key_g in p.sg
-    fold_a, fold_g = term.folds
-    look = _LOOKBEHIND[term.marker]
-    rx_a = re.compile(look + _glob(fold_a) + "(?= )")
-    rx_g = re.compile(look + _glob(fold_g) + "(?= )")
+    rx_a = re.compile(_lead(term) + _body(term, 0) + "(?= )")
+    rx_g = re.compile(_lead(term) + _body(term, 1) + "(?= )")
+    if rx_a.pattern == rx_g.pattern:
+        return lambda p: (
+            rx_a.search(p.sa) is not None or (p.sg is not p.sa and rx_a.search(p.sg) is not None)
+        )
     return lambda p: rx_a.search(p.sa) is not None or rx_g.search(p.sg) is not None
 
 
+def _word_test(term: Term) -> WordTest:
+    fold_a, fold_g = term.folds
+    if not term.wildcard:
+        return lambda a, g: a == fold_a or g == fold_g
+    rx_a, rx_g = re.compile(_glob(fold_a)), re.compile(_glob(fold_g))
+    return lambda a, g: rx_a.fullmatch(a) is not None or rx_g.fullmatch(g) is not None
+
+
+def _indexes(words: list[str], word: str) -> list[int]:
+    out: list[int] = []
+    try:
+        while True:
+            out.append(words.index(word, out[-1] + 1 if out else 0))
+    except ValueError:
+        return out
+
+
+def _spans_fn(node: Node) -> Callable[[PostView], list[Span]]:
+    """Where a NEAR side (or a phrase) occurs in the post, as word index spans."""
+    if isinstance(node, Or):
+        parts = [_spans_fn(c) for c in node.children]
+        return lambda p: [s for part in parts for s in part(p)]
+    if isinstance(node, Phrase):
+        terms = node.terms
+    elif isinstance(node, Term):
+        terms = (node,)
+    else:
+        raise TypeError(f"not a NEAR side: {node!r}")
+    head = terms[0]
+    marker = head.marker
+    rest = [(j, _word_test(t)) for j, t in enumerate(terms) if j]
+    size = len(terms)
+    fold_a, fold_g = head.folds
+    starts: Callable[[list[str], list[str]], list[int]]
+    if head.wildcard:
+        head_test = _word_test(head)
+        pre_a, pre_g = literal_prefix(fold_a), literal_prefix(fold_g)
+
+        def starts(words_a: list[str], words_g: list[str]) -> list[int]:
+            return [
+                i
+                for i, (a, g) in enumerate(zip(words_a, words_g, strict=True))
+                if (a.startswith(pre_a) or g.startswith(pre_g)) and head_test(a, g)
+            ]
+
+    else:
+
+        def starts(words_a: list[str], words_g: list[str]) -> list[int]:
+            found = _indexes(words_a, fold_a)
+            if words_g is words_a and fold_g == fold_a:
+                return found
+            return sorted({*found, *_indexes(words_g, fold_g)})
+
+    def spans(p: PostView) -> list[Span]:
+        words_a, words_g = p.words()
+        last = len(words_a) - size
+        marks = p.markers() if marker else None
+        return [
+            (i, i + size - 1)
+            for i in starts(words_a, words_g)
+            if i <= last
+            and (marks is None or marks.get(i) == marker)
+            and all(test(words_a[i + j], words_g[i + j]) for j, test in rest)
+        ]
+
+    return spans
+
+
 def _phrase_check(phrase: Phrase) -> Check:
-    # One regular expression over the scan string, each word allowing either folding and any
-    # punctuation or signs between words. Exact when the text has a single folding (no ä, ö,
-    # ü); otherwise one word may match by one folding and the next by the other, which only
-    # a word-by-word comparison gets right.
-    head = phrase.terms[0]
-    body = "[ #@]+".join(_alternatives(t) for t in phrase.terms)
-    rx = re.compile(_LOOKBEHIND[head.marker] + body + "(?= )")
+    head, sep = phrase.terms[0], "[ #@]+"  # any punctuation or signs between the words
+    # Texts without ä/ö/ü have one spelling, so one regex with either folding per word is
+    # exact. Otherwise each word may match by a different folding: try each folding alone
+    # (cheap, and usually enough), and compare word by word only if all words occur.
+    either = re.compile(_lead(head) + sep.join(_either(t) for t in phrase.terms) + "(?= )")
+    only_a = re.compile(_lead(head) + sep.join(_body(t, 0) for t in phrase.terms) + "(?= )")
+    only_g = re.compile(_lead(head) + sep.join(_body(t, 1) for t in phrase.terms) + "(?= )")
+    occurs = [_term_check(t) for t in phrase.terms]
     spans = _spans_fn(phrase)
 
     def check(p: PostView) -> bool:
         if p.sg is p.sa:
-            return rx.search(p.sa) is not None
-        return bool(spans(p.tokens()))
+            return either.search(p.sa) is not None
+        if only_a.search(p.sa) is not None or only_g.search(p.sg) is not None:
+            return True
+        return all(o(p) for o in occurs) and bool(spans(p))
 
     return check
 
 
 def _near_check(near: Near) -> Check:
+    # Both sides must occur at all before positions are worth computing; those two checks
+    # are substring or regex searches on the scan string.
+    left_occurs, right_occurs = compile_check(near.left), compile_check(near.right)
     left, right = _spans_fn(near.left), _spans_fn(near.right)
     distance, ordered = near.distance, near.ordered
 
     def check(p: PostView) -> bool:
-        toks = p.tokens()
-        lefts = left(toks)
-        if not lefts:
+        if not (left_occurs(p) and right_occurs(p)):
             return False
-        rights = right(toks)
-        for a_start, a_end in lefts:
+        rights = right(p)
+        for a_start, a_end in left(p):
             for b_start, b_end in rights:
+                # Distinct, non-overlapping occurrences; "between" counts the words
+                # strictly between the end of one and the start of the other.
                 if a_end < b_start and b_start - a_end - 1 <= distance:
                     return True
                 if not ordered and b_end < a_start and a_start - b_end - 1 <= distance:
@@ -313,7 +195,7 @@ def _field_check(node: Field) -> Check:
 
 
 def cost(node: Node) -> float:
-    """Relative cost of checking a node, to run cheap and decisive conditions first."""
+    """Relative cost of checking a node, so that cheap and decisive conditions run first."""
     if isinstance(node, Term):
         return 3.0 if node.wildcard else 1.0
     if isinstance(node, Phrase):

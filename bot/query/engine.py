@@ -1,6 +1,6 @@
 """The matching engine: every brand's query in one Aho–Corasick automaton.
 
-Building: each query is parsed, its trigger words (see compile.py) become automaton keys,
+Building: each query is parsed, its trigger words (see triggers.py) become automaton keys,
 and each key's value is a precomputed triple of brand-id tuples (for the accent-folded scan
 string, for the German-folded one, and for both when a text has a single folding).
 
@@ -20,10 +20,12 @@ import ahocorasick
 
 from .ast import Node, uses_lang
 from .candidate import Candidate
-from .compile import Check, PostView, compile_check, is_exact, trigger_keys, triggers
+from .compile import Check, compile_check
 from .errors import QueryError
 from .parser import parse
 from .scan import prepare
+from .triggers import is_exact, shared_rate, trigger_keys, triggers
+from .view import PostView
 
 # automaton value: (brands via accent folding, via German folding, via either)
 _Hit = tuple[tuple[int, ...], tuple[int, ...], tuple[int, ...]]
@@ -47,14 +49,17 @@ class Matcher:
     @classmethod
     def build(cls, queries: Mapping[int, str]) -> Matcher:
         """Compile `{brand id: query text}`; raises QueryError with `.key` set on a bad query."""
-        compiled: dict[int, _Compiled] = {}
-        keys: dict[str, tuple[set[int], set[int]]] = {}
+        nodes: dict[int, Node] = {}
         for brand, text in queries.items():
             try:
-                node = parse(text)
+                nodes[brand] = parse(text)
             except QueryError as e:
                 raise QueryError(e.column, e.message, key=brand) from None
-            found = triggers(node)
+        rate = shared_rate(nodes.values())
+        compiled: dict[int, _Compiled] = {}
+        keys: dict[str, tuple[set[int], set[int]]] = {}
+        for brand, node in nodes.items():
+            found = triggers(node, rate)
             if found is None:  # pragma: no cover - parse() rejects such queries
                 raise QueryError(1, "query has no word that must occur", key=brand)
             for term in found:

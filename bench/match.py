@@ -1,0 +1,364 @@
+"""Benchmark of the mention matching engine (bot.query) against two baselines.
+
+    python bench/match.py [--queries 10000] [--posts 200000] [--regex-sample 2000] [--seed 7]
+
+Generates, deterministically from the seed, realistic brand queries (invented brand names;
+words, phrases, wildcards, NOT, NEAR, fields) and social posts of about 150 characters in
+English and German, of which about 1% mention one of the brands. Then measures on one core:
+
+  (a) engine  `Matcher.match` per post (and `match_many` over the whole list);
+  (b) raw     a bare pyahocorasick scan over every term of every query, on NFKC-normalised,
+              lower-cased text, counting hits with no boolean logic: the ceiling;
+  (c) regex   one compiled regular expression per query, tried in turn on each post, and the
+              query's boolean logic for those that hit: what most bots do (on a sample).
+
+The engine's results are checked against (c) on the sample. The last line printed is one JSON
+object with the figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import random
+import re
+import sys
+import time
+import unicodedata
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import ahocorasick
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bot.query import Candidate, Matcher, Near, Node, Phrase, Term, evaluate, parse  # noqa: E402
+from bot.query.ast import And, Not, Or  # noqa: E402
+from bot.query.fold import fold_accents, fold_german, normalise  # noqa: E402
+
+# -- brands and queries ----------------------------------------------------------------
+
+_ONSETS = "b br c d dr f fl g gr k kr l m n p pr qu r s st t tr v w z".split()
+_VOWELS = "a e i o u a e i o u a e i o u a e i o u a e i o u a e i o u a e i o u ei au y ö".split()
+_CODAS = ["", "", "n", "r", "x", "l", "m", "s", "nd", "rk"]
+_PRODUCTS = "app cloud pay bank card box go one plus pro air home drive mobile shop".split()
+_PROBLEMS = ["broken", "down", "outage", "kaputt", "störung", '"not working"', "crash*", "bug"]
+_SUPPORT = ["support", "service", "hilfe", "kundenservice", "help", "refund", "erstattung"]
+_REVIEW = ["review", "test", "unboxing", "erfahrung", "vergleich"]
+_EXCLUDE = ["jobs", "hiring", "career*", "stellenangebot", "praktikum", "giveaway"]
+
+
+def brand_names(rnd: random.Random, n: int) -> list[str]:
+    """`n` distinct invented brand words like "zentrix", "korvana", "blümwerk"."""
+    seen: set[str] = set()
+    out: list[str] = []
+    while len(out) < n:
+        syllables = rnd.choice((2, 2, 2, 3, 3))
+        name = "".join(rnd.choice(_ONSETS) + rnd.choice(_VOWELS) for _ in range(syllables))
+        name += rnd.choice(_CODAS)
+        folded = fold_accents(name)
+        if len(name) < 5 or folded in seen or name in _COMMON_TEXT_WORDS:
+            continue
+        seen.add(folded)
+        out.append(name)
+    return out
+
+
+def _templates(rnd: random.Random, b: str, b2: str) -> list[tuple[int, str]]:
+    product = rnd.choice(_PRODUCTS)
+    problems = " OR ".join(rnd.sample(_PROBLEMS, 3))
+    support = " OR ".join(rnd.sample(_SUPPORT, 3))
+    review = " OR ".join(rnd.sample(_REVIEW, 2))
+    ex = rnd.sample(_EXCLUDE, 2)
+    stem = b[: max(4, len(b) - 2)]
+    return [
+        (14, b),
+        (10, f"{b} OR #{b} OR @{b}"),
+        (8, f'"{b} {product}" OR {b}{product}'),
+        (8, f"{b} -{ex[0]} -{ex[1]}"),
+        (6, f"({b} OR {b2}) AND ({support})"),
+        (6, f"{stem}* NEAR/3 ({problems})"),
+        (6, f"{b} lang:(de OR en)"),
+        (5, f"{b} -site:{b}.com -author:{b}_official"),
+        (5, f'"{b} {product}" NEAR/5f ({review})'),
+        (5, f"({b} OR {b}corp) network:(reddit OR hackernews OR mastodon)"),
+        (5, f"#{b} OR \"{b} {product}\" OR @{b}_{product}"),
+        (4, f"{b[:-2]}?{b[-1]} OR {b}.io"),
+        (4, f"{b} NOT (\"{b} street\" OR {b}strasse)"),
+        (4, f"@{b} OR {b}.de lang:de"),
+        (3, f"{b} ({support}) -{ex[0]}"),
+        (3, f'{b}-{product} OR "{b} {rnd.choice(_PRODUCTS)}"'),
+    ]
+
+
+def make_queries(rnd: random.Random, n: int) -> tuple[dict[int, str], list[str]]:
+    """{brand id: query} and the brand word each query is about."""
+    names = brand_names(rnd, n + n // 10)
+    queries: dict[int, str] = {}
+    brands: list[str] = []
+    for i in range(n):
+        b, b2 = names[i], names[n + i % (n // 10 or 1)]
+        options = _templates(rnd, b, b2)
+        weights = [w for w, _ in options]
+        queries[i + 1] = rnd.choices([q for _, q in options], weights)[0]
+        brands.append(b)
+    return queries, brands
+
+
+# -- posts -----------------------------------------------------------------------------
+
+_EN = """just got my new phone and honestly the battery life is amazing | why is customer
+service always so slow on mondays | can anyone recommend a good coffee place near the
+station | the update broke everything again, thanks a lot | watching the game tonight with
+friends, who else is in | this weather is ridiculous, snow in april? | finally finished the
+project after three weeks of late nights | my package was supposed to arrive yesterday and
+still nothing | does anyone know if the app works offline | loving the new season so far, no
+spoilers please | traffic on the highway is a nightmare today | the best pizza in town is
+still that tiny place downtown | cancelled my subscription, too many price increases | new
+blog post about remote work and burnout is up | the train is late again, twenty minutes and
+counting | tried the new vegan burger and it was surprisingly good""".split("|")
+_DE = """heute wieder stau auf der autobahn, das nervt einfach nur | kann jemand ein gutes café
+in der nähe vom bahnhof empfehlen | die neue folge war richtig spannend, bitte keine spoiler
+| mein paket sollte gestern kommen und ist immer noch nicht da | endlich wochenende, jetzt
+erst mal ausschlafen | der kundenservice ist echt eine katastrophe, niemand geht ans telefon |
+wer schaut heute abend das spiel mit | die bahn hat schon wieder zwanzig minuten verspätung |
+habe mir gerade ein neues fahrrad gekauft, bin total begeistert | das update hat alles kaputt
+gemacht, danke für nichts | schönes wetter heute, ab in den park | kündigung ist raus, die
+preise werden immer höher | grüße aus münchen, hier ist es wunderschön | über die feiertage
+fahren wir zu meinen großeltern""".split("|")
+_TAGS = ["#monday", "#tech", "#fail", "#wochenende", "#berlin", "#news", "#coffee", "#ootd"]
+_HANDLES = ["@sarah_k", "@techguy", "@dbbahn", "@news24", "@mike", "@lena.bsky.social"]
+_EXTRAS = ["😂", "🙄", "❤️", "👍", "…", "!!", "?", " lol", " smh", " 😅", " :)", "’"]
+_URLS = ["https://example.com/a/b", "https://t.co/x1y2z3", "https://www.heise.de/news/123"]
+_MENTION_EN = ["{b} is down again", "anyone else having trouble with {b} today",
+               "shoutout to {b} support, fixed in minutes", "#{b} rocks", "hey @{b} help please",
+               "the new {b} app is broken", "just switched to {b}, so far so good"]
+_MENTION_DE = ["{b} geht schon wieder nicht", "hat noch jemand probleme mit {b}",
+               "danke an den {b} kundenservice", "#{b} ist einfach super", "@{b} hilfe bitte",
+               "die {b} app ist kaputt", "bin zu {b} gewechselt, läuft"]
+_COMMON_TEXT_WORDS = frozenset(" ".join(_EN + _DE).split())
+NETWORKS = ["mastodon", "bluesky", "reddit", "hackernews", "rss", "x", "youtube"]
+
+
+def _sentence(rnd: random.Random, german: bool) -> str:
+    s = " ".join(rnd.choice(_DE if german else _EN).split())
+    if rnd.random() < 0.5:
+        s = s[0].upper() + s[1:]
+    return s
+
+
+def make_posts(
+    rnd: random.Random, n: int, brands: list[str], mention_rate: float = 0.01
+) -> list[Candidate]:
+    posts = []
+    for _ in range(n):
+        german = rnd.random() < 0.4
+        parts = [_sentence(rnd, german)]
+        if rnd.random() < mention_rate:
+            b = rnd.choice(brands)
+            b = b.capitalize() if rnd.random() < 0.5 else b
+            template = rnd.choice(_MENTION_DE if german else _MENTION_EN)
+            parts.insert(rnd.randrange(2), template.format(b=b))
+        while sum(len(p) for p in parts) < 120:
+            r = rnd.random()
+            if r < 0.2:
+                parts.append(rnd.choice(_TAGS))
+            elif r < 0.35:
+                parts.insert(0, rnd.choice(_HANDLES))
+            elif r < 0.45:
+                parts.append(rnd.choice(_URLS))
+            else:
+                parts.append(_sentence(rnd, german))
+        text = " ".join(parts)[:170]
+        if rnd.random() < 0.4:
+            text += rnd.choice(_EXTRAS)
+        lang = "de" if german else "en"
+        posts.append(
+            Candidate(
+                text=text,
+                network=rnd.choice(NETWORKS),
+                url=f"https://{rnd.choice(['reddit.com', 'mastodon.social', 'x.com'])}/p/1",
+                author=rnd.choice(_HANDLES).lstrip("@"),
+                lang=lang if rnd.random() < 0.5 else None,
+                detect_lang=_constant(lang),
+            )
+        )
+    return posts
+
+
+def _constant(value: str) -> Callable[[], str]:
+    return lambda: value
+
+
+# -- baselines ---------------------------------------------------------------------------
+
+
+def _leaves(node: Node) -> Iterator[Term | Phrase]:
+    if isinstance(node, Term | Phrase):
+        yield node
+    elif isinstance(node, Not):
+        yield from _leaves(node.child)
+    elif isinstance(node, And | Or):
+        for child in node.children:
+            yield from _leaves(child)
+    elif isinstance(node, Near):
+        yield from _leaves(node.left)
+        yield from _leaves(node.right)
+
+
+def _positive_leaves(node: Node) -> Iterator[Term | Phrase]:
+    if isinstance(node, Term | Phrase):
+        yield node
+    elif isinstance(node, And | Or):
+        for child in node.children:
+            yield from _positive_leaves(child)
+    elif isinstance(node, Near):
+        yield from _leaves(node)
+
+
+def _literal(term: Term, folded: str) -> str:
+    return re.split(r"[*?]", folded, maxsplit=1)[0]
+
+
+def raw_automaton(nodes: dict[int, Node]) -> ahocorasick.Automaton:
+    """Every term string of every query (both foldings), as plain automaton keys."""
+    automaton = ahocorasick.Automaton()
+    for brand, node in nodes.items():
+        for leaf in _leaves(node):
+            terms = leaf.terms if isinstance(leaf, Phrase) else (leaf,)
+            for fold in (0, 1):
+                key = " ".join(_literal(t, t.folds[fold]) for t in terms)
+                automaton.add_word(key, brand)
+    automaton.make_automaton()
+    return automaton
+
+
+def _term_regex(term: Term, folded: str) -> str:
+    body = "".join(
+        r"\w*" if ch == "*" else r"[^\W\d_]" if ch == "?" else re.escape(ch) for ch in folded
+    )
+    return re.escape(term.marker) + body
+
+
+def query_regex(node: Node) -> re.Pattern[str]:
+    """One regex per query: any of its positive terms, as whole words, either folding."""
+    options = []
+    for leaf in _positive_leaves(node):
+        terms = leaf.terms if isinstance(leaf, Phrase) else (leaf,)
+        for fold in (0, 1):
+            options.append(r"\W+".join(_term_regex(t, t.folds[fold]) for t in terms))
+    return re.compile(r"(?<!\w)(?:" + "|".join(sorted(set(options))) + r")(?!\w)")
+
+
+# -- measuring -----------------------------------------------------------------------------
+
+
+def timed(fn: Callable[[], object]) -> tuple[float, object]:
+    gc.collect()
+    gc.disable()
+    try:
+        start = time.perf_counter()
+        result = fn()
+        return time.perf_counter() - start, result
+    finally:
+        gc.enable()
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    ap.add_argument("--queries", type=int, default=10_000)
+    ap.add_argument("--posts", type=int, default=200_000)
+    ap.add_argument("--regex-sample", type=int, default=2_000)
+    ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument("--show", type=int, default=0, help="print N sample queries and posts")
+    args = ap.parse_args(argv)
+
+    rnd = random.Random(args.seed)
+    queries, brands = make_queries(rnd, args.queries)
+    posts = make_posts(rnd, args.posts, brands)
+    if args.show:
+        for q in list(queries.values())[: args.show]:
+            print("query:", q)
+        for p in posts[: args.show]:
+            print("post: ", p.text)
+
+    build_s, built = timed(lambda: Matcher.build(queries))
+    matcher = built if isinstance(built, Matcher) else Matcher.build(queries)
+    nodes = dict(matcher.queries)
+
+    # Warm the per-character caches once, as a running bot would have them.
+    matcher.match_many(posts[:2000])
+    engine_s, results = timed(lambda: [matcher.match(p) for p in posts])
+    assert isinstance(results, list)
+    many_s, many = timed(lambda: matcher.match_many(posts))
+    assert many == results
+
+    raw = raw_automaton(nodes)
+
+    def raw_scan() -> int:
+        hits = 0
+        it = raw.iter
+        for p in posts:
+            for _ in it(unicodedata.normalize("NFKC", p.text).lower()):
+                hits += 1
+        return hits
+
+    raw_s, raw_hits = timed(raw_scan)
+
+    regexes = {b: query_regex(n) for b, n in nodes.items()}
+    sample = posts[: args.regex_sample]
+
+    def regex_scan() -> list[list[int]]:
+        out = []
+        for p in sample:
+            normal = normalise(p.text)
+            a, g = fold_accents(normal), fold_german(normal)
+            out.append(
+                [
+                    b
+                    for b, rx in regexes.items()
+                    if (rx.search(a) or rx.search(g)) and evaluate(nodes[b], p)
+                ]
+            )
+        return out
+
+    regex_s, regex_results = timed(regex_scan)
+    agree = regex_results == results[: len(sample)]
+
+    n_posts = len(posts)
+    figures = {
+        "queries": len(queries),
+        "posts": n_posts,
+        "matches": sum(len(r) for r in results),
+        "posts_matched": sum(1 for r in results if r),
+        "build_s": round(build_s, 3),
+        "posts_per_s_engine": round(n_posts / engine_s),
+        "posts_per_s_engine_many": round(n_posts / many_s),
+        "posts_per_s_raw": round(n_posts / raw_s),
+        "raw_hits": raw_hits,
+        "regex_sample": len(sample),
+        "posts_per_s_regex": round(len(sample) / regex_s, 1),
+        "regex_agrees_with_engine": agree,
+    }
+    figures["ratio_a_b"] = round(figures["posts_per_s_engine"] / figures["posts_per_s_raw"], 3)
+    figures["ratio_a_c"] = round(figures["posts_per_s_engine"] / figures["posts_per_s_regex"], 1)
+
+    print(f"queries {figures['queries']:,}, posts {n_posts:,}, build {build_s:.2f} s")
+    print(
+        f"(a) engine   {figures['posts_per_s_engine']:>10,} posts/s"
+        f"   (match_many {figures['posts_per_s_engine_many']:,})"
+    )
+    print(f"(b) raw scan {figures['posts_per_s_raw']:>10,} posts/s   ({raw_hits:,} term hits)")
+    print(f"(c) regex    {figures['posts_per_s_regex']:>10,} posts/s   (sample of {len(sample):,})")
+    print(f"a/b {figures['ratio_a_b']}   a/c {figures['ratio_a_c']}")
+    print(
+        f"matches {figures['matches']:,} in {figures['posts_matched']:,} posts; "
+        f"engine == regex on the sample: {agree}"
+    )
+    print(json.dumps(figures))
+    return 0 if agree else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
