@@ -102,6 +102,7 @@ class Settings(BaseSettings):
     mastodon_base_url: str | None = None  # e.g. https://mastodon.social
     mastodon_access_token: SecretStr | None = None
     mastodon_hashtags: CommaList = Field(default_factory=list)
+    mastodon_streaming: bool = True  # hashtags and @mentions live over the streaming API
     bluesky_service_url: str = "https://bsky.social"
     bluesky_handle: str | None = None
     bluesky_app_password: SecretStr | None = None

@@ -445,8 +445,9 @@ class _TextExtractor(HTMLParser):
         self._skip = 0
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        classes = (dict(attrs).get("class") or "").split()
-        if tag in ("script", "style") or (tag == "span" and "invisible" in classes):
+        # Mastodon hides parts of long links in `<span class="invisible">`; they are kept,
+        # so the text shows the whole link rather than a shortened look-alike.
+        if tag in ("script", "style"):
             self._skip += 1
         elif tag == "br":
             self.parts.append("\n")
@@ -456,7 +457,7 @@ class _TextExtractor(HTMLParser):
             self.parts.append("\n")
 
     def handle_endtag(self, tag: str) -> None:
-        if tag in ("script", "style", "span") and self._skip:
+        if tag in ("script", "style") and self._skip:
             self._skip -= 1
         elif tag in self._BREAKS and tag != "br":
             self.parts.append("\n\n")
@@ -468,8 +469,7 @@ class _TextExtractor(HTMLParser):
 
 def html_to_text(markup: str) -> str:
     """Plain text of an HTML snippet (Mastodon content, HN comments, feed summaries):
-    tags dropped, entities decoded, paragraphs and <br> kept as line breaks, Mastodon's
-    invisible URL parts left out."""
+    tags dropped, entities decoded, paragraphs and <br> kept as line breaks."""
     if "<" not in markup and "&" not in markup:
         return markup.strip()
     parser = _TextExtractor()

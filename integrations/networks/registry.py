@@ -18,14 +18,15 @@ from bot.chat import Service
 from bot.networks import Responder, Source
 from bot.settings import Settings
 from bot.store import Store
-from integrations.networks import webhook_net
+from integrations.networks import mastodon_net, webhook_net
+from integrations.networks.terms import store_terms
 
 log = logging.getLogger(__name__)
 
 USER_AGENT = "Echtzeit/0.1 (social customer care bot; +https://github.com/echtzeit/echtzeit)"
 
 # Every network this package knows, in the order `echtzeit networks` lists them.
-NETWORKS: tuple[str, ...] = ("webhook",)
+NETWORKS: tuple[str, ...] = ("webhook", "mastodon")
 
 
 def make_client() -> httpx.AsyncClient:
@@ -77,6 +78,16 @@ def build(settings: Settings, store: Store, *, client: httpx.AsyncClient | None 
         routes.append(webhook_net.signed_route(push, secret=secret,
                                                max_bytes=settings.webhook_max_bytes))
 
+    token = _secret(settings.mastodon_access_token)
+    if settings.mastodon_base_url and token:
+        sources, responder = mastodon_net.build(
+            nets.client, base_url=settings.mastodon_base_url, token=token,
+            terms=store_terms(store, "mastodon"), interval=settings.poll_seconds,
+            hashtags=settings.mastodon_hashtags, streaming=settings.mastodon_streaming)
+        nets.sources += sources
+        nets.responders["mastodon"] = responder
+        nets.live.add("mastodon")
+
     if routes:
         nets.services.append(webhook_net.WebhookServer(
             host=settings.webhook_host, port=settings.webhook_port, routes=routes,
@@ -97,6 +108,13 @@ def _checks(settings: Settings, client: httpx.AsyncClient) -> dict[str, tuple[st
     if _secret(settings.webhook_secret):
         found["webhook"] = (f"listening on {settings.webhook_host}:{settings.webhook_port}"
                             "/webhook", None)
+    token = _secret(settings.mastodon_access_token)
+    if settings.mastodon_base_url and token:
+        base = settings.mastodon_base_url
+        mode = "search polled, hashtags and mentions streamed" if settings.mastodon_streaming \
+            else "search, hashtags and mentions polled"
+        found["mastodon"] = (f"{base}: {mode}; replies",
+                             lambda: mastodon_net.verify(client, base, token))
     return found
 
 
@@ -127,6 +145,7 @@ async def report(settings: Settings, client: httpx.AsyncClient | None = None) ->
 
 OFF_REASONS: dict[str, str] = {
     "webhook": "set ECHTZEIT_WEBHOOK_SECRET",
+    "mastodon": "set ECHTZEIT_MASTODON_BASE_URL and ECHTZEIT_MASTODON_ACCESS_TOKEN",
 }
 
 

@@ -87,8 +87,9 @@ async def test_a_single_object_is_one_post(server: Server) -> None:
     received: list[list[str]] = []
 
     async def consume() -> None:
-        received.extend([[p.text for p in batch.posts]
-                         async for batch in server.source.stream(None)])
+        async for batch in server.source.stream(None):
+            got = [p.text for p in batch.posts]
+            received.append(got)
 
     task = asyncio.create_task(consume())
     try:

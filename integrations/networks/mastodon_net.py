@@ -1,0 +1,482 @@
+"""Mastodon (any instance): search, hashtag timelines and @mentions of the brand account, live
+over the instance's streaming WebSocket, and replies as statuses with `in_reply_to_id`.
+
+Everything goes through ONE account on ONE instance (`mastodon_base_url` + a user token with
+`read` and `write:statuses`): full-text search needs a signed-in user, and since 4.2 so does
+streaming. Search only finds posts whose authors opted in to being indexed, and the instance
+only knows what federates to it; hashtag timelines and direct @mentions are the reliable part.
+
+Cursor (JSON): `{"search": {term: newest id}, "tags": {tag: newest id}, "mentions": id}` — ids
+are the instance's own status ids, and `min_id` paging picks up exactly after them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import re
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from datetime import datetime
+from typing import Any
+from urllib.parse import urlsplit
+from uuid import uuid4
+
+import httpx
+import websockets
+from websockets.asyncio.client import ClientConnection, connect
+
+from bot.domain import Author, Post
+from bot.models import Mention
+from bot.networks import Batch, PostedReply, ReplyRejected
+from bot.store import utcnow
+from integrations.networks.http_common import (
+    JSON,
+    Api,
+    PollingSource,
+    RateHeaders,
+    Sleep,
+    dump_cursor,
+    html_to_text,
+    load_cursor,
+    newer_id,
+    parse_time,
+    pick,
+    require_str,
+    response_json,
+    send_reply,
+)
+from integrations.networks.terms import SearchTerm, TermsProvider
+
+log = logging.getLogger(__name__)
+
+NETWORK = "mastodon"
+PAGE = 40  # the documented maximum for search and timelines
+MAX_PAGES = 5  # per term and poll: 200 new posts; the rest waits for the next round
+DEFAULT_LIMIT = 500
+URL_WEIGHT = 23  # every link counts as 23 characters (configuration.statuses)
+# Mastodon's rate-limit reset header is an ISO timestamp.
+RATE = RateHeaders(reset_kind="iso")
+
+
+def _api(client: httpx.AsyncClient, base_url: str, token: str, *, sleep: Sleep,
+         now: Callable[[], datetime]) -> Api:
+    return Api(client, base_url, headers={"Authorization": f"Bearer {token}"}, rate=RATE,
+               sleep=sleep, now=now)
+
+
+class Instance:
+    """The instance and the account Echtzeit uses there, looked up once and shared by the
+    source and the responder (limits, own account id, streaming URL)."""
+
+    def __init__(self, api: Api) -> None:
+        self.api = api
+        self.host = urlsplit(api.base_url).hostname or "mastodon"
+        self.max_characters = DEFAULT_LIMIT
+        self.url_weight = URL_WEIGHT
+        self.streaming_url: str | None = None
+        self.account_id: str | None = None
+        self.acct: str | None = None
+        self._loaded = False
+        self._lock = asyncio.Lock()
+
+    async def load(self) -> None:
+        """Read /api/v2/instance and verify_credentials once (cheap, cached)."""
+        async with self._lock:
+            if self._loaded:
+                return
+            info = await self.api.get_json("/api/v2/instance")
+            statuses = pick(info, "configuration", "statuses") or {}
+            if isinstance(statuses.get("max_characters"), int):
+                self.max_characters = statuses["max_characters"]
+            if isinstance(statuses.get("characters_reserved_per_url"), int):
+                self.url_weight = statuses["characters_reserved_per_url"]
+            streaming = pick(info, "configuration", "urls", "streaming")
+            self.streaming_url = streaming if isinstance(streaming, str) else None
+            me = await self.api.get_json("/api/v1/accounts/verify_credentials")
+            self.account_id = str(me.get("id")) if isinstance(me, dict) else None
+            self.acct = me.get("acct") if isinstance(me, dict) else None
+            self._loaded = True
+
+    def handle(self, acct: str) -> str:
+        """Accounts of this instance come without a domain; make every handle global."""
+        return acct if "@" in acct else f"{acct}@{self.host}"
+
+
+def status_to_post(status: JSON, instance: Instance) -> Post:
+    """A Mastodon Status entity as a Post (a boost becomes the boosted status)."""
+    if isinstance(status.get("reblog"), dict):
+        status = status["reblog"]
+    sid = require_str(status, "id")
+    account = status.get("account")
+    if not isinstance(account, dict):
+        raise ValueError("status without an account")
+    acct = require_str(account, "acct")
+    text = html_to_text(status.get("content") or "")
+    warning = status.get("spoiler_text")
+    if isinstance(warning, str) and warning.strip():
+        text = f"[CW: {warning.strip()}]\n{text}"
+    if not text:
+        raise ValueError("status without text")
+    url = status.get("url") or status.get("uri")
+    if not isinstance(url, str) or not url.startswith("http"):
+        url = f"{instance.api.base_url}/statuses/{sid}"
+    lang = status.get("language")
+    reply_to = status.get("in_reply_to_id")
+    return Post(
+        network=NETWORK,
+        external_id=sid,
+        url=url,
+        author=Author(
+            handle=instance.handle(acct),
+            name=account.get("display_name") or None,
+            followers=_count(account.get("followers_count")),
+            url=account.get("url") if isinstance(account.get("url"), str) else None,
+        ),
+        text=text,
+        created_at=parse_time(status.get("created_at")),
+        lang=lang if isinstance(lang, str) and lang else None,
+        likes=_count(status.get("favourites_count")),
+        reposts=_count(status.get("reblogs_count")),
+        replies=_count(status.get("replies_count")),
+        in_reply_to=str(reply_to) if reply_to else None,
+    )
+
+
+def _count(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def to_posts(statuses: Iterable[Any], instance: Instance) -> list[Post]:
+    """Posts of the statuses that parse, without the brand account's own; the others are
+    logged and skipped."""
+    posts = []
+    for status in statuses:
+        try:
+            if not isinstance(status, dict):
+                raise ValueError("not an object")
+            post = status_to_post(status, instance)
+        except (ValueError, TypeError, KeyError) as exc:
+            log.warning("mastodon: skipped a malformed status: %s", exc)
+            continue
+        own = pick(status, "account", "id")
+        if instance.account_id is not None and str(own) == instance.account_id:
+            continue  # our own replies mention the brand too; they are not mentions
+        posts.append(post)
+    return posts
+
+
+def hashtag(term: SearchTerm) -> str:
+    """A hashtag's name as timelines and streams want it (letters and digits only)."""
+    return re.sub(r"\W", "", term.text)
+
+
+class MastodonSource(PollingSource):
+    """Polls search (words, phrases, handles), hashtag timelines and the account's mention
+    notifications. With `streaming` the hashtags and mentions come from `MastodonStream`
+    instead, and this source only searches."""
+
+    def __init__(self, instance: Instance, terms: TermsProvider, *, interval: float,
+                 hashtags: Sequence[str] = (), streaming: bool = False,
+                 sleep: Sleep = asyncio.sleep) -> None:
+        super().__init__(interval=interval, sleep=sleep)
+        self.instance = instance
+        self.terms = terms
+        self.hashtags = [h.lstrip("#") for h in hashtags if h.strip("# ")]
+        self.streaming = streaming
+        self.name = f"mastodon:{instance.host}"
+
+    async def tags(self) -> list[str]:
+        found = {hashtag(t).lower() for t in await self.terms() if t.kind == "hashtag"}
+        found |= {h.lower() for h in self.hashtags}
+        return sorted(t for t in found if t)
+
+    async def poll_once(self, cursor: str | None) -> Batch:
+        await self.instance.load()
+        state = load_cursor(cursor)
+        terms = [t for t in await self.terms() if t.kind != "hashtag"]
+        posts: list[Post] = []
+        searched: dict[str, str] = {}
+        old_search = state.get("search") or {}
+        # A handle is searched as its name (the account's own mentions come as
+        # notifications); word and handle then share one query and one cursor entry.
+        queries = sorted({f'"{t.text}"' if t.kind == "phrase" else t.text for t in terms})
+        for query in queries:
+            found, newest = await self._pages(
+                "/api/v2/search", {"q": query, "type": "statuses", "resolve": "false"},
+                since=old_search.get(query), key="statuses",
+            )
+            posts += found
+            if newest:
+                searched[query] = newest
+        new_state: dict[str, Any] = {"search": searched}
+        if not self.streaming:
+            part, tags_state, mentions = await self.catch_up(state)
+            posts += part
+            new_state["tags"] = tags_state
+            if mentions:
+                new_state["mentions"] = mentions
+        return Batch(posts=_unique(posts), cursor=dump_cursor(new_state))
+
+    async def catch_up(
+        self, state: dict[str, Any]
+    ) -> tuple[list[Post], dict[str, str], str | None]:
+        """New posts in the hashtag timelines and mentions since `state` (also what the
+        stream fetches after each (re)connect, so a dropped connection loses nothing)."""
+        posts: list[Post] = []
+        tags_state: dict[str, str] = {}
+        old_tags = state.get("tags") or {}
+        for tag in await self.tags():
+            found, newest = await self._pages(f"/api/v1/timelines/tag/{tag}", {},
+                                              since=old_tags.get(tag))
+            posts += found
+            if newest:
+                tags_state[tag] = newest
+        found, mentions = await self._pages(
+            "/api/v1/notifications", {"types[]": "mention"}, since=state.get("mentions"),
+            unwrap="status",
+        )
+        posts += found
+        return posts, tags_state, mentions
+
+    async def _pages(self, path: str, params: dict[str, str], *, since: str | None,
+                     key: str | None = None, unwrap: str | None = None,
+                     ) -> tuple[list[Post], str | None]:
+        """Everything newer than `since` (first time: the newest page only), oldest pages
+        first, following `min_id`; returns the posts and the newest id seen."""
+        posts: list[Post] = []
+        newest = since
+        for _ in range(MAX_PAGES):
+            query = {**params, "limit": str(PAGE)}
+            if newest:
+                query["min_id"] = newest
+            body = await self.instance.api.get_json(path, params=query)
+            items = body.get(key, []) if key and isinstance(body, dict) else body
+            if not isinstance(items, list):
+                raise ValueError(f"{path}: unexpected answer")
+            ids = [str(i["id"]) for i in items if isinstance(i, dict) and "id" in i]
+            if unwrap:
+                items = [i.get(unwrap) for i in items if isinstance(i, dict)]
+            posts += to_posts((i for i in items if i), self.instance)
+            for item_id in ids:
+                newest = newer_id(newest, item_id)
+            if since is None or len(ids) < PAGE:
+                break
+        return posts, newest
+
+
+def _unique(posts: list[Post]) -> list[Post]:
+    seen: set[str] = set()
+    out = []
+    for p in posts:
+        if p.external_id not in seen:
+            seen.add(p.external_id)
+            out.append(p)
+    return out
+
+
+class MastodonStream:
+    """Hashtags and @mentions live over the instance's streaming WebSocket (one connection,
+    one subscription per hashtag plus `user:notification`). After each (re)connect it
+    catches up through the REST timelines from its cursor, so gaps are filled; subscriptions
+    follow the brands' queries as they change."""
+
+    def __init__(self, source: MastodonSource, token: str, *, refresh: float = 60.0,
+                 sleep: Sleep = asyncio.sleep, max_backoff: float = 300.0) -> None:
+        self.source = source
+        self.token = token
+        self.refresh = refresh
+        self.sleep = sleep
+        self.max_backoff = max_backoff
+        self.name = f"mastodon-stream:{source.instance.host}"
+
+    def _url(self) -> str:
+        base = self.source.instance.streaming_url or self.source.instance.api.base_url
+        parts = urlsplit(base)
+        scheme = {"https": "wss", "http": "ws"}.get(parts.scheme, parts.scheme)
+        return f"{scheme}://{parts.netloc}/api/v1/streaming"
+
+    async def stream(self, cursor: str | None) -> AsyncIterator[Batch]:
+        state = load_cursor(cursor)
+        failures = 0
+        while True:
+            try:
+                await self.source.instance.load()
+                async with connect(self._url(), additional_headers={
+                    "Authorization": f"Bearer {self.token}"}, open_timeout=20) as ws:
+                    subscribed = await self._subscribe(ws, set())
+                    await ws.send(json.dumps({"type": "subscribe",
+                                              "stream": "user:notification"}))
+                    # Subscribed first, then caught up: nothing falls in between.
+                    posts, tags, mentions = await self.source.catch_up(state)
+                    state = {"tags": {**state.get("tags", {}), **tags},
+                             "mentions": mentions or state.get("mentions")}
+                    failures = 0
+                    yield Batch(posts=_unique(posts), cursor=dump_cursor(state))
+                    async for batch in self._events(ws, state, subscribed):
+                        yield batch
+            except (OSError, websockets.exceptions.WebSocketException, TimeoutError,
+                    ValueError, httpx.HTTPError) as exc:
+                failures += 1
+                pause = min(2.0 ** failures, self.max_backoff)
+                log.warning("%s: connection lost (%s); reconnecting in %.0f s", self.name,
+                            exc, pause)
+                await self.sleep(pause)
+            except Exception as exc:
+                failures += 1
+                pause = min(2.0 ** failures, self.max_backoff)
+                log.warning("%s: %s; reconnecting in %.0f s", self.name, exc, pause)
+                await self.sleep(pause)
+
+    async def _subscribe(self, ws: ClientConnection, current: set[str]) -> set[str]:
+        wanted = set(await self.source.tags())
+        for tag in sorted(wanted - current):
+            await ws.send(json.dumps({"type": "subscribe", "stream": "hashtag", "tag": tag}))
+        for tag in sorted(current - wanted):
+            await ws.send(json.dumps({"type": "unsubscribe", "stream": "hashtag", "tag": tag}))
+        return wanted
+
+    async def _events(self, ws: ClientConnection, state: dict[str, Any],
+                      subscribed: set[str]) -> AsyncIterator[Batch]:
+        while True:
+            try:
+                raw = await asyncio.wait_for(ws.recv(), self.refresh)
+            except TimeoutError:
+                subscribed = await self._subscribe(ws, subscribed)
+                continue
+            event = self._parse(raw)
+            if event is None:
+                continue
+            post, tag, event_id = event
+            if tag is not None:
+                tags = dict(state.get("tags") or {})
+                tags[tag] = newer_id(tags.get(tag), event_id) or event_id
+                state["tags"] = tags
+            else:
+                state["mentions"] = newer_id(state.get("mentions"), event_id)
+            yield Batch(posts=[post], cursor=dump_cursor(state))
+
+    def _parse(self, raw: str | bytes) -> tuple[Post, str | None, str] | None:
+        """(post, hashtag or None for a mention, id for the cursor) of one stream message;
+        None for other events and malformed ones (logged)."""
+        try:
+            message = json.loads(raw)
+            event = message.get("event")
+            stream = message.get("stream") or []
+            if event not in ("update", "notification"):
+                return None
+            payload = json.loads(message["payload"])
+            tag: str | None = None
+            if event == "notification":
+                if payload.get("type") != "mention" or not isinstance(payload.get("status"),
+                                                                      dict):
+                    return None
+                event_id = str(payload["id"])  # the notification's id: the mentions cursor
+                payload = payload["status"]
+            else:
+                if not (isinstance(stream, list) and len(stream) > 1
+                        and stream[0].startswith("hashtag")):
+                    return None
+                tag = str(stream[1]).lower()
+                event_id = str(payload["id"])
+            posts = to_posts([payload], self.source.instance)
+        except (ValueError, TypeError, KeyError, AttributeError) as exc:
+            log.warning("%s: skipped a malformed event: %s", self.name, exc)
+            return None
+        return (posts[0], tag, event_id) if posts else None
+
+
+_URL = re.compile(r"https?://\S+")
+_MENTION = re.compile(r"(?<![\w@])@(\w+)@[\w.-]+\w")
+
+
+def mastodon_length(text: str, url_weight: int = URL_WEIGHT) -> int:
+    """Characters as Mastodon counts them: each link as `url_weight`, a remote mention
+    `@user@domain` as `@user`."""
+    counted = _URL.sub("x" * url_weight, text)
+    counted = _MENTION.sub(lambda m: "@" + m.group(1), counted)
+    return len(counted)
+
+
+class MastodonResponder:
+    """Replies as a status of the brand account with `in_reply_to_id`, mentioning the author
+    so that they are notified. An Idempotency-Key makes a retried request post once."""
+
+    network = NETWORK
+
+    def __init__(self, instance: Instance, *, visibility: str = "public") -> None:
+        self.instance = instance
+        self.visibility = visibility
+
+    def check(self, text: str) -> str | None:
+        if not text.strip():
+            return "the reply is empty"
+        # The author's @handle that reply() may add counts as up to 31 characters.
+        size = mastodon_length(text, self.instance.url_weight)
+        limit = self.instance.max_characters
+        if size > limit:
+            return f"mastodon allows {limit} characters here, this reply has {size}"
+        return None
+
+    async def reply(self, *, mention: Mention, text: str) -> PostedReply:
+        async def post() -> PostedReply:
+            await self.instance.load()
+            original = await self.instance.api.get_json(
+                f"/api/v1/statuses/{mention.external_id}")
+            acct = pick(original, "account", "acct")
+            body = text
+            if isinstance(acct, str) and f"@{acct}".lower() not in text.lower():
+                body = f"@{acct} {text}"
+            size = mastodon_length(body, self.instance.url_weight)
+            if size > self.instance.max_characters:
+                raise ReplyRejected(f"with the author's @handle the reply has {size} characters; "
+                                    f"this instance allows {self.instance.max_characters}")
+            response = await self.instance.api.write(
+                "POST", "/api/v1/statuses",
+                json_body={"status": body, "in_reply_to_id": mention.external_id,
+                           "visibility": self.visibility},
+                headers={"Idempotency-Key": f"echtzeit-{mention.id}-{uuid4().hex}"},
+            )
+            created = response_json(response)
+            return PostedReply(id=str(created.get("id")), url=created.get("url"))
+
+        result: PostedReply = await send_reply(post)
+        return result
+
+
+async def follower_count(client: httpx.AsyncClient, base_url: str, token: str, handle: str,
+                         *, sleep: Sleep = asyncio.sleep) -> int | None:
+    """Followers of `handle` (e.g. acme@mastodon.social), for the digest's growth figures."""
+    api = _api(client, base_url, token, sleep=sleep, now=utcnow)
+    try:
+        account = await api.get_json("/api/v1/accounts/lookup",
+                                     params={"acct": handle.lstrip("@")})
+    except Exception as exc:
+        log.warning("mastodon: followers of %s unknown: %s", handle, exc)
+        return None
+    return _count(account.get("followers_count")) if isinstance(account, dict) else None
+
+
+async def verify(client: httpx.AsyncClient, base_url: str, token: str) -> str:
+    """The signed-in account (a cheap authenticated call for `echtzeit networks`)."""
+    api = _api(client, base_url, token, sleep=asyncio.sleep, now=utcnow)
+    api.attempts = 1
+    me = await api.get_json("/api/v1/accounts/verify_credentials")
+    host = urlsplit(base_url).hostname
+    return f"@{me.get('acct')}@{host}"
+
+
+def build(client: httpx.AsyncClient, *, base_url: str, token: str, terms: TermsProvider,
+          interval: float, hashtags: Sequence[str] = (), streaming: bool = True,
+          sleep: Sleep = asyncio.sleep, now: Callable[[], datetime] = utcnow,
+          ) -> tuple[list[Any], MastodonResponder]:
+    """The Mastodon sources (search poller, and the live stream when `streaming`) and the
+    responder, sharing one instance record."""
+    instance = Instance(_api(client, base_url, token, sleep=sleep, now=now))
+    poller = MastodonSource(instance, terms, interval=interval, hashtags=hashtags,
+                            streaming=streaming, sleep=sleep)
+    sources: list[Any] = [poller]
+    if streaming:
+        sources.append(MastodonStream(poller, token, refresh=interval, sleep=sleep))
+    return sources, MastodonResponder(instance)
+
