@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from apscheduler.triggers.cron import CronTrigger
@@ -102,7 +102,7 @@ async def test_no_digest_for_a_day_before_the_channel_existed(store: Store,
 def test_two_runners_race_for_one_digest_and_one_wins(store: Store, clock: Clock) -> None:
     _setup(store, clock)
     q = DigestQueries(store)
-    day = datetime(2026, 11, 19).date()
+    day = date(2026, 11, 19)
     first = q.claim_digest("console", "care", day)
     assert first is not None and q.claim_digest("console", "care", day) is None
 
