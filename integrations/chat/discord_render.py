@@ -85,12 +85,18 @@ ERROR_COLOR = 0xED4245
 OK_COLOR = 0x5865F2
 
 _ORDERED_LIST = re.compile(r"^(\s*\d+)\.(?=\s)", re.MULTILINE)
+_PLUS_LIST = re.compile(r"^(\s*)\+(?=\s)", re.MULTILINE)
 _ALWAYS_ESCAPED = frozenset("[]<`*~|")
 
 
 def u16len(text: str) -> int:
     """Length in UTF-16 code units: never less than the count Discord checks limits against."""
-    return len(text.encode("utf-16-le")) // 2
+    return len(text.encode("utf-16-le", "surrogatepass")) // 2
+
+
+def _whole(text: str) -> str:
+    # A lone surrogate (from a broken upstream decoder) cannot travel as UTF-8 JSON.
+    return text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
 
 
 def _escape_rest(text: str) -> str:
@@ -115,16 +121,17 @@ def _escape_rest(text: str) -> str:
 
 def escape(text: str) -> str:
     """Untrusted text made inert for the places where Discord renders markdown."""
-    text = discord.utils.escape_markdown(clean(text))
+    text = discord.utils.escape_markdown(clean(_whole(text)))
     text = _escape_rest(text)
     text = _ORDERED_LIST.sub(r"\1\\.", text)
+    text = _PLUS_LIST.sub(r"\1\\+", text)
     return discord.utils.escape_mentions(text)
 
 
 def fitted(text: str, limit: int, transform: Callable[[str], str] = escape) -> str:
     """`transform(text)` cut so that the result is at most `limit` long: the raw text is cut
     before it is escaped, so an escape is never split in half."""
-    raw = clean(text)
+    raw = clean(_whole(text))
     n = min(len(raw), limit)
     while True:
         out = transform(truncate(raw, n))
@@ -171,7 +178,7 @@ def _author_line(card: Card) -> str:
 
 
 def _field(name: str, value: str, *, inline: bool = True) -> dict[str, Any]:
-    return {"name": name, "value": value or "-", "inline": inline}
+    return {"name": name, "value": value or "–", "inline": inline}
 
 
 def card_embed(card: Card) -> dict[str, Any]:
@@ -315,8 +322,8 @@ def result_embeds(result: Result, *, actor: str | None = None) -> list[dict[str,
     """A command's result as embeds: its text and lines, then its cards (one full card when
     the result is about one mention, otherwise one line per mention) and author history."""
     color = OK_COLOR if result.ok else ERROR_COLOR
-    head = fitted(result.text, 1000) or "-"
-    lines = [fitted(line, 1000) for line in result.lines]
+    head = fitted(result.text, 1000) or "(no text)"
+    lines = [shown for shown in (fitted(line, 1000) for line in result.lines) if shown]
     embeds = _lines_embeds([head, *lines], color=color, budget=EMBEDS_TOTAL_MAX // 2)
     if actor and embeds:
         embeds[0]["footer"] = {"text": plain(f"by {actor}", EMBED_FOOTER_MAX)}

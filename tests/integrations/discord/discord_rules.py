@@ -235,6 +235,6 @@ def hazards(text: str) -> list[str]:
     outside_links = _URL.sub("", live)
     found += [f"live {mark} formatting" for mark in ("*", "__", "~~", "||")
               if mark in outside_links]
-    if re.search(r"(?m)^\s*(#{1,3}\s|-#\s|>\s|>>>|[-*+]\s|\d+\.\s)", live):
+    if re.search(r"(?m)^\s*(#{1,3}\s|-#\s|>\s|>>>\s|[-*+]\s|\d+\.\s)", live):
         found.append("a line that starts a heading, quote or list")
     return found
