@@ -226,7 +226,7 @@ async def test_buttons_and_modals_survive_a_restart(fake: FakeDiscord, deps: Dep
     await task
     await fake.wait_for(lambda: fake.connected == 0)
 
-    second, stop, task = await running()
+    _, stop, task = await running()
     try:
         claim = await fake.interact(fake.click(message, f"ez:claim:{mid}", ANA))
         await done(fake, claim, followups=1)

@@ -54,15 +54,16 @@ WHEN = datetime(2026, 11, 20, 8, 0, tzinfo=UTC)
 
 
 def card(**overrides: Any) -> Card:
-    values: dict[str, Any] = dict(
-        mention_id=42, brand="Acme", network="mastodon", author_handle="kunde",
-        author_name="Kunde K.", followers=1234, author_mentions=2, author_answered=1,
-        text="acme app is down again", url="https://social.example/@kunde/1",
-        language="en", sentiment="negative", sentiment_score=-0.61, priority="high",
-        status="new", assignee=None, created_at=WHEN, echoes=0, likes=3, reposts=1,
-        replies=None, reply_url=None, reply_by=None, reply_state=None,
-        actions=ACTIONS_BY_STATUS["new"],
-    )
+    values: dict[str, Any] = {
+        "mention_id": 42, "brand": "Acme", "network": "mastodon", "author_handle": "kunde",
+        "author_name": "Kunde K.", "followers": 1234, "author_mentions": 2,
+        "author_answered": 1, "text": "acme app is down again",
+        "url": "https://social.example/@kunde/1", "language": "en", "sentiment": "negative",
+        "sentiment_score": -0.61, "priority": "high", "status": "new", "assignee": None,
+        "created_at": WHEN, "echoes": 0, "likes": 3, "reposts": 1, "replies": None,
+        "reply_url": None, "reply_by": None, "reply_state": None,
+        "actions": ACTIONS_BY_STATUS["new"],
+    }
     values.update(overrides)
     return Card(**values)
 
@@ -117,7 +118,8 @@ def test_new_card_message_shape() -> None:
 
 
 def test_card_changes_with_its_state() -> None:
-    claimed = card_message(card(status="claimed", assignee="Ana", actions=ACTIONS_BY_STATUS["claimed"]))
+    claimed = card_message(card(status="claimed", assignee="Ana",
+                                actions=ACTIONS_BY_STATUS["claimed"]))
     fields = {f["name"]: f["value"] for f in claimed["embeds"][0]["fields"]}
     assert fields["Status"] == "CLAIMED · Ana"
     assert claimed["content"] == "Mention #42 for Acme: claimed (Ana)"
@@ -239,7 +241,8 @@ def test_result_embeds() -> None:
     assert help_[0]["description"] == "Commands:\nreply \\<id> \\<text> - Answer"
     listing = result_embeds(Result(text="2 mention(s):", cards=[card(), card(mention_id=7)]))
     assert len(listing) == 2
-    assert listing[1]["description"].splitlines() == [list_line(card()), list_line(card(mention_id=7))]
+    assert listing[1]["description"].splitlines() == [list_line(card()),
+                                                      list_line(card(mention_id=7))]
     assert listing[1]["description"].startswith("**#42** new · high · Acme · mastodon · @kunde: ")
     shown = result_embeds(Result(text="Mention #42", cards=[card()], lines=["Author @kunde"],
                                  history=[HistoryItem(7, WHEN, "resolved", "earlier post")]))
