@@ -72,7 +72,6 @@ CHANNEL_RATE = (5, 5.0)
 # discord.py sleeps through short 429s itself; longer ones come back as ChatError(retry_after)
 # so that the relay reschedules instead of holding a channel (discord.py's minimum is 30 s).
 MAX_RATELIMIT_WAIT = 30.0
-LOGIN_WAIT = 15.0
 
 _MODAL_ID = re.compile(REPLY_MODAL_PATTERN)
 
@@ -178,6 +177,9 @@ class EchtzeitClient(discord.Client):
     """discord.py's client with Echtzeit's command tree and persistent card buttons."""
 
     def __init__(self, chat: DiscordChat, **options: Any) -> None:
+        # Echtzeit has no voice: no warnings at start about voice libraries it does not need.
+        discord.VoiceClient.warn_nacl = False
+        discord.VoiceClient.warn_dave = False
         intents = discord.Intents.none()
         intents.guilds = True  # roles and channels of the servers, for role names
         super().__init__(intents=intents, allowed_mentions=NO_PINGS,
@@ -228,7 +230,8 @@ class DiscordChat:
         self.settings = settings
         self.deps = deps
         self.ready = asyncio.Event()
-        self._logged_in = asyncio.Event()
+        self._logged_in = False
+        self._login_lock = asyncio.Lock()
         self._rate = channel_rate
         self._limiters: dict[int, AsyncLimiter] = {}
         app_id = settings.discord_application_id
@@ -250,14 +253,15 @@ class DiscordChat:
 
     async def login(self) -> None:
         """Log in over HTTP (GET /users/@me and the application): enough to send cards and
-        sync commands; `serve` also opens the gateway."""
-        if self._logged_in.is_set():
-            return
-        token = self.settings.discord_token
-        if token is None:
-            raise ChatError("ECHTZEIT_DISCORD_TOKEN is not set", permanent=True)
-        await self.client.login(token.get_secret_value())
-        self._logged_in.set()
+        sync commands; `serve` also opens the gateway. Safe to call more than once."""
+        async with self._login_lock:
+            if self._logged_in:
+                return
+            token = self.settings.discord_token
+            if token is None:
+                raise ChatError("ECHTZEIT_DISCORD_TOKEN is not set", permanent=True)
+            await self.client.login(token.get_secret_value())
+            self._logged_in = True
 
     async def close(self) -> None:
         await self.client.close()
@@ -326,12 +330,14 @@ class DiscordChat:
         return limiter
 
     async def _ready_for_rest(self) -> None:
-        if self._logged_in.is_set():
-            return
+        # Cards need only the HTTP API: the relay may run before the gateway is up.
         try:
-            await asyncio.wait_for(self._logged_in.wait(), LOGIN_WAIT)
-        except TimeoutError:
-            raise ChatError("not logged in to Discord yet", retry_after=5.0) from None
+            await self.login()
+        except discord.LoginFailure as exc:
+            # Not permanent: the relay keeps the cards until the operator fixes the token.
+            raise ChatError("Discord refused the token (ECHTZEIT_DISCORD_TOKEN)") from exc
+        except (discord.HTTPException, aiohttp.ClientError, OSError, TimeoutError) as exc:
+            raise ChatError(f"cannot log in to Discord: {exc}") from exc
 
     async def _call(self, action: Callable[[], Awaitable[Any]]) -> Any:
         """Run one REST call and turn discord.py's errors into ChatError."""

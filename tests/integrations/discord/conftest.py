@@ -4,8 +4,10 @@ real discord.py client pointed at the fake."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterator
+import threading
+from collections.abc import AsyncIterator, Coroutine, Iterator
 from pathlib import Path
+from typing import Any, TypeVar
 
 import discord.http
 import pytest
@@ -17,6 +19,8 @@ from commands import Deps
 from integrations.chat.discord_app import DiscordChat
 from integrations.networks.replay import recording_responders
 from tests.integrations.discord.fake_discord import TOKEN, FakeDiscord, Member
+
+T = TypeVar("T")
 
 CARE_ROLE = "1300000000000000111"  # "Care Team" in tests/fixtures/discord/guild_create.json
 ADMIN_ROLE = "1300000000000000112"  # "Desk Admin"
@@ -61,6 +65,55 @@ def discord_settings(api_url: str, tmp_path: Path, **overrides: object) -> Setti
     }
     values.update(overrides)
     return Settings(_env_file=None, **values)  # type: ignore[call-arg, arg-type]
+
+
+class ThreadedFake:
+    """The fake Discord on its own event loop in a thread, for code that runs its own loop
+    (the CLI's asyncio.run, a child process)."""
+
+    def __init__(self) -> None:
+        self.loop = asyncio.new_event_loop()
+        self._started = threading.Event()
+        self._thread = threading.Thread(target=self._serve, name="fake-discord", daemon=True)
+        self.fake: FakeDiscord | None = None
+
+    def _serve(self) -> None:
+        asyncio.set_event_loop(self.loop)
+        self.fake = FakeDiscord()
+        self.loop.run_until_complete(self.fake.start())
+        self._started.set()
+        self.loop.run_forever()
+
+    def start(self) -> FakeDiscord:
+        self._thread.start()
+        assert self._started.wait(10) and self.fake is not None
+        return self.fake
+
+    def call(self, coro: Coroutine[Any, Any, T], timeout: float = 30.0) -> T:
+        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
+
+    def stop(self) -> None:
+        assert self.fake is not None
+        self.call(self.fake.close())
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self._thread.join(10)
+        self.loop.close()
+
+
+@pytest.fixture
+def threaded() -> Iterator[ThreadedFake]:
+    server = ThreadedFake()
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def threaded_fake(threaded: ThreadedFake) -> FakeDiscord:
+    assert threaded.fake is not None
+    return threaded.fake
 
 
 @pytest.fixture
