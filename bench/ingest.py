@@ -21,10 +21,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bot import db  # noqa: E402
-from bot.domain import Author, Post  # noqa: E402
-from bot.pipeline import Pipeline  # noqa: E402
-from bot.store import Store  # noqa: E402
+from bot import db
+from bot.domain import Author, Post
+from bot.pipeline import Pipeline
+from bot.store import Store
 
 SYLLABLES = ["ka", "lo", "mi", "ter", "van", "zu", "bri", "nor", "sel", "dax", "quo", "ri",
              "fen", "gul", "hap", "jor", "wex", "yl", "tor", "ban", "cre", "dol", "ems", "fir"]

@@ -11,7 +11,7 @@ import pytest
 from rich.console import Console
 
 from bot.domain import Post
-from bot.networks import PostedReply, ReplyUncertain
+from bot.networks import ReplyUncertain
 from bot.pipeline import Pipeline
 from bot.relay import Relay
 from bot.runner import drain
