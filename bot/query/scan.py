@@ -9,12 +9,11 @@ before "#" was not part of a word) while "c#acme" reads "c # acme"; the keys "  
 
 The same rules as `fold.py` (which the reference evaluator uses) are applied, but organised
 for speed: ASCII text, the common case, is lowered and mapped by one `bytes.translate`; only
-runs of non-ASCII characters go through Python, with a cache per distinct run.
+the distinct non-ASCII characters of a text go through Python, each cached once.
 """
 
 from __future__ import annotations
 
-import re
 import unicodedata
 
 from .fold import UMLAUTS, fold_char_accents, is_word_char, normalise
@@ -24,9 +23,10 @@ _BYTES = bytes(
     b if b >= 0x80 or chr(b) in "#@_" or chr(b).isalnum() else 0x20
     for b in (c + 0x20 if 0x41 <= c <= 0x5A else c for c in range(256))
 )
-_NON_ASCII = re.compile(r"[^\x00-\x7f]+")
-_run_cache: dict[str, str] = {}
-_RUN_CACHE_MAX = 200_000
+_ASCII = bytes(range(0x80))
+# non-ASCII character → (its UTF-8, its folded form in UTF-8), or None when it stays as is
+_char_cache: dict[str, tuple[bytes, bytes] | None] = {}
+_CHAR_CACHE_MAX = 100_000
 
 
 def _scan_char(ch: str) -> str:
@@ -42,23 +42,34 @@ def _scan_char(ch: str) -> str:
     return "".join(out)
 
 
-def _fold_run(m: re.Match[str]) -> str:
-    run = m.group()
-    folded = _run_cache.get(run)
-    if folded is None:
-        folded = "".join(_scan_char(ch) for ch in run)
-        if len(_run_cache) < _RUN_CACHE_MAX:
-            _run_cache[run] = folded
-    return folded
+def _utf8(s: str) -> bytes:
+    return s.encode("utf-8", "surrogatepass")
+
+
+def _fold_non_ascii(text: str) -> bytes:
+    # Whole-text NFKC first (it may compose across characters), then per character case
+    # folding and accent folding, exactly as `fold.normalise` + `fold_accents` do. Working
+    # on UTF-8 keeps it in C: deleting the ASCII bytes leaves just the few distinct
+    # non-ASCII characters to replace (a UTF-8 sequence cannot match mid-character).
+    # "surrogatepass": a lone surrogate (from a badly decoded API payload) must not raise.
+    data = unicodedata.normalize("NFKC", text).encode("utf-8", "surrogatepass")
+    for ch in set(data.translate(None, _ASCII).decode("utf-8", "surrogatepass")):
+        try:
+            pair = _char_cache[ch]
+        except KeyError:
+            folded = _scan_char(ch)
+            pair = None if folded == ch else (_utf8(ch), _utf8(folded))
+            if len(_char_cache) < _CHAR_CACHE_MAX:
+                _char_cache[ch] = pair
+        if pair is not None:
+            data = data.replace(*pair)
+    return data
 
 
 def prepare(text: str) -> tuple[str, str]:
     """(accent-folded, German-folded) scan strings; the same object twice when they agree."""
-    if not text.isascii():
-        # Whole-text NFKC first (it may compose across characters), then per-character
-        # case folding and accent folding, exactly as `fold.normalise` + `fold_accents`.
-        text = _NON_ASCII.sub(_fold_run, unicodedata.normalize("NFKC", text))
-    s = text.encode().translate(_BYTES).decode()
+    data = text.encode() if text.isascii() else _fold_non_ascii(text)
+    s = data.translate(_BYTES).decode("utf-8", "surrogatepass")
     if "#" in s:
         s = s.replace("#", " # ")
     if "@" in s:
