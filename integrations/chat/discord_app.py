@@ -20,6 +20,7 @@ sets), so `point_at` sets it when the adapter is built. The gateway URL is asked
 from __future__ import annotations
 
 import asyncio
+import io
 import logging
 import re
 from collections.abc import Awaitable, Callable, Iterable
@@ -39,6 +40,7 @@ from bot.cards import Card, card_for
 from bot.chat import ChatError
 from bot.settings import Settings
 from bot.store import OPEN_STATUSES, NotFound
+from bot.untrusted import truncate
 from commands import BY_NAME, COMMANDS, Deps, Invocation, Result, Role, run
 from commands.base import CommandSpec
 from integrations.chat.discord_commands import OptionSpec, Suggester, build_command
@@ -72,6 +74,8 @@ CHANNEL_RATE = (5, 5.0)
 # discord.py sleeps through short 429s itself; longer ones come back as ChatError(retry_after)
 # so that the relay reschedules instead of holding a channel (discord.py's minimum is 30 s).
 MAX_RATELIMIT_WAIT = 30.0
+FILES_MAX = 10  # attachments per message
+ATTACHMENT_ALT_MAX = 1024
 
 _MODAL_ID = re.compile(REPLY_MODAL_PATTERN)
 
@@ -422,17 +426,26 @@ class DiscordChat:
     def _embeds(result: Result, actor: str | None = None) -> list[discord.Embed]:
         return [discord.Embed.from_dict(e) for e in result_embeds(result, actor=actor)]
 
+    @staticmethod
+    def _files(result: Result) -> list[discord.File]:
+        """The result's attachments (a digest's chart) as uploads, with their alt text."""
+        return [discord.File(io.BytesIO(a.data), filename=a.filename,
+                             description=truncate(a.alt, ATTACHMENT_ALT_MAX) or None)
+                for a in result.attachments[:FILES_MAX]]
+
     async def _answer(self, interaction: discord.Interaction[Any], result: Result,
                       inv: Invocation) -> None:
         """Answer a deferred (ephemeral, thinking) interaction: privately when the result is
         only for the actor, otherwise in the channel, signed with their name."""
         if result.ephemeral or not result.ok:
             await interaction.edit_original_response(embeds=self._embeds(result),
+                                                     attachments=self._files(result),
                                                      allowed_mentions=NO_PINGS)
             return
         await interaction.edit_original_response(content="Done; the answer is in the channel.",
                                                  allowed_mentions=NO_PINGS)
         await interaction.followup.send(embeds=self._embeds(result, actor=inv.actor),
+                                        files=self._files(result),
                                         allowed_mentions=NO_PINGS, ephemeral=False)
 
     async def on_command(self, interaction: discord.Interaction[Any], spec: CommandSpec,

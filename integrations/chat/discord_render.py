@@ -338,6 +338,10 @@ def result_embeds(result: Result, *, actor: str | None = None) -> list[dict[str,
                    for h in result.history]
         embeds += _lines_embeds(history, color=color, title="Earlier from this author",
                                 budget=EMBEDS_TOTAL_MAX - embeds_size(embeds))
+    images = [a for a in result.attachments if a.mime.startswith("image/")]
+    if images and embeds:
+        # Shown inside the first embed; the file itself travels with the message.
+        embeds[0]["image"] = {"url": f"attachment://{images[0].filename}"}
     return shrink_to_total(embeds[:EMBEDS_MAX])
 
 

@@ -53,6 +53,9 @@ async def fake() -> AsyncIterator[FakeDiscord]:
         yield server
     finally:
         await server.close()
+    # Whatever a test did, nothing the bot sent may break Discord's rules.
+    assert server.violations == []
+    assert server.errors == []
 
 
 def discord_settings(api_url: str, tmp_path: Path, **overrides: object) -> Settings:
@@ -108,6 +111,9 @@ def threaded() -> Iterator[ThreadedFake]:
         yield server
     finally:
         server.stop()
+    assert server.fake is not None
+    assert server.fake.violations == []
+    assert server.fake.errors == []
 
 
 @pytest.fixture

@@ -121,6 +121,31 @@ def message_problems(body: dict[str, Any], *, interaction: bool = False) -> list
     return problems
 
 
+def upload_problems(body: dict[str, Any], files: dict[str, Any]) -> list[str]:
+    """Uploads (multipart files[n]) and the attachments the payload describes for them."""
+    problems = [] if len(files) <= 10 else [f"{len(files)} files (max 10)"]
+    for name, upload in files.items():
+        if not re.fullmatch(r"files\[\d+\]", name):
+            problems.append(f"file part named {name!r}, not files[n]")
+        if len(upload.data) > 10 * 1024 * 1024:
+            problems.append(f"{upload.filename}: over the 10 MiB attachment limit")
+        if not upload.filename:
+            problems.append("a file without a filename")
+    names = {u.filename for u in files.values()}
+    for a in body.get("attachments") or []:
+        aid = str(a.get("id", ""))
+        # A new upload is described by its index; an attachment kept from before by its id.
+        if len(aid) < 17 and f"files[{aid}]" not in files:
+            problems.append(f"attachment {a!r} names no uploaded file")
+        if len(a.get("description") or "") > 1024:
+            problems.append("attachment description (alt text) longer than 1024")
+    for e in body.get("embeds") or []:
+        url = (e.get("image") or {}).get("url", "")
+        if url.startswith("attachment://") and url.removeprefix("attachment://") not in names:
+            problems.append(f"embed image {url} is not among the uploaded files")
+    return problems
+
+
 def command_problems(command: dict[str, Any]) -> list[str]:
     problems = []
     name = command.get("name", "")

@@ -20,6 +20,7 @@ import copy
 import itertools
 import json
 import math
+import mimetypes
 import re
 import time
 import zlib
@@ -36,11 +37,14 @@ from tests.integrations.discord.discord_rules import (
     command_problems,
     message_problems,
     modal_problems,
+    upload_problems,
 )
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "discord"
 TOKEN = "test-bot-token.abc.def"
 WAIT = 10.0  # seconds a test waits for the bot before it fails
+BODY = web.RequestKey("body", object)
+FILES: web.RequestKey[dict[str, Upload]] = web.RequestKey("files", dict)
 EPHEMERAL = 1 << 6
 
 
@@ -56,6 +60,16 @@ class Recorded:
     query: dict[str, str]
     body: Any
     status: int = 0
+    files: dict[str, Upload] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Upload:
+    """A file sent as multipart/form-data part files[n]."""
+
+    filename: str
+    content_type: str
+    data: bytes
 
 
 @dataclass
@@ -112,10 +126,12 @@ class FakeDiscord:
         self.bucket_shape = bucket
         self.requests: list[Recorded] = []
         self.violations: list[str] = []
+        self.errors: list[str] = []
         self.messages: dict[str, dict[str, dict[str, Any]]] = {}
         self.threads: dict[str, dict[str, Any]] = {}
         self.commands: dict[str, list[dict[str, Any]]] = {}
         self.interactions: dict[str, InteractionState] = {}
+        self.uploads: dict[str, Upload] = {}
         self.identifies: list[dict[str, Any]] = []
         self._failures: list[Failure] = []
         self._buckets: dict[str, Bucket] = {}
@@ -201,14 +217,17 @@ class FakeDiscord:
         if request.path == "/gateway":
             response: web.StreamResponse = await handler(request)
             return response
-        raw = await request.read()
-        body: Any = None
-        if raw:
-            try:
-                body = json.loads(raw)
-            except ValueError:
-                body = raw.decode("utf-8", "replace")
-        record = Recorded(request.method, request.path, dict(request.query), body)
+        try:
+            return await self._handle(request, handler)
+        except Exception as exc:  # a bug in the fake must fail the test, not hide in a 500
+            self.errors.append(f"{request.method} {request.path}: {exc!r}")
+            raise
+
+    async def _handle(self, request: web.Request,
+                      handler: Callable[[web.Request], Any]) -> web.StreamResponse:
+        body, files = await _read_body(request)
+        request[BODY], request[FILES] = body, files
+        record = Recorded(request.method, request.path, dict(request.query), body, files=files)
         self.requests.append(record)
         try:
             bot_route = not re.match(r"/api/v10/(interactions|webhooks)/", request.path)
@@ -305,13 +324,15 @@ class FakeDiscord:
         return _json(data)
 
     def _message(self, channel: str, body: dict[str, Any], *, mid: str | None = None,
-                 flags: int = 0, webhook: bool = False) -> dict[str, Any]:
+                 flags: int = 0, webhook: bool = False,
+                 files: dict[str, Upload] | None = None) -> dict[str, Any]:
         now = datetime.now(UTC).isoformat()
         message = {
             "id": mid or self.snowflake(), "channel_id": channel, "author": self.user,
             "content": body.get("content") or "", "timestamp": now, "edited_timestamp": None,
             "tts": False, "mention_everyone": False, "mentions": [], "mention_roles": [],
-            "attachments": [], "pinned": False, "type": 0 if not webhook else 20,
+            "attachments": self._stored(body, files or {}), "pinned": False,
+            "type": 0 if not webhook else 20,
             "flags": flags,
             "embeds": [dict(e, type="rich") for e in body.get("embeds") or []],
             "components": _numbered(body.get("components") or []),
@@ -321,27 +342,46 @@ class FakeDiscord:
             message["application_id"] = self.app_id
         return message
 
+    def _stored(self, body: dict[str, Any], files: dict[str, Upload]) -> list[dict[str, Any]]:
+        described = {str(a.get("id")): a for a in body.get("attachments") or []}
+        out = []
+        for name, upload in files.items():
+            index = name.removeprefix("files[").removesuffix("]")
+            aid = self.snowflake()
+            out.append({"id": aid, "filename": upload.filename, "size": len(upload.data),
+                        # Discord goes by the file name, as discord.py sends octet-stream.
+                        "content_type": mimetypes.guess_type(upload.filename)[0]
+                        or upload.content_type,
+                        "description": described.get(index, {}).get("description"),
+                        "url": f"https://cdn.discordapp.com/attachments/{aid}/{upload.filename}",
+                        "proxy_url": f"https://media.discordapp.net/attachments/{aid}/"
+                                     f"{upload.filename}"})
+            self.uploads[aid] = upload
+        return out
+
     async def _create_message(self, request: web.Request) -> web.Response:
         channel = request.match_info["channel"]
-        body = await request.json()
-        bad = self._bad(f"POST message to {channel}", message_problems(body))
+        body = request[BODY]
+        bad = self._bad(f"POST message to {channel}", message_problems(body)
+                        + upload_problems(body, request[FILES]))
         if bad:
             return bad
-        message = self._message(channel, body)
+        message = self._message(channel, body, files=request[FILES])
         message["guild_id"] = self.guild_id
         self.messages.setdefault(channel, {})[message["id"]] = message
         return _json(message)
 
     async def _edit_message(self, request: web.Request) -> web.Response:
         channel, mid = request.match_info["channel"], request.match_info["message"]
-        body = await request.json()
+        body = request[BODY]
         existing = self.messages.get(channel, {}).get(mid)
         if existing is None:
             return _error(404, 10008, "Unknown Message")
-        bad = self._bad(f"PATCH message {mid}", message_problems(body))
+        bad = self._bad(f"PATCH message {mid}", message_problems(body)
+                        + upload_problems(body, request[FILES]))
         if bad:
             return bad
-        updated = self._message(channel, body, mid=mid)
+        updated = self._message(channel, body, mid=mid, files=request[FILES])
         updated["timestamp"] = existing["timestamp"]
         updated["edited_timestamp"] = datetime.now(UTC).isoformat()
         updated["guild_id"] = self.guild_id
@@ -350,7 +390,7 @@ class FakeDiscord:
 
     async def _thread(self, request: web.Request) -> web.Response:
         channel, mid = request.match_info["channel"], request.match_info["message"]
-        body = await request.json()
+        body = request[BODY]
         if mid not in self.messages.get(channel, {}):
             return _error(404, 10008, "Unknown Message")
         name = body.get("name", "")
@@ -370,7 +410,7 @@ class FakeDiscord:
         return _json(thread, status=201)
 
     async def _put_commands(self, request: web.Request) -> web.Response:
-        body = await request.json()
+        body = request[BODY]
         problems = [] if isinstance(body, list) and len(body) <= 100 else ["expected <= 100"]
         for command in body:
             problems += command_problems(command)
@@ -397,7 +437,7 @@ class FakeDiscord:
             return _error(404, 10062, "Unknown interaction")
         if state.callback is not None:
             return _error(400, 40060, "Interaction has already been acknowledged.")
-        body = await request.json()
+        body = request[BODY]
         kind, data = body.get("type"), body.get("data") or {}
         itype = state.payload["type"]
         allowed = {2: {4, 5, 9}, 3: {4, 5, 6, 7, 9}, 4: {8}, 5: {4, 5, 6, 7}}[itype]
@@ -439,8 +479,9 @@ class FakeDiscord:
         state = self._state_for_webhook(request)
         if state is None or state.callback is None:
             return _error(404, 10015, "Unknown Webhook")
-        body = await request.json()
-        bad = self._bad("follow-up", message_problems(body))
+        body = request[BODY]
+        bad = self._bad("follow-up", message_problems(body)
+                        + upload_problems(body, request[FILES]))
         if bad:
             return bad
         if state.loading and state.original is not None:
@@ -448,11 +489,13 @@ class FakeDiscord:
             # and keeps its ephemeral state.
             state.original = self._message(state.payload["channel_id"], body,
                                            mid=state.original["id"],
-                                           flags=state.original["flags"], webhook=True)
+                                           flags=state.original["flags"], webhook=True,
+                                           files=request[FILES])
             state.loading = False
             return _json(state.original)
         flags = EPHEMERAL if int(body.get("flags", 0)) & EPHEMERAL else 0
-        message = self._message(state.payload["channel_id"], body, flags=flags, webhook=True)
+        message = self._message(state.payload["channel_id"], body, flags=flags, webhook=True,
+                                files=request[FILES])
         state.followups.append(message)
         return _json(message)
 
@@ -460,8 +503,9 @@ class FakeDiscord:
         state = self._state_for_webhook(request)
         if state is None or state.callback is None:
             return _error(404, 10015, "Unknown Webhook")
-        body = await request.json()
-        bad = self._bad("edit interaction message", message_problems(body, interaction=True))
+        body = request[BODY]
+        bad = self._bad("edit interaction message", message_problems(body, interaction=True)
+                        + upload_problems(body, request[FILES]))
         if bad:
             return bad
         target = request.match_info["message"]
@@ -470,13 +514,15 @@ class FakeDiscord:
                 return _error(404, 10008, "Unknown Message")
             state.original = self._message(state.payload["channel_id"], body,
                                            mid=state.original["id"],
-                                           flags=state.original["flags"], webhook=True)
+                                           flags=state.original["flags"], webhook=True,
+                                           files=request[FILES])
             state.loading = False
             return _json(state.original)
         for i, m in enumerate(state.followups):
             if m["id"] == target:
                 state.followups[i] = self._message(state.payload["channel_id"], body,
-                                                   mid=target, flags=m["flags"], webhook=True)
+                                                   mid=target, flags=m["flags"], webhook=True,
+                                                   files=request[FILES])
                 return _json(state.followups[i])
         return _error(404, 10008, "Unknown Message")
 
@@ -633,6 +679,23 @@ class _Session:
         # zlib-stream: one shared context, each message flushed with Z_SYNC_FLUSH.
         data = self._zlib.compress(text.encode()) + self._zlib.flush(zlib.Z_SYNC_FLUSH)
         await self.ws.send_bytes(data)
+
+
+async def _read_body(request: web.Request) -> tuple[Any, dict[str, Upload]]:
+    """A JSON body, or a multipart one (payload_json plus files[n]) as Discord takes uploads."""
+    if request.content_type == "multipart/form-data":
+        form = await request.post()
+        files = {name: Upload(part.filename, part.content_type, part.file.read())
+                 for name, part in form.items() if isinstance(part, web.FileField)}
+        payload = form.get("payload_json")
+        return (json.loads(payload) if isinstance(payload, str) else None), files
+    raw = await request.read()
+    if not raw:
+        return None, {}
+    try:
+        return json.loads(raw), {}
+    except ValueError:
+        return raw.decode("utf-8", "replace"), {}
 
 
 def _numbered(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:

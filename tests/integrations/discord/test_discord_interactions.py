@@ -239,3 +239,17 @@ async def test_buttons_and_modals_survive_a_restart(fake: FakeDiscord, deps: Dep
         stop.set()
         await task
     assert fake.violations == []
+
+
+async def test_digest_comes_with_its_chart(connected: DiscordChat, fake: FakeDiscord,
+                                           deps: Deps) -> None:
+    mention(deps, "acme app is down")
+    state = await fake.interact(fake.command("digest", {}, OWNER))
+    await done(fake, state, followups=1)
+    [public] = state.followups
+    [upload] = public["attachments"]
+    assert upload["filename"].endswith(".png") and upload["content_type"] == "image/png"
+    assert upload["description"].startswith("Mentions per hour")
+    assert fake.uploads[upload["id"]].data.startswith(b"\x89PNG\r\n\x1a\n")
+    assert public["embeds"][0]["image"]["url"] == f"attachment://{upload['filename']}"
+    assert fake.violations == []
