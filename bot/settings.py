@@ -107,6 +107,7 @@ class Settings(BaseSettings):
     bluesky_handle: str | None = None
     bluesky_app_password: SecretStr | None = None
     bluesky_jetstream_url: str | None = None  # e.g. wss://jetstream2.us-east.bsky.network
+    bluesky_public_api_url: str = "https://public.api.bsky.app"  # profiles without an account
     reddit_client_id: str | None = None
     reddit_client_secret: SecretStr | None = None
     reddit_username: str | None = None

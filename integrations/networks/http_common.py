@@ -277,6 +277,14 @@ class Api:
         except ValueError as exc:
             raise ApiError(response.status_code, "the answer is not JSON") from exc
 
+    async def post_json(self, path: str, body: Any) -> Any:
+        """A POST that is safe to repeat (a sign-in, a token request), retried like a read."""
+        response = await self.request("POST", path, json_body=body)
+        try:
+            return response.json()
+        except ValueError as exc:
+            raise ApiError(response.status_code, "the answer is not JSON") from exc
+
     async def write(
         self,
         method: str,

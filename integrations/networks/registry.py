@@ -18,15 +18,23 @@ from bot.chat import Service
 from bot.networks import Responder, Source
 from bot.settings import Settings
 from bot.store import Store
-from integrations.networks import mastodon_net, webhook_net
-from integrations.networks.terms import store_terms
+from integrations.networks import bluesky_net, mastodon_net, webhook_net
+from integrations.networks.terms import TermsProvider, fixed_terms, store_terms
 
 log = logging.getLogger(__name__)
 
 USER_AGENT = "Echtzeit/0.1 (social customer care bot; +https://github.com/echtzeit/echtzeit)"
 
 # Every network this package knows, in the order `echtzeit networks` lists them.
-NETWORKS: tuple[str, ...] = ("webhook", "mastodon")
+NETWORKS: tuple[str, ...] = ("webhook", "mastodon", "bluesky")
+
+# What turns a network on, for the report.
+OFF_REASONS: dict[str, str] = {
+    "webhook": "set ECHTZEIT_WEBHOOK_SECRET",
+    "mastodon": "set ECHTZEIT_MASTODON_BASE_URL and ECHTZEIT_MASTODON_ACCESS_TOKEN",
+    "bluesky": "set ECHTZEIT_BLUESKY_HANDLE and ECHTZEIT_BLUESKY_APP_PASSWORD "
+               "(search, replies) and/or ECHTZEIT_BLUESKY_JETSTREAM_URL (firehose)",
+}
 
 
 def make_client() -> httpx.AsyncClient:
@@ -46,9 +54,109 @@ class Networks:
     sources: list[Source] = field(default_factory=list)
     responders: dict[str, Responder] = field(default_factory=dict)
     services: list[Service] = field(default_factory=list)
+    routes: list[webhook_net.WebhookRoute] = field(default_factory=list)
     # Networks with a live source: the demo's recording responder must not pretend to
     # answer their mentions when no real responder is configured.
     live: set[str] = field(default_factory=set)
+    # Cheap authenticated calls that name the account, per network (`echtzeit networks`).
+    checks: dict[str, tuple[str, Callable[[], Awaitable[str]] | None]] = field(
+        default_factory=dict)
+
+
+Terms = Callable[[str], TermsProvider]
+
+
+def _secret(value: object) -> str:
+    getter = getattr(value, "get_secret_value", None)
+    return str(getter()) if getter else ""
+
+
+def _webhook(settings: Settings, terms: Terms, nets: Networks) -> None:
+    secret = _secret(settings.webhook_secret)
+    if not secret:
+        return
+    push = webhook_net.PushSource("webhook")
+    nets.sources.append(push)
+    nets.routes.append(webhook_net.signed_route(push, secret=secret,
+                                                max_bytes=settings.webhook_max_bytes))
+    nets.live.add("webhook")
+    nets.checks["webhook"] = (
+        f"POST {settings.webhook_host}:{settings.webhook_port}/webhook", None)
+
+
+def _mastodon(settings: Settings, terms: Terms, nets: Networks) -> None:
+    token = _secret(settings.mastodon_access_token)
+    base = settings.mastodon_base_url
+    if not (base and token):
+        return
+    sources, responder = mastodon_net.build(
+        nets.client, base_url=base, token=token, terms=terms("mastodon"),
+        interval=settings.poll_seconds, hashtags=settings.mastodon_hashtags,
+        streaming=settings.mastodon_streaming)
+    nets.sources += sources
+    nets.responders["mastodon"] = responder
+    nets.live.add("mastodon")
+    mode = ("search polled, hashtags and mentions streamed" if settings.mastodon_streaming
+            else "search, hashtags and mentions polled")
+    client = nets.client
+    nets.checks["mastodon"] = (f"{base}: {mode}; replies",
+                               lambda: mastodon_net.verify(client, base, token))
+
+
+def _bluesky(settings: Settings, terms: Terms, nets: Networks) -> None:
+    password = _secret(settings.bluesky_app_password)
+    session = None
+    parts = []
+    if settings.bluesky_handle and password:
+        session = bluesky_net.Session(nets.client, settings.bluesky_service_url,
+                                      settings.bluesky_handle, password)
+        profiles = bluesky_net.Profiles(session.get)
+        nets.sources.append(bluesky_net.BlueskySearch(
+            session, profiles, terms("bluesky"), interval=settings.poll_seconds))
+        nets.responders["bluesky"] = bluesky_net.BlueskyResponder(session)
+        parts.append(f"search via {settings.bluesky_service_url}; replies")
+    if settings.bluesky_jetstream_url:
+        profiles = (bluesky_net.Profiles(session.get) if session is not None
+                    else bluesky_net.public_profiles(nets.client,
+                                                     settings.bluesky_public_api_url))
+        own = session
+        nets.sources.append(bluesky_net.JetstreamSource(
+            settings.bluesky_jetstream_url, profiles, terms("bluesky"),
+            refresh_terms=settings.poll_seconds,
+            own_did=lambda: own.did if own is not None else None))
+        parts.append(f"firehose {settings.bluesky_jetstream_url}")
+    if not parts:
+        return
+    nets.live.add("bluesky")
+    check = (lambda: bluesky_net.verify(session)) if session is not None else None
+    nets.checks["bluesky"] = ("; ".join(parts), check)
+
+
+BUILDERS: tuple[Callable[[Settings, Terms, Networks], None], ...] = (
+    _webhook, _mastodon, _bluesky,
+)
+
+
+def build(settings: Settings, store: Store | None, *,
+          client: httpx.AsyncClient | None = None) -> Networks:
+    """Sources, responders and endpoints of every network whose credentials are set. The
+    sources search for the terms of the brands in `store` (none without a store)."""
+    nets = Networks(client=client or make_client())
+
+    def terms(network: str) -> TermsProvider:
+        return store_terms(store, network) if store is not None else fixed_terms()
+
+    for builder in BUILDERS:
+        builder(settings, terms, nets)
+    if nets.routes:
+        nets.services.append(webhook_net.WebhookServer(
+            host=settings.webhook_host, port=settings.webhook_port, routes=nets.routes,
+            max_bytes=settings.webhook_max_bytes,
+        ))
+    return nets
+
+
+# --- `echtzeit networks` ----------------------------------------------------------------------
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,74 +169,15 @@ class Status:
     ok: bool | None = None  # None: not checked (off, or nothing to check)
 
 
-def _secret(value: object) -> str:
-    getter = getattr(value, "get_secret_value", None)
-    return str(getter()) if getter else ""
-
-
-def build(settings: Settings, store: Store, *, client: httpx.AsyncClient | None = None) -> Networks:
-    """Sources, responders and endpoints of every network whose credentials are set."""
-    nets = Networks(client=client or make_client())
-    routes: list[webhook_net.WebhookRoute] = []
-
-    secret = _secret(settings.webhook_secret)
-    if secret:
-        push = webhook_net.PushSource("webhook")
-        nets.sources.append(push)
-        routes.append(webhook_net.signed_route(push, secret=secret,
-                                               max_bytes=settings.webhook_max_bytes))
-
-    token = _secret(settings.mastodon_access_token)
-    if settings.mastodon_base_url and token:
-        sources, responder = mastodon_net.build(
-            nets.client, base_url=settings.mastodon_base_url, token=token,
-            terms=store_terms(store, "mastodon"), interval=settings.poll_seconds,
-            hashtags=settings.mastodon_hashtags, streaming=settings.mastodon_streaming)
-        nets.sources += sources
-        nets.responders["mastodon"] = responder
-        nets.live.add("mastodon")
-
-    if routes:
-        nets.services.append(webhook_net.WebhookServer(
-            host=settings.webhook_host, port=settings.webhook_port, routes=routes,
-            max_bytes=settings.webhook_max_bytes,
-        ))
-    return nets
-
-
-# --- `echtzeit networks` ----------------------------------------------------------------------
-
-Check = Callable[[], Awaitable[str]]
-
-
-def _checks(settings: Settings, client: httpx.AsyncClient) -> dict[str, tuple[str, Check | None]]:
-    """Per network: why it is on or off, and a cheap authenticated call that names the account
-    (None: nothing to call)."""
-    found: dict[str, tuple[str, Check | None]] = {}
-    if _secret(settings.webhook_secret):
-        found["webhook"] = (f"listening on {settings.webhook_host}:{settings.webhook_port}"
-                            "/webhook", None)
-    token = _secret(settings.mastodon_access_token)
-    if settings.mastodon_base_url and token:
-        base = settings.mastodon_base_url
-        mode = "search polled, hashtags and mentions streamed" if settings.mastodon_streaming \
-            else "search, hashtags and mentions polled"
-        found["mastodon"] = (f"{base}: {mode}; replies",
-                             lambda: mastodon_net.verify(client, base, token))
-    return found
-
-
 async def report(settings: Settings, client: httpx.AsyncClient | None = None) -> list[Status]:
     """Each known network: on or off, and for those on whether their credentials work."""
     own = client is None
-    http = client or make_client()
+    nets = build(settings, None, client=client)
     try:
-        checks = _checks(settings, http)
-
         async def one(network: str) -> Status:
-            if network not in checks:
+            if network not in nets.checks:
                 return Status(network, False, OFF_REASONS.get(network, "not configured"))
-            detail, check = checks[network]
+            detail, check = nets.checks[network]
             if check is None:
                 return Status(network, True, detail)
             try:
@@ -140,13 +189,7 @@ async def report(settings: Settings, client: httpx.AsyncClient | None = None) ->
         return list(await asyncio.gather(*(one(n) for n in NETWORKS)))
     finally:
         if own:
-            await http.aclose()
-
-
-OFF_REASONS: dict[str, str] = {
-    "webhook": "set ECHTZEIT_WEBHOOK_SECRET",
-    "mastodon": "set ECHTZEIT_MASTODON_BASE_URL and ECHTZEIT_MASTODON_ACCESS_TOKEN",
-}
+            await nets.client.aclose()
 
 
 def render(statuses: list[Status]) -> list[str]:

@@ -1,0 +1,593 @@
+"""Bluesky (AT Protocol): authenticated `app.bsky.feed.searchPosts`, the Jetstream firehose
+over a WebSocket, and replies as `app.bsky.feed.post` records with reply root and parent.
+
+Search needs a session (Bluesky closed unauthenticated search in January 2025): Echtzeit signs in
+with the brand account's handle and an app password (`com.atproto.server.createSession`, cached;
+`refreshSession` when the access token expires) and asks the account's PDS, which proxies to the
+AppView. Jetstream needs no account but carries every post of the network with no keyword
+filter, so the source keeps only posts that contain one of the brands' search terms.
+
+Cursors (JSON): search `{"search": {query: newest sortAt}}`; Jetstream `{"time_us": n}`, and a
+reconnect rewinds a few seconds (delivery is at least once; the pipeline drops repeats).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from urllib.parse import urlencode, urlsplit
+
+import httpx
+import regex
+import websockets
+from websockets.asyncio.client import connect
+
+from bot.domain import Author, Post
+from bot.models import Mention
+from bot.networks import Batch, PostedReply, ReplyRejected
+from bot.query.fold import fold_accents, normalise
+from bot.store import utcnow
+from integrations.networks.http_common import (
+    JSON,
+    Api,
+    ApiError,
+    PollingSource,
+    RateHeaders,
+    Sleep,
+    dump_cursor,
+    load_cursor,
+    parse_time,
+    pick,
+    response_json,
+    send_reply,
+)
+from integrations.networks.terms import SearchTerm, TermsProvider
+
+log = logging.getLogger(__name__)
+
+NETWORK = "bluesky"
+POST = "app.bsky.feed.post"
+MAX_GRAPHEMES = 300
+MAX_BYTES = 3000
+PAGE = 100
+MAX_PAGES = 5
+PROFILE_BATCH = 25  # app.bsky.actor.getProfiles takes at most 25 actors
+PROFILE_TTL = 3600.0
+REWIND_US = 5_000_000  # Jetstream: rewind five seconds on reconnect
+# The PDS and AppView send RateLimit-Remaining / RateLimit-Reset (Unix seconds).
+RATE = RateHeaders(remaining="ratelimit-remaining", reset="ratelimit-reset", reset_kind="epoch")
+
+
+class Session:
+    """The brand account's session on its PDS: created once, refreshed when it expires."""
+
+    def __init__(self, client: httpx.AsyncClient, service_url: str, handle: str,
+                 app_password: str, *, sleep: Sleep = asyncio.sleep,
+                 now: Callable[[], datetime] = utcnow) -> None:
+        self.api = Api(client, service_url, auth=self._auth, rate=RATE, sleep=sleep, now=now)
+        self._plain = Api(client, service_url, rate=RATE, sleep=sleep, now=now)
+        self.identifier = handle
+        self._password = app_password
+        self.access: str | None = None
+        self.refresh_jwt: str | None = None
+        self.did: str | None = None
+        self.handle: str | None = None
+        self._lock = asyncio.Lock()
+
+    async def _auth(self) -> Mapping[str, str]:
+        if self.access is None:
+            await self.login()
+        return {"Authorization": f"Bearer {self.access}"}
+
+    def _take(self, body: Any) -> None:
+        if not isinstance(body, dict) or not body.get("accessJwt") or not body.get("did"):
+            raise ApiError(0, "the session answer lacks accessJwt or did")
+        self.access = body["accessJwt"]
+        self.refresh_jwt = body.get("refreshJwt")
+        self.did = body["did"]
+        self.handle = body.get("handle") or self.identifier
+
+    async def login(self) -> None:
+        async with self._lock:
+            if self.access is not None:
+                return
+            body = await self._plain.post_json(
+                "/xrpc/com.atproto.server.createSession",
+                {"identifier": self.identifier, "password": self._password})
+            self._take(body)
+
+    async def renew(self) -> None:
+        """After ExpiredToken: refreshSession, or a new session if that fails too."""
+        async with self._lock:
+            stale = self.refresh_jwt
+            self.access = None
+            if stale:
+                try:
+                    response = await self._plain.request(
+                        "POST", "/xrpc/com.atproto.server.refreshSession",
+                        headers={"Authorization": f"Bearer {stale}"})
+                    self._take(response.json())
+                    return
+                except (ApiError, ValueError) as exc:
+                    log.info("bluesky: refreshSession failed (%s); signing in again", exc)
+        await self.login()
+
+    async def get(self, method: str, params: Any) -> Any:
+        """An authenticated XRPC query, renewing the session once if it expired."""
+        try:
+            return await self.api.get_json(f"/xrpc/{method}", params=params)
+        except ApiError as exc:
+            if not _expired(exc):
+                raise
+        await self.renew()
+        return await self.api.get_json(f"/xrpc/{method}", params=params)
+
+
+def _expired(exc: ApiError) -> bool:
+    return exc.status in (400, 401) and ("expired" in exc.message.lower()
+                                         or "ExpiredToken" in exc.message)
+
+
+def rkey(uri: str) -> str:
+    return uri.rstrip("/").rsplit("/", 1)[-1]
+
+
+def web_url(actor: str, uri: str) -> str:
+    return f"https://bsky.app/profile/{actor}/post/{rkey(uri)}"
+
+
+def _count(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _lang(record: JSON) -> str | None:
+    langs = record.get("langs")
+    if isinstance(langs, list) and langs and isinstance(langs[0], str):
+        return langs[0]
+    return None
+
+
+def postview_to_post(view: JSON, followers: Mapping[str, int | None] | None = None) -> Post:
+    """An `app.bsky.feed.defs#postView` as a Post."""
+    uri = view.get("uri")
+    if not isinstance(uri, str) or not uri.startswith("at://"):
+        raise ValueError("postView without an at:// uri")
+    author = view.get("author")
+    record = view.get("record")
+    if not isinstance(author, dict) or not isinstance(record, dict):
+        raise ValueError("postView without author or record")
+    text = record.get("text")
+    if not isinstance(text, str) or not text.strip():
+        raise ValueError("post without text")
+    did = author.get("did")
+    handle = author.get("handle") or did
+    if not isinstance(handle, str):
+        raise ValueError("author without handle or did")
+    parent = pick(record, "reply", "parent", "uri")
+    return Post(
+        network=NETWORK,
+        external_id=uri,
+        url=web_url(handle, uri),
+        author=Author(handle=handle, name=author.get("displayName") or None,
+                      followers=(followers or {}).get(str(did)),
+                      url=f"https://bsky.app/profile/{handle}"),
+        text=text,
+        created_at=parse_time(record.get("createdAt") or view.get("indexedAt")),
+        lang=_lang(record),
+        likes=_count(view.get("likeCount")),
+        reposts=_count(view.get("repostCount")),
+        replies=_count(view.get("replyCount")),
+        in_reply_to=parent if isinstance(parent, str) else None,
+    )
+
+
+def sort_at(view: JSON) -> str | None:
+    """The AppView's sort time of a post: the earlier of createdAt and indexedAt."""
+    times = []
+    for value in (pick(view, "record", "createdAt"), view.get("indexedAt")):
+        try:
+            times.append(parse_time(value))
+        except ValueError:
+            continue
+    if not times:
+        return None
+    return min(times).isoformat().replace("+00:00", "Z")
+
+
+class Profiles:
+    """Follower counts (and handles, for Jetstream's bare DIDs) via app.bsky.actor.getProfiles,
+    cached for an hour so a chatty author costs one lookup."""
+
+    def __init__(self, fetch: Callable[[str, Any], Any], *,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.fetch = fetch
+        self.clock = clock
+        self._cache: dict[str, tuple[float, int | None, str | None, str | None]] = {}
+
+    async def lookup(self, dids: Iterable[str]) -> dict[str, tuple[int | None, str | None,
+                                                                   str | None]]:
+        """did -> (followers, handle, display name); unknown ones are left out."""
+        now = self.clock()
+        wanted = sorted({d for d in dids if d})
+        missing = [d for d in wanted
+                   if d not in self._cache or now - self._cache[d][0] > PROFILE_TTL]
+        for start in range(0, len(missing), PROFILE_BATCH):
+            chunk = missing[start:start + PROFILE_BATCH]
+            try:
+                body = await self.fetch("app.bsky.actor.getProfiles",
+                                        [("actors", d) for d in chunk])
+            except (ApiError, httpx.HTTPError, ValueError) as exc:
+                log.warning("bluesky: profiles unavailable (%s); follower counts unknown", exc)
+                break
+            for profile in body.get("profiles", []) if isinstance(body, dict) else []:
+                if isinstance(profile, dict) and isinstance(profile.get("did"), str):
+                    self._cache[profile["did"]] = (
+                        now, _count(profile.get("followersCount")), profile.get("handle"),
+                        profile.get("displayName") or None)
+        return {d: self._cache[d][1:] for d in wanted if d in self._cache}
+
+
+def search_query(term: SearchTerm) -> str:
+    """The term in the search's Lucene syntax."""
+    if term.kind == "phrase":
+        return f'"{term.text}"'
+    if term.kind == "hashtag":
+        return f"#{term.text}"
+    return term.text
+
+
+class BlueskySearch(PollingSource):
+    """Polls app.bsky.feed.searchPosts (sort=latest) for each search term."""
+
+    def __init__(self, session: Session, profiles: Profiles, terms: TermsProvider, *,
+                 interval: float, sleep: Sleep = asyncio.sleep) -> None:
+        super().__init__(interval=interval, sleep=sleep)
+        self.session = session
+        self.profiles = profiles
+        self.terms = terms
+        self.name = f"bluesky:{session.identifier}"
+
+    async def poll_once(self, cursor: str | None) -> Batch:
+        state = load_cursor(cursor).get("search") or {}
+        queries = sorted({search_query(t) for t in await self.terms()})
+        views: dict[str, JSON] = {}
+        newest: dict[str, str] = {}
+        for query in queries:
+            since = state.get(query)
+            found, latest = await self._search(query, since)
+            for view in found:
+                views.setdefault(str(view.get("uri")), view)
+            if latest or since:
+                newest[query] = max(filter(None, (latest, since)))
+        await self.session.login()
+        own = self.session.did
+        candidates = [v for v in views.values() if pick(v, "author", "did") != own]
+        profiles = await self.profiles.lookup(str(pick(v, "author", "did")) for v in candidates)
+        followers = {did: p[0] for did, p in profiles.items()}
+        posts = []
+        for view in candidates:
+            try:
+                posts.append(postview_to_post(view, followers))
+            except (ValueError, TypeError) as exc:
+                log.warning("bluesky: skipped a malformed post: %s", exc)
+        return Batch(posts=posts, cursor=dump_cursor({"search": newest}))
+
+    async def _search(self, query: str, since: str | None) -> tuple[list[JSON], str | None]:
+        found: list[JSON] = []
+        latest: str | None = None
+        page_cursor: str | None = None
+        for _ in range(MAX_PAGES):
+            params: dict[str, Any] = {"q": query, "sort": "latest", "limit": PAGE}
+            if since:
+                params["since"] = since
+            if page_cursor:
+                params["cursor"] = page_cursor
+            body = await self.session.get("app.bsky.feed.searchPosts", params)
+            posts = body.get("posts") if isinstance(body, dict) else None
+            if not isinstance(posts, list):
+                raise ValueError("searchPosts answer without posts")
+            for view in posts:
+                if not isinstance(view, dict):
+                    continue
+                found.append(view)
+                at = sort_at(view)
+                if at and (latest is None or at > latest):
+                    latest = at
+            page_cursor = body.get("cursor")
+            # The first poll takes the newest page only; later ones page back to `since`.
+            if since is None or not page_cursor or not posts:
+                break
+        return found, latest
+
+
+# --- Jetstream ------------------------------------------------------------------------------
+
+
+class TextFilter:
+    """A cheap pre-filter for the firehose: does the text contain any term (case- and
+    accent-insensitively)? Broader than the query; the pipeline decides."""
+
+    def __init__(self, terms: Sequence[SearchTerm]) -> None:
+        self.needles = sorted({fold_accents(normalise(t.text)) for t in terms if t.text})
+
+    def __call__(self, text: str) -> bool:
+        folded = fold_accents(normalise(text))
+        return any(n in folded for n in self.needles)
+
+
+@dataclass
+class _Pending:
+    did: str
+    uri: str
+    record: JSON
+
+
+class JetstreamSource:
+    """Every new post of the network from Jetstream, kept when it contains a search term.
+    Matching posts are handed on with their authors' handles and follower counts; the cursor
+    (time_us) is saved with every batch and at least every `flush` seconds."""
+
+    def __init__(self, url: str, profiles: Profiles, terms: TermsProvider, *,
+                 flush: float = 5.0, refresh_terms: float = 60.0,
+                 own_did: Callable[[], str | None] = lambda: None,
+                 sleep: Sleep = asyncio.sleep, clock: Callable[[], float] = time.monotonic,
+                 max_backoff: float = 300.0) -> None:
+        self.url = url.rstrip("/")
+        self.profiles = profiles
+        self.terms = terms
+        self.flush = flush
+        self.refresh_terms = refresh_terms
+        self.own_did = own_did
+        self.sleep = sleep
+        self.clock = clock
+        self.max_backoff = max_backoff
+        host = urlsplit(self.url).hostname or "jetstream"
+        self.name = f"bluesky-jetstream:{host}"
+
+    def subscribe_url(self, time_us: int | None) -> str:
+        base = self.url if self.url.endswith("/subscribe") else f"{self.url}/subscribe"
+        params: list[tuple[str, str]] = [("wantedCollections", POST)]
+        if time_us:
+            params.append(("cursor", str(max(time_us - REWIND_US, 0))))
+        return f"{base}?{urlencode(params)}"
+
+    async def stream(self, cursor: str | None) -> AsyncIterator[Batch]:
+        time_us = load_cursor(cursor).get("time_us")
+        time_us = time_us if isinstance(time_us, int) else None
+        failures = 0
+        while True:
+            try:
+                async with connect(self.subscribe_url(time_us), open_timeout=20,
+                                   max_size=10 * 1024 * 1024) as ws:
+                    failures = 0
+                    matches = TextFilter(await self.terms())
+                    terms_at = last_flush = self.clock()
+                    pending: list[_Pending] = []
+                    async for raw in ws:
+                        event = self._event(raw)
+                        if event is None:
+                            continue
+                        event_us, item = event
+                        time_us = max(time_us or 0, event_us)
+                        if item is not None and item.did != self.own_did() and matches(
+                                str(item.record.get("text", ""))):
+                            pending.append(item)
+                        now = self.clock()
+                        if now - terms_at >= self.refresh_terms:
+                            matches = TextFilter(await self.terms())
+                            terms_at = now
+                        if pending or now - last_flush >= self.flush:
+                            posts = await self._posts(pending)
+                            pending = []
+                            last_flush = now
+                            yield Batch(posts=posts, cursor=dump_cursor({"time_us": time_us}))
+                raise ConnectionError("Jetstream closed the connection")
+            except (OSError, websockets.exceptions.WebSocketException, TimeoutError) as exc:
+                failures += 1
+                pause = min(2.0 ** failures, self.max_backoff)
+                log.warning("%s: connection lost (%s); reconnecting in %.0f s", self.name, exc,
+                            pause)
+                await self.sleep(pause)
+
+    def _event(self, raw: str | bytes) -> tuple[int, _Pending | None] | None:
+        """(time_us, a created post or None) of one message; None when malformed (logged)."""
+        try:
+            event = json.loads(raw)
+            event_us = event["time_us"]
+            if not isinstance(event_us, int):
+                raise ValueError("time_us is not an integer")
+            commit = event.get("commit")
+            if (event.get("kind") != "commit" or not isinstance(commit, dict)
+                    or commit.get("operation") != "create" or commit.get("collection") != POST):
+                return event_us, None
+            record = commit.get("record")
+            did = event.get("did")
+            if not isinstance(record, dict) or not isinstance(did, str):
+                raise ValueError("create without record or did")
+            uri = f"at://{did}/{POST}/{commit['rkey']}"
+            return event_us, _Pending(did=did, uri=uri, record=record)
+        except (ValueError, TypeError, KeyError) as exc:
+            log.warning("%s: skipped a malformed event: %s", self.name, exc)
+            return None
+
+    async def _posts(self, pending: list[_Pending]) -> list[Post]:
+        if not pending:
+            return []
+        profiles = await self.profiles.lookup(p.did for p in pending)
+        posts = []
+        for item in pending:
+            followers, handle, name = profiles.get(item.did, (None, None, None))
+            actor = handle or item.did
+            try:
+                text = item.record.get("text")
+                if not isinstance(text, str) or not text.strip():
+                    raise ValueError("post without text")
+                parent = pick(item.record, "reply", "parent", "uri")
+                posts.append(Post(
+                    network=NETWORK, external_id=item.uri, url=web_url(actor, item.uri),
+                    author=Author(handle=actor, name=name, followers=followers,
+                                  url=f"https://bsky.app/profile/{actor}"),
+                    text=text, created_at=parse_time(item.record.get("createdAt")),
+                    lang=_lang(item.record),
+                    in_reply_to=parent if isinstance(parent, str) else None,
+                ))
+            except (ValueError, TypeError) as exc:
+                log.warning("%s: skipped a malformed post: %s", self.name, exc)
+        return posts
+
+
+# --- replies --------------------------------------------------------------------------------
+
+_URL = regex.compile(r"https?://[^\s<>\"]+")
+_MENTION = regex.compile(
+    r"(?<![\w@])@((?:[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?\.)+"
+    r"[a-zA-Z](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)")
+_TAG = regex.compile(r"(?<![\w#])#(\p{L}[\p{L}\p{N}_]{0,63})")
+_TRAILING = ".,;:!?)]}'\""
+
+
+def graphemes(text: str) -> int:
+    """User-perceived characters (extended grapheme clusters), as Bluesky counts them."""
+    return len(regex.findall(r"\X", text))
+
+
+def _span(text: str, start: int, end: int) -> dict[str, int]:
+    return {"byteStart": len(text[:start].encode("utf-8")),
+            "byteEnd": len(text[:end].encode("utf-8"))}
+
+
+async def facets(text: str, resolve: Callable[[str], Any]) -> list[JSON]:
+    """Rich-text facets for links, @handles (resolved to DIDs; unresolvable ones stay plain
+    text) and #tags, with UTF-8 byte offsets as the lexicon requires."""
+    found: list[JSON] = []
+    for m in _URL.finditer(text):
+        url = m.group(0).rstrip(_TRAILING)
+        found.append({"index": _span(text, m.start(), m.start() + len(url)),
+                      "features": [{"$type": "app.bsky.richtext.facet#link", "uri": url}]})
+    for m in _MENTION.finditer(text):
+        did = await resolve(m.group(1))
+        if did:
+            found.append({"index": _span(text, m.start(), m.end()),
+                          "features": [{"$type": "app.bsky.richtext.facet#mention",
+                                        "did": did}]})
+    found.extend({"index": _span(text, m.start(), m.end()),
+                  "features": [{"$type": "app.bsky.richtext.facet#tag", "tag": m.group(1)}]}
+                 for m in _TAG.finditer(text))
+    return sorted(found, key=lambda f: f["index"]["byteStart"])
+
+
+class BlueskyResponder:
+    """Replies as a post of the brand account with reply.root and reply.parent (strong refs
+    from the parent's postView), and facets for links, handles and tags."""
+
+    network = NETWORK
+
+    def __init__(self, session: Session, *, now: Callable[[], datetime] = utcnow) -> None:
+        self.session = session
+        self.now = now
+
+    def check(self, text: str) -> str | None:
+        if not text.strip():
+            return "the reply is empty"
+        count = graphemes(text)
+        if count > MAX_GRAPHEMES:
+            return f"bluesky allows {MAX_GRAPHEMES} characters, this reply has {count}"
+        size = len(text.encode("utf-8"))
+        if size > MAX_BYTES:
+            return f"bluesky allows {MAX_BYTES} bytes, this reply has {size}"
+        return None
+
+    async def _resolve(self, handle: str) -> str | None:
+        try:
+            body = await self.session.get("com.atproto.identity.resolveHandle",
+                                          {"handle": handle})
+        except ApiError:
+            return None
+        did = body.get("did") if isinstance(body, dict) else None
+        return did if isinstance(did, str) else None
+
+    async def reply(self, *, mention: Mention, text: str) -> PostedReply:
+        problem = self.check(text)
+        if problem:
+            raise ReplyRejected(problem)
+
+        async def post() -> PostedReply:
+            await self.session.login()
+            found = await self.session.get("app.bsky.feed.getPosts",
+                                           [("uris", mention.external_id)])
+            views = found.get("posts") if isinstance(found, dict) else None
+            if not views:
+                raise ReplyRejected("the post is gone (deleted, or not visible to the account)")
+            parent = views[0]
+            parent_ref = {"uri": parent["uri"], "cid": parent["cid"]}
+            root = pick(parent, "record", "reply", "root")
+            root_ref = ({"uri": root["uri"], "cid": root["cid"]}
+                        if isinstance(root, dict) and "uri" in root and "cid" in root
+                        else parent_ref)
+            record: JSON = {
+                "$type": POST,
+                "text": text,
+                "createdAt": self.now().isoformat().replace("+00:00", "Z"),
+                "reply": {"root": root_ref, "parent": parent_ref},
+            }
+            rich = await facets(text, self._resolve)
+            if rich:
+                record["facets"] = rich
+            body = {"repo": self.session.did, "collection": POST, "record": record}
+            try:
+                response = await self.session.api.write(
+                    "POST", "/xrpc/com.atproto.repo.createRecord", json_body=body)
+            except ApiError as exc:
+                if not _expired(exc):
+                    raise
+                await self.session.renew()
+                response = await self.session.api.write(
+                    "POST", "/xrpc/com.atproto.repo.createRecord", json_body=body)
+            created = response_json(response)
+            uri = str(created.get("uri"))
+            return PostedReply(id=uri, url=web_url(self.session.handle or str(self.session.did),
+                                                   uri))
+
+        result: PostedReply = await send_reply(post)
+        return result
+
+
+# --- for the digest and `echtzeit networks` ---------------------------------------------------
+
+
+async def follower_count(client: httpx.AsyncClient, handle: str, *,
+                         api_url: str = "https://public.api.bsky.app") -> int | None:
+    """Followers of `handle` from the public AppView (no account needed)."""
+    api = Api(client, api_url, rate=RATE)
+    try:
+        profile = await api.get_json("/xrpc/app.bsky.actor.getProfile",
+                                     params={"actor": handle.lstrip("@")})
+    except (ApiError, httpx.HTTPError) as exc:
+        log.warning("bluesky: followers of %s unknown: %s", handle, exc)
+        return None
+    return _count(profile.get("followersCount")) if isinstance(profile, dict) else None
+
+
+async def verify(session: Session) -> str:
+    """Sign in (createSession) and name the account."""
+    session.access = None
+    session._plain.attempts = 1  # a check, not a poll: one try tells
+    await session.login()
+    return f"@{session.handle} ({session.did})"
+
+
+def public_profiles(client: httpx.AsyncClient, api_url: str, *,
+                    sleep: Sleep = asyncio.sleep) -> Profiles:
+    """Profile look-ups without an account, from the public AppView."""
+    api = Api(client, api_url, rate=RATE, sleep=sleep)
+
+    async def fetch(method: str, params: Any) -> Any:
+        return await api.get_json(f"/xrpc/{method}", params=params)
+
+    return Profiles(fetch)
