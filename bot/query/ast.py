@@ -7,10 +7,16 @@ part in equality, so two parses of equivalent text compare equal.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from .fold import fold_accents, fold_german
 
 WILDCARDS = "*?"
+
+
+@lru_cache(maxsize=65536)
+def _folds(text: str) -> tuple[str, str]:
+    return fold_accents(text), fold_german(text)
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,7 +38,7 @@ class Term:
     @property
     def folds(self) -> tuple[str, str]:
         """(accent-folded, German-folded) spelling; wildcard characters pass through."""
-        return fold_accents(self.text), fold_german(self.text)
+        return _folds(self.text)
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from functools import lru_cache
 
 from .ast import And, Field, Near, Node, Not, Or, Phrase, Term
 from .fields import handle, host_in_domain
@@ -17,6 +18,39 @@ from .triggers import LEADS, literal_prefix, trigger_keys
 from .view import PostView
 
 Check = Callable[[PostView], bool]
+
+
+@lru_cache(maxsize=100_000)
+def _compiled(pattern: str) -> re.Pattern[str]:
+    return re.compile(pattern)
+
+
+class _Regex:
+    """A regular expression compiled on first use.
+
+    Most queries' checks run rarely or never (their triggers are rare), and compiling every
+    pattern up front took most of `Matcher.build`; equal patterns share one compilation.
+    """
+
+    __slots__ = ("_rx", "pattern")
+
+    def __init__(self, pattern: str) -> None:
+        self.pattern = pattern
+        self._rx: re.Pattern[str] | None = None
+
+    def search(self, text: str) -> re.Match[str] | None:
+        rx = self._rx
+        if rx is None:
+            rx = self._rx = _compiled(self.pattern)
+        return rx.search(text)
+
+    def fullmatch(self, text: str) -> re.Match[str] | None:
+        rx = self._rx
+        if rx is None:
+            rx = self._rx = _compiled(self.pattern)
+        return rx.fullmatch(text)
+
+
 Span = tuple[int, int]  # first and last word index, inclusive
 WordTest = Callable[[str, str], bool]  # (accent-folded word, German-folded word)
 
@@ -59,8 +93,8 @@ def _term_check(term: Term) -> Check:
         if key_a == key_g:
             return lambda p: key_a in p.sa or (p.sg is not p.sa and key_a in p.sg)
         return lambda p: key_a in p.sa or key_g in p.sg
-    rx_a = re.compile(_lead(term) + _body(term, 0) + "(?= )")
-    rx_g = re.compile(_lead(term) + _body(term, 1) + "(?= )")
+    rx_a = _Regex(_lead(term) + _body(term, 0) + "(?= )")
+    rx_g = _Regex(_lead(term) + _body(term, 1) + "(?= )")
     if rx_a.pattern == rx_g.pattern:
         return lambda p: (
             rx_a.search(p.sa) is not None or (p.sg is not p.sa and rx_a.search(p.sg) is not None)
@@ -72,7 +106,7 @@ def _word_test(term: Term) -> WordTest:
     fold_a, fold_g = term.folds
     if not term.wildcard:
         return lambda a, g: a == fold_a or g == fold_g
-    rx_a, rx_g = re.compile(_glob(fold_a)), re.compile(_glob(fold_g))
+    rx_a, rx_g = _Regex(_glob(fold_a)), _Regex(_glob(fold_g))
     return lambda a, g: rx_a.fullmatch(a) is not None or rx_g.fullmatch(g) is not None
 
 
@@ -141,9 +175,9 @@ def _phrase_check(phrase: Phrase) -> Check:
     # Texts without ä/ö/ü have one spelling, so one regex with either folding per word is
     # exact. Otherwise each word may match by a different folding: try each folding alone
     # (cheap, and usually enough), and compare word by word only if all words occur.
-    either = re.compile(_lead(head) + sep.join(_either(t) for t in phrase.terms) + "(?= )")
-    only_a = re.compile(_lead(head) + sep.join(_body(t, 0) for t in phrase.terms) + "(?= )")
-    only_g = re.compile(_lead(head) + sep.join(_body(t, 1) for t in phrase.terms) + "(?= )")
+    either = _Regex(_lead(head) + sep.join(_either(t) for t in phrase.terms) + "(?= )")
+    only_a = _Regex(_lead(head) + sep.join(_body(t, 0) for t in phrase.terms) + "(?= )")
+    only_g = _Regex(_lead(head) + sep.join(_body(t, 1) for t in phrase.terms) + "(?= )")
     occurs = [_term_check(t) for t in phrase.terms]
     spans = _spans_fn(phrase)
 

@@ -57,7 +57,7 @@ class Matcher:
     queries: Mapping[int, Node]
     needs_lang: frozenset[int]
     _automaton: ahocorasick.Automaton | None = field(repr=False)
-    _checks: dict[int, Check] = field(repr=False)
+    _checks: dict[int, Check] = field(repr=False)  # filled lazily by _resolve
 
     @classmethod
     def build(cls, queries: Mapping[int, str]) -> Matcher:
@@ -69,7 +69,7 @@ class Matcher:
             except QueryError as e:
                 raise QueryError(e.column, e.message, key=brand) from None
         rate = shared_rate(nodes.values())
-        checks: dict[int, Check] = {}
+        needs_check: set[int] = set()
         keys: dict[str, tuple[set[int], set[int]]] = {}
         for brand, node in nodes.items():
             found = triggers(node, rate)
@@ -80,7 +80,7 @@ class Matcher:
                 keys.setdefault(key_a, (set(), set()))[0].add(brand)
                 keys.setdefault(key_g, (set(), set()))[1].add(brand)
             if not is_exact(node):
-                checks[brand] = compile_check(node)
+                needs_check.add(brand)
         automaton: ahocorasick.Automaton | None = None
         if keys:
             automaton = ahocorasick.Automaton()
@@ -88,15 +88,15 @@ class Matcher:
                 via_a, via_g = keys[key]
                 value: list[tuple[int, ...]] = []
                 for group in (via_a, via_g, via_a | via_g):
-                    value.append(tuple(sorted(b for b in group if b not in checks)))
-                    value.append(tuple(sorted(b for b in group if b in checks)))
+                    value.append(tuple(sorted(b for b in group if b not in needs_check)))
+                    value.append(tuple(sorted(b for b in group if b in needs_check)))
                 automaton.add_word(key, tuple(value))
             automaton.make_automaton()
         return cls(
             queries=nodes,
             needs_lang=frozenset(b for b, n in nodes.items() if uses_lang(n)),
             _automaton=automaton,
-            _checks=checks,
+            _checks={},
         )
 
     def __len__(self) -> int:
@@ -141,5 +141,12 @@ class Matcher:
         if to_check:
             view = PostView(c, sa, sg)
             checks = self._checks
-            decided.update(b for b in to_check if checks[b](view))
+            for brand in to_check:
+                check = checks.get(brand)
+                if check is None:
+                    # Compiled on first use: most brands' checks never run in a given
+                    # process, and compiling all of them dominated build time.
+                    check = checks[brand] = compile_check(self.queries[brand])
+                if check(view):
+                    decided.add(brand)
         return sorted(decided)

@@ -16,7 +16,6 @@ FIELDS = ("lang", "site", "network", "author")
 # from a document (“English” and „German“ style).
 OPEN_QUOTES = '"“”„'
 CLOSE_QUOTES = '"“”'
-_BARE_STOP = "()" + OPEN_QUOTES
 
 _NEAR = re.compile(r"NEAR/(\d+)([fF]?)")
 _NEAR_LIKE = re.compile(r"near(/.*)?", re.IGNORECASE | re.DOTALL)
@@ -46,46 +45,43 @@ class Token:
     ordered: bool = False  # NEAR/nf
 
 
+_LEXEME = re.compile(
+    r"(?P<space>\s+)"
+    r"|(?P<paren>[()])"
+    rf"|(?P<quote>[{OPEN_QUOTES}])(?P<inner>[^{CLOSE_QUOTES}]*)(?P<close>[{CLOSE_QUOTES}])?"
+    # "-" directly before something is the NOT shorthand; inside a word (e-bike) it is
+    # punctuation, and a "-" standing alone is reported by _bare.
+    r"|(?P<minus>-)(?=[^\s)])"
+    rf"|(?P<bare>[^\s(){OPEN_QUOTES}]+)"
+)
+
+
+_LONE_MINUS = "'-' must be directly followed by what to exclude, e.g. -jobs"
+
+
 def tokenize(query: str) -> list[Token]:
     """Tokens of `query`; raises QueryError for text that cannot be a token."""
     if len(query) > MAX_LENGTH:
         raise QueryError(MAX_LENGTH + 1, f"query is longer than {MAX_LENGTH:,} characters")
     tokens: list[Token] = []
-    i, n = 0, len(query)
-    while i < n:
-        ch = query[i]
-        col = i + 1
-        if ch.isspace():
-            i += 1
-        elif ch == "(":
-            tokens.append(Token(Kind.LPAREN, ch, col))
-            i += 1
-        elif ch == ")":
-            tokens.append(Token(Kind.RPAREN, ch, col))
-            i += 1
-        elif ch in OPEN_QUOTES:
-            end = i + 1
-            while end < n and query[end] not in CLOSE_QUOTES:
-                end += 1
-            if end >= n:
+    for m in _LEXEME.finditer(query):
+        col = m.start() + 1
+        if m.group("space"):
+            continue
+        if m.group("paren"):
+            kind = Kind.LPAREN if m.group() == "(" else Kind.RPAREN
+            tokens.append(Token(kind, m.group(), col))
+        elif m.group("quote"):
+            if m.group("close") is None:
                 raise QueryError(col, 'unterminated quote: a phrase needs a closing "')
-            tokens.append(Token(Kind.PHRASE, query[i + 1 : end], col))
-            i = end + 1
-        elif ch == "-" and i + 1 < n and not query[i + 1].isspace() and query[i + 1] != ")":
-            # `-word` is short for AND NOT word; inside a word (e-bike) "-" is punctuation.
-            tokens.append(Token(Kind.MINUS, ch, col))
-            i += 1
+            tokens.append(Token(Kind.PHRASE, m.group("inner"), col))
+        elif m.group("minus"):
+            tokens.append(Token(Kind.MINUS, "-", col))
         else:
-            end = i
-            while end < n and not query[end].isspace() and query[end] not in _BARE_STOP:
-                end += 1
-            word = query[i:end]
+            word = m.group()
             if word == "-":
-                raise QueryError(
-                    col, "'-' must be directly followed by what to exclude, e.g. -jobs"
-                )
-            tokens.append(_bare(word, col, end < n and query[end] == "("))
-            i = end
+                raise QueryError(col, _LONE_MINUS)
+            tokens.append(_bare(word, col, query.startswith("(", m.end())))
     return tokens
 
 

@@ -8,7 +8,6 @@ rarest (the brand name rather than "support"); of an OR it needs every branch's.
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 
@@ -40,7 +39,8 @@ Rate = Callable[[Term], float]
 
 def literal_prefix(pattern: str) -> str:
     """The part of a (folded) word pattern before its first wildcard."""
-    return re.split(r"[*?]", pattern, maxsplit=1)[0]
+    cut = min((i for i in (pattern.find("*"), pattern.find("?")) if i >= 0), default=len(pattern))
+    return pattern[:cut]
 
 
 def static_rate(term: Term) -> float:
@@ -80,7 +80,15 @@ def shared_rate(nodes: Iterable[Node]) -> Rate:
     users: Counter[tuple[str, str]] = Counter()
     for node in nodes:
         users.update({(t.marker, t.folds[0]) for t in leaf_terms(node)})
-    return lambda t: static_rate(t) * max(1, users[(t.marker, t.folds[0])])
+    rates: dict[Term, float] = {}
+
+    def rate(term: Term) -> float:
+        found = rates.get(term)
+        if found is None:
+            found = rates[term] = static_rate(term) * max(1, users[(term.marker, term.folds[0])])
+        return found
+
+    return rate
 
 
 def _cost(terms: Sequence[Term], rate: Rate) -> float:
