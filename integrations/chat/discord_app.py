@@ -21,11 +21,13 @@ from __future__ import annotations
 
 import asyncio
 import io
+import json
 import logging
 import re
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import replace
+from datetime import UTC, datetime
 from typing import Any, Literal
 
 import aiohttp
@@ -38,6 +40,7 @@ from discord.http import Route
 
 from bot.cards import Card, card_for
 from bot.chat import ChatError
+from bot.digest import Digest, digest_lines
 from bot.settings import Settings
 from bot.store import OPEN_STATUSES, NotFound
 from bot.untrusted import truncate
@@ -54,12 +57,16 @@ from integrations.chat.discord_render import (
     REPLY_MODAL_PATTERN,
     REPLY_MODAL_PREFIX,
     TEXT_INPUT_MAX,
+    THREAD_NAME_MAX,
     card_message,
     custom_id,
+    digest_message,
+    notice_message,
     plain,
     reply_modal_placeholder,
     reply_modal_title,
     result_embeds,
+    thread_messages,
     thread_name,
 )
 
@@ -395,6 +402,60 @@ class DiscordChat:
         http = self.client.http
         async with self._pace(channel_id):
             await self._call(lambda: http.request(route, json=card_message(card)))
+
+    async def _post(self, channel_id: int, body: dict[str, Any],
+                    upload: tuple[str, bytes] | None = None) -> dict[str, Any]:
+        route = Route("POST", "/channels/{channel_id}/messages", channel_id=channel_id)
+        http = self.client.http
+        if upload is None:
+            async with self._pace(channel_id):
+                data: dict[str, Any] = await self._call(lambda: http.request(route, json=body))
+            return data
+        # An upload goes as multipart/form-data: the body as payload_json, the file as files[0].
+        name, blob = upload
+        form: list[dict[str, Any]] = [{"name": "payload_json", "value": json.dumps(body),
+                 "content_type": "application/json"},
+                {"name": "files[0]", "value": blob, "filename": name,
+                 "content_type": "application/octet-stream"}]
+        async with self._pace(channel_id):
+            data = await self._call(lambda: http.request(route, form=form))
+        return data
+
+    async def notify(self, channel: str, text: str, *, person: str | None = None,
+                     thread: Sequence[str] = ()) -> str:
+        """bot.chat.Notifier: an SLA reminder or spike alert. Its detail lines go into a thread
+        under it when threads are on, else below the text."""
+        channel_id = self._channel_id(channel)
+        await self._ready_for_rest()
+        threaded = bool(thread) and self.settings.discord_threads
+        data = await self._post(channel_id, notice_message(
+            text, person=person, lines=() if threaded else thread))
+        ref = str(data["id"])
+        if threaded:
+            try:
+                http = self.client.http
+                async with self._pace(channel_id):
+                    await self._call(lambda: http.start_thread_with_message(
+                        channel_id, ref, name=plain(text, THREAD_NAME_MAX) or "details",
+                        auto_archive_duration=THREAD_ARCHIVE_MINUTES))
+                for body in thread_messages(thread):
+                    await self._post(int(ref), body)
+            except ChatError as exc:  # the notice itself is out: never send it twice
+                log.warning("discord: thread under notice %s incomplete: %s", ref, exc)
+        return ref
+
+    async def send_digest(self, channel: str, digest: Digest, chart_png: bytes) -> str:
+        """bot.chat.DigestSink: the digest as embeds with its chart."""
+        channel_id = self._channel_id(channel)
+        await self._ready_for_rest()
+        now = self.deps.now() if self.deps is not None else datetime.now(UTC)
+        name = re.sub(r"[^\w.-]", "_", f"digest-{digest.periods[0].label.split(' ')[0]}.png")
+        body = digest_message(digest.title, digest_lines(digest, now=now), digest.overdue,
+                              chart_name=name,
+                              chart_alt=f"Mentions per hour by sentiment and first-response "
+                                        f"times, {digest.periods[0].label}")
+        data = await self._post(channel_id, body, upload=(name, chart_png))
+        return str(data["id"])
 
     # --- interactions -----------------------------------------------------------------------
 

@@ -355,6 +355,76 @@ def result_message(result: Result, *, actor: str | None = None,
     return body
 
 
+# --- notices and digests ----------------------------------------------------------------------
+
+NOTICE_COLOR = 0xFEE75C
+DIGEST_COLOR = 0x5865F2
+_USER_ID = re.compile(r"^[0-9]{17,20}$")
+
+
+def _for(person: str | None) -> str | None:
+    if not person:
+        return None
+    if _USER_ID.match(person):
+        # Shown as the member's name; allowed_mentions keeps it from pinging.
+        return f"For <@{person}>"
+    return "For " + fitted(person, 100)
+
+
+def notice_message(text: str, *, person: str | None = None,
+                   lines: Sequence[str] = ()) -> dict[str, Any]:
+    """A notice (SLA reminder, spike alert): the text, then `lines` below it (when they do not
+    go into a thread)."""
+    shown = [fitted(text, 2000) or "(no text)"]
+    shown += [fitted(line, 500) for line in lines if line.strip()]
+    body: dict[str, Any] = {
+        "embeds": _lines_embeds(shown, color=NOTICE_COLOR, budget=EMBEDS_TOTAL_MAX),
+        "allowed_mentions": dict(ALLOWED_MENTIONS_NONE),
+    }
+    who = _for(person)
+    if who:
+        body["content"] = who
+    return body
+
+
+def thread_messages(lines: Sequence[str]) -> list[dict[str, Any]]:
+    """Lines as plain messages (for a notice's thread), each within the content limit."""
+    messages: list[str] = []
+    current = ""
+    for line in (fitted(x, 500) for x in lines if x.strip()):
+        if current and u16len(current) + 1 + u16len(line) > CONTENT_MAX:
+            messages.append(current)
+            current = ""
+        current = f"{current}\n{line}" if current else line
+    if current:
+        messages.append(current)
+    return [{"content": m, "allowed_mentions": dict(ALLOWED_MENTIONS_NONE)} for m in messages]
+
+
+def digest_message(title: str, lines: Sequence[str], overdue: Sequence[Any], *,
+                   chart_name: str, chart_alt: str) -> dict[str, Any]:
+    """A digest: its outline, the mentions past their reply target, and the chart (uploaded as
+    `chart_name` next to this body)."""
+    embeds = _lines_embeds([fitted(line, 500) for line in lines if line.strip()],
+                           color=DIGEST_COLOR, title=fitted(title, EMBED_TITLE_MAX),
+                           budget=EMBEDS_TOTAL_MAX * 2 // 3)
+    if overdue:
+        late = [f"**#{o.mention_id}** {fitted(o.brand, 60)} · {fitted(o.network, 30)} · "
+                f"{fitted('@' + o.author_handle, 60)} · due <t:{_unix(o.due_at)}:R>"
+                + (f" · {fitted(o.assignee, 60)}" if o.assignee else "")
+                + (f" · {fitted(o.url, 300)}" if o.url else "") for o in overdue]
+        embeds += _lines_embeds(late, color=ERROR_COLOR, title="Past their reply target",
+                                budget=EMBEDS_TOTAL_MAX - embeds_size(embeds))
+    if embeds:
+        embeds[0]["image"] = {"url": f"attachment://{chart_name}"}
+    return {
+        "embeds": shrink_to_total(embeds[:EMBEDS_MAX]),
+        "attachments": [{"id": 0, "filename": chart_name,
+                         "description": truncate(chart_alt, 1024)}],
+        "allowed_mentions": dict(ALLOWED_MENTIONS_NONE),
+    }
+
+
 # --- limits -----------------------------------------------------------------------------------
 
 

@@ -23,6 +23,8 @@ def _len(value: Any) -> int:
 
 
 def allowed_mentions_problems(body: dict[str, Any]) -> list[str]:
+    if not isinstance(body, dict):
+        return ["the body is not a JSON object"]
     am = body.get("allowed_mentions")
     if not isinstance(am, dict):
         return ["allowed_mentions missing: Discord would parse every mention in the content"]
@@ -109,6 +111,8 @@ def message_problems(body: dict[str, Any], *, interaction: bool = False) -> list
     """What Discord would refuse (400) in a message create/edit body, plus our own rule that
     no message may ever allow a ping."""
     problems = allowed_mentions_problems(body)
+    if not isinstance(body, dict):
+        return problems
     content = body.get("content")
     if content is not None and not isinstance(content, str):
         problems.append("content must be a string")
@@ -123,6 +127,8 @@ def message_problems(body: dict[str, Any], *, interaction: bool = False) -> list
 
 def upload_problems(body: dict[str, Any], files: dict[str, Any]) -> list[str]:
     """Uploads (multipart files[n]) and the attachments the payload describes for them."""
+    if not isinstance(body, dict):
+        return []
     problems = [] if len(files) <= 10 else [f"{len(files)} files (max 10)"]
     for name, upload in files.items():
         if not re.fullmatch(r"files\[\d+\]", name):

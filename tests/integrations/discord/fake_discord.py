@@ -686,8 +686,13 @@ async def _read_body(request: web.Request) -> tuple[Any, dict[str, Upload]]:
     if request.content_type == "multipart/form-data":
         form = await request.post()
         files = {name: Upload(part.filename, part.content_type, part.file.read())
-                 for name, part in form.items() if isinstance(part, web.FileField)}
+                 for name, part in form.items()
+                 if isinstance(part, web.FileField) and name != "payload_json"}
         payload = form.get("payload_json")
+        if isinstance(payload, web.FileField):
+            payload = payload.file.read()
+        if isinstance(payload, bytes | bytearray):
+            payload = payload.decode("utf-8")
         return (json.loads(payload) if isinstance(payload, str) else None), files
     raw = await request.read()
     if not raw:

@@ -24,10 +24,12 @@ from integrations.chat.discord_render import (
     escape,
     fitted,
     list_line,
+    notice_message,
     plain,
     reply_modal_title,
     result_embeds,
     result_message,
+    thread_messages,
     thread_name,
     u16len,
 )
@@ -221,7 +223,8 @@ def test_hostile_corpus_never_pings_nor_breaks_limits() -> None:
                                        lines=[text] * 3), actor=text)
         show = result_message(Result(text=text, cards=[hostile], lines=[text],
                                      history=[HistoryItem(1, WHEN, "new", text)] * 5))
-        for body in (listed, show):
+        notice = notice_message(text, person=text[:30], lines=[text] * 40)
+        for body in (listed, show, notice, *thread_messages([text] * 40)):
             assert message_problems(body, interaction=True) == [], text[:60]
             assert all(hazards(v) == [] for v in markdown_fields(body)), text[:60]
 
