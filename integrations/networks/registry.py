@@ -18,7 +18,7 @@ from bot.chat import Service
 from bot.networks import Responder, Source
 from bot.settings import Settings
 from bot.store import Store
-from integrations.networks import bluesky_net, mastodon_net, webhook_net
+from integrations.networks import bluesky_net, mastodon_net, reddit_net, webhook_net
 from integrations.networks.terms import TermsProvider, fixed_terms, store_terms
 
 log = logging.getLogger(__name__)
@@ -26,7 +26,7 @@ log = logging.getLogger(__name__)
 USER_AGENT = "Echtzeit/0.1 (social customer care bot; +https://github.com/echtzeit/echtzeit)"
 
 # Every network this package knows, in the order `echtzeit networks` lists them.
-NETWORKS: tuple[str, ...] = ("webhook", "mastodon", "bluesky")
+NETWORKS: tuple[str, ...] = ("webhook", "mastodon", "bluesky", "reddit")
 
 # What turns a network on, for the report.
 OFF_REASONS: dict[str, str] = {
@@ -34,6 +34,8 @@ OFF_REASONS: dict[str, str] = {
     "mastodon": "set ECHTZEIT_MASTODON_BASE_URL and ECHTZEIT_MASTODON_ACCESS_TOKEN",
     "bluesky": "set ECHTZEIT_BLUESKY_HANDLE and ECHTZEIT_BLUESKY_APP_PASSWORD "
                "(search, replies) and/or ECHTZEIT_BLUESKY_JETSTREAM_URL (firehose)",
+    "reddit": "set ECHTZEIT_REDDIT_CLIENT_ID and ECHTZEIT_REDDIT_CLIENT_SECRET (and "
+              "ECHTZEIT_REDDIT_USERNAME/PASSWORD to reply)",
 }
 
 
@@ -132,8 +134,28 @@ def _bluesky(settings: Settings, terms: Terms, nets: Networks) -> None:
     nets.checks["bluesky"] = ("; ".join(parts), check)
 
 
+def _reddit(settings: Settings, terms: Terms, nets: Networks) -> None:
+    secret = _secret(settings.reddit_client_secret)
+    if not (settings.reddit_client_id and secret):
+        return
+    source, responder, api, token = reddit_net.build(
+        nets.client, api_url=settings.reddit_api_url, auth_url=settings.reddit_auth_url,
+        client_id=settings.reddit_client_id, client_secret=secret,
+        user_agent=settings.reddit_user_agent, username=settings.reddit_username,
+        password=_secret(settings.reddit_password) or None, terms=terms("reddit"),
+        interval=settings.poll_seconds, subreddits=settings.reddit_subreddits)
+    nets.sources.append(source)
+    nets.live.add("reddit")
+    subs = ", ".join(f"r/{s}" for s in source.subreddits) or "no subreddits"
+    what = f"search; new comments of {subs}"
+    if responder is not None:
+        nets.responders["reddit"] = responder
+        what += "; replies"
+    nets.checks["reddit"] = (what, lambda: reddit_net.verify(api, token))
+
+
 BUILDERS: tuple[Callable[[Settings, Terms, Networks], None], ...] = (
-    _webhook, _mastodon, _bluesky,
+    _webhook, _mastodon, _bluesky, _reddit,
 )
 
 
