@@ -184,6 +184,34 @@ class ReplyModal(discord.ui.Modal):
                                        description="Posted as a reply on the network"))
 
 
+class EchtzeitTree(app_commands.CommandTree["EchtzeitClient"]):
+    """The command tree, answering the member when a command cannot run (instead of leaving
+    them with "The application did not respond")."""
+
+    async def on_error(self, interaction: discord.Interaction[EchtzeitClient],
+                       error: app_commands.AppCommandError, /) -> None:
+        if isinstance(error, app_commands.CommandNotFound | app_commands.CommandSignatureMismatch):
+            log.warning("discord: /%s does not match this version's commands (%s); run "
+                        "`echtzeit discord sync`", getattr(error, "name", "?"), error)
+            text = ("This command is not the one this Echtzeit knows; an admin should run "
+                    "`echtzeit discord sync`.")
+        else:
+            log.error("discord: command failed", exc_info=error)
+            text = "That did not work; the log has the details."
+        if interaction.type is discord.InteractionType.autocomplete:
+            return
+        embeds = DiscordChat._embeds(Result.error(text))
+        try:
+            if interaction.response.is_done():
+                await interaction.followup.send(embeds=embeds, ephemeral=True,
+                                                allowed_mentions=NO_PINGS)
+            else:
+                await interaction.response.send_message(embeds=embeds, ephemeral=True,
+                                                        allowed_mentions=NO_PINGS)
+        except discord.HTTPException as exc:
+            log.warning("discord: could not tell the member: %s", exc)
+
+
 class EchtzeitClient(discord.Client):
     """discord.py's client with Echtzeit's command tree and persistent card buttons."""
 
@@ -196,7 +224,7 @@ class EchtzeitClient(discord.Client):
         super().__init__(intents=intents, allowed_mentions=NO_PINGS,
                          max_ratelimit_timeout=MAX_RATELIMIT_WAIT, **options)
         self.chat = chat
-        self.tree: app_commands.CommandTree[EchtzeitClient] = app_commands.CommandTree(self)
+        self.tree = EchtzeitTree(self)
 
     async def setup_hook(self) -> None:
         self.add_dynamic_items(CardButton)

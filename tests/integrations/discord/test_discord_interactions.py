@@ -253,3 +253,12 @@ async def test_digest_comes_with_its_chart(connected: DiscordChat, fake: FakeDis
     assert fake.uploads[upload["id"]].data.startswith(b"\x89PNG\r\n\x1a\n")
     assert public["embeds"][0]["image"]["url"] == f"attachment://{upload['filename']}"
     assert fake.violations == []
+
+
+async def test_a_command_this_version_does_not_know(connected: DiscordChat,
+                                                    fake: FakeDiscord) -> None:
+    state = await fake.interact(fake.command("frobnicate", {"x": "1"}, ANA))
+    await done(fake, state)
+    assert state.callback is not None
+    assert (state.callback["type"], state.callback["data"]["flags"]) == (4, EPHEMERAL)
+    assert "echtzeit discord sync" in state.callback["data"]["embeds"][0]["description"]
