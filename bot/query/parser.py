@@ -11,6 +11,8 @@ Grammar (precedence tightest first: NOT and `-`, NEAR, AND and juxtaposition, OR
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from .ast import WILDCARDS, And, Field, Near, Node, Not, Or, Phrase, Term, needs_positive
 from .errors import QueryError
 from .fields import NETWORKS, handle, query_lang, query_network, query_site
@@ -157,6 +159,9 @@ class _Parser:
             raise QueryError(lparen.col, "unbalanced parenthesis: '(' is never closed")
         self.take()
         self.depth -= 1
+        if isinstance(node, And | Or | Near | Not):
+            # Point errors about a parenthesised group at its "(".
+            return replace(node, col=lparen.col)
         return node
 
     def missing_operand(self, tok: Token | None) -> QueryError:
