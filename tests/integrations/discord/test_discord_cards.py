@@ -168,3 +168,24 @@ async def test_cards_are_paced_per_channel(fake: FakeDiscord, deps: Deps,
         assert arrived[3] - start >= 0.15
     finally:
         await chat.close()
+
+
+async def test_cards_log_in_on_demand(chat: DiscordChat, fake: FakeDiscord, deps: Deps) -> None:
+    # The relay may run before the gateway is up: HTTP alone is enough for cards.
+    await chat.send_card(fake.channel_id, card_for(deps.store.view(mention(deps))))
+    assert [r.path for r in fake.requests][:2] == ["/api/v10/users/@me",
+                                                   "/api/v10/oauth2/applications/@me"]
+    assert fake.connected == 0
+
+
+async def test_a_refused_token_keeps_the_card_for_later(fake: FakeDiscord, deps: Deps,
+                                                        tmp_path: Path) -> None:
+    chat = DiscordChat(discord_settings(fake.api_url, tmp_path, discord_token="wrong"), deps)
+    try:
+        with pytest.raises(ChatError) as caught:
+            await chat.send_card(fake.channel_id, card_for(deps.store.view(mention(deps))))
+    finally:
+        await chat.close()
+    assert not caught.value.permanent
+    assert "refused the token" in str(caught.value)
+    assert fake.sent("POST", MESSAGES) == []
