@@ -38,6 +38,23 @@ def test_examples_table(query: str, yes: list[str], no: list[str]) -> None:
         assert not matches(query, text), text
 
 
+def test_examples_of_the_user_docs() -> None:
+    query = 'acme* NEAR/3 (kaputt OR broken OR "not working")'
+    assert matches(query, "AcmeCorp ist kaputt")
+    assert not matches(query, "acme works, my bike is broken again today")
+    query = '(acme OR "acme bank") -author:acme_official lang:(de OR en)'
+    assert matches(query, "Die Acme Bank hat mir geholfen", author="kunde", lang="de")
+    assert not matches(query, "Die Acme Bank hilft", author="acme_official", lang="de")
+    assert not matches(query, "La banque acme", author="client", lang="fr")
+    query = '"acme app" -site:acme.com network:(reddit OR hackernews)'
+    assert matches(query, "the acme app crashed", network="reddit", url="https://reddit.com/r/x")
+    assert not matches(query, "the acme app", network="reddit", url="https://blog.acme.com/")
+    assert matches("mul?er", "Müller")
+    assert not matches("stra?e", "Straße")
+    assert matches("rock and roll", "Rock and Roll!")
+    assert not matches("rock and roll", "rock roll")
+
+
 def test_example_lang_field_uses_the_posts_language() -> None:
     assert matches("müller lang:de", "Mueller liefert nicht", lang="de")
     assert not matches("müller lang:de", "Mueller liefert nicht", lang="en")
