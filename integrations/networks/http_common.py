@@ -459,6 +459,9 @@ class _TextExtractor(HTMLParser):
             self._skip += 1
         elif tag == "br":
             self.parts.append("\n")
+        elif tag in self._BREAKS and self.parts and not self.parts[-1].endswith("\n"):
+            # HN separates paragraphs with a bare <p> that is never closed.
+            self.parts.append("\n\n")
 
     def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         if tag == "br":

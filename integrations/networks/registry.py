@@ -18,7 +18,13 @@ from bot.chat import Service
 from bot.networks import Responder, Source
 from bot.settings import Settings
 from bot.store import Store
-from integrations.networks import bluesky_net, mastodon_net, reddit_net, webhook_net
+from integrations.networks import (
+    bluesky_net,
+    hackernews_net,
+    mastodon_net,
+    reddit_net,
+    webhook_net,
+)
 from integrations.networks.terms import TermsProvider, fixed_terms, store_terms
 
 log = logging.getLogger(__name__)
@@ -26,7 +32,7 @@ log = logging.getLogger(__name__)
 USER_AGENT = "Echtzeit/0.1 (social customer care bot; +https://github.com/echtzeit/echtzeit)"
 
 # Every network this package knows, in the order `echtzeit networks` lists them.
-NETWORKS: tuple[str, ...] = ("webhook", "mastodon", "bluesky", "reddit")
+NETWORKS: tuple[str, ...] = ("webhook", "mastodon", "bluesky", "reddit", "hackernews")
 
 # What turns a network on, for the report.
 OFF_REASONS: dict[str, str] = {
@@ -36,6 +42,7 @@ OFF_REASONS: dict[str, str] = {
                "(search, replies) and/or ECHTZEIT_BLUESKY_JETSTREAM_URL (firehose)",
     "reddit": "set ECHTZEIT_REDDIT_CLIENT_ID and ECHTZEIT_REDDIT_CLIENT_SECRET (and "
               "ECHTZEIT_REDDIT_USERNAME/PASSWORD to reply)",
+    "hackernews": "set ECHTZEIT_HACKERNEWS_ENABLED=true (no key needed)",
 }
 
 
@@ -154,8 +161,21 @@ def _reddit(settings: Settings, terms: Terms, nets: Networks) -> None:
     nets.checks["reddit"] = (what, lambda: reddit_net.verify(api, token))
 
 
+def _hackernews(settings: Settings, terms: Terms, nets: Networks) -> None:
+    if not settings.hackernews_enabled:
+        return
+    nets.sources.append(hackernews_net.build(
+        nets.client, api_url=settings.hackernews_api_url, terms=terms("hackernews"),
+        interval=settings.poll_seconds))
+    nets.live.add("hackernews")
+    client, url = nets.client, settings.hackernews_api_url
+    nets.checks["hackernews"] = ("Algolia search of stories and comments; no replies "
+                                 "(cards link to the item)",
+                                 lambda: hackernews_net.verify(client, url))
+
+
 BUILDERS: tuple[Callable[[Settings, Terms, Networks], None], ...] = (
-    _webhook, _mastodon, _bluesky, _reddit,
+    _webhook, _mastodon, _bluesky, _reddit, _hackernews,
 )
 
 
