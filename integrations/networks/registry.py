@@ -23,6 +23,7 @@ from integrations.networks import (
     hackernews_net,
     mastodon_net,
     reddit_net,
+    rss_net,
     webhook_net,
 )
 from integrations.networks.terms import TermsProvider, fixed_terms, store_terms
@@ -32,7 +33,8 @@ log = logging.getLogger(__name__)
 USER_AGENT = "Echtzeit/0.1 (social customer care bot; +https://github.com/echtzeit/echtzeit)"
 
 # Every network this package knows, in the order `echtzeit networks` lists them.
-NETWORKS: tuple[str, ...] = ("webhook", "mastodon", "bluesky", "reddit", "hackernews")
+NETWORKS: tuple[str, ...] = ("webhook", "mastodon", "bluesky", "reddit", "hackernews",
+                              "rss")
 
 # What turns a network on, for the report.
 OFF_REASONS: dict[str, str] = {
@@ -43,6 +45,7 @@ OFF_REASONS: dict[str, str] = {
     "reddit": "set ECHTZEIT_REDDIT_CLIENT_ID and ECHTZEIT_REDDIT_CLIENT_SECRET (and "
               "ECHTZEIT_REDDIT_USERNAME/PASSWORD to reply)",
     "hackernews": "set ECHTZEIT_HACKERNEWS_ENABLED=true (no key needed)",
+    "rss": "set ECHTZEIT_RSS_FEEDS (feed URLs, e.g. Google Alerts feeds)",
 }
 
 
@@ -174,8 +177,19 @@ def _hackernews(settings: Settings, terms: Terms, nets: Networks) -> None:
                                  lambda: hackernews_net.verify(client, url))
 
 
+def _rss(settings: Settings, terms: Terms, nets: Networks) -> None:
+    if not settings.rss_feeds:
+        return
+    feeds = list(settings.rss_feeds)
+    nets.sources.append(rss_net.FeedSource(nets.client, feeds, interval=settings.poll_seconds))
+    nets.live.add("rss")
+    client = nets.client
+    nets.checks["rss"] = (f"{len(feeds)} feed(s), conditional GET; no replies",
+                          lambda: rss_net.verify(client, feeds))
+
+
 BUILDERS: tuple[Callable[[Settings, Terms, Networks], None], ...] = (
-    _webhook, _mastodon, _bluesky, _reddit, _hackernews,
+    _webhook, _mastodon, _bluesky, _reddit, _hackernews, _rss,
 )
 
 
