@@ -142,5 +142,5 @@ async def test_into_the_store_without_replies(
 
 async def test_verify(client: httpx.AsyncClient) -> None:
     assert await rss_net.verify(client, [ALERTS, BLOG]) == "no account needed; 2 feed(s) answer"
-    with pytest.raises(Exception, match="broken.example/feed: not a feed"):
+    with pytest.raises(Exception, match=r"broken\.example/feed: not a feed"):
         await rss_net.verify(client, [BROKEN])
