@@ -306,13 +306,30 @@ class DiscordChat:
         await self.client.close()
 
     async def serve(self, stop: asyncio.Event) -> None:
-        """Run the gateway connection until `stop` is set (discord.py reconnects on its own)."""
-        try:
-            await self.login()
-        except discord.LoginFailure:
-            log.error("discord: the token was refused (ECHTZEIT_DISCORD_TOKEN)")
+        """Run the gateway connection until `stop` is set. Discord unreachable at start is
+        tried again with back-off; once connected, discord.py reconnects on its own. A refused
+        token ends the service (logged): nothing but a new token can help."""
+        delay = 1.0
+        while not stop.is_set():
+            try:
+                await self.login()
+                break
+            except discord.LoginFailure:
+                log.error("discord: the token was refused (ECHTZEIT_DISCORD_TOKEN); "
+                          "Discord stays off until it is fixed")
+                await self.client.close()
+                return
+            except (discord.HTTPException, aiohttp.ClientError, OSError, TimeoutError) as exc:
+                log.warning("discord: cannot log in (%s); trying again in %.0f s", exc, delay)
+                await self.client.http.close()  # login opens a new session next time
+                try:
+                    await asyncio.wait_for(stop.wait(), delay)
+                except TimeoutError:
+                    pass
+                delay = min(delay * 2, 60.0)
+        if stop.is_set():
             await self.client.close()
-            raise
+            return
         await self._use_gateway_url()
         connection = asyncio.create_task(self.client.connect(reconnect=True),
                                          name="discord-gateway")

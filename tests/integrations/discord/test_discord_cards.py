@@ -189,3 +189,27 @@ async def test_a_refused_token_keeps_the_card_for_later(fake: FakeDiscord, deps:
     assert not caught.value.permanent
     assert "refused the token" in str(caught.value)
     assert fake.sent("POST", MESSAGES) == []
+
+
+async def test_a_refused_token_ends_the_service_quietly(fake: FakeDiscord, deps: Deps,
+                                                        tmp_path: Path,
+                                                        caplog: pytest.LogCaptureFixture) -> None:
+    chat = DiscordChat(discord_settings(fake.api_url, tmp_path, discord_token="wrong"), deps)
+    await asyncio.wait_for(chat.serve(asyncio.Event()), 10)
+    assert "the token was refused" in caplog.text
+    assert "wrong" not in caplog.text
+    assert fake.connected == 0
+
+
+async def test_discord_unreachable_at_start_is_tried_again(fake: FakeDiscord, deps: Deps,
+                                                           settings: Settings) -> None:
+    chat = DiscordChat(settings, deps, guild_ready_timeout=0.05)
+    fake.fail("GET", r"/users/@me$", 503)  # 503: discord.py does not retry it itself
+    stop = asyncio.Event()
+    task = asyncio.create_task(chat.serve(stop))
+    try:
+        await asyncio.wait_for(chat.ready.wait(), 20)
+        assert [r.status for r in fake.sent("GET", r"/users/@me$")][:2] == [503, 200]
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, 10)
