@@ -25,6 +25,7 @@ from integrations.networks import (
     reddit_net,
     rss_net,
     webhook_net,
+    x_net,
 )
 from integrations.networks.terms import TermsProvider, fixed_terms, store_terms
 
@@ -34,7 +35,7 @@ USER_AGENT = "Echtzeit/0.1 (social customer care bot; +https://github.com/echtze
 
 # Every network this package knows, in the order `echtzeit networks` lists them.
 NETWORKS: tuple[str, ...] = ("webhook", "mastodon", "bluesky", "reddit", "hackernews",
-                              "rss")
+                              "rss", "x")
 
 # What turns a network on, for the report.
 OFF_REASONS: dict[str, str] = {
@@ -46,6 +47,7 @@ OFF_REASONS: dict[str, str] = {
               "ECHTZEIT_REDDIT_USERNAME/PASSWORD to reply)",
     "hackernews": "set ECHTZEIT_HACKERNEWS_ENABLED=true (no key needed)",
     "rss": "set ECHTZEIT_RSS_FEEDS (feed URLs, e.g. Google Alerts feeds)",
+    "x": "set ECHTZEIT_X_BEARER_TOKEN (paid API; and ECHTZEIT_X_USER_TOKEN to reply)",
 }
 
 
@@ -188,8 +190,25 @@ def _rss(settings: Settings, terms: Terms, nets: Networks) -> None:
                           lambda: rss_net.verify(client, feeds))
 
 
+def _x(settings: Settings, terms: Terms, nets: Networks) -> None:
+    bearer = _secret(settings.x_bearer_token)
+    if not bearer:
+        return
+    source, responder, app, user = x_net.build(
+        nets.client, api_url=settings.x_api_url, bearer=bearer,
+        user_token=_secret(settings.x_user_token) or None, terms=terms("x"),
+        interval=settings.poll_seconds)
+    nets.sources.append(source)
+    nets.live.add("x")
+    what = "recent search (billed per post read)"
+    if responder is not None:
+        nets.responders["x"] = responder
+        what += "; replies where the author @mentioned the brand"
+    nets.checks["x"] = (what, lambda: x_net.verify(app, user))
+
+
 BUILDERS: tuple[Callable[[Settings, Terms, Networks], None], ...] = (
-    _webhook, _mastodon, _bluesky, _reddit, _hackernews, _rss,
+    _webhook, _mastodon, _bluesky, _reddit, _hackernews, _rss, _x,
 )
 
 

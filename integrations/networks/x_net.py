@@ -1,0 +1,284 @@
+"""X (Twitter) API v2: recent search with the app-only bearer token, and replies through
+`POST /2/tweets` with a user-context token of the brand account.
+
+X is paid (pay-per-use since February 2026: each post read and each post created is billed),
+and since February 2026 a programmatic reply is only accepted when the author @mentioned the
+brand account or quoted its post; X answers other replies with 403, which the responder passes
+on as a refusal. See docs/networks.md.
+
+Cursor (JSON): `{"since": {query: newest tweet id}}`; `since_id` with `next_token` paging.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+import httpx
+import regex
+
+from bot.domain import Author, Post
+from bot.models import Mention
+from bot.networks import Batch, PostedReply
+from bot.store import utcnow
+from integrations.networks.http_common import (
+    JSON,
+    Api,
+    ApiError,
+    PollingSource,
+    RateHeaders,
+    Sleep,
+    as_int,
+    dump_cursor,
+    load_cursor,
+    newer_id,
+    parse_time,
+    pick,
+    response_json,
+    send_reply,
+)
+from integrations.networks.terms import SearchTerm, TermsProvider, or_query
+
+log = logging.getLogger(__name__)
+
+NETWORK = "x"
+MAX_RESULTS = 100
+MAX_PAGES = 5
+MAX_QUERY = 512  # pay-per-use and Basic; Pro and Enterprise allow 4,096
+SUFFIX = " -is:retweet"
+MAX_WEIGHT = 280
+URL_WEIGHT = 23
+RATE = RateHeaders(remaining="x-rate-limit-remaining", reset="x-rate-limit-reset",
+                   reset_kind="epoch")
+TWEET_FIELDS = "created_at,public_metrics,lang,author_id,conversation_id,referenced_tweets"
+USER_FIELDS = "username,name,public_metrics"
+
+
+def api_for(client: httpx.AsyncClient, api_url: str, token: str, *, sleep: Sleep,
+            now: Callable[[], datetime]) -> Api:
+    return Api(client, api_url, headers={"Authorization": f"Bearer {token}"}, rate=RATE,
+               sleep=sleep, now=now)
+
+
+def search_piece(term: SearchTerm) -> str:
+    if term.kind == "phrase":
+        return f'"{term.text}"'
+    if term.kind == "hashtag":
+        return f"#{term.text}"
+    if term.kind == "handle":
+        return f"@{term.text}"
+    return term.text
+
+
+def tweet_to_post(tweet: JSON, users: dict[str, JSON]) -> Post:
+    """A v2 Tweet object (with its author from `includes.users`) as a Post."""
+    tid = tweet.get("id")
+    text = tweet.get("text")
+    if not isinstance(tid, str) or not tid.isdigit():
+        raise ValueError("tweet without id")
+    if not isinstance(text, str) or not text:
+        raise ValueError("tweet without text")
+    user = users.get(str(tweet.get("author_id")))
+    if user is None or not isinstance(user.get("username"), str):
+        raise ValueError("tweet whose author is not in includes.users")
+    username = user["username"]
+    metrics = tweet.get("public_metrics") or {}
+    replied = next((r.get("id") for r in tweet.get("referenced_tweets") or []
+                    if isinstance(r, dict) and r.get("type") == "replied_to"), None)
+    lang = tweet.get("lang")
+    return Post(
+        network=NETWORK,
+        external_id=tid,
+        url=f"https://x.com/{username}/status/{tid}",
+        author=Author(handle=username, name=user.get("name") or None,
+                      followers=as_int(pick(user, "public_metrics", "followers_count")),
+                      url=f"https://x.com/{username}"),
+        text=text,
+        created_at=parse_time(tweet.get("created_at")),
+        # "und" and "zxx" mean X could not tell (or there is no language).
+        lang=lang if isinstance(lang, str) and len(lang) == 2 else None,
+        likes=as_int(metrics.get("like_count")),
+        reposts=as_int(metrics.get("retweet_count")),
+        replies=as_int(metrics.get("reply_count")),
+        in_reply_to=str(replied) if replied else None,
+        extra={"author_id": str(tweet.get("author_id"))},
+    )
+
+
+class Me:
+    """The brand account behind the user token (/2/users/me), looked up once."""
+
+    def __init__(self, api: Api | None) -> None:
+        self.api = api
+        self.id: str | None = None
+        self.username: str | None = None
+        self._done = False
+
+    async def load(self) -> None:
+        if self._done or self.api is None:
+            return
+        body = await self.api.get_json("/users/me")
+        data = body.get("data") if isinstance(body, dict) else None
+        if isinstance(data, dict):
+            self.id = str(data.get("id"))
+            self.username = data.get("username")
+        self._done = True
+
+
+class XSource(PollingSource):
+    """Recent search (the last 7 days) for the brands' terms, retweets left out."""
+
+    name = "x"
+
+    def __init__(self, api: Api, terms: TermsProvider, me: Me, *, interval: float,
+                 max_query: int = MAX_QUERY, sleep: Sleep = asyncio.sleep) -> None:
+        super().__init__(interval=interval, sleep=sleep)
+        self.api = api
+        self.terms = terms
+        self.me = me
+        self.max_query = max_query
+
+    async def poll_once(self, cursor: str | None) -> Batch:
+        state = load_cursor(cursor).get("since") or {}
+        try:
+            await self.me.load()
+        except ApiError as exc:
+            log.warning("x: the user token's account is unknown (%s)", exc)
+        ors = or_query(sorted(await self.terms()), limit=self.max_query - len(SUFFIX) - 2,
+                       render=search_piece)
+        posts: list[Post] = []
+        since: dict[str, str] = {}
+        for ored in ors:
+            query = f"({ored}){SUFFIX}" if " OR " in ored else f"{ored}{SUFFIX}"
+            found, newest = await self._search(query, state.get(query))
+            posts += [p for p in found if self.me.id is None
+                      or p.extra.get("author_id") != self.me.id]
+            if newest:
+                since[query] = newest
+        return Batch(posts=posts, cursor=dump_cursor({"since": since}))
+
+    async def _search(self, query: str, since_id: str | None) -> tuple[list[Post], str | None]:
+        posts: list[Post] = []
+        newest = since_id
+        token: str | None = None
+        for _ in range(MAX_PAGES):
+            params: dict[str, Any] = {
+                "query": query, "max_results": MAX_RESULTS, "tweet.fields": TWEET_FIELDS,
+                "expansions": "author_id", "user.fields": USER_FIELDS}
+            if since_id:
+                params["since_id"] = since_id
+            if token:
+                params["next_token"] = token
+            body = await self.api.get_json("/tweets/search/recent", params=params)
+            if not isinstance(body, dict):
+                raise ValueError("search answer is not an object")
+            users = {str(u.get("id")): u for u in pick(body, "includes", "users") or []
+                     if isinstance(u, dict)}
+            for tweet in body.get("data") or []:
+                try:
+                    post = tweet_to_post(tweet, users)
+                except (ValueError, TypeError, AttributeError) as exc:
+                    log.warning("x: skipped a malformed tweet: %s", exc)
+                    continue
+                posts.append(post)
+            newest = newer_id(newest, pick(body, "meta", "newest_id"))
+            token = pick(body, "meta", "next_token")
+            # The first poll takes the newest page only; later ones page to since_id.
+            if since_id is None or not token:
+                break
+        return posts, newest
+
+
+_URL = re.compile(r"https?://\S+")
+# twitter-text v3: these code points weigh 1, every other one 2; an emoji weighs 2.
+_LIGHT = ((0, 4351), (8192, 8205), (8208, 8223), (8242, 8247))
+_EMOJI = regex.compile(r"\p{Extended_Pictographic}")
+
+
+def weighted_length(text: str) -> int:
+    """The length X counts: links are 23, CJK and emoji 2, most other characters 1."""
+    total = 0
+    rest = _URL.sub(lambda m: "\0", text)
+    total += URL_WEIGHT * rest.count("\0")
+    for cluster in regex.findall(r"\X", rest.replace("\0", "")):
+        if _EMOJI.search(cluster):
+            total += 2
+            continue
+        total += sum(1 if any(lo <= ord(ch) <= hi for lo, hi in _LIGHT) else 2
+                     for ch in cluster)
+    return total
+
+
+class XResponder:
+    """Replies with POST /2/tweets and `reply.in_reply_to_tweet_id` as the brand account."""
+
+    network = NETWORK
+
+    def __init__(self, api: Api, me: Me) -> None:
+        self.api = api
+        self.me = me
+
+    def check(self, text: str) -> str | None:
+        if not text.strip():
+            return "the reply is empty"
+        size = weighted_length(text)
+        if size > MAX_WEIGHT:
+            return f"x allows {MAX_WEIGHT} characters, this reply counts {size}"
+        return None
+
+    async def reply(self, *, mention: Mention, text: str) -> PostedReply:
+        async def post() -> PostedReply:
+            response = await self.api.write("POST", "/tweets", json_body={
+                "text": text, "reply": {"in_reply_to_tweet_id": mention.external_id}})
+            created = response_json(response)
+            tid = str(pick(created, "data", "id"))
+            try:
+                await self.me.load()
+            except ApiError:
+                pass
+            who = self.me.username or "i/web"
+            return PostedReply(id=tid, url=f"https://x.com/{who}/status/{tid}")
+
+        result: PostedReply = await send_reply(post)
+        return result
+
+
+async def follower_count(api: Api, handle: str) -> int | None:
+    """Followers of an X account (users/by/username, billed as one user read)."""
+    try:
+        body = await api.get_json(f"/users/by/username/{handle.lstrip('@')}",
+                                  params={"user.fields": "public_metrics"})
+    except (ApiError, httpx.HTTPError) as exc:
+        log.warning("x: followers of %s unknown: %s", handle, exc)
+        return None
+    return as_int(pick(body, "data", "public_metrics", "followers_count"))
+
+
+async def verify(app: Api, user: Api | None) -> str:
+    """/2/users/me with the user token; without one, one user lookup with the bearer."""
+    if user is not None:
+        user.attempts = 1
+        body = await user.get_json("/users/me")
+        return f"@{pick(body, 'data', 'username')} (user token; bearer not checked)"
+    app.attempts = 1
+    body = await app.get_json("/users/by/username/XDevelopers")
+    if not pick(body, "data", "id"):
+        raise ApiError(0, "the bearer token's lookup returned no user")
+    return "app-only bearer token (no replies)"
+
+
+def build(client: httpx.AsyncClient, *, api_url: str, bearer: str, user_token: str | None,
+          terms: TermsProvider, interval: float, sleep: Sleep = asyncio.sleep,
+          now: Callable[[], datetime] = utcnow,
+          ) -> tuple[XSource, XResponder | None, Api, Api | None]:
+    app = api_for(client, api_url, bearer, sleep=sleep, now=now)
+    user = api_for(client, api_url, user_token, sleep=sleep, now=now) if user_token else None
+    me = Me(user)
+    source = XSource(app, terms, me, interval=interval, sleep=sleep)
+    responder = XResponder(user, me) if user is not None else None
+    return source, responder, app, user
+

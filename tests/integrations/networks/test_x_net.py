@@ -1,0 +1,231 @@
+"""X API v2 against a fake api.x.com at the HTTP boundary: recent search with the bearer
+token, replies with the user token, and X's 2026 reply rule enforced by the fake."""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+import pytest
+
+from bot.domain import ReplyState
+from bot.pipeline import Pipeline
+from bot.store import Store
+from integrations.networks import x_net
+from integrations.networks.terms import SearchTerm, fixed_terms, store_terms
+from tests.integrations.networks.conftest import (
+    Gate,
+    NoSleep,
+    console_reply,
+    fixture,
+    pump_rounds,
+    stored,
+)
+
+API = "https://api.x.example/2"
+BEARER = "AAAAAAAAAAAAAAAAAAAAAapp-bearer"
+USER = "user-context-token"
+NOW = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
+
+
+class FakeX:
+    def __init__(self) -> None:
+        page = fixture("x", "search_recent.json")
+        self.tweets: list[dict[str, Any]] = page["data"]
+        self.users: list[dict[str, Any]] = page["includes"]["users"]
+        self.requests: list[httpx.Request] = []
+        self.created: list[dict[str, Any]] = []
+        self.fail: dict[str, list[httpx.Response]] = {}
+
+    def add(self, n: int, text: str, author: str = "1384720531") -> str:
+        tweet = copy.deepcopy(self.tweets[0])
+        tweet.update(id=str(1991430000000000000 + n), text=text, author_id=author)
+        self.tweets.append(tweet)
+        return str(tweet["id"])
+
+    def _auth(self, request: httpx.Request, token: str) -> bool:
+        return request.headers.get("Authorization") == f"Bearer {token}"
+
+    def _search(self, params: httpx.QueryParams) -> httpx.Response:
+        query = params["query"]
+        assert query.endswith(" -is:retweet")
+        pieces = [p.strip('()"#@ ').lower()
+                  for p in query.removesuffix(" -is:retweet").split(" OR ")]
+        hits = [t for t in self.tweets if any(p in t["text"].lower() for p in pieces)]
+        if "since_id" in params:
+            hits = [t for t in hits if int(t["id"]) > int(params["since_id"])]
+        hits.sort(key=lambda t: int(t["id"]), reverse=True)
+        start = int(params.get("next_token", "0"))
+        size = int(params["max_results"])
+        page = hits[start:start + size]
+        if not page:
+            return httpx.Response(200, json={"meta": {"result_count": 0}})
+        authors = {t["author_id"] for t in page}
+        meta: dict[str, Any] = {"newest_id": page[0]["id"], "oldest_id": page[-1]["id"],
+                                "result_count": len(page)}
+        if start + size < len(hits):
+            meta["next_token"] = str(start + size)
+        return httpx.Response(200, json={
+            "data": page, "includes": {"users": [u for u in self.users if u["id"] in authors]},
+            "meta": meta}, headers={"x-rate-limit-limit": "450",
+                                    "x-rate-limit-remaining": "449",
+                                    "x-rate-limit-reset": str(int(NOW.timestamp()) + 900)})
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        self.requests.append(request)
+        path = request.url.path.removeprefix("/2")
+        if self.fail.get(path):
+            return self.fail[path].pop(0)
+        if path == "/tweets/search/recent" and self._auth(request, BEARER):
+            return self._search(request.url.params)
+        if path == "/users/me" and self._auth(request, USER):
+            return httpx.Response(200, json=fixture("x", "users_me.json"))
+        if path == "/users/by/username/AcmeSupport" and self._auth(request, BEARER):
+            return httpx.Response(200, json=fixture("x", "user_by_username.json"))
+        if path == "/users/by/username/XDevelopers" and self._auth(request, BEARER):
+            return httpx.Response(200, json={"data": {"id": "2244994945", "name": "Developers",
+                                                      "username": "XDevelopers"}})
+        if path == "/tweets" and request.method == "POST":
+            if not self._auth(request, USER):
+                return httpx.Response(403, json={
+                    "title": "Unsupported Authentication", "type": "about:blank",
+                    "status": 403, "detail": "Authenticating with OAuth 2.0 Application-Only "
+                                             "is forbidden for this endpoint."})
+            body = json.loads(request.content)
+            self.created.append(body)
+            target = next((t for t in self.tweets
+                           if t["id"] == body["reply"]["in_reply_to_tweet_id"]), None)
+            if target is None or "@acmesupport" not in target["text"].lower():
+                return httpx.Response(403, json=fixture("x", "reply_forbidden.json"))
+            return httpx.Response(201, json=fixture("x", "tweet_created.json"))
+        if path.startswith("/users/by/username/"):
+            return httpx.Response(200, json={"errors": [{"title": "Not Found Error"}]})
+        return httpx.Response(401, json={"title": "Unauthorized", "type": "about:blank",
+                                         "status": 401, "detail": "Unauthorized"})
+
+
+@pytest.fixture
+def fake() -> FakeX:
+    return FakeX()
+
+
+@pytest.fixture
+async def client(fake: FakeX) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(transport=httpx.MockTransport(fake)) as c:
+        yield c
+
+
+def build(client: httpx.AsyncClient, *, terms: Any = None, sleep: Any = None,
+          user: str | None = USER) -> Any:
+    return x_net.build(client, api_url=API, bearer=BEARER, user_token=user,
+                       terms=terms or fixed_terms("acme", SearchTerm("AcmeSupport", "handle")),
+                       interval=60, sleep=sleep or NoSleep(), now=lambda: NOW)
+
+
+async def test_recent_search_maps_tweets_and_authors(client: httpx.AsyncClient,
+                                                     fake: FakeX) -> None:
+    source, _, _, _ = build(client)
+    batch = await source.poll_once(None)
+    dana, kai = batch.posts
+    assert dana.url == "https://x.com/danawhit/status/1991425176305098752"
+    assert (dana.author.handle, dana.author.name, dana.author.followers) == (
+        "danawhit", "Dana Whitfield", 18234)
+    assert (dana.likes, dana.reposts, dana.replies, dana.lang) == (9, 2, 1, "en")
+    assert dana.created_at == datetime(2026, 11, 20, 8, 31, 7, tzinfo=UTC)
+    assert kai.in_reply_to == "1991420011111111111" and kai.lang == "de"
+    search = next(r for r in fake.requests if r.url.path.endswith("/search/recent"))
+    assert search.url.params["query"] == "(@AcmeSupport OR acme) -is:retweet"
+    assert search.url.params["expansions"] == "author_id"
+    assert json.loads(batch.cursor or "") == {
+        "since": {"(@AcmeSupport OR acme) -is:retweet": "1991425176305098752"}}
+
+
+async def test_since_id_and_next_token_paging(client: httpx.AsyncClient, fake: FakeX) -> None:
+    source, _, _, _ = build(client)
+    first = await source.poll_once(None)
+    new = {fake.add(n, f"acme {n}") for n in range(230)}
+    second = await source.poll_once(first.cursor)
+    assert {p.external_id for p in second.posts} == new
+    calls = [r.url.params for r in fake.requests if r.url.path.endswith("/search/recent")]
+    assert [c.get("next_token") for c in calls[1:]] == [None, "100", "200"]
+    assert {c["since_id"] for c in calls[1:]} == {"1991425176305098752"}
+    third = await source.poll_once(second.cursor)
+    assert third.posts == []
+    assert json.loads(third.cursor or "") == json.loads(second.cursor or "")
+
+
+async def test_429_waits_for_the_reset(client: httpx.AsyncClient, fake: FakeX) -> None:
+    sleep = NoSleep()
+    source, _, _, _ = build(client, sleep=sleep)
+    fake.fail["/tweets/search/recent"] = [httpx.Response(
+        429, json={"title": "Too Many Requests", "detail": "Too Many Requests", "status": 429},
+        headers={"x-rate-limit-remaining": "0",
+                 "x-rate-limit-reset": str(int(NOW.timestamp()) + 600)})]
+    batch = await source.poll_once(None)
+    assert len(batch.posts) == 2
+    assert 600 <= sleep.calls[0] < 601
+
+
+async def test_own_tweets_and_malformed_ones_are_skipped(
+    client: httpx.AsyncClient, fake: FakeX, caplog: pytest.LogCaptureFixture
+) -> None:
+    fake.users.append({"id": "1122334455", "name": "Acme Support", "username": "AcmeSupport"})
+    fake.add(1, "acme here: we are looking into it", author="1122334455")
+    fake.add(2, "acme from a ghost", author="404")
+    source, _, _, _ = build(client)
+    batch = await source.poll_once(None)
+    assert len(batch.posts) == 2
+    assert "skipped a malformed tweet" in caplog.text
+
+
+async def test_into_the_store_and_a_reply_from_the_console(
+    client: httpx.AsyncClient, fake: FakeX, pipeline: Pipeline, sqlite_store: Store,
+    gate: Gate,
+) -> None:
+    sqlite_store.set_brand_query(name="Acme", query="acme OR @AcmeSupport", actor="t")
+    source, responder, _, _ = build(client, terms=store_terms(sqlite_store, "x"))
+    source.sleep = gate
+    await pump_rounds(source, pipeline, gate)
+    search = next(r for r in fake.requests if r.url.path.endswith("/search/recent"))
+    assert search.url.params["query"] == "(acme OR @acmesupport) -is:retweet"
+    views = {v.author.handle: v for v in stored(sqlite_store)}
+    assert set(views) == {"danawhit", "kai_b"}
+    assert views["danawhit"].author.followers == 18234
+    dana = views["danawhit"].mention
+    result = await console_reply(sqlite_store, {"x": responder}, dana.id,
+                                 "@danawhit Sorry! We are on it.")
+    assert result.ok, result.text
+    assert "https://x.com/AcmeSupport/status/1991440012345678901" in result.text
+    assert fake.created[0] == {"text": "@danawhit Sorry! We are on it.",
+                               "reply": {"in_reply_to_tweet_id": "1991425176305098752"}}
+
+    # Kai did not @mention the brand: X refuses programmatic replies since February 2026.
+    kai = views["kai_b"].mention
+    result = await console_reply(sqlite_store, {"x": responder}, kai.id, "Danke, Kai!")
+    assert not result.ok and "not been mentioned" in result.text
+    assert sqlite_store.view(kai.id).replies[0].state == ReplyState.FAILED
+
+
+async def test_weighted_length() -> None:
+    assert x_net.weighted_length("a" * 280) == 280
+    assert x_net.weighted_length("日本" * 70) == 280  # CJK weighs 2
+    assert x_net.weighted_length("https://example.com/" + "x" * 100) == 23
+    assert x_net.weighted_length("👨‍👩‍👧 ok") == 5  # one emoji sequence weighs 2
+    responder = x_net.XResponder(x_net.Api(httpx.AsyncClient(), API), x_net.Me(None))
+    assert responder.check("a" * 281) == "x allows 280 characters, this reply counts 281"
+    assert responder.check("日" * 141) == "x allows 280 characters, this reply counts 282"
+    assert responder.check("ok https://example.com/" + "x" * 400) is None
+
+
+async def test_follower_count_verify_and_no_user_token(client: httpx.AsyncClient) -> None:
+    _, responder, app, user = build(client)
+    assert await x_net.follower_count(app, "@AcmeSupport") == 48211
+    assert await x_net.follower_count(app, "nobody") is None
+    assert await x_net.verify(app, user) == "@AcmeSupport (user token; bearer not checked)"
+    _, responder, app, user = build(client, user=None)
+    assert responder is None and user is None
+    assert await x_net.verify(app, None) == "app-only bearer token (no replies)"
