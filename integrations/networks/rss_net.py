@@ -126,7 +126,8 @@ class FeedSource(PollingSource):
         posts: list[Post] = []
         new_state: dict[str, Any] = {}
         for url in self.feeds:
-            old = state.get(url) if isinstance(state.get(url), dict) else {}
+            raw = state.get(url)
+            old: dict[str, Any] = raw if isinstance(raw, dict) else {}
             try:
                 found, new_state[url] = await self._feed(url, old)
             except (ApiError, httpx.HTTPError) as exc:
@@ -171,7 +172,7 @@ class FeedSource(PollingSource):
                 log.warning("rss: %s: skipped a malformed entry: %s", url, exc)
             known.add(pid)
             seen.append(pid)
-        new = {"seen": seen[-KEEP_SEEN:]}
+        new: dict[str, Any] = {"seen": seen[-KEEP_SEEN:]}
         if response.headers.get("etag"):
             new["etag"] = response.headers["etag"]
         if response.headers.get("last-modified"):
