@@ -321,7 +321,9 @@ class DiscordChat:
                 return
             except (discord.HTTPException, aiohttp.ClientError, OSError, TimeoutError) as exc:
                 log.warning("discord: cannot log in (%s); trying again in %.0f s", exc, delay)
-                await self.client.http.close()  # login opens a new session next time
+                # The next login opens a new HTTP session; its connector went with the old one.
+                await self.client.http.close()
+                self.client.http.connector = discord.utils.MISSING
                 try:
                     await asyncio.wait_for(stop.wait(), delay)
                 except TimeoutError:
