@@ -423,11 +423,9 @@ class DiscordChat:
     async def send_card(self, channel: str, card: Card) -> str:
         channel_id = self._channel_id(channel)
         await self._ready_for_rest()
-        route = Route("POST", "/channels/{channel_id}/messages", channel_id=channel_id)
-        http = self.client.http
-        async with self._pace(channel_id):
-            data = await self._call(lambda: http.request(route, json=card_message(card)))
+        data = await self._post(channel_id, card_message(card))
         message_id = str(data["id"])
+        http = self.client.http
         if self.settings.discord_threads:
             # The card is out: from here on nothing may fail the delivery, or the relay would
             # post the card a second time.
@@ -443,6 +441,8 @@ class DiscordChat:
 
     async def update_card(self, channel: str, message_ref: str, card: Card) -> None:
         channel_id = self._channel_id(channel)
+        if not message_ref.isdigit():
+            raise ChatError(f"{message_ref!r} is not a Discord message id", permanent=True)
         await self._ready_for_rest()
         route = Route("PATCH", "/channels/{channel_id}/messages/{message_id}",
                       channel_id=channel_id, message_id=int(message_ref))
@@ -460,10 +460,12 @@ class DiscordChat:
             return data
         # An upload goes as multipart/form-data: the body as payload_json, the file as files[0].
         name, blob = upload
-        form: list[dict[str, Any]] = [{"name": "payload_json", "value": json.dumps(body),
-                 "content_type": "application/json"},
-                {"name": "files[0]", "value": blob, "filename": name,
-                 "content_type": "application/octet-stream"}]
+        form: list[dict[str, Any]] = [
+            {"name": "payload_json", "value": json.dumps(body),
+             "content_type": "application/json"},
+            {"name": "files[0]", "value": blob, "filename": name,
+             "content_type": "application/octet-stream"},
+        ]
         async with self._pace(channel_id):
             data = await self._call(lambda: http.request(route, form=form))
         return data
