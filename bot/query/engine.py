@@ -14,8 +14,10 @@ whatever the number of brands.
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from itertools import accumulate
 from operator import itemgetter
 
 import ahocorasick
@@ -122,9 +124,38 @@ class Matcher:
         return self._resolve(c, sa, sg, pairs)
 
     def match_many(self, cs: Sequence[Candidate]) -> list[list[int]]:
-        """`match` for each post, in order."""
-        match = self.match
-        return [match(c) for c in cs]
+        """`match` for each post, in order: one automaton scan for the whole batch."""
+        out: list[list[int]] = [[] for _ in cs]
+        if self._automaton is None or not cs:
+            return out
+        # All scan strings, joined by a character no key contains, so that one scan serves
+        # the batch; each hit is traced back to its post and to the folding it came from.
+        prepared = [prepare(c.text) for c in cs]
+        segments: list[str] = []
+        origin: list[tuple[int, int]] = []  # per segment: (post, offset into the hit value)
+        for i, (sa, sg) in enumerate(prepared):
+            segments.append(sa)
+            if sa is sg:
+                origin.append((i, 4))
+            else:
+                origin.append((i, 0))
+                segments.append(sg)
+                origin.append((i, 2))
+        hits = list(self._automaton.iter("\x00".join(segments)))
+        if not hits:
+            return out
+        ends = list(accumulate(len(s) + 1 for s in segments))
+        found: dict[int, list[tuple[_Brands, _Brands]]] = {}
+        for end, value in hits:
+            post, at = origin[bisect_right(ends, end)]
+            found.setdefault(post, []).append((value[at], value[at + 1]))
+        for post, pairs in found.items():
+            if len(pairs) == 1 and not pairs[0][1]:
+                out[post] = list(pairs[0][0])
+            else:
+                sa, sg = prepared[post]
+                out[post] = self._resolve(cs[post], sa, sg, pairs)
+        return out
 
     def _resolve(
         self,

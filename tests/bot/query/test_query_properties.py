@@ -10,6 +10,9 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from bot.query import Candidate, Matcher, QueryError, describe, evaluate, parse
+from bot.query.reference import tokenize
+from bot.query.scan import prepare
+from bot.query.view import PostView
 
 # A small vocabulary shared by queries and posts, so that random queries often match random
 # posts: German and accented words with both spellings, words that are prefixes of others.
@@ -244,3 +247,17 @@ def test_parser_raises_only_query_errors(text: str) -> None:
         assert str(e) == f"query error at column {e.column}: {e.message}"
     else:
         assert parse(describe(node)) == node
+
+
+@settings(parent=settings.get_profile("query"), max_examples=_examples(600))
+@given(st.one_of(post_text, st.text(), st.lists(QUERY_ALPHABET, max_size=30).map("".join)))
+def test_scan_strings_hold_the_reference_words(text: str) -> None:
+    """The engine's scan strings and the reference tokenizer see the same words and signs."""
+    sa, sg = prepare(text)
+    view = PostView(Candidate(text), sa, sg)
+    words_a, words_g = view.words()
+    tokens = tokenize(text)
+    assert words_a == [a for _, a, _ in tokens]
+    assert words_g == [g for _, _, g in tokens]
+    assert view.markers() == {i: m for i, (m, _, _) in enumerate(tokens) if m}
+    assert (sa is sg) == (words_a == words_g)

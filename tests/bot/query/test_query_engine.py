@@ -1,0 +1,101 @@
+"""The engine's own seams: building, batches, lazy language detection, odd input."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.query import Candidate, Matcher, QueryError, evaluate, parse, uses_lang
+
+
+def test_empty_matcher_matches_nothing() -> None:
+    matcher = Matcher.build({})
+    assert len(matcher) == 0
+    assert matcher.match(Candidate("acme")) == []
+    assert matcher.match_many([Candidate("acme"), Candidate("x")]) == [[], []]
+    assert matcher.match_many([]) == []
+
+
+def test_results_are_sorted_brand_ids() -> None:
+    matcher = Matcher.build({30: "acme", 4: "#acme", 17: "acme -jobs", 2: "rocket"})
+    assert matcher.match(Candidate("#ACME rocks")) == [4, 17, 30]
+    assert matcher.match(Candidate("acme rocket jobs")) == [2, 30]
+
+
+def test_build_error_carries_the_brand_id() -> None:
+    with pytest.raises(QueryError) as caught:
+        Matcher.build({3: "acme", 8: "acme NEAR/99 x"})
+    assert caught.value.key == 8
+    assert caught.value.column == 6
+
+
+def test_parsed_queries_and_language_needs_are_exposed() -> None:
+    matcher = Matcher.build({1: "acme lang:de", 2: "acme", 3: "acme -lang:(de OR en)"})
+    assert matcher.queries[2] == parse("acme")
+    assert matcher.needs_lang == {1, 3}
+    assert uses_lang(parse("x -lang:de")) and not uses_lang(parse("x -site:a.com"))
+
+
+def test_detection_is_skipped_when_another_condition_already_fails() -> None:
+    def detect() -> str:
+        raise AssertionError("language detection should not run")
+
+    matcher = Matcher.build({1: "acme -jobs lang:de", 2: "rocket lang:de"})
+    assert matcher.match(Candidate("acme jobs", detect_lang=detect)) == []
+    assert matcher.match(Candidate("nothing to see", detect_lang=detect)) == []
+
+
+def test_detection_returning_nothing_means_unknown_language() -> None:
+    matcher = Matcher.build({1: "acme lang:de", 2: "acme -lang:de"})
+    assert matcher.match(Candidate("acme", detect_lang=lambda: None)) == [2]
+
+
+POSTS = [
+    "acme is down",
+    "Müller’s café: acme kaputt #acme",
+    "nothing here",
+    "MÜLLER AG, @acme@mastodon.social hilft nicht",
+    "e-bike\x00acme\x00",  # NUL characters in a post are plain separators
+    "",
+    "über acme über",
+    "😀" * 30 + " acme rocket",
+    "acme" * 60,
+]
+QUERIES = {
+    1: "acme",
+    2: "#acme OR @acme",
+    3: "müller (kaputt OR hilft)",
+    4: '"acme rocket" OR e-bike',
+    5: "acme NEAR/1 über",
+    6: "acme -kaputt lang:de",
+    7: "mül* -acme",
+    8: "über*",
+}
+
+
+def test_match_many_equals_match_and_reference() -> None:
+    matcher = Matcher.build(QUERIES)
+    posts = [Candidate(text, lang="de") for text in POSTS]
+    batch = matcher.match_many(posts)
+    assert batch == [matcher.match(p) for p in posts]
+    nodes = {b: parse(q) for b, q in QUERIES.items()}
+    assert batch == [[b for b, n in nodes.items() if evaluate(n, p)] for p in posts]
+    assert batch[0] == [1, 6]
+    assert batch[1] == [1, 2, 3]
+    assert batch[4] == [1, 4, 6]
+    assert batch[6] == [1, 5, 6, 8]
+
+
+def test_match_many_returns_independent_lists() -> None:
+    matcher = Matcher.build({1: "acme"})
+    first, second = matcher.match_many([Candidate("acme"), Candidate("acme")])
+    first.append(99)
+    assert second == [1]
+    assert matcher.match(Candidate("acme")) == [1]
+
+
+def test_many_brands_sharing_words() -> None:
+    queries = {i: f"shared{i % 7} brand{i}" for i in range(500)}
+    queries[1000] = "shared1 OR shared2"
+    matcher = Matcher.build(queries)
+    assert matcher.match(Candidate("brand15 and shared1")) == [15, 1000]
+    assert matcher.match(Candidate("brand16 and shared1")) == [1000]
