@@ -141,6 +141,14 @@ def _error_message(response: httpx.Response) -> str:
     return response.reason_phrase or "error"
 
 
+def _is_403_limit(response: httpx.Response, rate: RateHeaders) -> bool:
+    """GitHub says "rate limit exceeded" with 403 (remaining 0, or a secondary limit with
+    Retry-After) rather than 429."""
+    if response.status_code != 403:
+        return False
+    return response.headers.get(rate.remaining) == "0" or "retry-after" in response.headers
+
+
 class Api:
     """One network's HTTP API: a base URL, how to authenticate, and its rate-limit rules.
 
@@ -221,8 +229,9 @@ class Api:
         except httpx.TransportError as exc:
             raise Transient(0, f"{type(exc).__name__}: {exc}") from exc
         self._note_window(response)
-        if response.status_code == 429:
-            raise RateLimited(429, _error_message(response), retry_after=self._wait_for(response))
+        if response.status_code == 429 or _is_403_limit(response, self.rate):
+            raise RateLimited(response.status_code, _error_message(response),
+                              retry_after=self._wait_for(response))
         if response.status_code >= 500:
             raise Transient(response.status_code, _error_message(response),
                             retry_after=retry_after(response.headers, self.now()))

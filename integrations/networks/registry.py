@@ -20,6 +20,7 @@ from bot.settings import Settings
 from bot.store import Store
 from integrations.networks import (
     bluesky_net,
+    github_net,
     hackernews_net,
     mastodon_net,
     reddit_net,
@@ -35,7 +36,7 @@ USER_AGENT = "Echtzeit/0.1 (social customer care bot; +https://github.com/echtze
 
 # Every network this package knows, in the order `echtzeit networks` lists them.
 NETWORKS: tuple[str, ...] = ("webhook", "mastodon", "bluesky", "reddit", "hackernews",
-                              "rss", "x")
+                              "rss", "x", "github")
 
 # What turns a network on, for the report.
 OFF_REASONS: dict[str, str] = {
@@ -48,6 +49,7 @@ OFF_REASONS: dict[str, str] = {
     "hackernews": "set ECHTZEIT_HACKERNEWS_ENABLED=true (no key needed)",
     "rss": "set ECHTZEIT_RSS_FEEDS (feed URLs, e.g. Google Alerts feeds)",
     "x": "set ECHTZEIT_X_BEARER_TOKEN (paid API; and ECHTZEIT_X_USER_TOKEN to reply)",
+    "github": "set ECHTZEIT_GITHUB_TOKEN",
 }
 
 
@@ -207,8 +209,22 @@ def _x(settings: Settings, terms: Terms, nets: Networks) -> None:
     nets.checks["x"] = (what, lambda: x_net.verify(app, user))
 
 
+def _github(settings: Settings, terms: Terms, nets: Networks) -> None:
+    token = _secret(settings.github_token)
+    if not token:
+        return
+    source, responder, api = github_net.build(
+        nets.client, api_url=settings.github_api_url, token=token, terms=terms("github"),
+        interval=settings.poll_seconds)
+    nets.sources.append(source)
+    nets.responders["github"] = responder
+    nets.live.add("github")
+    nets.checks["github"] = ("issue and discussion search; comments",
+                             lambda: github_net.verify(api))
+
+
 BUILDERS: tuple[Callable[[Settings, Terms, Networks], None], ...] = (
-    _webhook, _mastodon, _bluesky, _reddit, _hackernews, _rss, _x,
+    _webhook, _mastodon, _bluesky, _reddit, _hackernews, _rss, _x, _github,
 )
 
 
