@@ -131,6 +131,10 @@ class Settings(BaseSettings):
     github_api_url: str = "https://api.github.com"
     youtube_api_key: SecretStr | None = None
     youtube_oauth_token: SecretStr | None = None  # for replying
+    youtube_refresh_token: SecretStr | None = None  # replying, kept fresh (preferred)
+    youtube_client_id: str | None = None  # the OAuth client of that refresh token
+    youtube_client_secret: SecretStr | None = None
+    youtube_token_url: str = "https://oauth2.googleapis.com/token"
     youtube_channel_id: str | None = None
     youtube_video_ids: CommaList = Field(default_factory=list)
     youtube_api_url: str = "https://www.googleapis.com/youtube/v3"

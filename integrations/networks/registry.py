@@ -27,6 +27,7 @@ from integrations.networks import (
     rss_net,
     webhook_net,
     x_net,
+    youtube_net,
 )
 from integrations.networks.terms import TermsProvider, fixed_terms, store_terms
 
@@ -36,7 +37,7 @@ USER_AGENT = "Echtzeit/0.1 (social customer care bot; +https://github.com/echtze
 
 # Every network this package knows, in the order `echtzeit networks` lists them.
 NETWORKS: tuple[str, ...] = ("webhook", "mastodon", "bluesky", "reddit", "hackernews",
-                              "rss", "x", "github")
+                              "rss", "x", "github", "youtube")
 
 # What turns a network on, for the report.
 OFF_REASONS: dict[str, str] = {
@@ -50,6 +51,8 @@ OFF_REASONS: dict[str, str] = {
     "rss": "set ECHTZEIT_RSS_FEEDS (feed URLs, e.g. Google Alerts feeds)",
     "x": "set ECHTZEIT_X_BEARER_TOKEN (paid API; and ECHTZEIT_X_USER_TOKEN to reply)",
     "github": "set ECHTZEIT_GITHUB_TOKEN",
+    "youtube": "set ECHTZEIT_YOUTUBE_API_KEY and ECHTZEIT_YOUTUBE_CHANNEL_ID or "
+               "ECHTZEIT_YOUTUBE_VIDEO_IDS (and ECHTZEIT_YOUTUBE_REFRESH_TOKEN to reply)",
 }
 
 
@@ -223,8 +226,33 @@ def _github(settings: Settings, terms: Terms, nets: Networks) -> None:
                              lambda: github_net.verify(api))
 
 
+def _youtube(settings: Settings, terms: Terms, nets: Networks) -> None:
+    key = _secret(settings.youtube_api_key)
+    if not (key and (settings.youtube_channel_id or settings.youtube_video_ids)):
+        return
+    refresh = _secret(settings.youtube_refresh_token) or None
+    access = _secret(settings.youtube_oauth_token) or None
+    oauth = (youtube_net.OAuth(nets.client, token_url=settings.youtube_token_url,
+                               access_token=access, refresh_token=refresh,
+                               client_id=settings.youtube_client_id,
+                               client_secret=_secret(settings.youtube_client_secret) or None)
+             if refresh or access else None)
+    source, responder, read, write = youtube_net.build(
+        nets.client, api_url=settings.youtube_api_url, api_key=key,
+        channel_id=settings.youtube_channel_id, video_ids=settings.youtube_video_ids,
+        oauth=oauth, interval=settings.poll_seconds)
+    nets.sources.append(source)
+    nets.live.add("youtube")
+    what = f"comment threads of {len(source.feeds())} channel/video feed(s)"
+    if responder is not None:
+        nets.responders["youtube"] = responder
+        what += "; replies"
+    channel = settings.youtube_channel_id
+    nets.checks["youtube"] = (what, lambda: youtube_net.verify(read, write, channel))
+
+
 BUILDERS: tuple[Callable[[Settings, Terms, Networks], None], ...] = (
-    _webhook, _mastodon, _bluesky, _reddit, _hackernews, _rss, _x, _github,
+    _webhook, _mastodon, _bluesky, _reddit, _hackernews, _rss, _x, _github, _youtube,
 )
 
 
