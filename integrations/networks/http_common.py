@@ -49,11 +49,14 @@ class ApiError(Exception):
     """The network answered with an error that a retry of the same request cannot fix (4xx),
     or a retried error that persisted."""
 
-    def __init__(self, status: int, message: str, *, retry_after: float | None = None) -> None:
+    def __init__(self, status: int, message: str, *, retry_after: float | None = None,
+                 body: Any = None, headers: httpx.Headers | None = None) -> None:
         super().__init__(f"HTTP {status}: {message}" if status else message)
         self.status = status
         self.message = message
         self.retry_after = retry_after
+        self.body = body  # the parsed error body, for networks with error codes (Graph API)
+        self.headers = headers or httpx.Headers()
 
 
 class RateLimited(ApiError):
@@ -120,6 +123,13 @@ def retry_after(headers: httpx.Headers, now: datetime) -> float | None:
     if at.tzinfo is None:
         at = at.replace(tzinfo=UTC)
     return max((at - now).total_seconds(), 0.0)
+
+
+def _json_or_none(response: httpx.Response) -> Any:
+    try:
+        return response.json()
+    except ValueError:
+        return None
 
 
 def _error_message(response: httpx.Response) -> str:
@@ -236,7 +246,8 @@ class Api:
             raise Transient(response.status_code, _error_message(response),
                             retry_after=retry_after(response.headers, self.now()))
         if response.status_code >= 400:
-            raise ApiError(response.status_code, _error_message(response))
+            raise ApiError(response.status_code, _error_message(response),
+                           body=_json_or_none(response), headers=response.headers)
         return response
 
     def _wait(self, state: RetryCallState) -> float:
@@ -327,7 +338,8 @@ class Api:
             raise Uncertain(f"HTTP {response.status_code}: {_error_message(response)}")
         if response.status_code >= 400:
             raise ApiError(response.status_code, _error_message(response),
-                           retry_after=self._wait_for(response))
+                           retry_after=self._wait_for(response), body=_json_or_none(response),
+                           headers=response.headers)
         return response
 
 

@@ -20,6 +20,7 @@ from bot.settings import Settings
 from bot.store import Store
 from integrations.networks import (
     bluesky_net,
+    facebook_net,
     github_net,
     hackernews_net,
     mastodon_net,
@@ -29,6 +30,7 @@ from integrations.networks import (
     x_net,
     youtube_net,
 )
+from integrations.networks.meta_common import MetaWebhook
 from integrations.networks.terms import TermsProvider, fixed_terms, store_terms
 
 log = logging.getLogger(__name__)
@@ -37,7 +39,7 @@ USER_AGENT = "Echtzeit/0.1 (social customer care bot; +https://github.com/echtze
 
 # Every network this package knows, in the order `echtzeit networks` lists them.
 NETWORKS: tuple[str, ...] = ("webhook", "mastodon", "bluesky", "reddit", "hackernews",
-                              "rss", "x", "github", "youtube")
+                              "rss", "x", "github", "youtube", "facebook")
 
 # What turns a network on, for the report.
 OFF_REASONS: dict[str, str] = {
@@ -53,6 +55,8 @@ OFF_REASONS: dict[str, str] = {
     "github": "set ECHTZEIT_GITHUB_TOKEN",
     "youtube": "set ECHTZEIT_YOUTUBE_API_KEY and ECHTZEIT_YOUTUBE_CHANNEL_ID or "
                "ECHTZEIT_YOUTUBE_VIDEO_IDS (and ECHTZEIT_YOUTUBE_REFRESH_TOKEN to reply)",
+    "facebook": "set ECHTZEIT_FACEBOOK_PAGE_ID and ECHTZEIT_FACEBOOK_PAGE_TOKEN (webhooks: "
+                "ECHTZEIT_META_APP_SECRET and ECHTZEIT_META_VERIFY_TOKEN)",
 }
 
 
@@ -77,6 +81,7 @@ class Networks:
     # Networks with a live source: the demo's recording responder must not pretend to
     # answer their mentions when no real responder is configured.
     live: set[str] = field(default_factory=set)
+    meta: MetaWebhook | None = None  # Meta's webhook endpoint, shared by Facebook and Instagram
     # Cheap authenticated calls that name the account, per network (`echtzeit networks`).
     checks: dict[str, tuple[str, Callable[[], Awaitable[str]] | None]] = field(
         default_factory=dict)
@@ -251,8 +256,44 @@ def _youtube(settings: Settings, terms: Terms, nets: Networks) -> None:
     nets.checks["youtube"] = (what, lambda: youtube_net.verify(read, write, channel))
 
 
+def _meta(settings: Settings, nets: Networks) -> MetaWebhook | None:
+    """Meta's webhook endpoint (once), when the app secret and verify token are set."""
+    secret = _secret(settings.meta_app_secret)
+    verify_token = _secret(settings.meta_verify_token)
+    if not (secret and verify_token):
+        return None
+    if nets.meta is None:
+        nets.meta = MetaWebhook(app_secret=secret, verify_token=verify_token,
+                                max_bytes=settings.webhook_max_bytes)
+        nets.routes += nets.meta.routes()
+    return nets.meta
+
+
+def _facebook(settings: Settings, terms: Terms, nets: Networks) -> None:
+    token = _secret(settings.facebook_page_token)
+    page = settings.facebook_page_id
+    if not (page and token):
+        return
+    source, responder, hook, api = facebook_net.build(
+        nets.client, graph_url=settings.graph_api_url, page_id=page, token=token,
+        interval=settings.poll_seconds)
+    nets.sources.append(source)
+    nets.responders["facebook"] = responder
+    nets.live.add("facebook")
+    what = "page feed, comments and tags polled"
+    meta = _meta(settings, nets)
+    if meta is not None:
+        push = webhook_net.PushSource("facebook-webhook")
+        meta.on("page", hook, push)
+        nets.sources.append(push)
+        what += f"; webhooks at {settings.webhook_host}:{settings.webhook_port}/meta"
+    nets.checks["facebook"] = (what + "; comment replies",
+                               lambda: facebook_net.verify(api, page))
+
+
 BUILDERS: tuple[Callable[[Settings, Terms, Networks], None], ...] = (
     _webhook, _mastodon, _bluesky, _reddit, _hackernews, _rss, _x, _github, _youtube,
+    _facebook,
 )
 
 
