@@ -81,8 +81,9 @@ async def _sync(settings: Settings, guilds: list[str]) -> dict[str, list[str]]:
 
 @app.command("invite")
 def invite() -> None:
-    """Print the link that adds the bot to a server, asking for exactly the permissions it
-    needs (with ECHTZEIT_DISCORD_THREADS, also those for one thread per card)."""
+    """Print the link that adds the bot to a server with exactly the permissions it needs.
+
+    With ECHTZEIT_DISCORD_THREADS, also those for one thread per card."""
     from integrations.chat.discord_app import invite_url
 
     settings = _settings()
