@@ -23,6 +23,7 @@ from integrations.networks import (
     facebook_net,
     github_net,
     hackernews_net,
+    instagram_net,
     mastodon_net,
     reddit_net,
     rss_net,
@@ -39,7 +40,8 @@ USER_AGENT = "Echtzeit/0.1 (social customer care bot; +https://github.com/echtze
 
 # Every network this package knows, in the order `echtzeit networks` lists them.
 NETWORKS: tuple[str, ...] = ("webhook", "mastodon", "bluesky", "reddit", "hackernews",
-                              "rss", "x", "github", "youtube", "facebook")
+                              "rss", "x", "github", "youtube", "facebook",
+                              "instagram")
 
 # What turns a network on, for the report.
 OFF_REASONS: dict[str, str] = {
@@ -57,6 +59,8 @@ OFF_REASONS: dict[str, str] = {
                "ECHTZEIT_YOUTUBE_VIDEO_IDS (and ECHTZEIT_YOUTUBE_REFRESH_TOKEN to reply)",
     "facebook": "set ECHTZEIT_FACEBOOK_PAGE_ID and ECHTZEIT_FACEBOOK_PAGE_TOKEN (webhooks: "
                 "ECHTZEIT_META_APP_SECRET and ECHTZEIT_META_VERIFY_TOKEN)",
+    "instagram": "set ECHTZEIT_INSTAGRAM_USER_ID and ECHTZEIT_INSTAGRAM_TOKEN (@mentions need "
+                 "the Meta webhook: ECHTZEIT_META_APP_SECRET and ECHTZEIT_META_VERIFY_TOKEN)",
 }
 
 
@@ -291,9 +295,32 @@ def _facebook(settings: Settings, terms: Terms, nets: Networks) -> None:
                                lambda: facebook_net.verify(api, page))
 
 
+def _instagram(settings: Settings, terms: Terms, nets: Networks) -> None:
+    token = _secret(settings.instagram_token)
+    user = settings.instagram_user_id
+    if not (user and token):
+        return
+    source, responder, hook, api = instagram_net.build(
+        nets.client, graph_url=settings.graph_api_url, user_id=user, token=token,
+        interval=settings.poll_seconds)
+    nets.sources.append(source)
+    nets.responders["instagram"] = responder
+    nets.live.add("instagram")
+    what = "comments on own media and tags polled"
+    meta = _meta(settings, nets)
+    if meta is not None:
+        push = webhook_net.PushSource("instagram-webhook")
+        meta.on("instagram", hook, push)
+        nets.sources.append(push)
+        what += "; @mentions by webhook"
+    else:
+        what += "; no @mentions without the Meta webhook"
+    nets.checks["instagram"] = (what + "; replies", lambda: instagram_net.verify(api, user))
+
+
 BUILDERS: tuple[Callable[[Settings, Terms, Networks], None], ...] = (
     _webhook, _mastodon, _bluesky, _reddit, _hackernews, _rss, _x, _github, _youtube,
-    _facebook,
+    _facebook, _instagram,
 )
 
 
