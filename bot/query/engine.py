@@ -27,7 +27,7 @@ from .candidate import Candidate
 from .compile import Check, compile_check
 from .errors import QueryError
 from .parser import parse
-from .scan import prepare
+from .scan import prepare, prepare_ascii_batch
 from .triggers import is_exact, shared_rate, trigger_keys, triggers
 from .view import PostView
 
@@ -37,6 +37,7 @@ from .view import PostView
 _Brands = tuple[int, ...]
 _Hit = tuple[_Brands, _Brands, _Brands, _Brands, _Brands, _Brands]
 _value = itemgetter(1)
+_BATCH = 1000  # posts per scan in match_many: measured best between 256 and 2,000
 
 # Automaton children are searched linearly in insertion order, so keys are added in an
 # order that puts frequent letters first at every trie node: a few percent faster scans.
@@ -124,23 +125,41 @@ class Matcher:
         return self._resolve(c, sa, sg, pairs)
 
     def match_many(self, cs: Sequence[Candidate]) -> list[list[int]]:
-        """`match` for each post, in order: one automaton scan for the whole batch."""
+        """`match` for each post, in order; faster per post than calling `match` in a loop.
+
+        ASCII texts are normalised together, and the scan strings of up to `_BATCH` posts
+        are joined (by NUL, which no key contains) and scanned at once; each hit is traced
+        back to its post and to the folding its scan string came from.
+        """
+        if len(cs) <= _BATCH:
+            return self._match_batch(cs)
+        # Larger joined strings fall out of the CPU caches and get slower per post.
+        return [r for i in range(0, len(cs), _BATCH) for r in self._match_batch(cs[i : i + _BATCH])]
+
+    def _match_batch(self, cs: Sequence[Candidate]) -> list[list[int]]:
         out: list[list[int]] = [[] for _ in cs]
         if self._automaton is None or not cs:
             return out
-        # All scan strings, joined by a character no key contains, so that one scan serves
-        # the batch; each hit is traced back to its post and to the folding it came from.
-        prepared = [prepare(c.text) for c in cs]
-        segments: list[str] = []
-        origin: list[tuple[int, int]] = []  # per segment: (post, offset into the hit value)
-        for i, (sa, sg) in enumerate(prepared):
-            segments.append(sa)
-            if sa is sg:
-                origin.append((i, 4))
-            else:
-                origin.append((i, 0))
-                segments.append(sg)
-                origin.append((i, 2))
+        texts = [c.text for c in cs]
+        simple = [i for i, t in enumerate(texts) if t.isascii()]
+        ascii_scans = prepare_ascii_batch([texts[i] for i in simple]) if simple else []
+        if ascii_scans is None:  # a NUL in some text: prepare each post on its own
+            simple, ascii_scans = [], []
+        segments: list[str] = list(ascii_scans)
+        origin: list[tuple[int, int]] = [(i, 4) for i in simple]  # (post, offset in value)
+        if len(simple) < len(texts):
+            done = set(simple)
+            for i, text in enumerate(texts):
+                if i in done:
+                    continue
+                sa, sg = prepare(text)
+                segments.append(sa)
+                if sa is sg:
+                    origin.append((i, 4))
+                else:
+                    origin.append((i, 0))
+                    segments.append(sg)
+                    origin.append((i, 2))
         hits = list(self._automaton.iter("\x00".join(segments)))
         if not hits:
             return out
@@ -153,7 +172,8 @@ class Matcher:
             if len(pairs) == 1 and not pairs[0][1]:
                 out[post] = list(pairs[0][0])
             else:
-                sa, sg = prepared[post]
+                # Few posts get here; preparing them again is cheaper than keeping all.
+                sa, sg = prepare(texts[post])
                 out[post] = self._resolve(cs[post], sa, sg, pairs)
         return out
 

@@ -24,6 +24,8 @@ _BYTES = bytes(
     for b in (c + 0x20 if 0x41 <= c <= 0x5A else c for c in range(256))
 )
 _ASCII = bytes(range(0x80))
+# The same, but NUL stays NUL: it separates the texts of a batch (see prepare_ascii_batch).
+_BYTES_KEEP_NUL = b"\x00" + _BYTES[1:]
 # non-ASCII character → (its UTF-8, its folded form in UTF-8), or None when it stays as is
 _char_cache: dict[str, tuple[bytes, bytes] | None] = {}
 _CHAR_CACHE_MAX = 100_000
@@ -80,3 +82,21 @@ def prepare(text: str) -> tuple[str, str]:
         g = s.replace("ä", "ae").replace("ö", "oe").replace("ü", "ue")
         return a, g
     return s, s
+
+
+def prepare_ascii_batch(texts: list[str]) -> list[str] | None:
+    """`prepare(t)[0]` for each of many ASCII texts, transformed together in a few C calls.
+
+    ASCII texts have a single folding, so one scan string each. Returns None when a text
+    holds a NUL character, which this batch form uses as its separator.
+    """
+    joined = "\x00".join(texts)
+    if joined.count("\x00") != len(texts) - 1:
+        return None
+    s = joined.encode().translate(_BYTES_KEEP_NUL).decode()
+    if "#" in s:
+        s = s.replace("#", " # ")
+    if "@" in s:
+        s = s.replace("@", " @ ")
+    # Padding each text with a space on both sides, as prepare does.
+    return (" " + s.replace("\x00", " \x00 ") + " ").split("\x00")

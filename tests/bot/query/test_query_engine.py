@@ -99,3 +99,9 @@ def test_many_brands_sharing_words() -> None:
     matcher = Matcher.build(queries)
     assert matcher.match(Candidate("brand15 and shared1")) == [15, 1000]
     assert matcher.match(Candidate("brand16 and shared1")) == [1000]
+
+
+def test_match_many_over_several_internal_batches() -> None:
+    matcher = Matcher.build(QUERIES)
+    posts = [Candidate(POSTS[i % len(POSTS)] + f" {i}", lang="de") for i in range(2500)]
+    assert matcher.match_many(posts) == [matcher.match(p) for p in posts]
