@@ -17,7 +17,7 @@ import httpx
 from bot.chat import Service
 from bot.networks import Responder, Source
 from bot.settings import Settings
-from bot.store import Store
+from bot.store import Store, utcnow
 from integrations.networks import (
     bluesky_net,
     facebook_net,
@@ -31,7 +31,8 @@ from integrations.networks import (
     x_net,
     youtube_net,
 )
-from integrations.networks.meta_common import MetaWebhook
+from integrations.networks.http_common import Api, ApiError
+from integrations.networks.meta_common import GraphApi, MetaWebhook
 from integrations.networks.terms import TermsProvider, fixed_terms, store_terms
 
 log = logging.getLogger(__name__)
@@ -405,3 +406,61 @@ def networks_command() -> None:
         typer.echo(line)
     if any(s.ok is False for s in statuses):
         raise typer.Exit(1)
+
+
+# --- follower counts for the digest --------------------------------------------------------------
+
+
+class FollowerCounts:
+    """`await counts("mastodon", "acme@mastodon.social")` -> followers of a brand account, or
+    None when the network is off, has no followers (HN, RSS) or the lookup failed. The digest
+    calls this daily for its growth figures; bot/__main__ hands it over."""
+
+    def __init__(self, settings: Settings, client: httpx.AsyncClient | None = None) -> None:
+        self.settings = settings
+        self.client = client or make_client()
+
+    async def __call__(self, network: str, handle: str) -> int | None:
+        s, c = self.settings, self.client
+        try:
+            return await self._count(s, c, network, handle)
+        except (ApiError, httpx.HTTPError, ValueError) as exc:
+            log.warning("followers of %s on %s unknown: %s", handle, network, exc)
+            return None
+
+    async def _count(self, s: Settings, c: httpx.AsyncClient, network: str,
+                     handle: str) -> int | None:
+        if network == "mastodon" and s.mastodon_base_url and _secret(s.mastodon_access_token):
+            return await mastodon_net.follower_count(c, s.mastodon_base_url,
+                                                     _secret(s.mastodon_access_token), handle)
+        if network == "bluesky":
+            return await bluesky_net.follower_count(c, handle, api_url=s.bluesky_public_api_url)
+        if network == "reddit" and s.reddit_client_id and _secret(s.reddit_client_secret):
+            _, _, api, _ = reddit_net.build(
+                c, api_url=s.reddit_api_url, auth_url=s.reddit_auth_url,
+                client_id=s.reddit_client_id, client_secret=_secret(s.reddit_client_secret),
+                user_agent=s.reddit_user_agent, username=s.reddit_username,
+                password=_secret(s.reddit_password) or None, terms=fixed_terms(),
+                interval=s.poll_seconds)
+            return await reddit_net.follower_count(api, handle)
+        if network == "x" and _secret(s.x_bearer_token):
+            api = x_net.api_for(c, s.x_api_url, _secret(s.x_bearer_token),
+                                sleep=asyncio.sleep, now=utcnow)
+            return await x_net.follower_count(api, handle)
+        if network == "github" and _secret(s.github_token):
+            api = github_net.api_for(c, s.github_api_url, _secret(s.github_token),
+                                     sleep=asyncio.sleep, now=utcnow)
+            return await github_net.follower_count(api, handle)
+        if network == "youtube" and _secret(s.youtube_api_key):
+            api = Api(c, s.youtube_api_url, headers={"X-Goog-Api-Key":
+                                                     _secret(s.youtube_api_key)})
+            return await youtube_net.follower_count(api, handle)
+        if network == "facebook" and _secret(s.facebook_page_token):
+            graph = GraphApi(c, s.graph_api_url, _secret(s.facebook_page_token))
+            return await facebook_net.follower_count(graph, handle or str(s.facebook_page_id))
+        if network == "instagram" and s.instagram_user_id and _secret(s.instagram_token):
+            graph = GraphApi(c, s.graph_api_url, _secret(s.instagram_token))
+            own = handle in ("", s.instagram_user_id)
+            return await instagram_net.follower_count(graph, s.instagram_user_id,
+                                                      None if own else handle)
+        return None

@@ -1,0 +1,154 @@
+"""The registry: which networks the settings turn on, the `echtzeit networks` report, the
+composition root's responders, and follower counts for the digest."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from typer.testing import CliRunner
+
+from bot.settings import Settings
+from bot.store import Store
+from integrations.networks import registry
+from integrations.networks.replay import RecordingResponder
+from integrations.networks.webhook_net import WebhookServer
+from tests.integrations.networks.conftest import fixture
+
+EVERYTHING: dict[str, Any] = {
+    "webhook_secret": "whsec", "webhook_port": 0,
+    "mastodon_base_url": "https://social.example", "mastodon_access_token": "mtok",
+    "bluesky_handle": "acme.example.com", "bluesky_app_password": "app-pw",
+    "bluesky_jetstream_url": "wss://jetstream.example",
+    "reddit_client_id": "rid", "reddit_client_secret": "rsecret",
+    "hackernews_enabled": True, "rss_feeds": "https://feeds.example/a.xml",
+    "x_bearer_token": "xbearer", "x_user_token": "xuser",
+    "github_token": "ghtok",
+    "youtube_api_key": "ytkey", "youtube_channel_id": "UCacme", "youtube_refresh_token": "1//r",
+    "facebook_page_id": "104882255478301", "facebook_page_token": "fbtok",
+    "instagram_user_id": "17841405309211844", "instagram_token": "igtok",
+    "meta_app_secret": "appsecret", "meta_verify_token": "verify",
+}
+
+
+def settings(**values: Any) -> Settings:
+    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+
+
+@pytest.fixture
+async def client() -> AsyncIterator[httpx.AsyncClient]:
+    def answer(request: httpx.Request) -> httpx.Response:
+        host, path = request.url.host, request.url.path
+        if host == "social.example" and path == "/api/v1/accounts/verify_credentials":
+            return httpx.Response(200, json=fixture("mastodon", "verify_credentials.json"))
+        if host == "social.example" and path == "/api/v1/accounts/lookup":
+            return httpx.Response(200, json=fixture("mastodon", "verify_credentials.json"))
+        if host == "api.github.com":
+            return httpx.Response(401, json={"message": "Bad credentials"})
+        if host == "hn.algolia.com":
+            return httpx.Response(200, json=fixture("hackernews", "search_by_date.json"))
+        return httpx.Response(404, json={"message": "not in this test"})
+
+    async with httpx.AsyncClient(transport=httpx.MockTransport(answer)) as c:
+        yield c
+
+
+def test_nothing_configured_turns_nothing_on(sqlite_store: Store) -> None:
+    nets = registry.build(settings(), sqlite_store)
+    assert (nets.sources, nets.responders, nets.services, nets.live) == ([], {}, [], set())
+
+
+def test_every_network_on_with_its_credentials(sqlite_store: Store) -> None:
+    nets = registry.build(settings(**EVERYTHING), sqlite_store)
+    assert nets.live == set(registry.NETWORKS)
+    assert [s.name for s in nets.sources] == [
+        "webhook", "mastodon:social.example", "mastodon-stream:social.example",
+        "bluesky:acme.example.com", "bluesky-jetstream:jetstream.example", "reddit",
+        "hackernews", "rss", "x", "github", "youtube", "facebook", "facebook-webhook",
+        "instagram", "instagram-webhook"]
+    # Reddit without an account reads app-only and cannot reply; HN and RSS never can.
+    assert sorted(nets.responders) == ["bluesky", "facebook", "github", "instagram",
+                                       "mastodon", "x", "youtube"]
+    (server,) = nets.services
+    assert isinstance(server, WebhookServer)
+    assert [(r.method, r.path) for r in server.routes] == [
+        ("POST", "/webhook"), ("GET", "/meta"), ("POST", "/meta")]
+
+
+async def test_report_checks_credentials_with_one_cheap_call(client: httpx.AsyncClient) -> None:
+    values = {k: EVERYTHING[k] for k in ("mastodon_base_url", "mastodon_access_token",
+                                         "github_token", "hackernews_enabled")}
+    statuses = {s.network: s for s in await registry.report(settings(**values), client)}
+    assert statuses["mastodon"].ok is True
+    assert statuses["mastodon"].detail.endswith("signed in as @acme@social.example")
+    assert statuses["github"].ok is False
+    assert "credentials do not work: HTTP 401: Bad credentials" in statuses["github"].detail
+    assert statuses["hackernews"].ok is True
+    assert statuses["reddit"].on is False
+    lines = registry.render(list(statuses.values()))
+    assert any(line.startswith("github      FAIL  credentials do not work") for line in lines)
+    assert any(line.startswith("x           off   set ECHTZEIT_X_BEARER_TOKEN") for line in lines)
+
+
+def test_the_composition_root_never_fakes_replies_on_a_live_network(
+    sqlite_store: Store, tmp_path: Path
+) -> None:
+    from bot.__main__ import network_responders, network_sources
+
+    values = {k: EVERYTHING[k] for k in ("reddit_client_id", "reddit_client_secret",
+                                         "mastodon_base_url", "mastodon_access_token")}
+    live = registry.build(settings(**values), sqlite_store)
+    responders = network_responders(settings(**values), tmp_path / "r.jsonl", live)
+    assert type(responders["mastodon"]).__name__ == "MastodonResponder"
+    # Reddit is live but app-only: no responder at all, rather than the demo's recorder.
+    assert "reddit" not in responders
+    # Networks that are off keep the demo recorder (the replay network's posts use them).
+    assert isinstance(responders["x"], RecordingResponder)
+    assert [s.name for s in network_sources(settings(**values), live)] == [
+        "mastodon:social.example", "mastodon-stream:social.example", "reddit"]
+
+
+async def test_follower_counts_for_the_digest(client: httpx.AsyncClient) -> None:
+    counts = registry.FollowerCounts(settings(**EVERYTHING), client)
+    assert await counts("mastodon", "acme") == 5120
+    assert await counts("hackernews", "pg") is None
+    assert await counts("x", "AcmeSupport") is None  # the fake answers 404: unknown, no crash
+    assert await registry.FollowerCounts(settings(), client)("mastodon", "acme") is None
+
+
+def test_networks_command(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from bot.__main__ import app
+
+    monkeypatch.chdir(tmp_path)  # no .env from the working tree
+    for key in list(__import__("os").environ):
+        if key.startswith("ECHTZEIT_"):
+            monkeypatch.delenv(key)
+    monkeypatch.setenv("ECHTZEIT_WEBHOOK_SECRET", "whsec")
+    result = CliRunner().invoke(app, ["networks"])
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert lines[0] == "webhook     on    POST 127.0.0.1:8787/webhook"
+    assert lines[1].startswith("mastodon    off   set ECHTZEIT_MASTODON_BASE_URL")
+    assert len(lines) == len(registry.NETWORKS)
+
+
+async def test_webhook_server_of_the_registry_serves(sqlite_store: Store) -> None:
+    nets = registry.build(settings(webhook_secret="whsec", webhook_port=0), sqlite_store)
+    (server,) = nets.services
+    stop = asyncio.Event()
+    task = asyncio.create_task(server.serve(stop))
+    try:
+        assert isinstance(server, WebhookServer)
+        await asyncio.wait_for(server.ready.wait(), 5)
+        async with httpx.AsyncClient() as http:
+            health = await http.get(f"http://127.0.0.1:{server.port}/healthz")
+            unsigned = await http.post(f"http://127.0.0.1:{server.port}/webhook", json={})
+        assert health.json() == {"ok": True} and unsigned.status_code == 401
+    finally:
+        stop.set()
+        await task
+        await nets.client.aclose()
