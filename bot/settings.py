@@ -145,6 +145,8 @@ class Settings(BaseSettings):
     meta_app_secret: SecretStr | None = None  # checks Meta's X-Hub-Signature-256
     meta_verify_token: SecretStr | None = None  # answers Meta's subscription handshake
     poll_seconds: float = Field(default=60.0, ge=1, le=86_400)
+    # The brands' own accounts whose followers the digest reports: Brand=network:handle, ...
+    brand_accounts: CommaList = Field(default_factory=list)
 
     # --- Digest, SLA, spikes (bot/digest, bot/sla, bot/spikes) ------------------------------
     digest_hour: int = Field(default=8, ge=0, le=23)  # local hour of the daily digest
@@ -155,7 +157,7 @@ class Settings(BaseSettings):
     @field_validator(
         "admins", "responders", "slack_admins", "slack_responders", "slack_reply_prefixes",
         "discord_guild_ids", "mastodon_hashtags", "reddit_subreddits", "rss_feeds",
-        "youtube_video_ids", mode="before",
+        "youtube_video_ids", "brand_accounts", mode="before",
     )
     @classmethod
     def _lists(cls, value: object) -> object:

@@ -31,6 +31,7 @@ from integrations.networks import (
     x_net,
     youtube_net,
 )
+from integrations.networks.followers import FollowerRecorder, parse_accounts
 from integrations.networks.http_common import Api, ApiError
 from integrations.networks.meta_common import GraphApi, MetaWebhook
 from integrations.networks.terms import TermsProvider, fixed_terms, store_terms
@@ -336,6 +337,14 @@ def build(settings: Settings, store: Store | None, *,
 
     for builder in BUILDERS:
         builder(settings, terms, nets)
+    if store is not None and settings.brand_accounts:
+        try:
+            accounts = parse_accounts(settings.brand_accounts)
+        except ValueError as exc:
+            log.error("ECHTZEIT_BRAND_ACCOUNTS: %s; follower counts are not recorded", exc)
+        else:
+            nets.services.append(FollowerRecorder(
+                store, accounts, FollowerCounts(settings, nets.client), zone=settings.timezone))
     if nets.routes:
         nets.services.append(webhook_net.WebhookServer(
             host=settings.webhook_host, port=settings.webhook_port, routes=nets.routes,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -152,3 +153,57 @@ async def test_webhook_server_of_the_registry_serves(sqlite_store: Store) -> Non
         stop.set()
         await task
         await nets.client.aclose()
+
+
+async def test_brand_accounts_followers_are_recorded_daily(
+    sqlite_store: Store, client: httpx.AsyncClient
+) -> None:
+    import sqlalchemy as sa
+
+    from bot.models import BrandAccountFollowers
+    from integrations.networks.followers import FollowerRecorder
+
+    sqlite_store.add_brand(name="Acme", query="acme", actor="t")
+    values = dict(EVERYTHING, brand_accounts="Acme=mastodon:acme,Acme=rss:feed,Nobody=x:n",
+                  timezone="Europe/Berlin")
+    nets = registry.build(settings(**values), sqlite_store, client=client)
+    recorder = next(s for s in nets.services if isinstance(s, FollowerRecorder))
+    assert [(a.brand, a.network, a.handle) for a in recorder.accounts] == [
+        ("Acme", "mastodon", "acme"), ("Acme", "rss", "feed"), ("Nobody", "x", "n")]
+    recorder.now = lambda: datetime(2026, 11, 20, 23, 30, tzinfo=UTC)  # 00:30 in Berlin
+    assert await recorder.record_once() == 1
+    with sqlite_store.engine.connect() as conn:
+        rows = conn.execute(sa.select(BrandAccountFollowers.__table__)).mappings().all()
+    assert [(r["network"], r["handle"], str(r["day"]), r["followers"]) for r in rows] == [
+        ("mastodon", "acme", "2026-11-21", 5120)]
+
+
+def test_malformed_brand_accounts_are_named(sqlite_store: Store,
+                                            caplog: pytest.LogCaptureFixture) -> None:
+    nets = registry.build(settings(brand_accounts="Acme-mastodon-acme"), sqlite_store)
+    assert nets.services == []
+    assert "write Brand=network:handle" in caplog.text
+
+
+async def test_follower_recorder_stops_when_told(sqlite_store: Store,
+                                                 client: httpx.AsyncClient) -> None:
+    from integrations.networks.followers import FollowerRecorder, parse_accounts
+
+    sqlite_store.add_brand(name="Acme", query="acme", actor="t")
+    waits: list[float] = []
+    forever = asyncio.Event()
+
+    async def sleep(seconds: float) -> None:
+        waits.append(seconds)
+        await forever.wait()
+
+    recorder = FollowerRecorder(sqlite_store, parse_accounts(["Acme=mastodon:acme"]),
+                                registry.FollowerCounts(settings(**EVERYTHING), client),
+                                sleep=sleep)
+    stop = asyncio.Event()
+    task = asyncio.create_task(recorder.serve(stop))
+    while not waits:
+        await asyncio.sleep(0)
+    stop.set()
+    await asyncio.wait_for(task, 5)
+    assert waits == [24 * 3600.0]
