@@ -191,10 +191,12 @@ async def test_follower_recorder_stops_when_told(sqlite_store: Store,
 
     sqlite_store.add_brand(name="Acme", query="acme", actor="t")
     waits: list[float] = []
+    waiting = asyncio.Event()
     forever = asyncio.Event()
 
     async def sleep(seconds: float) -> None:
         waits.append(seconds)
+        waiting.set()
         await forever.wait()
 
     recorder = FollowerRecorder(sqlite_store, parse_accounts(["Acme=mastodon:acme"]),
@@ -202,8 +204,7 @@ async def test_follower_recorder_stops_when_told(sqlite_store: Store,
                                 sleep=sleep)
     stop = asyncio.Event()
     task = asyncio.create_task(recorder.serve(stop))
-    while not waits:
-        await asyncio.sleep(0)
+    await asyncio.wait_for(waiting.wait(), 5)  # recorded once, now pausing for a day
     stop.set()
     await asyncio.wait_for(task, 5)
     assert waits == [24 * 3600.0]
