@@ -228,17 +228,26 @@ def _split_words(text: str, wildcards: bool) -> list[str]:
 
 
 def _check_wildcard(part: str, col: int) -> None:
-    first = min((part.index(w) for w in WILDCARDS if w in part), default=-1)
-    if first < 0:
+    """Reject wildcard words that would match a large share of all words.
+
+    QUERY.md asks for two letters before the first wildcard and also gives `a?me` as its
+    example of `?`. `a*` is broad because `*` takes any ending; `a?me` is not (it matches
+    four-letter words only). So: two letters before a `*`, one before a `?`, two in all.
+    """
+    star, mark = part.find("*"), part.find("?")
+    if star < 0 and mark < 0:
         return
-    letters = sum(1 for ch in part[:first] if ch.isalpha())
-    if letters < 2:
-        shown = part if len(part) <= 30 else part[:27] + "..."
-        raise QueryError(
-            col,
-            f"wildcard '{shown}' is too broad: it needs at least two letters before "
-            "the first * or ?",
-        )
+    letters = [i for i, ch in enumerate(part) if ch.isalpha()]
+    before_star = star < 0 or sum(1 for i in letters if i < star) >= 2
+    before_mark = mark < 0 or any(i < mark for i in letters)
+    if before_star and before_mark and len(letters) >= 2:
+        return
+    shown = part if len(part) <= 30 else part[:27] + "..."
+    raise QueryError(
+        col,
+        f"wildcard '{shown}' is too broad: it needs two letters before a *, a letter "
+        "before a ?, and two letters in all (e.g. ac*, a?me)",
+    )
 
 
 def _bare_term(raw: str, col: int) -> Node:

@@ -45,7 +45,7 @@ def literal_prefix(pattern: str) -> str:
 
 def static_rate(term: Term) -> float:
     """Rough share of posts containing the term, judged from its spelling alone."""
-    literal = literal_prefix(term.folds[0])
+    literal = _pieces(term.folds[0])[_anchor(term)] if term.wildcard else term.folds[0]
     rate = 0.3 if literal in _COMMON else 0.02 * 0.6 ** max(0, len(literal) - 4)
     if term.wildcard:
         rate *= 5
@@ -160,14 +160,58 @@ def is_exact(node: Node) -> bool:
     return False
 
 
+def _pieces(pattern: str) -> list[str]:
+    """The literal runs of a folded word pattern, between its wildcards."""
+    out: list[str] = []
+    current: list[str] = []
+    for ch in pattern:
+        if ch in "*?":
+            out.append("".join(current))
+            current = []
+        else:
+            current.append(ch)
+    out.append("".join(current))
+    return out
+
+
+def _anchor(term: Term) -> int:
+    """Which literal piece of a wildcard term to index: 0 is the prefix, -1 the suffix.
+
+    The prefix (two letters at least, usually more) is the natural key. Only when it is a
+    single letter, as in `a?me`, a longer piece does better: the suffix anchored at the
+    word's end ("me "), or an inner piece.
+    """
+    pieces = _pieces(term.folds[0])
+    if len(pieces[0]) >= 2:
+        return 0
+    ends_literal = term.text[-1] not in "*?"
+    scores = [
+        (len(p) + (1 if i == 0 or (i == len(pieces) - 1 and ends_literal) else 0), -i)
+        for i, p in enumerate(pieces)
+    ]
+    best = max(range(len(pieces)), key=lambda i: scores[i])
+    return -1 if best == len(pieces) - 1 and ends_literal else best
+
+
 def trigger_keys(term: Term) -> tuple[str, str]:
     """Automaton keys for the term in the accent-folded and the German-folded scan string.
 
-    A literal word is a whole key (" acme "); a wildcard is indexed by its literal prefix
-    (" acme"), at least two letters long by the parser's rule, and verified by the check.
+    A literal word is a whole key (" acme "). A wildcard is indexed by a literal piece:
+    normally its prefix (" acme" for acme*); the check verifies the rest of the pattern
+    unless `trigger_is_exact`.
     """
     lead = LEADS[term.marker]
     fold_a, fold_g = term.folds
-    if term.wildcard:
-        return lead + literal_prefix(fold_a), lead + literal_prefix(fold_g)
-    return lead + fold_a + " ", lead + fold_g + " "
+    if not term.wildcard:
+        return lead + fold_a + " ", lead + fold_g + " "
+    at = _anchor(term)
+    keys = []
+    for folded in (fold_a, fold_g):
+        piece = _pieces(folded)[at]
+        if at == 0:
+            keys.append(lead + piece)  # at the start of a word
+        elif at == -1:
+            keys.append(piece + " ")  # at the end of a word
+        else:
+            keys.append(piece)  # somewhere inside a word
+    return keys[0], keys[1]

@@ -136,6 +136,15 @@ def test_phrase_ignores_punctuation_between_words() -> None:
         ("acme*", "AcmeCorp", True),
         ("acme*", "notacme", False),
         ("ac?e", "acme", True),
+        ("a?me", "ACME", True),  # QUERY.md's own example of ?
+        ("a?me", "acne", False),
+        ("ac?e", "acne", True),
+        ("a?me", "ame", False),
+        ("a?me", "acmes", False),
+        ("a?me*", "acmecorp", True),
+        ("#a?me", "#acme", True),
+        ("#a?me", "acme", False),
+        ("b?ke?", "bikes", True),
         ("ac?e", "ace", False),
         ("ac?e", "acmme", False),
         ("ac?e", "ac1e", False),  # ? is a letter, not a digit

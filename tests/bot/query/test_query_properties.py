@@ -39,7 +39,22 @@ WORDS = [
     "acmecorp",
 ]
 TEXT_ONLY = ["Müller", "MÜLLER", "STRASSE", "Café", "ACME", "Acmes", "rocketeer", "muesli"]
-WILDCARDS = ["acme*", "ac?e", "mü*", "mu*", "mue*", "ro?ket*", "st*e", "ca?e", "rock*t", "mü?ler"]
+WILDCARDS = [
+    "acme*",
+    "ac?e",
+    "mü*",
+    "mu*",
+    "mue*",
+    "ro?ket*",
+    "st*e",
+    "ca?e",
+    "rock*t",
+    "mü?ler",
+    "a?me",
+    "m?ller*",
+    "s?ren",
+    "b?ke",
+]
 PUNCT = [" ", " ", " ", " ", ", ", "-", ".", "!", "’", " #", " @", "#", "@", " (", ") ", "…", "_"]
 
 # QUERY_HYPOTHESIS_SCALE=20 runs twenty times the examples (for a longer hunt before a
