@@ -1,6 +1,7 @@
 """Compiles a query into an exact check over a `PostView`, run only after a trigger hit.
 
-The check is a tree of closures built once per query. Children of AND/OR run cheapest
+The check is a tree of closures, built for a query when a post first hits one of its
+triggers (engine.py) and kept from then on. Children of AND/OR run cheapest
 first, and `lang:` last because it may call language detection. Words are tested by
 substring search on the scan string, wildcards and phrases by one regular expression each;
 only NEAR, and phrases in texts with ä/ö/ü, look at word positions.
@@ -28,8 +29,8 @@ def _compiled(pattern: str) -> re.Pattern[str]:
 class _Regex:
     """A regular expression compiled on first use.
 
-    Most queries' checks run rarely or never (their triggers are rare), and compiling every
-    pattern up front took most of `Matcher.build`; equal patterns share one compilation.
+    Some patterns serve rare cases only (the one-folding phrase patterns are for texts with
+    ä/ö/ü), and equal patterns of different brands share one compilation.
     """
 
     __slots__ = ("_rx", "pattern")
