@@ -148,7 +148,8 @@ def chat_adapters(settings: Settings, deps: Deps) -> tuple[list[ChatAdapter], li
     return adapters, services
 
 
-def build_desk(settings: Settings, url: str, *, replies_file: Path) -> Desk:
+def build_desk(settings: Settings, url: str, *, replies_file: Path,
+               networks: bool = True) -> Desk:
     store = _open_store(url)
     chat = ConsoleChat(files_dir=settings.data_dir / "files")
     spikes = SpikeDetector(store)
@@ -158,13 +159,14 @@ def build_desk(settings: Settings, url: str, *, replies_file: Path) -> Desk:
         high_reach_followers=settings.high_reach_followers,
         flood=spikes,
     )
-    live = build_networks(settings, store)
+    # The demo replays invented posts: it must never reach (or reply on) a real network.
+    live = build_networks(settings, store) if networks else None
     digests = DigestBuilder(store, timezone=settings.timezone, digest_hour=settings.digest_hour,
                             business_hours=settings.business_hours)
     deps = Deps(store=store, responders=network_responders(settings, replies_file, live),
                 digest=digests)
     adapters, services = chat_adapters(settings, deps)
-    services = [*services, *live.services]
+    services = [*services, *(live.services if live is not None else [])]
     by_platform: dict[str, ChatAdapter] = {chat.platform: chat}
     by_platform.update({a.platform: a for a in adapters})
     relay = Relay(store, by_platform, policy=RelayPolicy(
@@ -240,7 +242,8 @@ def demo(
         for suffix in ("", "-wal", "-shm"):
             Path(f"{path}{suffix}").unlink(missing_ok=True)
     url = f"sqlite:///{path}"
-    desk = build_desk(settings, url, replies_file=settings.data_dir / "demo-replies.jsonl")
+    desk = build_desk(settings, url, replies_file=settings.data_dir / "demo-replies.jsonl",
+                      networks=False)
     seed_brands(desk.store, bundled_brands())
     for name, text in DEMO_TEMPLATES.items():
         desk.store.add_template(name=name, text=text, actor="setup")
