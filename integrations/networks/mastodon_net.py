@@ -13,6 +13,7 @@ are the instance's own status ids, and `min_id` paging picks up exactly after th
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import logging
 import re
@@ -20,7 +21,6 @@ from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
-from uuid import uuid4
 
 import httpx
 import websockets
@@ -398,9 +398,14 @@ def mastodon_length(text: str, url_weight: int = URL_WEIGHT) -> int:
     return len(counted)
 
 
+def idempotency_key(mention: Mention, text: str) -> str:
+    digest = hashlib.sha256(f"{mention.id}\n{text}".encode()).hexdigest()[:32]
+    return f"echtzeit-{mention.id}-{digest}"
+
+
 class MastodonResponder:
     """Replies as a status of the brand account with `in_reply_to_id`, mentioning the author
-    so that they are notified. An Idempotency-Key makes a retried request post once."""
+    so that they are notified. An Idempotency-Key makes a repeated request post once."""
 
     network = NETWORK
 
@@ -435,7 +440,9 @@ class MastodonResponder:
                 "POST", "/api/v1/statuses",
                 json_body={"status": body, "in_reply_to_id": mention.external_id,
                            "visibility": self.visibility},
-                headers={"Idempotency-Key": f"echtzeit-{mention.id}-{uuid4().hex}"},
+                # Stable per mention and text: if an unclear attempt did post, sending the
+                # same answer again within the hour returns that status instead of a twin.
+                headers={"Idempotency-Key": idempotency_key(mention, text)},
             )
             created = response_json(response)
             return PostedReply(id=str(created.get("id")), url=created.get("url"))
