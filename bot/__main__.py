@@ -27,7 +27,7 @@ from bot.settings import Settings, SettingsError, load_settings
 from bot.spikes import SpikeDetector, SpikeMonitor
 from bot.store import Store
 from commands import Deps
-from integrations.chat import discord_cli
+from integrations.chat import discord_cli, slack_cli
 from integrations.chat.console_app import ConsoleChat, command_loop, start_reader
 from integrations.networks.registry import Networks, networks_command
 from integrations.networks.registry import build as build_networks
@@ -49,6 +49,7 @@ render_app = typer.Typer(help="Print what a chat platform would be sent for a po
                          no_args_is_help=True)
 app.add_typer(render_app, name="render")
 render_app.command("discord")(discord_cli.render_discord)
+render_app.command("slack")(slack_cli.render_slack)
 
 err = Console(stderr=True, highlight=False)
 log = logging.getLogger("echtzeit")
@@ -145,6 +146,18 @@ def chat_adapters(settings: Settings, deps: Deps) -> tuple[list[ChatAdapter], li
         discord_chat = DiscordChat(settings, deps)
         adapters.append(discord_chat)
         services.append(discord_chat)
+    if (settings.slack_bot_token or settings.slack_app_token or settings.slack_client_id
+            or settings.slack_signing_secret):
+        from integrations.chat.slack_serve import slack_from_settings  # bolt only when used
+
+        try:
+            slack = slack_from_settings(settings, deps)  # Socket Mode or HTTP mode
+        except SettingsError as exc:
+            err.print(str(exc), markup=False)
+            raise typer.Exit(2) from None
+        if slack is not None:
+            adapters.append(slack[0])
+            services.extend(slack[1])
     return adapters, services
 
 

@@ -671,6 +671,35 @@ class Store:
                         detail={"network": network, "handle": a.handle})
             return a
 
+    def add_note(self, *, mention_id: int, actor: str, text: str, ref: str | None = None) -> bool:
+        """Record an internal note on a mention's history (kind "note"); it is never sent to
+        the network. `ref` names the note's chat message: a note already recorded under the same
+        ref is not recorded twice (a chat platform may deliver a message again). Returns whether
+        the note was new."""
+        with self.session() as s:
+            m = s.get(Mention, mention_id)
+            if m is None:
+                raise NotFound(f"no mention #{mention_id}")
+            if ref is not None:
+                for e in s.exec(select(Event).where(Event.mention_id == mention_id,
+                                                    Event.kind == "note")):
+                    if json.loads(e.detail or "{}").get("ref") == ref:
+                        return False
+            self._event(s, kind="note", actor=actor, mention=m,
+                        detail={"text": text[:4000], "ref": ref})
+            return True
+
+    def mention_for_message(self, *, platform: str, message_ref: str) -> int | None:
+        """The mention whose card is the chat message `message_ref` on `platform`, if any."""
+        t = Delivery.__table__
+        with self.engine.connect() as conn:
+            found = conn.execute(
+                sa.select(t.c.mention_id)
+                .where(t.c.platform == platform, t.c.message_ref == message_ref)
+                .limit(1)
+            ).scalar()
+        return int(found) if found is not None else None
+
     # --- replies ------------------------------------------------------------------------------
 
     def record_reply(self, *, mention_id: int, text: str, by: str) -> Reply:
