@@ -61,7 +61,8 @@ def _strip_accents(ch: str) -> str:
     return unicodedata.normalize("NFC", base)
 
 
-def _norm_char(ch: str) -> str:
+def normalise_char(ch: str) -> str:
+    """Case folding of one character of NFKC text, NFKC-normalised again."""
     return unicodedata.normalize("NFKC", ch.casefold())
 
 
@@ -94,7 +95,7 @@ class _CharTable(dict[int, str]):
         return value
 
 
-NORM_TABLE = _CharTable(_norm_char)
+NORM_TABLE = _CharTable(normalise_char)
 ACCENT_TABLE = _CharTable(fold_char_accents)
 GERMAN_TABLE = _CharTable(fold_char_german)
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import unicodedata
 
-from .fold import UMLAUTS, fold_char_accents, is_word_char, normalise
+from .fold import UMLAUTS, fold_char_accents, is_word_char, normalise_char
 
 # ASCII byte → scan byte; UTF-8 bytes of non-ASCII characters (>= 0x80) pass untouched.
 _BYTES = bytes(
@@ -32,8 +32,10 @@ _CHAR_CACHE_MAX = 100_000
 
 
 def _scan_char(ch: str) -> str:
+    # Not fold.normalise: its per-character table would grow with every character any post
+    # ever contained; _char_cache below is bounded.
     out = []
-    for c in normalise(ch):
+    for c in normalise_char(ch):
         if is_word_char(c):
             # ä/ö/ü stay until the end: they are the only letters whose two foldings differ.
             out.append(c if c in UMLAUTS else fold_char_accents(c))
