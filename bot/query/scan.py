@@ -18,7 +18,8 @@ import unicodedata
 
 from .fold import UMLAUTS, fold_char_accents, is_word_char, normalise_char
 
-# ASCII byte → scan byte; UTF-8 bytes of non-ASCII characters (>= 0x80) pass untouched.
+# ASCII byte → scan byte (A-Z lowered, letters, digits, _, # and @ kept, the rest a space);
+# UTF-8 bytes of non-ASCII characters (>= 0x80) pass untouched.
 _BYTES = bytes(
     b if b >= 0x80 or chr(b) in "#@_" or chr(b).isalnum() else 0x20
     for b in (c + 0x20 if 0x41 <= c <= 0x5A else c for c in range(256))
@@ -72,14 +73,15 @@ def _fold_non_ascii(text: str) -> bytes:
 
 def prepare(text: str) -> tuple[str, str]:
     """(accent-folded, German-folded) scan strings; the same object twice when they agree."""
-    data = text.encode() if text.isascii() else _fold_non_ascii(text)
+    plain = text.isascii()
+    data = text.encode() if plain else _fold_non_ascii(text)
     s = data.translate(_BYTES).decode("utf-8", "surrogatepass")
     if "#" in s:
         s = s.replace("#", " # ")
     if "@" in s:
         s = s.replace("@", " @ ")
     s = " " + s + " "
-    if "ä" in s or "ö" in s or "ü" in s:
+    if not plain and ("ä" in s or "ö" in s or "ü" in s):
         a = s.replace("ä", "a").replace("ö", "o").replace("ü", "u")
         g = s.replace("ä", "ae").replace("ö", "oe").replace("ü", "ue")
         return a, g
