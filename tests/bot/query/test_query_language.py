@@ -150,6 +150,7 @@ def test_phrase_ignores_punctuation_between_words() -> None:
         ("ac?e", "ac1e", False),  # ? is a letter, not a digit
         ("rock*t", "rocket", True),
         ("rock*t", "rockt", True),
+        ("rock*t", "rock it", False),  # wildcards stay within one word
         ("mü*", "Mueller", True),
         ("mü*", "Muller", True),
         ("#acme*", "#AcmeCorp", True),
