@@ -65,7 +65,7 @@ def generate(n: int, *, brands: int, days: int, seed: int = 7,
         seen = created + timedelta(seconds=rng.randint(5, 120))
         aid = rng.randint(1, n_authors)
         network = authors[aid - 1][1]
-        replied = i % reply_every == 0
+        replied = rng.random() < 1 / reply_every  # spread over every brand
         status = "replied" if replied else ("new" if rng.random() < 0.6 else "resolved")
         mentions.append((i, bid, network, f"e{i}", f"https://n.example/{i}",
                          f"https://n.example/{i}", aid, "text", f"h{i}", "en",

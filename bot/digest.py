@@ -31,6 +31,8 @@ OVERDUE_SHOWN = 10
 # Unanswered mentions older than this are not listed as overdue (they are long lost, and the
 # scan stays bounded); see docs/digest.md.
 OVERDUE_HORIZON = timedelta(days=7)
+# The handling time (claim -> reply/resolve) is the median over this many recent days.
+HANDLING_WINDOW = timedelta(days=14)
 
 
 @dataclass(frozen=True, slots=True)
@@ -416,7 +418,7 @@ class DigestBuilder:
             return None
         arrivals = self.q.arrivals(ch.brand_ids, [local_window(d, zone) for d in dates])
         expected = forecast(arrivals, zone=zone, weekday_dates=dates)
-        handled = self.q.handling_times(ch.brand_ids, Window(now - timedelta(days=28), now))
+        handled = self.q.handling_times(ch.brand_ids, Window(now - HANDLING_WINDOW, now))
         aht = median(handled) / 60 if handled else None
         sla_minutes = min((targets.target(b, n).total_seconds() / 60
                            for b in ch.brand_ids for n in networks), default=60.0)

@@ -98,17 +98,6 @@ class ChannelPrefs:
     digest_enabled: bool
 
 
-def _bucket(col: sa.ColumnElement[datetime], windows: Sequence[Window]) -> sa.Case[int]:
-    return sa.case(
-        *((sa.and_(col >= w.start, col < w.end), i) for i, w in enumerate(windows)),
-        else_=sa.null(),
-    )
-
-
-def _span(windows: Sequence[Window]) -> Window:
-    return Window(min(w.start for w in windows), max(w.end for w in windows))
-
-
 class DigestQueries:
     """Read the figures of a set of brands over a few windows; write the feature's own rows."""
 
@@ -210,19 +199,17 @@ class DigestQueries:
 
     def volume(self, brand_ids: Sequence[int], windows: Sequence[Window]) -> list[Any]:
         """(bucket, network, sentiment, mentions, likes, reposts, with likes, with reposts)."""
-        span = _span(windows)
-        bucket = _bucket(M.c.created_at, windows).label("bucket")
-        inner = (sa.select(bucket, M.c.network, M.c.sentiment, M.c.likes, M.c.reposts)
-                 .where(M.c.brand_id.in_(list(brand_ids)), M.c.created_at >= span.start,
-                        M.c.created_at < span.end, M.c.muted.is_(False))
-                 .subquery())
-        q = (sa.select(inner.c.bucket, inner.c.network, inner.c.sentiment, sa.func.count(),
-                       sa.func.sum(inner.c.likes), sa.func.sum(inner.c.reposts),
-                       sa.func.count(inner.c.likes), sa.func.count(inner.c.reposts))
-             .where(inner.c.bucket.is_not(None))
-             .group_by(inner.c.bucket, inner.c.network, inner.c.sentiment))
+        out: list[Any] = []
         with self.engine.connect() as conn:
-            return _rows(conn, q)
+            for i, w in enumerate(windows):
+                q = (sa.select(sa.literal(i), M.c.network, M.c.sentiment, sa.func.count(),
+                               sa.func.sum(M.c.likes), sa.func.sum(M.c.reposts),
+                               sa.func.count(M.c.likes), sa.func.count(M.c.reposts))
+                     .where(M.c.brand_id.in_(list(brand_ids)), M.c.created_at >= w.start,
+                            M.c.created_at < w.end, M.c.muted.is_(False))
+                     .group_by(M.c.network, M.c.sentiment))
+                out += _rows(conn, q)
+        return out
 
     def hourly(self, brand_ids: Sequence[int], window: Window) -> list[tuple[datetime, str]]:
         """(created_at, sentiment) of the window's mentions, for the chart's hourly bars."""
@@ -234,14 +221,14 @@ class DigestQueries:
 
     def arrivals(self, brand_ids: Sequence[int], windows: Sequence[Window]) -> list[datetime]:
         """created_at of the mentions in any of the windows (staffing forecast)."""
-        cond = sa.or_(*(sa.and_(M.c.created_at >= w.start, M.c.created_at < w.end)
-                        for w in windows))
-        span = _span(windows)
-        q = (sa.select(M.c.created_at)
-             .where(M.c.brand_id.in_(list(brand_ids)), M.c.created_at >= span.start,
-                    M.c.created_at < span.end, M.c.muted.is_(False), cond))
+        out: list[datetime] = []
         with self.engine.connect() as conn:
-            return [r[0] for r in _rows(conn, q)]
+            for w in windows:
+                q = (sa.select(M.c.created_at)
+                     .where(M.c.brand_id.in_(list(brand_ids)), M.c.created_at >= w.start,
+                            M.c.created_at < w.end, M.c.muted.is_(False)))
+                out += [r[0] for r in _rows(conn, q)]
+        return out
 
     def top_authors(self, brand_ids: Sequence[int], window: Window,
                     limit: int = 5) -> list[tuple[str, str, int | None, int]]:
@@ -259,7 +246,6 @@ class DigestQueries:
 
     def responses(self, brand_ids: Sequence[int], windows: Sequence[Window]) -> list[ResponseRow]:
         """Each mention of the windows with its first sent reply, relay and staff action."""
-        span = _span(windows)
         r2, e2, e3 = R.alias("r2"), E.alias("e2"), E.alias("e3")
         first_reply = (sa.select(sa.func.min(r2.c.sent_at))
                        .where(r2.c.mention_id == M.c.id, r2.c.state == ReplyState.SENT.value)
@@ -269,44 +255,45 @@ class DigestQueries:
         acted = (sa.select(sa.func.min(e3.c.at))
                  .where(e3.c.mention_id == M.c.id, e3.c.kind.in_(STAFF_ACTIONS))
                  .scalar_subquery())
-        bucket = _bucket(M.c.created_at, windows)
-        q = (sa.select(M.c.id, bucket, M.c.brand_id, M.c.network, M.c.created_at, M.c.status,
-                       first_reply, relayed, acted)
-             .where(M.c.brand_id.in_(list(brand_ids)), M.c.created_at >= span.start,
-                    M.c.created_at < span.end, M.c.muted.is_(False), bucket.is_not(None)))
+        out: list[ResponseRow] = []
         with self.engine.connect() as conn:
-            return [ResponseRow(int(r[0]), int(r[1]), int(r[2]), str(r[3]), r[4], str(r[5]),
-                                r[6], r[7], r[8]) for r in _rows(conn, q)]
+            for i, w in enumerate(windows):
+                q = (sa.select(M.c.id, M.c.brand_id, M.c.network, M.c.created_at, M.c.status,
+                               first_reply, relayed, acted)
+                     .where(M.c.brand_id.in_(list(brand_ids)), M.c.created_at >= w.start,
+                            M.c.created_at < w.end, M.c.muted.is_(False)))
+                out += [ResponseRow(int(r[0]), i, int(r[1]), str(r[2]), r[3], str(r[4]), r[5],
+                                    r[6], r[7]) for r in _rows(conn, q)]
+        return out
 
     def replies_sent(self, brand_ids: Sequence[int],
                      windows: Sequence[Window]) -> list[tuple[int, str, int]]:
         """(bucket, person, replies sent) by the time the network took them."""
-        span = _span(windows)
-        bucket = _bucket(R.c.sent_at, windows).label("bucket")
-        inner = (sa.select(bucket, R.c.by)
-                 .select_from(R.join(M, M.c.id == R.c.mention_id))
-                 .where(R.c.sent_at >= span.start, R.c.sent_at < span.end,
-                        R.c.state == ReplyState.SENT.value, M.c.brand_id.in_(list(brand_ids)))
-                 .subquery())
-        q = (sa.select(inner.c.bucket, inner.c.by, sa.func.count())
-             .where(inner.c.bucket.is_not(None)).group_by(inner.c.bucket, inner.c.by))
+        out: list[tuple[int, str, int]] = []
         with self.engine.connect() as conn:
-            return [(int(b), str(p), int(n)) for b, p, n in _rows(conn, q)]
+            for i, w in enumerate(windows):
+                q = (sa.select(R.c.by, sa.func.count())
+                     .select_from(R.join(M, M.c.id == R.c.mention_id))
+                     .where(R.c.sent_at >= w.start, R.c.sent_at < w.end,
+                            R.c.state == ReplyState.SENT.value,
+                            M.c.brand_id.in_(list(brand_ids)))
+                     .group_by(R.c.by))
+                out += [(i, str(p), int(n)) for p, n in _rows(conn, q)]
+        return out
 
     def actions(self, brand_ids: Sequence[int],
                 windows: Sequence[Window]) -> list[tuple[int, str, str, int]]:
         """(bucket, kind, actor, count) of claims, assignments and resolves."""
-        span = _span(windows)
-        bucket = _bucket(E.c.at, windows).label("bucket")
-        inner = (sa.select(bucket, E.c.kind, E.c.actor)
-                 .where(E.c.brand_id.in_(list(brand_ids)), E.c.at >= span.start,
-                        E.c.at < span.end, E.c.kind.in_(("claimed", "assigned", "resolved")))
-                 .subquery())
-        q = (sa.select(inner.c.bucket, inner.c.kind, inner.c.actor, sa.func.count())
-             .where(inner.c.bucket.is_not(None))
-             .group_by(inner.c.bucket, inner.c.kind, inner.c.actor))
+        out: list[tuple[int, str, str, int]] = []
         with self.engine.connect() as conn:
-            return [(int(b), str(k), str(a), int(n)) for b, k, a, n in _rows(conn, q)]
+            for i, w in enumerate(windows):
+                q = (sa.select(E.c.kind, E.c.actor, sa.func.count())
+                     .where(E.c.brand_id.in_(list(brand_ids)),
+                            E.c.kind.in_(("claimed", "assigned", "resolved")),
+                            E.c.at >= w.start, E.c.at < w.end)
+                     .group_by(E.c.kind, E.c.actor))
+                out += [(i, str(k), str(a), int(n)) for k, a, n in _rows(conn, q)]
+        return out
 
     def open_unanswered(self, brand_ids: Sequence[int], *, since: datetime,
                         ) -> list[tuple[int, int, str, datetime, str | None, str, str]]:
@@ -325,21 +312,25 @@ class DigestQueries:
                     for r in _rows(conn, q)]
 
     def handling_times(self, brand_ids: Sequence[int], window: Window) -> list[float]:
-        """Seconds from the first claim of a mention to its first reply or resolve, for the
-        mentions first claimed in the window."""
+        """Seconds from the first claim of a mention to its first reply or resolve after it,
+        for the mentions first claimed in the window. The difference is taken in SQL, so that
+        thousands of rows come back as plain numbers."""
         claims = (sa.select(E.c.mention_id, sa.func.min(E.c.at).label("claimed"))
-                  .where(E.c.brand_id.in_(list(brand_ids)), E.c.at >= window.start,
-                         E.c.at < window.end, E.c.kind.in_(("claimed", "assigned")))
+                  .where(E.c.brand_id.in_(list(brand_ids)),
+                         E.c.kind.in_(("claimed", "assigned")),
+                         E.c.at >= window.start, E.c.at < window.end)
                   .group_by(E.c.mention_id).subquery())
         e2 = E.alias("e2")
         done = (sa.select(sa.func.min(e2.c.at))
                 .where(e2.c.mention_id == claims.c.mention_id,
                        e2.c.kind.in_(("replied", "resolved")), e2.c.at >= claims.c.claimed)
                 .scalar_subquery())
-        q = sa.select(claims.c.claimed, done)
+        if self.store.is_postgres:
+            seconds: sa.ColumnElement[Any] = sa.extract("epoch", done - claims.c.claimed)
+        else:  # SQLite keeps UTC text that julianday() reads
+            seconds = (sa.func.julianday(done) - sa.func.julianday(claims.c.claimed)) * 86400.0
         with self.engine.connect() as conn:
-            return [(finished - claimed).total_seconds() for claimed, finished in _rows(conn, q)
-                    if claimed is not None and finished is not None]
+            return [float(v) for (v,) in _rows(conn, sa.select(seconds)) if v is not None]
 
     def spikes(self, brand_ids: Sequence[int], window: Window) -> list[Any]:
         """Spike alerts whose hour ended in the window, one per brand and hour."""

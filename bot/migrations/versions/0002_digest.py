@@ -95,21 +95,26 @@ def upgrade() -> None:
     )
     # What the digest queries, the SLA clocks and the flood gate read (see docs/digest.md).
     with op.batch_alter_table('reply', schema=None) as batch_op:
-        batch_op.create_index('ix_reply_sent_at', ['sent_at'], unique=False)
+        batch_op.create_index('ix_reply_sent_at', ['sent_at', 'state', 'mention_id', 'by'],
+                              unique=False)
     with op.batch_alter_table('event', schema=None) as batch_op:
-        batch_op.create_index('ix_event_brand_at', ['brand_id', 'at'], unique=False)
+        batch_op.create_index('ix_event_brand_kind_at',
+                              ['brand_id', 'kind', 'at', 'mention_id', 'actor'], unique=False)
         batch_op.create_index('ix_event_mention_kind_at', ['mention_id', 'kind', 'at'],
                               unique=False)
     with op.batch_alter_table('mention', schema=None) as batch_op:
         batch_op.create_index('ix_mention_brand_seen', ['brand_id', 'seen_at'], unique=False)
+        batch_op.create_index('ix_mention_brand_status_created',
+                              ['brand_id', 'status', 'created_at'], unique=False)
 
 
 def downgrade() -> None:
     with op.batch_alter_table('mention', schema=None) as batch_op:
+        batch_op.drop_index('ix_mention_brand_status_created')
         batch_op.drop_index('ix_mention_brand_seen')
     with op.batch_alter_table('event', schema=None) as batch_op:
         batch_op.drop_index('ix_event_mention_kind_at')
-        batch_op.drop_index('ix_event_brand_at')
+        batch_op.drop_index('ix_event_brand_kind_at')
     with op.batch_alter_table('reply', schema=None) as batch_op:
         batch_op.drop_index('ix_reply_sent_at')
     op.drop_table('brand_account_followers')
