@@ -60,6 +60,7 @@ BOT_SCOPES = (
     "commands",  # /echtzeit and the message shortcut
     "chat:write",  # cards, their updates, thread answers, ephemeral answers
     "chat:write.public",  # post cards to public channels without being invited first
+    "files:write",  # the digest's chart
     "channels:history",  # thread replies under cards in public channels
     "groups:history",  # ... and in private channels the bot was invited to
     "reactions:write",  # mark thread messages kept as internal notes
@@ -306,7 +307,7 @@ def register(app: AsyncApp, desk: SlackDesk) -> None:
         await respond(**result_message(result, desk.now()), response_type="ephemeral",
                       replace_original=False)
 
-    @app.action(re.compile(rf"^{ACTION_PREFIX}(open|view_reply)$"))
+    @app.action(re.compile(rf"^{ACTION_PREFIX}(open|open_\d+|view_reply)$"))
     async def on_link(ack: Any) -> None:
         # Link buttons open in the browser; Slack still tells the app, which must acknowledge.
         await ack()

@@ -14,20 +14,29 @@ reschedules the card, so one busy channel holds up no other.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+import re
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any, Protocol
 
 import aiohttp
 from aiolimiter import AsyncLimiter
-from slack_sdk.errors import SlackApiError
+from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.oauth.installation_store.async_installation_store import AsyncInstallationStore
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.cards import Card
 from bot.chat import ChatError
+from bot.digest import Digest, digest_lines
 from bot.store import utcnow
-from integrations.chat.slack_render import card_message, card_update
+from integrations.chat.slack_render import (
+    CARD_POST_FLAGS,
+    card_message,
+    card_update,
+    digest_message,
+    lines_messages,
+    notice_message,
+)
 
 log = logging.getLogger(__name__)
 
@@ -182,3 +191,45 @@ class SlackChat:
             "chat.update", channel_id,
             lambda: client.chat_update(channel=channel_id, ts=ts, **message),
         )
+
+    async def _post(self, client: AsyncWebClient, channel_id: str, message: dict[str, Any],
+                    thread_ts: str | None = None) -> str:
+        response = await self._call(
+            "chat.postMessage", channel_id,
+            lambda: client.chat_postMessage(channel=channel_id, thread_ts=thread_ts,
+                                            **message, **CARD_POST_FLAGS),
+        )
+        return str(response["ts"])
+
+    async def notify(self, channel: str, text: str, *, person: str | None = None,
+                     thread: Sequence[str] = ()) -> str:
+        """bot.chat.Notifier: an SLA reminder or spike alert; its detail lines go into a thread
+        under it."""
+        client, channel_id = await self.client_for(channel)
+        ts = await self._post(client, channel_id, notice_message(text, person=person))
+        try:
+            for message in lines_messages(thread):
+                await self._post(client, channel_id, message, thread_ts=ts)
+        except ChatError as exc:  # the notice itself is out: never send it twice
+            log.warning("slack: thread under notice %s incomplete: %s", ts, exc)
+        return message_ref(channel_id, ts)
+
+    async def send_digest(self, channel: str, digest: Digest, chart_png: bytes) -> str:
+        """bot.chat.DigestSink: the digest as a message, then its chart uploaded into the
+        message's thread. The message is what counts as posted; a chart that fails is logged,
+        not retried (a retry would post the digest twice)."""
+        client, channel_id = await self.client_for(channel)
+        now = self.now()
+        ts = await self._post(client, channel_id, digest_message(
+            digest.title, digest_lines(digest, now=now), digest.overdue, now))
+        name = re.sub(r"[^\w.-]", "_", f"digest-{digest.periods[0].label.split(' ')[0]}.png")
+        try:
+            async with self._pacer(channel_id):
+                await client.files_upload_v2(
+                    channel=channel_id, thread_ts=ts, file=chart_png, filename=name,
+                    title=digest.title[:250],
+                    alt_txt=f"Mentions per hour by sentiment and first-response times, "
+                            f"{digest.periods[0].label}"[:1000])
+        except (SlackClientError, TimeoutError, aiohttp.ClientError) as exc:
+            log.warning("slack: digest %s posted without its chart: %s", ts, exc)
+        return message_ref(channel_id, ts)

@@ -578,3 +578,54 @@ def command_args(text: str, *, here: str, names: dict[str, str]) -> str:
                             if "/" in here else m.group(1), text)
     text = re.sub(r"(?i)\bslack:here\b", f"slack:{here}", text)
     return from_slack(text, names)
+
+
+# --- notices and digests -----------------------------------------------------------------------
+
+_SLACK_USER_ID = re.compile(r"[UW][A-Z0-9]{2,20}")
+NOTICE_LINE = 500
+
+
+def notice_message(text: str, *, person: str | None = None) -> dict[str, Any]:
+    """A notice (SLA reminder, spike alert). `person` is addressed with a real mention when it
+    is a Slack user id (the one `<@…>` Echtzeit writes itself), else named in plain text."""
+    blocks: list[Block] = []
+    if person and _SLACK_USER_ID.fullmatch(person):
+        blocks.append({"type": "section", "block_id": "n-for",
+                       "text": {"type": "mrkdwn", "text": f"<@{person}>"}})
+    elif person:
+        blocks.append(_context([f"For {person}"], "n-for"))
+    blocks.append(_text_section(fit(text or "(no text)", SECTION_TEXT)[0], "n-text"))
+    return {"text": mrkdwn_safe(text, 400) or "Echtzeit", "blocks": blocks}
+
+
+def lines_messages(lines: Sequence[str]) -> list[dict[str, Any]]:
+    """Lines as few messages as Slack's limits allow (a notice's thread)."""
+    shown = [line for line in lines if line.strip()]
+    sections = _sections([truncate(clean(line), NOTICE_LINE) for line in shown], "l")
+    return [{"text": mrkdwn_safe(truncate(clean(shown[0]) if shown else "", 200)) or "…",
+             "blocks": sections[i:i + MESSAGE_BLOCKS]}
+            for i in range(0, len(sections), MESSAGE_BLOCKS)]
+
+
+def digest_message(title: str, lines: Sequence[str], overdue: Sequence[Any],
+                   now: datetime) -> dict[str, Any]:
+    """A digest: title, its outline (bot.digest.digest_lines), and the mentions past their reply
+    target with a link button each. The chart follows as an uploaded image."""
+    blocks: list[Block] = [{"type": "header", "block_id": "d-head",
+                            "text": plain(f"📊 {title}", HEADER_TEXT)}]
+    blocks += _sections([line for line in lines if line.strip()], "d-lines")
+    if overdue:
+        late = [f"#{o.mention_id} · {o.brand} · {o.network} · @{o.author_handle} · "
+                f"due {humanize_age(o.due_at, now)} ago"
+                + (f" · {o.assignee}" if o.assignee else "") for o in overdue]
+        blocks += _sections(["Past their reply target:", *late], "d-late")
+        links = [_button(f"Open #{o.mention_id} · {url_host(url)}", f"{ACTION_PREFIX}open_{i}",
+                         value=str(o.mention_id), url=url)
+                 for i, o in enumerate(overdue) if (url := safe_url(o.url))]
+        if links:
+            blocks.append({"type": "actions", "block_id": "d-links",
+                           "elements": links[:ACTIONS_ELEMENTS]})
+    if len(blocks) > MESSAGE_BLOCKS:
+        blocks = [*blocks[: MESSAGE_BLOCKS - 1], _context(["…more in /echtzeit digest"], "d-more")]
+    return {"text": mrkdwn_safe(title, 400) or "Digest", "blocks": blocks}

@@ -75,6 +75,7 @@ class FakeSlack:
         self.views: dict[str, dict[str, Any]] = {}
         self.webhooks: list[tuple[str, dict[str, Any]]] = []
         self.reactions: set[tuple[str, str, str]] = set()
+        self.files: dict[str, dict[str, Any]] = {}  # file id -> filename, length, data, shares
         # Per-channel limit for chat.postMessage / chat.update: `burst` calls per `window` s.
         self.burst = 1000
         self.window = 1.0
@@ -119,6 +120,7 @@ class FakeSlack:
         app = web.Application()
         app.router.add_route("*", "/api/{method}", self._api)
         app.router.add_post("/webhook/{name}", self._webhook)
+        app.router.add_post("/upload/v1/{file_id}", self._upload)
         app.router.add_get("/link/", self._link)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
@@ -235,6 +237,34 @@ class FakeSlack:
             user = self.users.get(str(args.get("user")))
             return (200, {"ok": True, "user": user}, {}) if user else self._refuse(
                 "user_not_found")
+        if method == "files.getUploadURLExternal":
+            try:
+                length = int(args.get("length", ""))
+            except ValueError:
+                return self._refuse("invalid_arguments")
+            if not args.get("filename") or length <= 0:
+                return self._refuse("invalid_arguments")
+            if len(str(args.get("alt_txt") or "")) > 1000:
+                self.violations.append("files.getUploadURLExternal: alt_txt over 1000")
+            file_id = f"F{next(self._ids):08d}"
+            self.files[file_id] = {"filename": args["filename"], "length": length,
+                                   "data": None, "shares": []}
+            return 200, {"ok": True, "file_id": file_id,
+                         "upload_url": f"{self.base_url}/upload/v1/{file_id}"}, {}
+        if method == "files.completeUploadExternal":
+            files = json.loads(str(args.get("files") or "[]"))
+            channel = str(args.get("channel_id") or "")
+            if channel and channel not in self.channels:
+                return self._refuse("channel_not_found")
+            done = []
+            for f in files:
+                stored = self.files.get(f.get("id"))
+                if stored is None or stored["data"] is None:
+                    return self._refuse("file_not_found")
+                stored["shares"].append((channel, args.get("thread_ts")))
+                done.append({"id": f["id"], "title": f.get("title") or stored["filename"],
+                             "name": stored["filename"], "mimetype": "image/png"})
+            return 200, {"ok": True, "files": done}, {}
         if method == "reactions.add":
             key = (str(args.get("channel")), str(args.get("timestamp")), str(args.get("name")))
             if key in self.reactions:
@@ -325,6 +355,19 @@ class FakeSlack:
             return self._refuse("invalid_code")
         self.tokens[answer["access_token"]] = answer["team"]["id"]
         return 200, answer, {}
+
+    # --- file uploads (files.slack.com/upload/v1/…) -------------------------------------
+
+    async def _upload(self, request: web.Request) -> web.Response:
+        stored = self.files.get(request.match_info["file_id"])
+        data = await request.read()
+        if stored is None:
+            return web.Response(status=404, text="not found")
+        if len(data) != stored["length"]:
+            self.violations.append(f"upload of {len(data)} bytes, announced {stored['length']}")
+            return web.Response(status=400, text="length mismatch")
+        stored["data"] = data
+        return web.Response(text=f"OK - {len(data)}")
 
     # --- response_url --------------------------------------------------------------------------
 
