@@ -3,20 +3,22 @@
 The check is a tree of closures, built for a query when a post first hits one of its
 triggers (engine.py) and kept from then on. Children of AND/OR run cheapest
 first, and `lang:` last because it may call language detection. Words are tested by
-substring search on the scan string, wildcards and phrases by one regular expression each;
-only NEAR, and phrases in texts with ä/ö/ü, look at word positions.
+substring search on the scan string, phrases by one regular expression, wildcards by a
+linear matcher (wildcard.py); only NEAR, and some phrases, look at word positions.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from bisect import bisect_left
+from collections.abc import Callable, Iterator
 from functools import lru_cache
 
 from .ast import And, Field, Near, Node, Not, Or, Phrase, Term
 from .fields import handle, host_in_domain
 from .triggers import LEADS, literal_prefix, trigger_keys
 from .view import PostView
+from .wildcard import WordPattern
 
 Check = Callable[[PostView], bool]
 
@@ -45,44 +47,26 @@ class _Regex:
             rx = self._rx = _compiled(self.pattern)
         return rx.search(text)
 
-    def fullmatch(self, text: str) -> re.Match[str] | None:
+    def finditer(self, text: str) -> Iterator[re.Match[str]]:
         rx = self._rx
         if rx is None:
             rx = self._rx = _compiled(self.pattern)
-        return rx.fullmatch(text)
+        return rx.finditer(text)
 
 
 Span = tuple[int, int]  # first and last word index, inclusive
 WordTest = Callable[[str, str], bool]  # (accent-folded word, German-folded word)
 
 
-def _glob(pattern: str) -> str:
-    """Regex for a folded word pattern within a scan string (words never hold spaces)."""
-    out = []
-    for ch in pattern:
-        if ch == "*":
-            out.append("[^ ]*")
-        elif ch == "?":
-            out.append(r"[^\W\d_]")  # exactly one letter
-        else:
-            out.append(re.escape(ch))
-    return "".join(out)
-
-
-def _body(term: Term, fold: int) -> str:
-    folded = term.folds[fold]
-    return _glob(folded) if term.wildcard else re.escape(folded)
-
-
-def _either(term: Term) -> str:
-    body_a, body_g = _body(term, 0), _body(term, 1)
-    return body_a if body_a == body_g else f"(?:{body_a}|{body_g})"
-
-
 def _lead(term: Term) -> str:
     # The lead is consumed rather than looked behind: a pattern starting with a literal
     # lets the regex engine skip ahead quickly (a lookbehind made searches ~5x slower).
     return re.escape(LEADS[term.marker])
+
+
+def _either(term: Term) -> str:
+    fold_a, fold_g = term.folds
+    return re.escape(fold_a) if fold_a == fold_g else f"(?:{re.escape(fold_a)}|{re.escape(fold_g)})"
 
 
 # -- words and phrases ---------------------------------------------------------------------
@@ -94,21 +78,31 @@ def _term_check(term: Term) -> Check:
         if key_a == key_g:
             return lambda p: key_a in p.sa or (p.sg is not p.sa and key_a in p.sg)
         return lambda p: key_a in p.sa or key_g in p.sg
-    rx_a = _Regex(_lead(term) + _body(term, 0) + "(?= )")
-    rx_g = _Regex(_lead(term) + _body(term, 1) + "(?= )")
-    if rx_a.pattern == rx_g.pattern:
+    # A regex finds the words that start right (a possessive run: no backtracking), and the
+    # linear WordPattern decides on each of them.
+    lead = _lead(term)
+    fold_a, fold_g = term.folds
+    cand_a = _Regex(lead + "(" + re.escape(literal_prefix(fold_a)) + "[^ ]*+)")
+    pat_a = WordPattern(fold_a)
+    if fold_g == fold_a:
         return lambda p: (
-            rx_a.search(p.sa) is not None or (p.sg is not p.sa and rx_a.search(p.sg) is not None)
+            _any_word(cand_a, pat_a, p.sa) or (p.sg is not p.sa and _any_word(cand_a, pat_a, p.sg))
         )
-    return lambda p: rx_a.search(p.sa) is not None or rx_g.search(p.sg) is not None
+    cand_g = _Regex(lead + "(" + re.escape(literal_prefix(fold_g)) + "[^ ]*+)")
+    pat_g = WordPattern(fold_g)
+    return lambda p: _any_word(cand_a, pat_a, p.sa) or _any_word(cand_g, pat_g, p.sg)
+
+
+def _any_word(candidates: _Regex, pattern: WordPattern, scan: str) -> bool:
+    return any(pattern.fullmatch(m.group(1)) for m in candidates.finditer(scan))
 
 
 def _word_test(term: Term) -> WordTest:
     fold_a, fold_g = term.folds
     if not term.wildcard:
         return lambda a, g: a == fold_a or g == fold_g
-    rx_a, rx_g = _Regex(_glob(fold_a)), _Regex(_glob(fold_g))
-    return lambda a, g: rx_a.fullmatch(a) is not None or rx_g.fullmatch(g) is not None
+    pattern_a, pattern_g = WordPattern(fold_a), WordPattern(fold_g)
+    return lambda a, g: pattern_a.fullmatch(a) or pattern_g.fullmatch(g)
 
 
 def _indexes(words: list[str], word: str) -> list[int]:
@@ -172,15 +166,18 @@ def _spans_fn(node: Node) -> Callable[[PostView], list[Span]]:
 
 
 def _phrase_check(phrase: Phrase) -> Check:
+    spans = _spans_fn(phrase)
+    occurs = [_term_check(t) for t in phrase.terms]
+    if any(t.wildcard for t in phrase.terms):
+        # Word by word (linear); a regex would backtrack over the wildcards.
+        return lambda p: all(o(p) for o in occurs) and bool(spans(p))
     head, sep = phrase.terms[0], "[ #@]+"  # any punctuation or signs between the words
     # Texts without ä/ö/ü have one spelling, so one regex with either folding per word is
     # exact. Otherwise each word may match by a different folding: try each folding alone
     # (cheap, and usually enough), and compare word by word only if all words occur.
     either = _Regex(_lead(head) + sep.join(_either(t) for t in phrase.terms) + "(?= )")
-    only_a = _Regex(_lead(head) + sep.join(_body(t, 0) for t in phrase.terms) + "(?= )")
-    only_g = _Regex(_lead(head) + sep.join(_body(t, 1) for t in phrase.terms) + "(?= )")
-    occurs = [_term_check(t) for t in phrase.terms]
-    spans = _spans_fn(phrase)
+    only_a = _Regex(_lead(head) + sep.join(re.escape(t.folds[0]) for t in phrase.terms) + "(?= )")
+    only_g = _Regex(_lead(head) + sep.join(re.escape(t.folds[1]) for t in phrase.terms) + "(?= )")
 
     def check(p: PostView) -> bool:
         if p.sg is p.sa:
@@ -202,14 +199,19 @@ def _near_check(near: Near) -> Check:
     def check(p: PostView) -> bool:
         if not (left_occurs(p) and right_occurs(p)):
             return False
+        # Distinct, non-overlapping occurrences; "between" counts the words strictly between
+        # the end of one and the start of the other. Bisection keeps a post that repeats
+        # both sides many times from costing (left x right) comparisons.
         rights = right(p)
+        starts = sorted(s for s, _ in rights)
+        ends = sorted(e for _, e in rights)
         for a_start, a_end in left(p):
-            for b_start, b_end in rights:
-                # Distinct, non-overlapping occurrences; "between" counts the words
-                # strictly between the end of one and the start of the other.
-                if a_end < b_start and b_start - a_end - 1 <= distance:
-                    return True
-                if not ordered and b_end < a_start and a_start - b_end - 1 <= distance:
+            i = bisect_left(starts, a_end + 1)  # first right side starting after a
+            if i < len(starts) and starts[i] - a_end - 1 <= distance:
+                return True
+            if not ordered:
+                j = bisect_left(ends, a_start) - 1  # last right side ending before a
+                if j >= 0 and a_start - ends[j] - 1 <= distance:
                     return True
         return False
 

@@ -2,7 +2,9 @@
 
 It tokenises the post the way QUERY.md describes it and checks the query tree term by term
 with regular expressions and list scans. The engine must agree with it on every query and
-post; the property tests use it as their oracle. Nothing here is tuned for speed.
+post; the property tests use it as their oracle. Nothing here is tuned for speed, nor hardened
+against hostile posts (its NEAR is quadratic, its wildcards backtrack): production matching
+goes through `Matcher`.
 """
 
 from __future__ import annotations

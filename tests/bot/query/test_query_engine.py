@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from bot.query import Candidate, Matcher, QueryError, evaluate, parse, uses_lang
@@ -105,3 +107,19 @@ def test_match_many_over_several_internal_batches() -> None:
     matcher = Matcher.build(QUERIES)
     posts = [Candidate(POSTS[i % len(POSTS)] + f" {i}", lang="de") for i in range(2500)]
     assert matcher.match_many(posts) == [matcher.match(p) for p in posts]
+
+
+def test_hostile_posts_cost_linear_time() -> None:
+    """A huge word, or both NEAR sides repeated thousands of times, must not blow up."""
+    matcher = Matcher.build(
+        {1: "acme NEAR/2 down", 2: "ab*c*d*e*f", 3: '"acme down" NEAR/3 (xx OR yy*)', 4: "a?me*"}
+    )
+    posts = [
+        "acme " * 20_000 + "down",
+        "ab" + "c" * 50_000 + "d",
+        "acme down " * 10_000 + "xx",
+        "#" + "a" * 100_000,
+    ]
+    start = time.perf_counter()
+    assert matcher.match_many([Candidate(t) for t in posts]) == [[1, 4], [], [1, 3, 4], []]
+    assert time.perf_counter() - start < 5  # about 0.2 s; quadratic would take minutes
