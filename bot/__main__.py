@@ -18,7 +18,10 @@ from rich.console import Console
 from bot import db, digest_cli, query_cli
 from bot.chat import ChatAdapter, DigestSink, Notifier, Service
 from bot.digest import DigestBuilder
+from bot.leader import Leader
+from bot.logs import setup_logging
 from bot.networks import Responder, Source
+from bot.ops import OpsServer
 from bot.pipeline import IngestReport, Pipeline
 from bot.relay import Relay, RelayPolicy
 from bot.runner import drain, pump_all
@@ -64,9 +67,8 @@ def _settings(**overrides: object) -> Settings:
 
 
 def _logging(settings: Settings, *, quiet: bool = False) -> None:
-    level = logging.WARNING if quiet and settings.log_level == "INFO" else settings.log_level
-    logging.basicConfig(level=level, stream=sys.stderr,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # Plain or JSON lines (ECHTZEIT_LOG_JSON); every secret of the settings is masked.
+    setup_logging(settings, quiet=quiet)
 
 
 def _open_store(url: str) -> Store:
@@ -192,9 +194,11 @@ def build_desk(settings: Settings, url: str, *, replies_file: Path,
     scheduler = Scheduler(store, digests, notifiers=notifiers,
                           sinks={p: a for p, a in by_platform.items() if isinstance(a, DigestSink)},
                           spikes=SpikeMonitor(spikes, notifiers))
+    if settings.http_port:
+        services.append(OpsServer(store, host=settings.http_host, port=settings.http_port))
     return Desk(settings=settings, store=store, pipeline=pipeline, relay=relay, chat=chat,
                 deps=deps, adapters=by_platform, sources=network_sources(settings, live),
-                services=services, scheduler=scheduler)
+                services=services, scheduler=Leader(store, scheduler))
 
 
 async def serve_console(desk: Desk, sources: list[Source], *, user: str,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Protocol, runtime_checkable
 
 from bot.cards import Card
@@ -36,6 +37,27 @@ class ChatAdapter(Protocol):
     async def update_card(self, channel: str, message_ref: str, card: Card) -> None:
         """Replace the card's message in place with its new state."""
         ...
+
+
+@runtime_checkable
+class IdempotentChat(Protocol):
+    """OPTIONAL for chat adapters: exactly-once cards across crashes.
+
+    The relay gives every new card a token (stable per delivery). `send_card_with_token` posts
+    the card carrying the token where the platform keeps it (Slack: message metadata; Discord:
+    the nonce, enforced). When a card is in doubt (an earlier worker died or timed out before it
+    recorded the chat's answer), the relay first calls `find_sent` with the tokens of that
+    channel's cards in doubt and the earliest time they could have been posted; it returns
+    {token: message_ref} for those the chat already has. Those are recorded as sent, the rest
+    are sent. Raise ChatError when the lookup itself fails (the relay then backs off).
+    Adapters without this protocol are at-least-once after a crash."""
+
+    platform: str
+
+    async def send_card_with_token(self, channel: str, card: Card, *, token: str) -> str: ...
+
+    async def find_sent(self, channel: str, tokens: Sequence[str], *,
+                        since: datetime) -> dict[str, str]: ...
 
 
 class Service(Protocol):

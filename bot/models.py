@@ -154,6 +154,9 @@ class Delivery(SQLModel, table=True):
     needs_update: bool = Field(default=False, index=True)
     created_at: datetime = _ts()
     sent_at: datetime | None = _ts(nullable=True)
+    # Set when a worker may have handed the card to the chat and not yet recorded the answer
+    # (a crash, a timeout): the next attempt asks the chat first (migration 0004_faults).
+    sending_at: datetime | None = _ts(nullable=True)
 
 
 class Reply(SQLModel, table=True):

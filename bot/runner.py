@@ -6,6 +6,7 @@ import asyncio
 import logging
 from collections.abc import Sequence
 
+from bot import metrics
 from bot.networks import Source
 from bot.pipeline import IngestReport, Pipeline
 from bot.relay import Relay
@@ -23,6 +24,7 @@ async def pump(source: Source, pipeline: Pipeline, *, wake: asyncio.Event | None
         done = await asyncio.to_thread(pipeline.ingest, batch.posts)
         if batch.cursor is not None:
             await asyncio.to_thread(store.save_cursor, source=source.name, cursor=batch.cursor)
+        metrics.MENTIONS_IN.inc(done.stored)
         if report is not None:
             report.add(done)
         if done.stored and wake is not None:

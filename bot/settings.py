@@ -61,7 +61,7 @@ class Settings(BaseSettings):
     ingest_batch_size: int = Field(default=500, ge=1, le=100_000)
 
     # Relay
-    relay_max_attempts: int = Field(default=12, ge=1, le=1000)
+    relay_max_attempts: int = Field(default=20, ge=1, le=1000)  # ~1.5 h of outage at the cap
     relay_backoff_base_seconds: float = Field(default=2.0, gt=0, le=3600)
     relay_backoff_cap_seconds: float = Field(default=300.0, gt=0, le=86_400)
     relay_lease_seconds: float = Field(default=60.0, gt=0, le=3600)

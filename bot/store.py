@@ -92,6 +92,9 @@ class MentionView:
 class ClaimedDelivery:
     delivery: Delivery
     view: MentionView
+    # An earlier attempt may have reached the chat (its worker died or timed out before the
+    # answer was recorded): ask the chat before sending again (bot.chat.IdempotentChat).
+    in_doubt: bool = False
 
 
 def handle_key(handle: str) -> str:
@@ -425,7 +428,9 @@ class Store:
         """Lease due outbox rows to this worker, oldest first per channel.
 
         On PostgreSQL several processes claim concurrently with FOR UPDATE SKIP LOCKED; on SQLite
-        the write transaction (BEGIN IMMEDIATE) serialises claimers.
+        the write transaction (BEGIN IMMEDIATE) serialises claimers. A claimed new card is marked
+        `sending_at` in the same transaction (no extra write per card): should the worker die
+        before it records the chat's answer, the next claimer sees the card as `in_doubt`.
         """
         now = self.now()
         with self.session() as s:
@@ -470,13 +475,19 @@ class Store:
                 if d.state != DeliveryState.PENDING.value
                 or (d.id or 0) < blocked.get((d.platform, d.channel), 1 << 62)
             ]
+            doubt: set[int] = set()
             for d in rows:
                 d.lease_until = now + lease
                 if d.state == DeliveryState.SENT.value:
                     d.needs_update = False
+                elif d.sending_at is not None:
+                    doubt.add(d.id or 0)
+                else:
+                    d.sending_at = now
             s.flush()
             views = self._views(s, [d.mention_id for d in rows])
-            return [ClaimedDelivery(delivery=d, view=views[d.mention_id]) for d in rows]
+            return [ClaimedDelivery(delivery=d, view=views[d.mention_id],
+                                    in_doubt=(d.id or 0) in doubt) for d in rows]
 
     def delivery_sent(self, *, delivery_id: int, message_ref: str) -> None:
         now = self.now()
@@ -488,6 +499,7 @@ class Store:
             d.state = DeliveryState.SENT.value
             d.message_ref = message_ref
             d.lease_until = None
+            d.sending_at = None
             d.attempts += 1 if first else 0
             d.last_error = None
             if first:
@@ -497,9 +509,11 @@ class Store:
                             detail={"platform": d.platform, "channel": d.channel})
 
     def delivery_failed(
-        self, *, delivery_id: int, error: str, retry_at: datetime | None, update: bool = False
+        self, *, delivery_id: int, error: str, retry_at: datetime | None, update: bool = False,
+        maybe_sent: bool = False,
     ) -> None:
-        """Record a failed attempt; `retry_at=None` means give up (state failed)."""
+        """Record a failed attempt; `retry_at=None` means give up (state failed). `maybe_sent`:
+        the chat may have taken the card (a timeout, a 5xx), so the card stays in doubt."""
         with self.session() as s:
             d = s.get(Delivery, delivery_id)
             if d is None:
@@ -513,13 +527,18 @@ class Store:
                 d.lease_until = retry_at
                 return
             d.attempts += 1
+            if not maybe_sent:
+                d.sending_at = None
             if retry_at is None:
                 d.state = DeliveryState.FAILED.value
             else:
                 d.next_attempt_at = retry_at
 
     def release(self, *, delivery_ids: Sequence[int]) -> None:
-        """Give leased rows back untouched (a worker stops, or an older card failed first)."""
+        """Give leased rows back untouched (a worker stops, or an older card failed first).
+
+        Their `sending_at` stays: the next claimer checks with the chat before sending them,
+        which costs one lookup and is never wrong."""
         if not delivery_ids:
             return
         t = Delivery.__table__

@@ -421,9 +421,28 @@ class DiscordChat:
             raise ChatError(f"Discord unreachable: {type(exc).__name__}: {exc}") from exc
 
     async def send_card(self, channel: str, card: Card) -> str:
+        return await self._send_card(channel, card, None)
+
+    async def send_card_with_token(self, channel: str, card: Card, *, token: str) -> str:
+        """bot.chat.IdempotentChat: the token goes as the message nonce with enforce_nonce, so
+        Discord answers a repeated post of the same card (within a few minutes) with the message
+        it already created instead of creating a second one."""
+        return await self._send_card(channel, card, token)
+
+    async def find_sent(self, channel: str, tokens: Sequence[str], *,
+                        since: datetime) -> dict[str, str]:
+        """Discord does not return a message's nonce in the channel history: nothing is found
+        here, and the resend with the same enforced nonce is what deduplicates (after a crash
+        longer than Discord's nonce window, a card can appear twice)."""
+        return {}
+
+    async def _send_card(self, channel: str, card: Card, token: str | None) -> str:
         channel_id = self._channel_id(channel)
         await self._ready_for_rest()
-        data = await self._post(channel_id, card_message(card))
+        body = card_message(card)
+        if token is not None:
+            body = {**body, "nonce": token, "enforce_nonce": True}
+        data = await self._post(channel_id, body)
         message_id = str(data["id"])
         http = self.client.http
         if self.settings.discord_threads:
