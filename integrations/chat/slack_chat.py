@@ -6,6 +6,11 @@ workspaces install the app through OAuth; the bot token then comes from the inst
 The message reference kept for each card is "<channel id>:<ts>", the pair chat.update needs and
 the key under which a thread reply finds its mention.
 
+Exactly once (bot.chat.IdempotentChat): each card carries its delivery token in the message
+metadata (event type "echtzeit_card"); when the relay is unsure whether a card went out (a crash
+or a timeout after the request left), `find_sent` reads the channel's history since then with
+include_all_metadata and finds the card by its token (channels:history/groups:history).
+
 Slack allows about one message per second per channel with short bursts: each channel has its
 own pacer. A 429 is not retried here: it becomes `ChatError(retry_after=…)` and the relay
 reschedules the card, so one busy channel holds up no other.
@@ -13,6 +18,7 @@ reschedules the card, so one busy channel holds up no other.
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 from collections.abc import Callable, Sequence
@@ -41,6 +47,7 @@ from integrations.chat.slack_render import (
 log = logging.getLogger(__name__)
 
 PLATFORM = "slack"
+CARD_EVENT = "echtzeit_card"  # message metadata event type of a relayed card
 
 # Errors after which sending the same message again cannot succeed.
 PERMANENT_ERRORS = frozenset({
@@ -175,13 +182,48 @@ class SlackChat:
                 raise ChatError(f"{what}: {type(exc).__name__}: {exc}") from None
 
     async def send_card(self, channel: str, card: Card) -> str:
+        return await self._post_card(channel, card, None)
+
+    async def send_card_with_token(self, channel: str, card: Card, *, token: str) -> str:
+        """The card with its delivery token in the message metadata."""
+        return await self._post_card(channel, card, token)
+
+    async def _post_card(self, channel: str, card: Card, token: str | None) -> str:
         client, channel_id = await self.client_for(channel)
-        message = card_message(card, self.now())
+        message: dict[str, Any] = dict(card_message(card, self.now()))
+        if token is not None:
+            message["metadata"] = {"event_type": CARD_EVENT, "event_payload": {"delivery": token}}
         response = await self._call(
             "chat.postMessage", channel_id,
             lambda: client.chat_postMessage(channel=channel_id, **message),
         )
         return message_ref(str(response.get("channel") or channel_id), str(response["ts"]))
+
+    async def find_sent(self, channel: str, tokens: Sequence[str], *,
+                        since: datetime) -> dict[str, str]:
+        """The cards among `tokens` that the channel already shows, {token: message ref}, from
+        conversations.history since `since` (a minute earlier, for clock skew)."""
+        client, channel_id = await self.client_for(channel)
+        wanted = set(tokens)
+        found: dict[str, str] = {}
+        oldest = f"{since.timestamp() - 60:.6f}"
+        cursor: str | None = None
+        while wanted - found.keys():
+            response = await self._call(
+                "conversations.history", channel_id,
+                functools.partial(client.conversations_history, channel=channel_id,
+                                  oldest=oldest, include_all_metadata=True, limit=200,
+                                  cursor=cursor),
+            )
+            for m in response.get("messages") or []:
+                meta = m.get("metadata") or {}
+                token = (meta.get("event_payload") or {}).get("delivery")
+                if meta.get("event_type") == CARD_EVENT and token in wanted and m.get("ts"):
+                    found[str(token)] = message_ref(channel_id, str(m["ts"]))
+            cursor = (response.get("response_metadata") or {}).get("next_cursor") or None
+            if cursor is None:
+                break
+        return found
 
     async def update_card(self, channel: str, message_ref: str, card: Card) -> None:
         client, _ = await self.client_for(channel)
