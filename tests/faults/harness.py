@@ -49,8 +49,8 @@ async def burst(store: Store, api_url: str, posts: Path, lease: float) -> None:
     relaying = asyncio.create_task(relay.run(stop, poll=0.2))
     await pump(ReplaySource(posts, speed=0, batch=250), pipeline, wake=relay.wakeup)
     # The outbox is in the database, not in this process: poll it.
-    while await asyncio.to_thread(store.outbox_depth):
-        await asyncio.sleep(0.2)  # noqa: ASYNC110
+    while await asyncio.to_thread(store.outbox_depth):  # noqa: ASYNC110
+        await asyncio.sleep(0.2)
     stop.set()
     await relaying
 
