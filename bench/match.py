@@ -12,8 +12,9 @@ English and German, of which about 1% mention one of the brands. Then measures o
   (c) regex   one compiled regular expression per query, tried in turn on each post, and the
               query's boolean logic for those that hit: what most bots do (on a sample).
 
-Timings of (a) and (b) take, per chunk of 10,000 posts, the best of --rounds tries, taking
-turns, so that other processes on a shared machine disturb them alike. The engine's results
+Times are CPU seconds of this process. Timings of (a) and (b) take, per chunk of 10,000
+posts, the best of --rounds tries, taking turns, so that other processes on a shared
+machine disturb them alike. The engine's results
 are checked against (c) on the sample. The last line printed is one JSON object with the
 figures.
 """
@@ -277,14 +278,18 @@ def query_regex(node: Node) -> re.Pattern[str]:
 
 
 def timed(fn: Callable[[], object], collect: bool = False) -> tuple[float, object]:
-    """Seconds `fn` takes, and its result; the cyclic GC is off unless `collect`."""
+    """CPU seconds `fn` takes, and its result; the cyclic GC is off unless `collect`.
+
+    CPU time of this process, not wall time: on a shared machine other processes' load
+    would otherwise count against us. On an idle machine the two agree.
+    """
     gc.collect()
     if not collect:
         gc.disable()
     try:
-        start = time.perf_counter()
+        start = time.process_time()
         result = fn()
-        return time.perf_counter() - start, result
+        return time.process_time() - start, result
     finally:
         gc.enable()
 

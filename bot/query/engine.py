@@ -87,13 +87,22 @@ class Matcher:
         automaton: ahocorasick.Automaton | None = None
         if keys:
             automaton = ahocorasick.Automaton()
+            shared: dict[frozenset[int], tuple[_Brands, _Brands]] = {}
+
+            def split(group: set[int]) -> tuple[_Brands, _Brands]:
+                # (decided by the hit, to check); most keys name one brand, many the same.
+                frozen = frozenset(group)
+                if frozen not in shared:
+                    shared[frozen] = (
+                        tuple(sorted(b for b in group if b not in needs_check)),
+                        tuple(sorted(b for b in group if b in needs_check)),
+                    )
+                return shared[frozen]
+
             for key in sorted(keys, key=_key_order):
                 via_a, via_g = keys[key]
-                value: list[tuple[int, ...]] = []
-                for group in (via_a, via_g, via_a | via_g):
-                    value.append(tuple(sorted(b for b in group if b not in needs_check)))
-                    value.append(tuple(sorted(b for b in group if b in needs_check)))
-                automaton.add_word(key, tuple(value))
+                value = (*split(via_a), *split(via_g), *split(via_a | via_g))
+                automaton.add_word(key, value)
             automaton.make_automaton()
         return cls(
             queries=nodes,

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from enum import Enum
+from typing import NamedTuple
 
 from .errors import QueryError
 
@@ -35,8 +35,7 @@ class Kind(Enum):
     FIELD = "field"
 
 
-@dataclass(frozen=True, slots=True)
-class Token:
+class Token(NamedTuple):
     kind: Kind
     text: str  # the raw text; for PHRASE the inside of the quotes, for FIELD the value
     col: int
@@ -48,14 +47,12 @@ class Token:
 _LEXEME = re.compile(
     r"(?P<space>\s+)"
     r"|(?P<paren>[()])"
-    rf"|(?P<quote>[{OPEN_QUOTES}])(?P<inner>[^{CLOSE_QUOTES}]*)(?P<close>[{CLOSE_QUOTES}])?"
+    rf"|(?P<quote>[{OPEN_QUOTES}](?P<inner>[^{CLOSE_QUOTES}]*)(?P<close>[{CLOSE_QUOTES}])?)"
     # "-" directly before something is the NOT shorthand; inside a word (e-bike) it is
     # punctuation, and a "-" standing alone is reported by _bare.
     r"|(?P<minus>-)(?=[^\s)])"
     rf"|(?P<bare>[^\s(){OPEN_QUOTES}]+)"
 )
-
-
 _LONE_MINUS = "'-' must be directly followed by what to exclude, e.g. -jobs"
 
 
@@ -65,43 +62,51 @@ def tokenize(query: str) -> list[Token]:
         raise QueryError(MAX_LENGTH + 1, f"query is longer than {MAX_LENGTH:,} characters")
     tokens: list[Token] = []
     for m in _LEXEME.finditer(query):
-        col = m.start() + 1
-        if m.group("space"):
+        kind = m.lastgroup  # the outermost group of the alternative that matched
+        if kind == "space":
             continue
-        if m.group("paren"):
-            kind = Kind.LPAREN if m.group() == "(" else Kind.RPAREN
-            tokens.append(Token(kind, m.group(), col))
-        elif m.group("quote"):
-            if m.group("close") is None:
-                raise QueryError(col, 'unterminated quote: a phrase needs a closing "')
-            tokens.append(Token(Kind.PHRASE, m.group("inner"), col))
-        elif m.group("minus"):
-            tokens.append(Token(Kind.MINUS, "-", col))
-        else:
+        col = m.start() + 1
+        if kind == "bare":
             word = m.group()
             if word == "-":
                 raise QueryError(col, _LONE_MINUS)
             tokens.append(_bare(word, col, query.startswith("(", m.end())))
+        elif kind == "paren":
+            paren = m.group()
+            tokens.append(Token(Kind.LPAREN if paren == "(" else Kind.RPAREN, paren, col))
+        elif kind == "quote":
+            if m.group("close") is None:
+                raise QueryError(col, 'unterminated quote: a phrase needs a closing "')
+            tokens.append(Token(Kind.PHRASE, m.group("inner"), col))
+        else:
+            tokens.append(Token(Kind.MINUS, "-", col))
     return tokens
 
 
 def _bare(word: str, col: int, paren_follows: bool) -> Token:
     if word in ("AND", "OR", "NOT"):
         return Token(Kind[word], word, col)
-    near = _NEAR.fullmatch(word)
-    if near:
-        distance = int(near.group(1))
-        if not 1 <= distance <= MAX_NEAR:
-            raise QueryError(col, f"NEAR distance must be between 1 and {MAX_NEAR}, not {distance}")
-        return Token(Kind.NEAR, word, col, distance=distance, ordered=bool(near.group(2)))
-    if _NEAR_LIKE.fullmatch(word):
-        if word.startswith("NEAR"):
-            raise QueryError(col, "NEAR needs a distance: NEAR/n or NEAR/nf with n from 1 to 50")
-        if "/" in word:
-            # Lower-case near/3 is almost certainly meant as the operator, not as the
-            # phrase "near 3"; say so rather than search for it.
-            raise QueryError(col, f"operators are upper case: write {word.upper()}")
-    field = _FIELD.fullmatch(word)
+    # The regular expressions below run only on words that can concern them: most words are
+    # plain, and a build parses thousands of queries.
+    if word[:4].lower() == "near":
+        near = _NEAR.fullmatch(word)
+        if near:
+            distance = int(near.group(1))
+            if not 1 <= distance <= MAX_NEAR:
+                raise QueryError(
+                    col, f"NEAR distance must be between 1 and {MAX_NEAR}, not {distance}"
+                )
+            return Token(Kind.NEAR, word, col, distance=distance, ordered=bool(near.group(2)))
+        if _NEAR_LIKE.fullmatch(word):
+            if word.startswith("NEAR"):
+                raise QueryError(
+                    col, "NEAR needs a distance: NEAR/n or NEAR/nf with n from 1 to 50"
+                )
+            if "/" in word:
+                # Lower-case near/3 is almost certainly meant as the operator, not as the
+                # phrase "near 3"; say so rather than search for it.
+                raise QueryError(col, f"operators are upper case: write {word.upper()}")
+    field = _FIELD.fullmatch(word) if ":" in word else None
     if field:
         name, value = field.group(1).lower(), field.group(2)
         if name not in FIELDS:

@@ -11,6 +11,7 @@ Grammar (precedence tightest first: NOT and `-`, NEAR, AND and juxtaposition, OR
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 
 from .ast import WILDCARDS, And, Field, Near, Node, Not, Or, Phrase, Term, needs_positive
@@ -211,8 +212,14 @@ def _check_near_side(side: Node) -> None:
 # -- leaves ------------------------------------------------------------------------------
 
 
+_ASCII_WORDS = re.compile(r"[0-9a-z_]+")
+_ASCII_PATTERNS = re.compile(r"[0-9a-z_*?]+")
+
+
 def _split_words(text: str, wildcards: bool) -> list[str]:
     """Runs of word characters (and of wildcards, in bare words) of a normalised text."""
+    if text.isascii():  # normalised ASCII is lower case; the common case, kept fast
+        return (_ASCII_PATTERNS if wildcards else _ASCII_WORDS).findall(text)
     parts: list[str] = []
     current: list[str] = []
     for ch in text:
