@@ -362,14 +362,15 @@ class DigestBuilder:
 
     def _overdue(self, ch: Channel, targets: SlaTargets, names: dict[int, str],
                  now: datetime) -> tuple[tuple[Overdue, ...], int]:
-        late = []
-        for mid, bid, network, created, assignee, url, handle in self.q.open_unanswered(
-                ch.brand_ids, since=now - OVERDUE_HORIZON):
-            due = targets.due_at(bid, network, created)
-            if due < now:
-                late.append(Overdue(mid, names.get(bid, str(bid)), network, url, handle, created,
-                                    due, assignee))
-        return tuple(late[:OVERDUE_SHOWN]), len(late)
+        late = [(mid, bid, network, created, targets.due_at(bid, network, created))
+                for mid, bid, network, created in self.q.open_unanswered(
+                    ch.brand_ids, since=now - OVERDUE_HORIZON)]
+        late = [x for x in late if x[4] < now]
+        shown = late[:OVERDUE_SHOWN]
+        details = self.q.mention_details([x[0] for x in shown]) if shown else {}
+        return tuple(Overdue(mid, names.get(bid, str(bid)), network, details[mid][1],
+                             details[mid][2], created, due, details[mid][0])
+                     for mid, bid, network, created, due in shown if mid in details), len(late)
 
     def _hourly(self, ch: Channel, window: Window,
                 zone: ZoneInfo) -> tuple[dict[str, tuple[int, ...]], tuple[str, ...]]:

@@ -268,16 +268,16 @@ class DigestQueries:
 
     def replies_sent(self, brand_ids: Sequence[int],
                      windows: Sequence[Window]) -> list[tuple[int, str, int]]:
-        """(bucket, person, replies sent) by the time the network took them."""
+        """(bucket, person, replies sent) by the time the network took them: the store logs
+        every sent reply as a `replied` event (brand, actor = the reply's author, at = sent
+        time), which the covering index ix_event_brand_kind_at counts without a join."""
         out: list[tuple[int, str, int]] = []
         with self.engine.connect() as conn:
             for i, w in enumerate(windows):
-                q = (sa.select(R.c.by, sa.func.count())
-                     .select_from(R.join(M, M.c.id == R.c.mention_id))
-                     .where(R.c.sent_at >= w.start, R.c.sent_at < w.end,
-                            R.c.state == ReplyState.SENT.value,
-                            M.c.brand_id.in_(list(brand_ids)))
-                     .group_by(R.c.by))
+                q = (sa.select(E.c.actor, sa.func.count())
+                     .where(E.c.brand_id.in_(list(brand_ids)), E.c.kind == "replied",
+                            E.c.at >= w.start, E.c.at < w.end)
+                     .group_by(E.c.actor))
                 out += [(i, str(p), int(n)) for p, n in _rows(conn, q)]
         return out
 
@@ -296,20 +296,30 @@ class DigestQueries:
         return out
 
     def open_unanswered(self, brand_ids: Sequence[int], *, since: datetime,
-                        ) -> list[tuple[int, int, str, datetime, str | None, str, str]]:
-        """Open mentions without a sent reply, posted since `since`:
-        (id, brand id, network, created_at, assignee, url, author handle)."""
-        answered = (sa.select(R.c.id).where(R.c.mention_id == M.c.id,
-                                            R.c.state == ReplyState.SENT.value).exists())
-        q = (sa.select(M.c.id, M.c.brand_id, M.c.network, M.c.created_at, M.c.assignee, M.c.url,
-                       A.c.handle)
-             .select_from(M.join(A, A.c.id == M.c.author_id))
-             .where(M.c.brand_id.in_(list(brand_ids)), M.c.created_at >= since,
-                    M.c.status.in_(OPEN), M.c.muted.is_(False), ~answered)
-             .order_by(M.c.created_at))
+                        ) -> list[tuple[int, int, str, datetime]]:
+        """Open mentions without a sent reply, posted since `since`, oldest first:
+        (id, brand id, network, created_at). The sent replies are looked up by mention id
+        afterwards (an anti-join makes PostgreSQL hash the whole reply table)."""
+        q = (sa.select(M.c.id, M.c.brand_id, M.c.network, M.c.created_at)
+             .where(M.c.brand_id.in_(list(brand_ids)), M.c.status.in_(OPEN),
+                    M.c.created_at >= since, M.c.muted.is_(False))
+             .order_by(M.c.created_at, M.c.id))
         with self.engine.connect() as conn:
-            return [(int(r[0]), int(r[1]), str(r[2]), r[3], r[4], str(r[5]), str(r[6]))
-                    for r in _rows(conn, q)]
+            rows = _rows(conn, q)
+            ids = sorted(int(r[0]) for r in rows)
+            answered: set[int] = set()
+            for k in range(0, len(ids), 5000):
+                answered.update(int(r[0]) for r in _rows(conn, sa.select(R.c.mention_id).where(
+                    R.c.mention_id.in_(ids[k:k + 5000]), R.c.state == ReplyState.SENT.value)))
+        return [(int(r[0]), int(r[1]), str(r[2]), r[3]) for r in rows
+                if int(r[0]) not in answered]
+
+    def mention_details(self, ids: Sequence[int]) -> dict[int, tuple[str | None, str, str]]:
+        """(assignee, url, author handle) of a few mentions."""
+        q = (sa.select(M.c.id, M.c.assignee, M.c.url, A.c.handle)
+             .select_from(M.join(A, A.c.id == M.c.author_id)).where(M.c.id.in_(list(ids))))
+        with self.engine.connect() as conn:
+            return {int(r[0]): (r[1], str(r[2]), str(r[3])) for r in _rows(conn, q)}
 
     def handling_times(self, brand_ids: Sequence[int], window: Window) -> list[float]:
         """Seconds from the first claim of a mention to its first reply or resolve after it,

@@ -137,7 +137,10 @@ class SlaMonitor:
                            D.c.platform.in_(list(self.notifiers)))):
                 where.setdefault(int(mid), []).append((str(platform), str(channel)))
         out = []
-        for mid, bid, network, created, assignee, _url, _handle in rows:
+        assignees = {m: d[0] for m, d in self.q.mention_details(
+            [r[0] for r in rows if r[0] in where]).items()} if where else {}
+        for mid, bid, network, created in rows:
+            assignee = assignees.get(mid)
             if mid not in where:
                 continue  # never shown as a card (grouped in a flood): the alert covers it
             target = targets.target(bid, network)
