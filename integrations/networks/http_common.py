@@ -441,7 +441,10 @@ def newer_id(a: str | None, b: str | None) -> str | None:
 def parse_time(value: Any) -> datetime:
     """An aware UTC datetime from ISO 8601 (with Z or offset) or Unix seconds."""
     if isinstance(value, int | float) and not isinstance(value, bool):
-        return datetime.fromtimestamp(value, tz=UTC)
+        try:
+            return datetime.fromtimestamp(value, tz=UTC)
+        except (OverflowError, OSError) as exc:  # far outside the calendar, or NaN
+            raise ValueError(f"not a time: {value!r}") from exc
     if not isinstance(value, str) or not value:
         raise ValueError(f"not a time: {value!r}")
     text = value.strip().replace("Z", "+00:00").replace("z", "+00:00")

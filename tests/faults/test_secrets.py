@@ -84,7 +84,7 @@ async def test_a_debug_session_logs_no_secret(caplog: pytest.LogCaptureFixture,
             raise RuntimeError(f"login failed with {secrets['discord_token']}")
         except RuntimeError:
             log.exception("discord login")
-        log.warning("configured: %s", {k: v for k, v in secrets.items()})
+        log.warning("configured: %s", dict(secrets))
         log.info("db at postgresql://echtzeit:%s@db/echtzeit", secrets["reddit_password"])
         await asyncio.sleep(0)
     finally:
