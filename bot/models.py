@@ -320,3 +320,8 @@ sa.Index("ix_event_mention_kind_at", _t["event"].c.mention_id, _t["event"].c.kin
 sa.Index("ix_mention_brand_seen", _t["mention"].c.brand_id, _t["mention"].c.seen_at)
 
 metadata = SQLModel.metadata
+
+
+def table(model: type[SQLModel]) -> sa.Table:
+    """The Core table of a model, typed, for the store's bulk statements."""
+    return metadata.tables[str(model.__tablename__)]

@@ -41,7 +41,7 @@ class RelayPolicy:
 
 def backoff_delay(attempt: int, policy: RelayPolicy, rng: random.Random) -> float:
     """Exponential back-off with "equal jitter": half fixed, half random, capped."""
-    ceiling = min(policy.backoff_cap, policy.backoff_base * (2 ** max(attempt - 1, 0)))
+    ceiling = min(policy.backoff_cap, policy.backoff_base * (2.0 ** max(attempt - 1, 0)))
     return ceiling / 2 + rng.uniform(0, ceiling / 2)
 
 

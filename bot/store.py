@@ -31,6 +31,7 @@ from bot.models import (
     SlaTarget,
     SourceCursor,
     Template,
+    table,
 )
 
 BRANDS_REVISION = "brands"
@@ -168,7 +169,7 @@ class Store:
     def revision(self, name: str = BRANDS_REVISION) -> int:
         with self.engine.connect() as conn:
             value = conn.execute(
-                sa.select(Revision.__table__.c.value).where(Revision.__table__.c.name == name)
+                sa.select(table(Revision).c.value).where(table(Revision).c.name == name)
             ).scalar()
         return int(value or 0)
 
@@ -212,7 +213,7 @@ class Store:
 
     def brand_queries(self) -> dict[int, str]:
         with self.engine.connect() as conn:
-            t = Brand.__table__
+            t = table(Brand)
             return {int(r.id): str(r.query) for r in conn.execute(sa.select(t.c.id, t.c.query))}
 
     def add_route(
@@ -273,7 +274,7 @@ class Store:
         ids = list(set(ids))
         if not ids:
             return set()
-        t = Mention.__table__
+        t = table(Mention)
         with self.engine.connect() as conn:
             rows = conn.execute(
                 sa.select(t.c.external_id).where(t.c.network == network, t.c.external_id.in_(ids))
@@ -284,7 +285,7 @@ class Store:
         urls = list(set(urls))
         if not urls:
             return set()
-        t = Mention.__table__
+        t = table(Mention)
         with self.engine.connect() as conn:
             rows = conn.execute(sa.select(t.c.canonical_url).where(t.c.canonical_url.in_(urls)))
             return {r[0] for r in rows}
@@ -296,7 +297,7 @@ class Store:
         pairs = list(set(pairs))
         if not pairs:
             return {}
-        t = Mention.__table__
+        t = table(Mention)
         hashes = list({h for _, h in pairs})
         with self.engine.connect() as conn:
             rows = conn.execute(
@@ -304,7 +305,7 @@ class Store:
                 .where(t.c.text_hash.in_(hashes), t.c.seen_at >= since)
                 .group_by(t.c.brand_id, t.c.text_hash)
             )
-            found = {(int(b), str(h)): int(i) for b, h, i in rows}
+            found = {(int(r[0]), str(r[1])): int(r[2]) for r in rows}
         return {p: found[p] for p in pairs if p in found}
 
     def write_mentions(
@@ -328,10 +329,10 @@ class Store:
         budget = dict(card_budget or {})
         with self.engine.begin() as conn:
             authors = self._upsert_authors(conn, mentions, now)
-            mt, dt, et = Mention.__table__, Delivery.__table__, Event.__table__
+            mt, dt, et = table(Mention), table(Delivery), table(Event)
             for m in mentions:
                 author_id, muted = authors[(m.network, handle_key(m.author_handle))]
-                mention_id = conn.execute(
+                mention_id: int = conn.execute(
                     mt.insert().returning(mt.c.id),
                     {
                         "brand_id": m.brand_id, "network": m.network,
@@ -382,7 +383,7 @@ class Store:
     def _upsert_authors(
         self, conn: sa.Connection, mentions: Sequence[NewMention], now: datetime
     ) -> dict[tuple[str, str], tuple[int, bool]]:
-        t = Author.__table__
+        t = table(Author)
         by_key: dict[tuple[str, str], NewMention] = {}
         counts: dict[tuple[str, str], int] = {}
         for m in mentions:
@@ -408,7 +409,7 @@ class Store:
                     values["followers"] = m.author_followers
                 conn.execute(t.update().where(t.c.id == result[key][0]).values(**values))
             else:
-                new_id = conn.execute(
+                new_id: int = conn.execute(
                     t.insert().returning(t.c.id),
                     {
                         "network": key[0], "handle": m.author_handle.lstrip("@"),
@@ -440,11 +441,11 @@ class Store:
                     col(Delivery.platform).in_(platforms),
                     sa.or_(
                         sa.and_(
-                            Delivery.state == DeliveryState.PENDING.value,
+                            col(Delivery.state) == DeliveryState.PENDING.value,
                             col(Delivery.next_attempt_at) <= now,
                         ),
                         sa.and_(
-                            Delivery.state == DeliveryState.SENT.value,
+                            col(Delivery.state) == DeliveryState.SENT.value,
                             col(Delivery.needs_update).is_(True),
                         ),
                     ),
@@ -458,10 +459,10 @@ class Store:
             rows = list(s.exec(q))
             # Keep each channel in order: nothing overtakes an older card that waits for a
             # retry or is being sent by another worker.
-            t = Delivery.__table__
-            blocked = {
-                (p, c): i
-                for p, c, i in s.execute(
+            t = table(Delivery)
+            blocked: dict[tuple[str, str], int] = {
+                (str(r[0]), str(r[1])): int(r[2])
+                for r in s.execute(
                     sa.select(t.c.platform, t.c.channel, sa.func.min(t.c.id))
                     .where(
                         t.c.state == DeliveryState.PENDING.value,
@@ -541,12 +542,12 @@ class Store:
         which costs one lookup and is never wrong."""
         if not delivery_ids:
             return
-        t = Delivery.__table__
+        t = table(Delivery)
         with self.engine.begin() as conn:
             conn.execute(t.update().where(t.c.id.in_(list(delivery_ids))).values(lease_until=None))
 
     def outbox_depth(self) -> int:
-        t = Delivery.__table__
+        t = table(Delivery)
         with self.engine.connect() as conn:
             return int(
                 conn.execute(
@@ -710,7 +711,7 @@ class Store:
 
     def mention_for_message(self, *, platform: str, message_ref: str) -> int | None:
         """The mention whose card is the chat message `message_ref` on `platform`, if any."""
-        t = Delivery.__table__
+        t = table(Delivery)
         with self.engine.connect() as conn:
             found = conn.execute(
                 sa.select(t.c.mention_id)
@@ -828,7 +829,7 @@ class Store:
         """Record how many followers one of the brand's own accounts had on `day` (the local day
         of the reading); a second reading of the same day replaces the first. The networks call
         this; the digest reports the growth."""
-        t = BrandAccountFollowers.__table__
+        t = table(BrandAccountFollowers)
         key = handle.strip().lstrip("@")
         with self.engine.begin() as conn:
             updated = conn.execute(
