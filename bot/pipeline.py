@@ -124,9 +124,13 @@ class Pipeline:
         self._matcher, self._routes, self._revision = matcher, routes, revision
         return True
 
-    def match(self, post: Post, lang: Callable[[], str | None] | None = None) -> list[int]:
-        """The brand ids whose query matches the post: the one place matching happens."""
-        return self._matcher.match(
+    def match(
+        self, posts: Sequence[Post], langs: Sequence[Callable[[], str | None] | None]
+    ) -> list[list[int]]:
+        """The brand ids whose query matches each post: the one place matching happens.
+
+        `langs[i]` detects the language of `posts[i]` lazily, only if a query asks for it."""
+        return self._matcher.match_many([
             Candidate(
                 text=post.text,
                 network=post.network,
@@ -135,7 +139,8 @@ class Pipeline:
                 lang=post.lang.lower()[:2] if post.lang else None,
                 detect_lang=lang,
             )
-        )
+            for post, lang in zip(posts, langs, strict=True)
+        ])
 
     # --- ingest -------------------------------------------------------------------------------
 
@@ -144,10 +149,12 @@ class Pipeline:
         self.refresh()
         report = IngestReport(seen=len(posts))
         fresh = self._drop_known(posts, report)
-        matched: list[tuple[Post, int, _LazyLanguage]] = []
-        for post in fresh:
-            lang = _LazyLanguage(post.lang, post.text, self.language)
-            matched.extend((post, brand_id, lang) for brand_id in self.match(post, lang))
+        langs = [_LazyLanguage(p.lang, p.text, self.language) for p in fresh]
+        matched: list[tuple[Post, int, _LazyLanguage]] = [
+            (post, brand_id, lang)
+            for post, lang, brands in zip(fresh, langs, self.match(fresh, langs), strict=True)
+            for brand_id in brands
+        ]
         report.matched = len(matched)
         if not matched:
             return report
