@@ -72,6 +72,7 @@ class FakeSlack:
         self.calls: list[Call] = []
         self.violations: list[str] = []
         self.messages: dict[tuple[str, str], dict[str, Any]] = {}
+        self.received_at: dict[tuple[str, str], float] = {}  # wall clock, for history's oldest
         self.views: dict[str, dict[str, Any]] = {}
         self.webhooks: list[tuple[str, dict[str, Any]]] = []
         self.reactions: set[tuple[str, str, str]] = set()
@@ -265,6 +266,8 @@ class FakeSlack:
                 done.append({"id": f["id"], "title": f.get("title") or stored["filename"],
                              "name": stored["filename"], "mimetype": "image/png"})
             return 200, {"ok": True, "files": done}, {}
+        if method == "conversations.history":
+            return self._history(args)
         if method == "reactions.add":
             key = (str(args.get("channel")), str(args.get("timestamp")), str(args.get("name")))
             if key in self.reactions:
@@ -312,9 +315,35 @@ class FakeSlack:
         if args.get("unfurl_links") is not False or args.get("unfurl_media") is not False:
             self.violations.append("chat.postMessage without unfurl_links/unfurl_media=false")
         self.messages[(channel, ts)] = dict(args)
+        self.received_at[(channel, ts)] = time.time()
         message = {"type": "message", "user": self.bot_user_id, "bot_id": self.bot_id,
                    "text": args.get("text", ""), "ts": ts}
         return 200, {"ok": True, "channel": channel, "ts": ts, "message": message}, {}
+
+    def _history(self, args: dict[str, Any]) -> tuple[int, dict[str, Any], dict[str, str]]:
+        """conversations.history: newest first, after `oldest` (compared with when the fake
+        received each message, as its own `ts` values are synthetic), paged by cursor; message
+        metadata only with include_all_metadata."""
+        channel = str(args.get("channel") or "")
+        if channel not in self.channels:
+            return self._refuse("channel_not_found")
+        oldest = float(args.get("oldest") or 0)
+        limit = max(1, min(int(args.get("limit") or 100), 999))
+        start = int(args.get("cursor") or 0)
+        found = [(ts, m) for (ch, ts), m in reversed(self.messages.items())
+                 if ch == channel and self.received_at.get((ch, ts), 0.0) > oldest]
+        with_meta = str(args.get("include_all_metadata")).lower() in ("true", "1")
+        out = []
+        for ts, m in found[start:start + limit]:
+            item: dict[str, Any] = {"type": "message", "user": self.bot_user_id,
+                                    "bot_id": self.bot_id, "text": m.get("text", ""), "ts": ts}
+            meta = m.get("metadata")
+            if with_meta and meta:
+                item["metadata"] = json.loads(meta) if isinstance(meta, str) else meta
+            out.append(item)
+        more = start + limit < len(found)
+        return 200, {"ok": True, "messages": out, "has_more": more,
+                     "response_metadata": {"next_cursor": str(start + limit) if more else ""}}, {}
 
     def _view(self, method: str, args: dict[str, Any]) -> tuple[int, dict[str, Any],
                                                                   dict[str, str]]:

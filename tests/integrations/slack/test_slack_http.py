@@ -244,3 +244,29 @@ async def test_message_shortcut_on_a_card_opens_the_reply_modal(
     await http_desk.interact(elsewhere)
     [(_, answer)] = await http_desk.fake.wait_webhooks(1)
     assert "not an Echtzeit card" in texts(answer["blocks"])
+
+
+async def test_a_captured_request_replayed_counts_once_and_a_tampered_or_late_one_not_at_all(
+        http_desk: SlackDeskUnderTest) -> None:
+    await http_desk.relay.run_once()
+    channel, ts = http_desk.card_ref()
+    payload = fixture("event_message_thread.json")
+    payload["event_id"] = "EvReplay"
+    payload["event"].update(text="noted once", channel=channel, thread_ts=ts, ts="1764000201.1")
+    body = json.dumps(payload)
+    captured = sign(body)
+    for _ in range(3):  # an attacker (or a proxy) sends the same signed request again
+        status, _ = await http_desk.post(body, content_type="application/json",
+                                         headers=captured, signed=False)
+        assert status == 200
+    tampered = body.replace("noted once", "noted twice")
+    status, _ = await http_desk.post(tampered, content_type="application/json",
+                                     headers=captured, signed=False)
+    assert status == 401
+    late = sign(body, timestamp=int(time.time()) - 5 * 60 - 30)  # captured 5.5 minutes ago
+    status, _ = await http_desk.post(body, content_type="application/json", headers=late,
+                                     signed=False)
+    assert status == 401
+    await settled()
+    notes = http_desk.store.events(mention_id=http_desk.mention_id, kind="note")
+    assert [json.loads(n.detail)["text"] for n in notes] == ["noted once"]
