@@ -222,8 +222,16 @@ class DigestBuilder:
               day: date | None = None) -> Digest:
         """The digest of `channel` for `day` (default: the latest due day; with kind "today",
         today so far; with "week", the seven days ending with `day`)."""
-        ch = self.q.channel(platform, channel)
-        prefs = self.prefs(platform, channel)
+        with self.store.engine.connect() as conn:
+            # One checkout for the whole digest: every query below shares it.
+            return self._build(self.q.bound(conn), platform, channel, now=now, kind=kind,
+                               day=day)
+
+    def _build(self, q: DigestQueries, platform: str, channel: str, *, now: datetime,
+               kind: Kind, day: date | None) -> Digest:
+        ch = q.channel(platform, channel)
+        prefs = q.prefs(platform, channel, timezone=self.timezone,
+                        digest_hour=self.digest_hour, business_hours=self.business_hours)
         zone = ZoneInfo(prefs.timezone)
         if day is None:
             day = now.astimezone(zone).date() if kind == "today" else due_day(prefs, now)
@@ -231,21 +239,21 @@ class DigestBuilder:
         windows = [Window(p.start, p.end) for p in periods]
         hours = (BusinessHours.parse(prefs.business_hours, zone)
                  if prefs.business_hours else None)
-        targets = self.q.sla_targets(ch.brand_ids)
+        targets = q.sla_targets(ch.brand_ids)
         brand_names = dict(zip(ch.brand_ids, ch.brand_names, strict=True))
-        vol = self._volume(ch, windows)
-        rows = self.q.responses(ch.brand_ids, windows)
+        rows = q.window_mentions(ch.brand_ids, windows)
+        vol = self._volume(rows)
         resp = self._responses(rows, targets, hours, now)
-        acts = self._actions(ch, windows)
-        overdue, overdue_total = self._overdue(ch, targets, brand_names, now)
-        hourly, hour_labels = self._hourly(ch, windows[0], zone)
+        acts = self._actions(q.staff_counts(ch.brand_ids, windows))
+        overdue, overdue_total = self._overdue(q, ch, targets, brand_names, now)
+        hourly, hour_labels = self._hourly(rows, windows[0], zone)
         return Digest(
             platform=platform, channel=channel, brands=ch.brand_names, kind=kind,
             timezone=prefs.timezone, business_hours=prefs.business_hours, periods=periods,
             compare_labels=labels, generated_at=now,
             mentions=vol["total"], by_network=vol["network"], by_sentiment=vol["sentiment"],
             top_authors=tuple(TopAuthor(h, n, f, c) for h, n, f, c in
-                              self.q.top_authors(ch.brand_ids, windows[0])),
+                              q.top_authors(ch.brand_ids, windows[0])),
             replies=acts["replies"], claims=acts["claims"], resolves=acts["resolves"],
             likes=vol["likes"], reposts=vol["reposts"],
             response_median=resp["median"], response_p90=resp["p90"],
@@ -254,29 +262,29 @@ class DigestBuilder:
             people=acts["people"], overdue=overdue, overdue_total=overdue_total,
             spikes=tuple(SpikeNote(brand_names.get(b, str(b)), k, s, e, c, x, share)
                          for b, k, s, e, c, _neg, x, share in
-                         self.q.spikes(ch.brand_ids, windows[0])),
-            followers=self._followers(ch, brand_names, day),
-            staffing=self._staffing(ch, targets, zone, now, vol["networks_seen"]),
+                         q.spikes(ch.brand_ids, windows[0])),
+            followers=self._followers(q, ch, brand_names, day),
+            staffing=self._staffing(q, ch, targets, zone, now, vol["networks_seen"]),
             hourly=hourly, hour_labels=hour_labels, response_minutes=resp["minutes"],
         )
 
     # --- sections ------------------------------------------------------------------------------
 
-    def _volume(self, ch: Channel, windows: Sequence[Window]) -> dict:  # type: ignore[type-arg]
+    def _volume(self, rows: Sequence[ResponseRow]) -> dict:  # type: ignore[type-arg]
         total = [0, 0, 0]
         likes: list[int | None] = [None, None, None]
         reposts: list[int | None] = [None, None, None]
         by_network: dict[str, list[float]] = defaultdict(lambda: [0, 0, 0])
         by_sentiment: dict[str, list[float]] = {s: [0, 0, 0] for s in SENTIMENTS}
-        for bucket, network, sentiment, n, lk, rp, n_lk, n_rp in self.q.volume(ch.brand_ids,
-                                                                                windows):
-            total[bucket] += n
-            by_network[network][bucket] += n
-            by_sentiment.setdefault(sentiment, [0, 0, 0])[bucket] += n
-            if n_lk:
-                likes[bucket] = (likes[bucket] or 0) + int(lk or 0)
-            if n_rp:
-                reposts[bucket] = (reposts[bucket] or 0) + int(rp or 0)
+        for r in rows:
+            b = r.bucket
+            total[b] += 1
+            by_network[r.network][b] += 1
+            by_sentiment.setdefault(r.sentiment, [0, 0, 0])[b] += 1
+            if r.likes is not None:
+                likes[b] = (likes[b] or 0) + r.likes
+            if r.reposts is not None:
+                reposts[b] = (reposts[b] or 0) + r.reposts
         seen = [n for n, v in by_network.items() if v[0]]
         return {
             "total": Trio(*total),
@@ -340,18 +348,15 @@ class DigestBuilder:
             "minutes": tuple(w / 60 for w in waits[0]),
         }
 
-    def _actions(self, ch: Channel, windows: Sequence[Window]) -> dict:  # type: ignore[type-arg]
+    def _actions(self, counts: Iterable[tuple[int, str, str, int]],
+                 ) -> dict:  # type: ignore[type-arg]
         replies = [0, 0, 0]
         claims = [0, 0, 0]
         resolves = [0, 0, 0]
         people: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])
-        for bucket, person, n in self.q.replies_sent(ch.brand_ids, windows):
-            replies[bucket] += n
-            if bucket == 0:
-                people[person][0] += n
-        for bucket, kind, actor, n in self.q.actions(ch.brand_ids, windows):
-            slot = 2 if kind == "resolved" else 1
-            (resolves if slot == 2 else claims)[bucket] += n
+        for bucket, kind, actor, n in counts:
+            slot = 0 if kind == "replied" else 2 if kind == "resolved" else 1
+            (replies, claims, resolves)[slot][bucket] += n
             if bucket == 0:
                 people[actor][slot] += n
         ranked = sorted(people.items(), key=lambda kv: (-sum(kv[1]), kv[0]))
@@ -360,34 +365,33 @@ class DigestBuilder:
             "people": tuple(PersonCounts(p, *v) for p, v in ranked),
         }
 
-    def _overdue(self, ch: Channel, targets: SlaTargets, names: dict[int, str],
-                 now: datetime) -> tuple[tuple[Overdue, ...], int]:
-        late = [(mid, bid, network, created, targets.due_at(bid, network, created))
-                for mid, bid, network, created in self.q.open_unanswered(
-                    ch.brand_ids, since=now - OVERDUE_HORIZON)]
-        late = [x for x in late if x[4] < now]
-        shown = late[:OVERDUE_SHOWN]
-        details = self.q.mention_details([x[0] for x in shown]) if shown else {}
-        return tuple(Overdue(mid, names.get(bid, str(bid)), network, details[mid][1],
-                             details[mid][2], created, due, details[mid][0])
-                     for mid, bid, network, created, due in shown if mid in details), len(late)
+    def _overdue(self, q: DigestQueries, ch: Channel, targets: SlaTargets,
+                 names: dict[int, str], now: datetime) -> tuple[tuple[Overdue, ...], int]:
+        shown, total = q.overdue(ch.brand_ids, targets, since=now - OVERDUE_HORIZON, now=now,
+                                 limit=OVERDUE_SHOWN)
+        return tuple(Overdue(o.mention_id, names.get(o.brand_id, str(o.brand_id)), o.network,
+                             o.url, o.author_handle, o.created_at,
+                             targets.due_at(o.brand_id, o.network, o.created_at), o.assignee)
+                     for o in shown), total
 
-    def _hourly(self, ch: Channel, window: Window,
+    def _hourly(self, rows: Sequence[ResponseRow], window: Window,
                 zone: ZoneInfo) -> tuple[dict[str, tuple[int, ...]], tuple[str, ...]]:
         n = max(math.ceil((window.end - window.start).total_seconds() / 3600), 1)
         counts = {s: [0] * n for s in SENTIMENTS}
-        for created, sentiment in self.q.hourly(ch.brand_ids, window):
-            i = int((created - window.start).total_seconds() // 3600)
+        for r in rows:
+            if r.bucket != 0:
+                continue
+            i = int((r.created_at - window.start).total_seconds() // 3600)
             if 0 <= i < n:
-                counts.setdefault(sentiment, [0] * n)[i] += 1
+                counts.setdefault(r.sentiment, [0] * n)[i] += 1
         labels = tuple(f"{(window.start + timedelta(hours=i)).astimezone(zone):%H}"
                        for i in range(n))
         return {k: tuple(v) for k, v in counts.items()}, labels
 
-    def _followers(self, ch: Channel, names: dict[int, str], day: date,
+    def _followers(self, q: DigestQueries, ch: Channel, names: dict[int, str], day: date,
                    ) -> tuple[FollowerGrowth, ...]:
         readings: dict[tuple[int, str, str], dict[date, int]] = defaultdict(dict)
-        for bid, network, handle, d, followers in self.q.followers(
+        for bid, network, handle, d, followers in q.followers(
                 ch.brand_ids, day - timedelta(days=21), day):
             readings[(bid, network, handle)][d] = followers
 
@@ -408,18 +412,18 @@ class DigestBuilder:
                 latest - earlier if earlier is not None else None))
         return tuple(out)
 
-    def _staffing(self, ch: Channel, targets: SlaTargets, zone: ZoneInfo, now: datetime,
-                  networks: Sequence[str]) -> Staffing | None:
+    def _staffing(self, q: DigestQueries, ch: Channel, targets: SlaTargets, zone: ZoneInfo,
+                  now: datetime, networks: Sequence[str]) -> Staffing | None:
         tomorrow = now.astimezone(zone).date() + timedelta(days=1)
-        created = self.q.brands_created(ch.brand_ids)
+        created = q.brands_created(ch.brand_ids)
         earliest = created.astimezone(zone).date() if created else tomorrow
         dates = [tomorrow - timedelta(days=7 * k) for k in range(1, 5)]
         dates = [d for d in dates if d >= earliest]
         if not dates:
             return None
-        arrivals = self.q.arrivals(ch.brand_ids, [local_window(d, zone) for d in dates])
+        arrivals = q.arrivals(ch.brand_ids, [local_window(d, zone) for d in dates])
         expected = forecast(arrivals, zone=zone, weekday_dates=dates)
-        handled = self.q.handling_times(ch.brand_ids, Window(now - HANDLING_WINDOW, now))
+        handled = q.handling_times(ch.brand_ids, Window(now - HANDLING_WINDOW, now))
         aht = median(handled) / 60 if handled else None
         sla_minutes = min((targets.target(b, n).total_seconds() / 60
                            for b in ch.brand_ids for n in networks), default=60.0)

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -33,11 +34,10 @@ from bot.models import (
     SlaTarget,
     SpikeAlert,
 )
-from bot.sla import SlaTargets
+from bot.sla import DEFAULT_TARGET_MINUTES, FALLBACK_TARGET_MINUTES, SlaTargets
 from bot.store import NotFound, Store
 
 log = logging.getLogger(__name__)
-
 
 
 def table(model: type[SQLModel]) -> sa.Table:
@@ -77,7 +77,7 @@ class Channel:
 
 @dataclass(frozen=True, slots=True)
 class ResponseRow:
-    """One mention of a window with the times its first answers came."""
+    """One mention of a window with its counts and the times its first answers came."""
 
     mention_id: int
     bucket: int
@@ -85,9 +85,25 @@ class ResponseRow:
     network: str
     created_at: datetime
     status: str
+    sentiment: str
+    likes: int | None
+    reposts: int | None
     first_reply: datetime | None
     relayed_at: datetime | None
     first_action: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class OverdueRow:
+    """An open, unanswered mention past its SLA target, with what the digest shows of it."""
+
+    mention_id: int
+    brand_id: int
+    network: str
+    created_at: datetime
+    assignee: str | None
+    url: str
+    author_handle: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,9 +117,23 @@ class ChannelPrefs:
 class DigestQueries:
     """Read the figures of a set of brands over a few windows; write the feature's own rows."""
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, conn: sa.Connection | None = None) -> None:
         self.store = store
         self.engine = store.engine
+        self._conn = conn
+
+    def bound(self, conn: sa.Connection) -> DigestQueries:
+        """These queries on one open connection: a digest reads all its figures through one
+        checkout (on PostgreSQL each checkout costs a ping, a BEGIN and a ROLLBACK)."""
+        return DigestQueries(self.store, conn)
+
+    @contextmanager
+    def _connect(self) -> Iterator[sa.Connection]:
+        if self._conn is not None:
+            yield self._conn
+        else:
+            with self.engine.connect() as conn:
+                yield conn
 
     # --- channels and their settings -----------------------------------------------------------
 
@@ -112,17 +142,22 @@ class DigestQueries:
         q = (sa.select(RT.c.platform, RT.c.channel, B.c.id, B.c.name)
              .join(B, B.c.id == RT.c.brand_id).order_by(RT.c.platform, RT.c.channel, B.c.name))
         found: dict[tuple[str, str], list[tuple[int, str]]] = {}
-        with self.engine.connect() as conn:
+        with self._connect() as conn:
             for platform, channel, bid, name in _rows(conn, q):
                 found.setdefault((platform, channel), []).append((int(bid), str(name)))
         return [Channel(p, c, tuple(b for b, _ in v), tuple(n for _, n in v))
                 for (p, c), v in found.items()]
 
     def channel(self, platform: str, channel: str) -> Channel:
-        for c in self.channels():
-            if (c.platform, c.channel) == (platform, channel):
-                return c
-        raise NotFound(f"no brand is routed to {platform}:{channel}")
+        """One channel with its brands (by name), read with a filter rather than all routes."""
+        q = (sa.select(B.c.id, B.c.name).join(RT, B.c.id == RT.c.brand_id)
+             .where(RT.c.platform == platform, RT.c.channel == channel).order_by(B.c.name))
+        with self._connect() as conn:
+            rows = _rows(conn, q)
+        if not rows:
+            raise NotFound(f"no brand is routed to {platform}:{channel}")
+        return Channel(platform, channel, tuple(int(r[0]) for r in rows),
+                       tuple(str(r[1]) for r in rows))
 
     def channel_since(self, platform: str, channel: str) -> datetime | None:
         """When the channel got its first route (the store logs route_set with sorted JSON)."""
@@ -130,14 +165,14 @@ class DigestQueries:
              .where(E.c.kind == "route_set",
                     E.c.detail.contains(f'"channel": {json.dumps(channel, ensure_ascii=False)}'),
                     E.c.detail.contains(f'"platform": {json.dumps(platform, ensure_ascii=False)}')))
-        with self.engine.connect() as conn:
+        with self._connect() as conn:
             return conn.execute(q).scalar()
 
     def prefs(self, platform: str, channel: str, *, timezone: str, digest_hour: int,
               business_hours: str | None) -> ChannelPrefs:
         """The channel's settings, the given defaults where it has none."""
         t = table(ChannelSetting)
-        with self.engine.connect() as conn:
+        with self._connect() as conn:
             row = conn.execute(sa.select(t).where(t.c.platform == platform,
                                                   t.c.channel == channel)).first()
         if row is None:
@@ -172,7 +207,7 @@ class DigestQueries:
         q = sa.select(t.c.brand_id, t.c.network, t.c.minutes)
         if brand_ids is not None:
             q = q.where(t.c.brand_id.in_(list(brand_ids)))
-        with self.engine.connect() as conn:
+        with self._connect() as conn:
             return SlaTargets({(int(b), str(n)): int(m) for b, n, m in _rows(conn, q)})
 
     def set_sla(self, *, brand: str, network: str, minutes: int | None, actor: str) -> Brand:
@@ -197,38 +232,42 @@ class DigestQueries:
 
     # --- the digest's figures ------------------------------------------------------------------
 
-    def volume(self, brand_ids: Sequence[int], windows: Sequence[Window]) -> list[Any]:
-        """(bucket, network, sentiment, mentions, likes, reposts, with likes, with reposts)."""
-        out: list[Any] = []
-        with self.engine.connect() as conn:
-            for i, w in enumerate(windows):
-                q = (sa.select(sa.literal(i), M.c.network, M.c.sentiment, sa.func.count(),
-                               sa.func.sum(M.c.likes), sa.func.sum(M.c.reposts),
-                               sa.func.count(M.c.likes), sa.func.count(M.c.reposts))
-                     .where(M.c.brand_id.in_(list(brand_ids)), M.c.created_at >= w.start,
-                            M.c.created_at < w.end, M.c.muted.is_(False))
-                     .group_by(M.c.network, M.c.sentiment))
-                out += _rows(conn, q)
-        return out
-
-    def hourly(self, brand_ids: Sequence[int], window: Window) -> list[tuple[datetime, str]]:
-        """(created_at, sentiment) of the window's mentions, for the chart's hourly bars."""
-        q = (sa.select(M.c.created_at, M.c.sentiment)
-             .where(M.c.brand_id.in_(list(brand_ids)), M.c.created_at >= window.start,
-                    M.c.created_at < window.end, M.c.muted.is_(False)))
-        with self.engine.connect() as conn:
-            return [(r[0], str(r[1])) for r in _rows(conn, q)]
+    def window_mentions(self, brand_ids: Sequence[int],
+                        windows: Sequence[Window]) -> list[ResponseRow]:
+        """Each unmuted mention of the windows (bucket = the window's index) with its counts,
+        its first sent reply, relay and staff action: one statement, a UNION ALL of one range
+        scan per window on ix_mention_brand_created. Volume, hourly bars and response figures
+        are all counted from these rows."""
+        r2, e2, e3 = R.alias("r2"), E.alias("e2"), E.alias("e3")
+        first_reply = (sa.select(sa.func.min(r2.c.sent_at))
+                       .where(r2.c.mention_id == M.c.id, r2.c.state == ReplyState.SENT.value)
+                       .scalar_subquery())
+        relayed = (sa.select(sa.func.min(e2.c.at))
+                   .where(e2.c.mention_id == M.c.id, e2.c.kind == "relayed").scalar_subquery())
+        acted = (sa.select(sa.func.min(e3.c.at))
+                 .where(e3.c.mention_id == M.c.id, e3.c.kind.in_(STAFF_ACTIONS))
+                 .scalar_subquery())
+        q = _union([
+            sa.select(M.c.id, _bucket(i), M.c.brand_id, M.c.network, M.c.created_at,
+                      M.c.status, M.c.sentiment, M.c.likes, M.c.reposts,
+                      first_reply, relayed, acted)
+            .where(M.c.brand_id.in_(list(brand_ids)), M.c.created_at >= w.start,
+                   M.c.created_at < w.end, M.c.muted.is_(False))
+            for i, w in enumerate(windows)])
+        with self._connect() as conn:
+            return [ResponseRow(int(r[0]), int(r[1]), int(r[2]), str(r[3]), r[4], str(r[5]),
+                                str(r[6]), r[7], r[8], r[9], r[10], r[11])
+                    for r in _rows(conn, q)]
 
     def arrivals(self, brand_ids: Sequence[int], windows: Sequence[Window]) -> list[datetime]:
         """created_at of the mentions in any of the windows (staffing forecast)."""
-        out: list[datetime] = []
-        with self.engine.connect() as conn:
-            for w in windows:
-                q = (sa.select(M.c.created_at)
-                     .where(M.c.brand_id.in_(list(brand_ids)), M.c.created_at >= w.start,
-                            M.c.created_at < w.end, M.c.muted.is_(False)))
-                out += [r[0] for r in _rows(conn, q)]
-        return out
+        q = _union([
+            sa.select(M.c.created_at)
+            .where(M.c.brand_id.in_(list(brand_ids)), M.c.created_at >= w.start,
+                   M.c.created_at < w.end, M.c.muted.is_(False))
+            for w in windows])
+        with self._connect() as conn:
+            return [r[0] for r in _rows(conn, q)]
 
     def top_authors(self, brand_ids: Sequence[int], window: Window,
                     limit: int = 5) -> list[tuple[str, str, int | None, int]]:
@@ -241,59 +280,60 @@ class DigestQueries:
              .group_by(A.c.id, A.c.handle, A.c.network, A.c.followers)
              .order_by(sa.nulls_last(A.c.followers.desc()), n.desc(), A.c.handle)
              .limit(limit))
-        with self.engine.connect() as conn:
+        with self._connect() as conn:
             return [(str(h), str(nw), f, int(c)) for h, nw, f, c in _rows(conn, q)]
 
-    def responses(self, brand_ids: Sequence[int], windows: Sequence[Window]) -> list[ResponseRow]:
-        """Each mention of the windows with its first sent reply, relay and staff action."""
-        r2, e2, e3 = R.alias("r2"), E.alias("e2"), E.alias("e3")
-        first_reply = (sa.select(sa.func.min(r2.c.sent_at))
-                       .where(r2.c.mention_id == M.c.id, r2.c.state == ReplyState.SENT.value)
-                       .scalar_subquery())
-        relayed = (sa.select(sa.func.min(e2.c.at))
-                   .where(e2.c.mention_id == M.c.id, e2.c.kind == "relayed").scalar_subquery())
-        acted = (sa.select(sa.func.min(e3.c.at))
-                 .where(e3.c.mention_id == M.c.id, e3.c.kind.in_(STAFF_ACTIONS))
-                 .scalar_subquery())
-        out: list[ResponseRow] = []
-        with self.engine.connect() as conn:
-            for i, w in enumerate(windows):
-                q = (sa.select(M.c.id, M.c.brand_id, M.c.network, M.c.created_at, M.c.status,
-                               first_reply, relayed, acted)
-                     .where(M.c.brand_id.in_(list(brand_ids)), M.c.created_at >= w.start,
-                            M.c.created_at < w.end, M.c.muted.is_(False)))
-                out += [ResponseRow(int(r[0]), i, int(r[1]), str(r[2]), r[3], str(r[4]), r[5],
-                                    r[6], r[7]) for r in _rows(conn, q)]
-        return out
+    def staff_counts(self, brand_ids: Sequence[int],
+                     windows: Sequence[Window]) -> list[tuple[int, str, str, int]]:
+        """(bucket, kind, actor, count) of replies sent, claims, assignments and resolves.
+        Replies are counted by the time the network took them: the store logs every sent reply
+        as a `replied` event (brand, actor = the reply's author, at = sent time). One
+        statement, a UNION ALL of one scan per window on the covering index
+        ix_event_brand_kind_at, without a join."""
+        q = _union([
+            sa.select(_bucket(i), E.c.kind, E.c.actor, sa.func.count())
+            .where(E.c.brand_id.in_(list(brand_ids)),
+                   E.c.kind.in_(("replied", "claimed", "assigned", "resolved")),
+                   E.c.at >= w.start, E.c.at < w.end)
+            .group_by(E.c.kind, E.c.actor)
+            for i, w in enumerate(windows)])
+        with self._connect() as conn:
+            return [(int(b), str(k), str(a), int(n)) for b, k, a, n in _rows(conn, q)]
 
-    def replies_sent(self, brand_ids: Sequence[int],
-                     windows: Sequence[Window]) -> list[tuple[int, str, int]]:
-        """(bucket, person, replies sent) by the time the network took them: the store logs
-        every sent reply as a `replied` event (brand, actor = the reply's author, at = sent
-        time), which the covering index ix_event_brand_kind_at counts without a join."""
-        out: list[tuple[int, str, int]] = []
-        with self.engine.connect() as conn:
-            for i, w in enumerate(windows):
-                q = (sa.select(E.c.actor, sa.func.count())
-                     .where(E.c.brand_id.in_(list(brand_ids)), E.c.kind == "replied",
-                            E.c.at >= w.start, E.c.at < w.end)
-                     .group_by(E.c.actor))
-                out += [(i, str(p), int(n)) for p, n in _rows(conn, q)]
-        return out
+    def overdue(self, brand_ids: Sequence[int], targets: SlaTargets, *, since: datetime,
+                now: datetime, limit: int) -> tuple[list[OverdueRow], int]:
+        """The oldest `limit` open mentions posted since `since` that have no sent reply and
+        whose SLA target passed before `now`, with their details, and how many there are in
+        all. The target is applied in SQL (created_at before now minus the target of the
+        brand and network), so only the shown rows travel; the sent reply is a correlated
+        lookup on ix_reply_mention_id (an anti-join makes PostgreSQL hash the reply table)."""
+        ids = list(brand_ids)
 
-    def actions(self, brand_ids: Sequence[int],
-                windows: Sequence[Window]) -> list[tuple[int, str, str, int]]:
-        """(bucket, kind, actor, count) of claims, assignments and resolves."""
-        out: list[tuple[int, str, str, int]] = []
-        with self.engine.connect() as conn:
-            for i, w in enumerate(windows):
-                q = (sa.select(E.c.kind, E.c.actor, sa.func.count())
-                     .where(E.c.brand_id.in_(list(brand_ids)),
-                            E.c.kind.in_(("claimed", "assigned", "resolved")),
-                            E.c.at >= w.start, E.c.at < w.end)
-                     .group_by(E.c.kind, E.c.actor))
-                out += [(i, str(k), str(a), int(n)) for k, a, n in _rows(conn, q)]
-        return out
+        def cut(minutes: int) -> sa.ColumnElement[Any]:
+            return sa.literal(now - timedelta(minutes=minutes), M.c.created_at.type)
+
+        whens: list[tuple[sa.ColumnElement[bool], sa.ColumnElement[Any]]] = [
+            ((M.c.brand_id == b) & (M.c.network == n), cut(m))
+            for (b, n), m in sorted(targets.overrides.items()) if b in ids]
+        whens += [(M.c.network == n, cut(m)) for n, m in DEFAULT_TARGET_MINUTES.items()]
+        cutoff = sa.case(*whens, else_=cut(FALLBACK_TARGET_MINUTES))
+        sent = (sa.select(sa.func.min(R.c.id))
+                .where(R.c.mention_id == M.c.id, R.c.state == ReplyState.SENT.value)
+                .scalar_subquery())
+        q = (sa.select(M.c.id, M.c.brand_id, M.c.network, M.c.created_at, M.c.assignee,
+                       M.c.url, A.c.handle, sa.func.count().over())
+             .select_from(M.outerjoin(A, A.c.id == M.c.author_id))
+             .where(M.c.brand_id.in_(ids), M.c.status.in_(OPEN), M.c.created_at >= since,
+                    M.c.muted.is_(False), M.c.created_at < cutoff, sent.is_(None))
+             .order_by(M.c.created_at, M.c.id)
+             .limit(limit))
+        with self._connect() as conn:
+            rows = _rows(conn, q)
+        total = int(rows[0][7]) if rows else 0
+        # A mention without its author row is counted but not listed (as before: the details
+        # were an inner join).
+        return [OverdueRow(int(r[0]), int(r[1]), str(r[2]), r[3], r[4], str(r[5]), str(r[6]))
+                for r in rows if r[6] is not None], total
 
     def open_unanswered(self, brand_ids: Sequence[int], *, since: datetime,
                         ) -> list[tuple[int, int, str, datetime]]:
@@ -304,7 +344,7 @@ class DigestQueries:
              .where(M.c.brand_id.in_(list(brand_ids)), M.c.status.in_(OPEN),
                     M.c.created_at >= since, M.c.muted.is_(False))
              .order_by(M.c.created_at, M.c.id))
-        with self.engine.connect() as conn:
+        with self._connect() as conn:
             rows = _rows(conn, q)
             ids = sorted(int(r[0]) for r in rows)
             answered: set[int] = set()
@@ -318,7 +358,7 @@ class DigestQueries:
         """(assignee, url, author handle) of a few mentions."""
         q = (sa.select(M.c.id, M.c.assignee, M.c.url, A.c.handle)
              .select_from(M.join(A, A.c.id == M.c.author_id)).where(M.c.id.in_(list(ids))))
-        with self.engine.connect() as conn:
+        with self._connect() as conn:
             return {int(r[0]): (r[1], str(r[2]), str(r[3])) for r in _rows(conn, q)}
 
     def handling_times(self, brand_ids: Sequence[int], window: Window) -> list[float]:
@@ -339,7 +379,7 @@ class DigestQueries:
             seconds: sa.ColumnElement[Any] = sa.extract("epoch", done - claims.c.claimed)
         else:  # SQLite keeps UTC text that julianday() reads
             seconds = (sa.func.julianday(done) - sa.func.julianday(claims.c.claimed)) * 86400.0
-        with self.engine.connect() as conn:
+        with self._connect() as conn:
             return [float(v) for (v,) in _rows(conn, sa.select(seconds)) if v is not None]
 
     def spikes(self, brand_ids: Sequence[int], window: Window) -> list[Any]:
@@ -352,7 +392,7 @@ class DigestQueries:
                     t.c.window_end < window.end)
              .group_by(t.c.brand_id, t.c.window_start, t.c.window_end)
              .order_by(t.c.window_end))
-        with self.engine.connect() as conn:
+        with self._connect() as conn:
             return _rows(conn, q)
 
     def followers(self, brand_ids: Sequence[int], first: date,
@@ -361,12 +401,12 @@ class DigestQueries:
         q = (sa.select(t.c.brand_id, t.c.network, t.c.handle, t.c.day, t.c.followers)
              .where(t.c.brand_id.in_(list(brand_ids)), t.c.day >= first, t.c.day <= last)
              .order_by(t.c.day))
-        with self.engine.connect() as conn:
+        with self._connect() as conn:
             return [(int(b), str(n), str(h), d, int(f)) for b, n, h, d, f in _rows(conn, q)]
 
     def brands_created(self, brand_ids: Sequence[int]) -> datetime | None:
         q = sa.select(sa.func.min(B.c.created_at)).where(B.c.id.in_(list(brand_ids)))
-        with self.engine.connect() as conn:
+        with self._connect() as conn:
             return conn.execute(q).scalar()
 
     # --- digest runs: posted once per channel and day ----------------------------------------
@@ -414,7 +454,7 @@ class DigestQueries:
         q = sa.select(t).order_by(t.c.id)
         if platform is not None:
             q = q.where(t.c.platform == platform)
-        with self.engine.connect() as conn:
+        with self._connect() as conn:
             return [DigestRun(**r._mapping) for r in _rows(conn, q)]
 
     # --- spike alerts --------------------------------------------------------------------------
@@ -423,7 +463,7 @@ class DigestQueries:
         t = table(SpikeAlert)
         q = sa.select(sa.func.max(t.c.detected_at)).where(
             t.c.brand_id == brand_id, t.c.platform == platform, t.c.channel == channel)
-        with self.engine.connect() as conn:
+        with self._connect() as conn:
             return conn.execute(q).scalar()
 
     def claim_alert(self, values: dict[str, object], *, cooldown: timedelta) -> int | None:
@@ -453,8 +493,19 @@ class DigestQueries:
 
     def alerts(self) -> list[SpikeAlert]:
         t = table(SpikeAlert)
-        with self.engine.connect() as conn:
+        with self._connect() as conn:
             return [SpikeAlert(**r._mapping) for r in conn.execute(sa.select(t).order_by(t.c.id))]
+
+
+def _bucket(i: int) -> sa.ColumnElement[int]:
+    """The window's index as a constant column (inlined: no parameter per part)."""
+    return sa.literal_column(str(int(i)), sa.Integer).label("bucket")
+
+
+def _union(parts: Sequence[sa.Select[Any]]) -> sa.Executable:
+    """One statement for several windows: UNION ALL of per-window range queries, so that each
+    part keeps its own index range scan (an OR of ranges would not on SQLite)."""
+    return parts[0] if len(parts) == 1 else sa.union_all(*parts)
 
 
 def _rows(conn: sa.Connection, q: sa.Executable) -> list[Any]:
