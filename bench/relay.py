@@ -43,21 +43,21 @@ from urllib.parse import urlencode
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import aiohttp  # noqa: E402
-import sqlalchemy as sa  # noqa: E402
+import aiohttp
+import sqlalchemy as sa
 
-from bot import db  # noqa: E402
-from bot.domain import Author, Post  # noqa: E402
-from bot.pipeline import Pipeline  # noqa: E402
-from bot.relay import Relay  # noqa: E402
-from bot.settings import Settings  # noqa: E402
-from bot.spikes import SpikeDetector, SpikeMonitor  # noqa: E402
-from bot.store import Store, utcnow  # noqa: E402
-from commands import Deps  # noqa: E402
-from integrations.chat.slack_serve import HttpService, slack_from_settings  # noqa: E402
-from tests.factories import new_mention  # noqa: E402
-from tests.integrations.slack.conftest import SIGNING_SECRET, sign  # noqa: E402
-from tests.integrations.slack.fake_slack import FakeSlack, fixture  # noqa: E402
+from bot import db
+from bot.domain import Author, Post
+from bot.pipeline import Pipeline
+from bot.relay import Relay
+from bot.settings import Settings
+from bot.spikes import SpikeDetector, SpikeMonitor
+from bot.store import Store, utcnow
+from commands import Deps
+from integrations.chat.slack_serve import HttpService, slack_from_settings
+from tests.factories import new_mention
+from tests.integrations.slack.conftest import SIGNING_SECRET, sign
+from tests.integrations.slack.fake_slack import FakeSlack, fixture
 
 FLOOD_CHANNEL = "C0FLOOD"
 
@@ -159,7 +159,7 @@ class Bench:
         await asyncio.gather(*pending)
         # Wait for every card to arrive.
         deadline = time.monotonic() + 120
-        while len(self._cards(prefix="C0STEADY")) < total and time.monotonic() < deadline:
+        while len(self._cards(prefix="C0STEADY")) < total and time.monotonic() < deadline:  # noqa: ASYNC110
             await asyncio.sleep(0.2)
         cards = self._cards(prefix="C0STEADY")
         ids = self._external_ids()

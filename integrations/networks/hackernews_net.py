@@ -50,7 +50,9 @@ def hit_to_post(hit: JSON) -> Post:
     author = hit.get("author")
     if not isinstance(author, str) or not author:
         raise ValueError("hit without author")
-    tags = hit.get("_tags") or []
+    tags = hit.get("_tags")
+    if not isinstance(tags, list):  # garbage in the tag list is no tag
+        tags = []
     if "comment" in tags or hit.get("comment_text"):
         text = html_to_text(str(hit.get("comment_text") or ""))
         story = hit.get("story_title")

@@ -68,7 +68,7 @@ def comment_to_post(comment: JSON, *, media: JSON, external_id: str | None = Non
     cid = comment.get("id")
     text = comment.get("text")
     user = comment.get("username") or pick(comment, "from", "username")
-    if not isinstance(cid, str) or not isinstance(text, str) or not text.strip():
+    if not isinstance(cid, str) or not cid or not isinstance(text, str) or not text.strip():
         raise ValueError("comment without id or text")
     if not isinstance(user, str) or not user:
         raise ValueError("comment without username")

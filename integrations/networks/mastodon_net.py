@@ -112,7 +112,8 @@ def status_to_post(status: JSON, instance: Instance) -> Post:
     if not isinstance(account, dict):
         raise ValueError("status without an account")
     acct = require_str(account, "acct")
-    text = html_to_text(status.get("content") or "")
+    content = status.get("content")
+    text = html_to_text(content if isinstance(content, str) else "")
     warning = status.get("spoiler_text")
     if isinstance(warning, str) and warning.strip():
         text = f"[CW: {warning.strip()}]\n{text}"

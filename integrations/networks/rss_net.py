@@ -57,7 +57,10 @@ def _when(entry: Any, fallback: datetime) -> datetime:
     for key in ("published_parsed", "updated_parsed", "created_parsed"):
         value = entry.get(key)
         if value:
-            return datetime.fromtimestamp(calendar.timegm(value), tz=UTC)
+            try:
+                return datetime.fromtimestamp(calendar.timegm(value), tz=UTC)
+            except (TypeError, ValueError, OverflowError, OSError):
+                continue  # not a time tuple, or outside the calendar: try the next field
     return fallback
 
 

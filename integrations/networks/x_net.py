@@ -86,8 +86,11 @@ def tweet_to_post(tweet: JSON, users: dict[str, JSON]) -> Post:
     if user is None or not isinstance(user.get("username"), str):
         raise ValueError("tweet whose author is not in includes.users")
     username = user["username"]
-    metrics = tweet.get("public_metrics") or {}
-    replied = next((r.get("id") for r in tweet.get("referenced_tweets") or []
+    metrics = tweet.get("public_metrics")
+    if not isinstance(metrics, dict):
+        metrics = {}
+    referenced = tweet.get("referenced_tweets")
+    replied = next((r.get("id") for r in (referenced if isinstance(referenced, list) else [])
                     if isinstance(r, dict) and r.get("type") == "replied_to"), None)
     lang = tweet.get("lang")
     return Post(

@@ -61,7 +61,7 @@ def comment_to_post(comment: JSON, *, video_title: str | None,
     """A youtube#comment (top-level or reply) as a Post."""
     cid = comment.get("id")
     snippet = comment.get("snippet")
-    if not isinstance(cid, str) or not isinstance(snippet, dict):
+    if not isinstance(cid, str) or not cid or not isinstance(snippet, dict):
         raise ValueError("comment without id or snippet")
     video = snippet.get("videoId")
     if not isinstance(video, str):
