@@ -53,3 +53,14 @@ class Responder(Protocol):
     async def reply(self, *, mention: Mention, text: str) -> PostedReply:
         """Post `text` as a reply to `mention`; raise ReplyRejected or ReplyUncertain."""
         ...
+
+
+def length_problem(network: str, text: str, limit: int, *, size: int | None = None) -> str | None:
+    """The common reply rule: not empty, and at most `limit` long (`size` when the network
+    counts other than by code points)."""
+    if not text.strip():
+        return "the reply is empty"
+    size = len(text) if size is None else size
+    if size > limit:
+        return f"{network} allows {limit} characters, this reply has {size}"
+    return None

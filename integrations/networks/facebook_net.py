@@ -22,7 +22,7 @@ import httpx
 
 from bot.domain import Author, Post
 from bot.models import Mention
-from bot.networks import Batch, PostedReply
+from bot.networks import Batch, PostedReply, length_problem
 from bot.store import utcnow
 from integrations.networks.http_common import (
     JSON,
@@ -233,11 +233,7 @@ class FacebookResponder:
         self.api = api
 
     def check(self, text: str) -> str | None:
-        if not text.strip():
-            return "the reply is empty"
-        if len(text) > MAX_REPLY:
-            return f"facebook allows {MAX_REPLY} characters, this reply has {len(text)}"
-        return None
+        return length_problem(NETWORK, text, MAX_REPLY)
 
     async def reply(self, *, mention: Mention, text: str) -> PostedReply:
         async def post() -> PostedReply:

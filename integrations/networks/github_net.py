@@ -23,7 +23,7 @@ import httpx
 
 from bot.domain import Author, Post
 from bot.models import Mention
-from bot.networks import Batch, PostedReply, ReplyRejected
+from bot.networks import Batch, PostedReply, ReplyRejected, length_problem
 from bot.store import utcnow
 from integrations.networks.http_common import (
     JSON,
@@ -268,11 +268,7 @@ class GitHubResponder:
         self.api = api
 
     def check(self, text: str) -> str | None:
-        if not text.strip():
-            return "the reply is empty"
-        if len(text) > MAX_BODY:
-            return f"github allows {MAX_BODY} characters, this reply has {len(text)}"
-        return None
+        return length_problem(NETWORK, text, MAX_BODY)
 
     async def reply(self, *, mention: Mention, text: str) -> PostedReply:
         issue = _ISSUE_ID.match(mention.external_id)

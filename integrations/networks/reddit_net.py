@@ -25,7 +25,7 @@ import httpx
 
 from bot.domain import Author, Post
 from bot.models import Mention
-from bot.networks import Batch, PostedReply, ReplyRejected
+from bot.networks import Batch, PostedReply, ReplyRejected, length_problem
 from bot.store import utcnow
 from integrations.networks.http_common import (
     JSON,
@@ -273,11 +273,7 @@ class RedditResponder:
         self.api = api
 
     def check(self, text: str) -> str | None:
-        if not text.strip():
-            return "the reply is empty"
-        if len(text) > MAX_REPLY:
-            return f"reddit allows {MAX_REPLY} characters, this reply has {len(text)}"
-        return None
+        return length_problem(NETWORK, text, MAX_REPLY)
 
     async def reply(self, *, mention: Mention, text: str) -> PostedReply:
         if not mention.external_id.startswith(("t1_", "t3_")):

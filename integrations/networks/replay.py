@@ -20,7 +20,7 @@ from typing import Any
 
 from bot.domain import Author, Post
 from bot.models import Mention
-from bot.networks import Batch, PostedReply
+from bot.networks import Batch, PostedReply, length_problem
 from bot.store import utcnow
 
 log = logging.getLogger(__name__)
@@ -145,12 +145,7 @@ class RecordingResponder:
     now: Callable[[], datetime] = utcnow
 
     def check(self, text: str) -> str | None:
-        limit = REPLY_LIMITS[self.network]
-        if not text.strip():
-            return "the reply is empty"
-        if len(text) > limit:
-            return f"{self.network} allows {limit} characters, this reply has {len(text)}"
-        return None
+        return length_problem(self.network, text, REPLY_LIMITS[self.network])
 
     async def reply(self, *, mention: Mention, text: str) -> PostedReply:
         self.path.parent.mkdir(parents=True, exist_ok=True)

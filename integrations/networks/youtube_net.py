@@ -25,7 +25,7 @@ import httpx
 
 from bot.domain import Author, Post
 from bot.models import Mention
-from bot.networks import Batch, PostedReply, ReplyRejected
+from bot.networks import Batch, PostedReply, ReplyRejected, length_problem
 from bot.store import utcnow
 from integrations.networks.http_common import (
     JSON,
@@ -236,11 +236,7 @@ class YouTubeResponder:
         self.api = api
 
     def check(self, text: str) -> str | None:
-        if not text.strip():
-            return "the reply is empty"
-        if len(text) > MAX_REPLY:
-            return f"youtube allows {MAX_REPLY} characters, this reply has {len(text)}"
-        return None
+        return length_problem(NETWORK, text, MAX_REPLY)
 
     async def reply(self, *, mention: Mention, text: str) -> PostedReply:
         # Replies to a reply go under the same top-level comment (YouTube threads are flat).
