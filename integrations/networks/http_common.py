@@ -9,6 +9,7 @@ that may have reached the network surfaces as `Uncertain`, one the network certa
 
 from __future__ import annotations
 
+import abc
 import asyncio
 import html
 import json
@@ -367,7 +368,7 @@ def response_json(response: httpx.Response) -> Any:
 # --- polling ----------------------------------------------------------------------------------
 
 
-class PollingSource:
+class PollingSource(abc.ABC):
     """A source that asks its network every `interval` seconds.
 
     Subclasses implement `poll_once(cursor) -> Batch`: one round of requests after `cursor`,
@@ -384,8 +385,9 @@ class PollingSource:
         self.sleep = sleep
         self.error_backoff_cap = error_backoff_cap
 
+    @abc.abstractmethod
     async def poll_once(self, cursor: str | None) -> Batch:
-        raise NotImplementedError
+        """One round of requests after `cursor` (each network module implements it)."""
 
     async def stream(self, cursor: str | None) -> AsyncIterator[Batch]:
         failures = 0
