@@ -6,7 +6,11 @@ command line, checks who may run it, and turns known failures into a one-line an
 
 from __future__ import annotations
 
+import asyncio
+import inspect
 import logging
+from collections.abc import Awaitable, Callable
+from typing import cast
 
 from bot.store import Conflict, NotFound
 from commands import admin, digest, mentions
@@ -23,7 +27,7 @@ from commands.base import (
 log = logging.getLogger(__name__)
 
 
-async def help_(inv: Invocation, deps: Deps) -> Result:
+def help_(inv: Invocation, deps: Deps) -> Result:
     """List the commands, or explain one: `help [command]`."""
     name = inv.args.strip().lstrip("/")
     if name:
@@ -71,7 +75,10 @@ async def run(spec: CommandSpec, inv: Invocation, deps: Deps) -> Result:
     if spec.role is not None and spec.role not in inv.roles and Role.ADMIN not in inv.roles:
         return Result.error(_REFUSAL[spec.role].format(user=inv.actor, cmd=spec.name))
     try:
-        return await spec.handler(inv, deps)
+        if inspect.iscoroutinefunction(spec.handler):
+            return await cast(Awaitable[Result], spec.handler(inv, deps))
+        return await asyncio.to_thread(cast(Callable[[Invocation, Deps], Result], spec.handler),
+                                       inv, deps)
     except UsageError as exc:
         return Result.error(f"{spec.name}: {exc}")
     except (NotFound, Conflict) as exc:

@@ -14,7 +14,7 @@ def _check_query(query: str) -> str:
         raise UsageError(str(exc)) from None
 
 
-async def brand(inv: Invocation, deps: Deps) -> Result:
+def brand(inv: Invocation, deps: Deps) -> Result:
     """Manage brands: `brand list`, `brand add <name> <query>`, `brand query <name> <query>`,
     `brand route <name> <platform>:<channel> [networks=a,b] [min=low|normal|high|urgent]`,
     `brand unroute <name> <platform>:<channel>`. Quote names with spaces: "Acme Rockets"."""
@@ -69,7 +69,7 @@ async def brand(inv: Invocation, deps: Deps) -> Result:
     raise UsageError("expected brand list | add | query | route | unroute")
 
 
-async def template(inv: Invocation, deps: Deps) -> Result:
+def template(inv: Invocation, deps: Deps) -> Result:
     """Prepared answers: `template list`, `template add <name> <text>`. Use them with
     `reply <id> :<name>`; {author}, {name} and {brand} are filled in."""
     sub, rest = first_token(inv.args)

@@ -83,7 +83,11 @@ class Result:
         return cls(text=text, ok=False, ephemeral=True)
 
 
-Handler = Callable[[Invocation, Deps], Awaitable[Result]]
+# A command that only uses the store is a plain function: `commands.run` runs it in a worker
+# thread, so its database work never stalls the event loop that acknowledges other people's
+# clicks within Slack's 3 seconds. A command that awaits a network (reply) is a coroutine and
+# moves its own store calls to a thread.
+Handler = Callable[[Invocation, Deps], Awaitable[Result]] | Callable[[Invocation, Deps], Result]
 
 
 @dataclass(frozen=True, slots=True)

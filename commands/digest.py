@@ -64,14 +64,14 @@ def _period(word: str, today: date) -> tuple[Kind, date]:
                          "[<platform>:<channel>]") from None
 
 
-async def digest(inv: Invocation, deps: Deps) -> Result:
+def digest(inv: Invocation, deps: Deps) -> Result:
     """Post a digest now: `digest [today|yesterday|week|YYYY-MM-DD] [<platform>:<channel>]`
     (default: today so far, for this channel, or every channel of this chat). Admins change
     a channel's digest: `digest set [<platform>:<channel>] tz=Europe/Berlin hour=8
     hours="mon-fri 09:00-18:00"|hours=calendar on|off`."""
     word, rest = first_token(inv.args)
     if word == "set":
-        return await _settings(inv, deps, rest)
+        return _settings(inv, deps, rest)
     b = builder(deps)
     q = DigestQueries(deps.store)
     targets: list[tuple[str, str]]
@@ -102,7 +102,7 @@ async def digest(inv: Invocation, deps: Deps) -> Result:
     return merged
 
 
-async def _settings(inv: Invocation, deps: Deps, args: str) -> Result:
+def _settings(inv: Invocation, deps: Deps, args: str) -> Result:
     if Role.ADMIN not in inv.roles:
         return Result.error(f"Sorry, {inv.actor}: only admins may change the digest settings.")
     platform, channel = inv.platform, inv.channel
@@ -152,7 +152,7 @@ async def _settings(inv: Invocation, deps: Deps, args: str) -> Result:
                        f"{prefs.business_hours or 'calendar hours'}.")
 
 
-async def sla(inv: Invocation, deps: Deps) -> Result:
+def sla(inv: Invocation, deps: Deps) -> Result:
     """First-response targets: `sla list [brand]`, `sla set <brand> <network> <minutes>`,
     `sla clear <brand> <network>`. Without an override a network has its default."""
     sub, rest = first_token(inv.args)

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 from bot.cards import card_for
 from bot.domain import MentionStatus
-from bot.networks import ReplyRejected, ReplyUncertain
-from bot.store import OPEN_STATUSES, NotFound
+from bot.models import Reply
+from bot.networks import ReplyRejected, ReplyUncertain, Responder
+from bot.store import OPEN_STATUSES, MentionView, NotFound
 from commands.base import Deps, HistoryItem, Invocation, Result, UsageError, first_token, mention_id
 
 log = logging.getLogger(__name__)
@@ -28,6 +30,40 @@ async def reply(inv: Invocation, deps: Deps) -> Result:
     if not token or not text:
         raise UsageError("usage: reply <id> <text>  or  reply <id> :template-name")
     mid = mention_id(token)
+    # The store work runs in a worker thread (see commands.base.Handler); only the network
+    # call is awaited here.
+    prepared = await asyncio.to_thread(_prepare_reply, mid, text, inv, deps)
+    if isinstance(prepared, Result):
+        return prepared
+    view, text, record, responder = prepared
+    try:
+        posted = await responder.reply(mention=view.mention, text=text)
+    except ReplyRejected as exc:
+        await asyncio.to_thread(deps.store.reply_failed, reply_id=record.id or 0,
+                                error=str(exc), unknown=False)
+        return Result.error(f"{view.mention.network} refused the reply to #{mid}: {exc}")
+    except (ReplyUncertain, Exception) as exc:
+        # We cannot tell whether the network took it: never retry blindly, ask the person.
+        log.warning("reply %s to mention %s: outcome unknown: %s", record.id, mid, exc)
+        await asyncio.to_thread(deps.store.reply_failed, reply_id=record.id or 0,
+                                error=str(exc), unknown=True)
+        return Result(
+            ok=False,
+            text=(
+                f"It is unclear whether {view.mention.network} posted reply {record.id} to "
+                f"#{mid} ({exc}). Look at {view.mention.url}, then say "
+                f"`settle {record.id} posted` or `settle {record.id} failed`."
+            ),
+        )
+    await asyncio.to_thread(deps.store.reply_sent, reply_id=record.id or 0,
+                            network_reply_id=posted.id, url=posted.url)
+    where = f": {posted.url}" if posted.url else ""
+    return Result(text=f"Replied to #{mid} on {view.mention.network}{where}")
+
+
+def _prepare_reply(mid: int, text: str, inv: Invocation,
+                   deps: Deps) -> Result | tuple[MentionView, str, Reply, Responder]:
+    """The reply's checks and its record, before anything goes to the network."""
     view = deps.store.view(mid)
     if text.startswith(":") and " " not in text.strip():
         template = deps.store.template(name=text[1:])
@@ -45,29 +81,10 @@ async def reply(inv: Invocation, deps: Deps) -> Result:
     if problem:
         return Result.error(f"not sent: {problem}")
     record = deps.store.record_reply(mention_id=mid, text=text, by=inv.actor)
-    try:
-        posted = await responder.reply(mention=view.mention, text=text)
-    except ReplyRejected as exc:
-        deps.store.reply_failed(reply_id=record.id or 0, error=str(exc), unknown=False)
-        return Result.error(f"{view.mention.network} refused the reply to #{mid}: {exc}")
-    except (ReplyUncertain, Exception) as exc:
-        # We cannot tell whether the network took it: never retry blindly, ask the person.
-        log.warning("reply %s to mention %s: outcome unknown: %s", record.id, mid, exc)
-        deps.store.reply_failed(reply_id=record.id or 0, error=str(exc), unknown=True)
-        return Result(
-            ok=False,
-            text=(
-                f"It is unclear whether {view.mention.network} posted reply {record.id} to "
-                f"#{mid} ({exc}). Look at {view.mention.url}, then say "
-                f"`settle {record.id} posted` or `settle {record.id} failed`."
-            ),
-        )
-    deps.store.reply_sent(reply_id=record.id or 0, network_reply_id=posted.id, url=posted.url)
-    where = f": {posted.url}" if posted.url else ""
-    return Result(text=f"Replied to #{mid} on {view.mention.network}{where}")
+    return view, text, record, responder
 
 
-async def settle(inv: Invocation, deps: Deps) -> Result:
+def settle(inv: Invocation, deps: Deps) -> Result:
     """Settle a reply whose outcome was unknown: `settle <reply-id> posted [url]` or
     `settle <reply-id> failed`, after looking at the network."""
     token, rest = first_token(inv.args)
@@ -83,7 +100,7 @@ async def settle(inv: Invocation, deps: Deps) -> Result:
     return Result(text=f"Reply {reply_id} marked as failed; you may reply again.")
 
 
-async def claim(inv: Invocation, deps: Deps) -> Result:
+def claim(inv: Invocation, deps: Deps) -> Result:
     """Take a mention: `claim <id>`, or `claim` for the oldest open one nobody has."""
     if inv.args.strip():
         mid = mention_id(inv.args)
@@ -97,7 +114,7 @@ async def claim(inv: Invocation, deps: Deps) -> Result:
     return Result(text=f"#{m.id} is yours, {inv.actor}.")
 
 
-async def assign(inv: Invocation, deps: Deps) -> Result:
+def assign(inv: Invocation, deps: Deps) -> Result:
     """Give a mention to someone: `assign <id> <person>`."""
     token, person = first_token(inv.args)
     if not token or not person:
@@ -107,7 +124,7 @@ async def assign(inv: Invocation, deps: Deps) -> Result:
     return Result(text=f"#{m.id} is assigned to {m.assignee}.")
 
 
-async def resolve(inv: Invocation, deps: Deps) -> Result:
+def resolve(inv: Invocation, deps: Deps) -> Result:
     """Close a mention as done: `resolve <id>`."""
     if not inv.args.strip():
         raise UsageError("usage: resolve <id>")
@@ -115,7 +132,7 @@ async def resolve(inv: Invocation, deps: Deps) -> Result:
     return Result(text=f"#{m.id} resolved.")
 
 
-async def ignore(inv: Invocation, deps: Deps) -> Result:
+def ignore(inv: Invocation, deps: Deps) -> Result:
     """Close a mention without an answer: `ignore <id> [reason]` (spam, not about us, ...)."""
     token, reason = first_token(inv.args)
     if not token:
@@ -124,7 +141,7 @@ async def ignore(inv: Invocation, deps: Deps) -> Result:
     return Result(text=f"#{m.id} ignored" + (f" ({reason})." if reason else "."))
 
 
-async def mute(inv: Invocation, deps: Deps) -> Result:
+def mute(inv: Invocation, deps: Deps) -> Result:
     """Stop relaying an author: `mute <network> <author>`. Their posts are still stored."""
     network, handle = first_token(inv.args)
     if not network or not handle:
@@ -133,7 +150,7 @@ async def mute(inv: Invocation, deps: Deps) -> Result:
     return Result(text=f"@{a.handle} on {a.network} is muted.")
 
 
-async def list_(inv: Invocation, deps: Deps) -> Result:
+def list_(inv: Invocation, deps: Deps) -> Result:
     """Show mentions: `list` (open), `list mine`, `list all`, or `list <brand>`."""
     what = inv.args.strip()
     statuses: tuple[str, ...] = OPEN_STATUSES
@@ -157,7 +174,7 @@ async def list_(inv: Invocation, deps: Deps) -> Result:
                   cards=[card_for(v) for v in views])
 
 
-async def show(inv: Invocation, deps: Deps) -> Result:
+def show(inv: Invocation, deps: Deps) -> Result:
     """Show one mention with its author's history: `show <id>`."""
     if not inv.args.strip():
         raise UsageError("usage: show <id>")

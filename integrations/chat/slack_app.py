@@ -212,9 +212,9 @@ class SlackDesk:
 
     # --- the reply modal ---------------------------------------------------------------------
 
-    def _modal(self, view: MentionView, target: ReplyTarget, responder: Responder, *,
-               template: str | None = None) -> dict[str, Any]:
-        templates = [(t.name, t.text) for t in self.deps.store.templates()]
+    async def _modal(self, view: MentionView, target: ReplyTarget, responder: Responder, *,
+                     template: str | None = None) -> dict[str, Any]:
+        templates = [(t.name, t.text) for t in await asyncio.to_thread(self.deps.store.templates)]
         initial = ""
         if template:
             chosen = dict(templates).get(template)
@@ -232,7 +232,7 @@ class SlackDesk:
                                    "customers may reply. Ask an admin to add you."))
             return
         try:
-            view = self.deps.store.view(target.mention_id)
+            view = await asyncio.to_thread(self.deps.store.view, target.mention_id)
         except NotFound as exc:
             await say(Result.error(str(exc)))
             return
@@ -243,7 +243,7 @@ class SlackDesk:
             return
         try:
             await client.views_open(trigger_id=trigger_id,
-                                    view=self._modal(view, target, responder))
+                                    view=await self._modal(view, target, responder))
         except SlackApiError as exc:
             log.warning("views.open failed: %s", exc.response.get("error"))
             await say(Result.error("The reply form could not open in time; please try again."))
@@ -295,7 +295,7 @@ def register(app: AsyncApp, desk: SlackDesk) -> None:
             mid = int(action["value"])
             args = str(mid)
             if name == "mute":
-                view = store.view(mid)
+                view = await asyncio.to_thread(store.view, mid)
                 args = f'{view.mention.network} "{view.author.handle}"'
             inv = await desk.invocation(client, who, args)
             result = await run(BY_NAME[name], inv, desk.deps)
@@ -357,7 +357,7 @@ def register(app: AsyncApp, desk: SlackDesk) -> None:
         target = ReplyTarget.load(view.get("private_metadata") or "{}")
         chosen = (action.get("selected_option") or {}).get("value")
         try:
-            mention = store.view(target.mention_id)
+            mention = await asyncio.to_thread(store.view, target.mention_id)
         except NotFound:
             return
         responder = desk.deps.responders.get(mention.mention.network)
@@ -365,8 +365,8 @@ def register(app: AsyncApp, desk: SlackDesk) -> None:
             return
         try:
             await client.views_update(view_id=view["id"], hash=view.get("hash"),
-                                      view=desk._modal(mention, target, responder,
-                                                       template=chosen))
+                                      view=await desk._modal(mention, target, responder,
+                                                             template=chosen))
         except SlackApiError as exc:
             # "hash_conflict": the person typed meanwhile; their text stays.
             log.info("views.update of the reply modal: %s", exc.response.get("error"))
@@ -382,7 +382,7 @@ def register(app: AsyncApp, desk: SlackDesk) -> None:
             problem = "Write a reply or pick a template."
         elif text:
             try:
-                network = store.view(target.mention_id).mention.network
+                network = (await asyncio.to_thread(store.view, target.mention_id)).mention.network
                 responder = desk.deps.responders.get(network)
                 problem = responder.check(text) if responder is not None else None
             except NotFound as exc:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 from rich.console import Console
 
 from bot.domain import Post
@@ -200,3 +202,31 @@ async def test_help_lists_every_command() -> None:
     assert len(result.lines) == len(COMMANDS)
     one = await dispatch("/help reply", Invocation(user="x", platform="console"), deps)
     assert one.text.startswith(BY_NAME["reply"].usage)
+
+
+async def test_no_command_touches_the_database_on_the_event_loop(bot: DeskBot) -> None:
+    """Commands run their store work in worker threads, so a slow query never delays the
+    acknowledgement of someone else's click (Slack's 3 s, the bench's 200 ms)."""
+    on_loop: list[str] = []
+
+    def before_execute(conn, cursor, statement, params, context, executemany):  # type: ignore[no-untyped-def]
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            return  # a worker thread: fine
+        on_loop.append(statement.split("\n")[0][:80])
+
+    [mid] = await bot.ingest(post("acme lost my parcel", lang="en", external_id="778"))
+    await bot.say('/template add thanks Danke, {name}!')
+    sa.event.listen(bot.store.engine, "before_cursor_execute", before_execute)
+    try:
+        for line in (f"/show {mid}", "/list", "/list all", "/list Acme", f"/claim {mid}",
+                     f"/assign {mid} bo", f"/reply {mid} :thanks", "/template list",
+                     "/brand list", "/digest", "/sla list", f"/resolve {mid}",
+                     f"/ignore {mid} spam", "/mute mastodon someone", "/settle 1 failed",
+                     "/help"):
+            result = await bot.say(line, roles=frozenset({Role.ADMIN}))
+            assert result.text, line
+    finally:
+        sa.event.remove(bot.store.engine, "before_cursor_execute", before_execute)
+    assert on_loop == []
