@@ -212,6 +212,17 @@ class SourceCursor(SQLModel, table=True):
 
 
 
+class SeenEvent(SQLModel, table=True):
+    """An inbound chat event already taken (Slack's `event_id`; migration 0005_seen_events).
+    Slack delivers an event again when it did not hear the answer in time, and the retry may
+    reach another replica: the row, not a process's memory, makes the second one lose."""
+
+    __tablename__ = "seen_event"
+
+    key: str = Field(primary_key=True, max_length=200)
+    seen_at: datetime = _ts(index=True)
+
+
 # --- Digest, SLA clocks, spike alerts (migration 0002_digest) --------------------------------
 
 
@@ -318,6 +329,8 @@ sa.Index("ix_mention_brand_status_created", _t["mention"].c.brand_id, _t["mentio
 sa.Index("ix_event_mention_kind_at", _t["event"].c.mention_id, _t["event"].c.kind,
          _t["event"].c.at)
 sa.Index("ix_mention_brand_seen", _t["mention"].c.brand_id, _t["mention"].c.seen_at)
+# A message in a card's thread finds its mention through (platform, message_ref) (0003_slack).
+sa.Index("ix_delivery_platform_ref", _t["delivery"].c.platform, _t["delivery"].c.message_ref)
 
 metadata = SQLModel.metadata
 

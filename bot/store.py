@@ -28,6 +28,7 @@ from bot.models import (
     Reply,
     Revision,
     Route,
+    SeenEvent,
     SlaTarget,
     SourceCursor,
     Template,
@@ -820,6 +821,20 @@ class Store:
             else:
                 row.cursor = cursor
                 row.updated_at = self.now()
+
+    def first_delivery(self, *, key: str, keep: timedelta = timedelta(days=1)) -> bool:
+        """True the first time an inbound event `key` is seen by any process on this database,
+        False for a redelivery. Keys older than `keep` are forgotten (Slack retries within
+        minutes)."""
+        t = table(SeenEvent)
+        now = self.now()
+        try:
+            with self.engine.begin() as conn:
+                conn.execute(t.delete().where(t.c.seen_at < now - keep))
+                conn.execute(t.insert(), {"key": key[:200], "seen_at": now})
+        except sa.exc.IntegrityError:
+            return False
+        return True
 
     # --- brand accounts -----------------------------------------------------------------------
 

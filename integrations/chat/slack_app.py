@@ -18,7 +18,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -143,8 +142,6 @@ class SlackDesk:
     reply_prefixes: tuple[str, ...] = ("/reply", "!reply")
     qualify_channels: bool = False  # OAuth installs: routes name "<team>/<channel>"
     now: Callable[[], datetime] = utcnow
-    seen_limit: int = 10_000
-    _seen: OrderedDict[str, None] = field(default_factory=OrderedDict)
 
     # --- people ----------------------------------------------------------------------------
 
@@ -179,16 +176,6 @@ class SlackDesk:
             if lowered.startswith(p) and (len(stripped) == len(p) or stripped[len(p)].isspace()):
                 return stripped[len(p):].strip()
         return None
-
-    def first_delivery(self, event_key: str) -> bool:
-        """True the first time an event is seen: Slack delivers an event again when it did not
-        hear our answer in time (HTTP `X-Slack-Retry-Num`, Socket Mode `retry_attempt`)."""
-        if event_key in self._seen:
-            return False
-        self._seen[event_key] = None
-        while len(self._seen) > self.seen_limit:
-            self._seen.popitem(last=False)
-        return True
 
     # --- answers -----------------------------------------------------------------------------
 
@@ -258,7 +245,11 @@ def register(app: AsyncApp, desk: SlackDesk) -> None:
                                 next: Callable[[], Awaitable[None]]) -> BoltResponse | None:
         body = req.body if isinstance(req.body, dict) else {}
         event_id = body.get("event_id")
-        if event_id and not desk.first_delivery(f"{body.get('team_id')}:{event_id}"):
+        # Slack delivers an event again when it did not hear our answer in time (HTTP
+        # X-Slack-Retry-Num, Socket Mode retry_attempt), perhaps to another replica: the store
+        # remembers which events were taken.
+        if event_id and not await asyncio.to_thread(
+                store.first_delivery, key=f"slack:{body.get('team_id')}:{event_id}"):
             retry = req.headers.get("x-slack-retry-num") or body.get("retry_attempt")
             log.info("event %s delivered again (retry %s); already handled", event_id, retry)
             return BoltResponse(status=200, body="")

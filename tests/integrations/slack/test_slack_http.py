@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
+from dataclasses import replace
 
 import pytest
 
 from bot.domain import MentionStatus
-from tests.integrations.slack.conftest import SlackDeskUnderTest, settled, sign
+from bot.store import Store
+from integrations.chat.slack_serve import HttpService, slack_from_settings
+from tests.integrations.slack.conftest import (
+    SlackDeskUnderTest,
+    settled,
+    sign,
+    slack_settings,
+)
 from tests.integrations.slack.fake_slack import fixture
 
 
@@ -205,6 +214,45 @@ async def test_thread_messages_are_notes_unless_they_ask_to_reply(
     await settled()
     assert len(store.events(mention_id=mid, kind="note")) == 1
     assert len(http_desk.replies.read_text().splitlines()) == 1
+
+
+async def test_a_redelivered_event_reaching_another_replica_is_dropped(
+        http_desk: SlackDeskUnderTest) -> None:
+    """Two replicas behind one Request URL: Slack's retry of a `!reply` lands on the other one,
+    which must not post the reply a second time (the store remembers the event id)."""
+    await http_desk.relay.run_once()
+    channel, ts = http_desk.card_ref()
+    other_store = Store.from_url(http_desk.store.engine.url.render_as_string(False),
+                                 now=http_desk.store.now)
+    built = slack_from_settings(slack_settings(http_desk.fake), replace(
+        http_desk.deps, store=other_store), per_second=1000)
+    assert built is not None
+    other = built[1][0]
+    assert isinstance(other, HttpService)
+    other.port = 0
+    stop = asyncio.Event()
+    serving = asyncio.create_task(other.serve(stop))
+    try:
+        await asyncio.wait_for(other.started.wait(), 10)
+        payload = fixture("event_message_thread.json")
+        payload["event_id"] = "Ev9"
+        payload["event"].update(text="!reply Danke!", channel=channel, thread_ts=ts,
+                                ts="1764000109.1")
+        body = json.dumps(payload)
+        assert (await http_desk.event(payload))[0] == 200
+        await settled()
+        headers = {"Content-Type": "application/json", "X-Slack-Retry-Num": "1",
+                   "X-Slack-Retry-Reason": "http_timeout", **sign(body)}
+        async with http_desk.session.post(f"http://127.0.0.1:{other.port}/slack/events",
+                                          data=body.encode(), headers=headers) as response:
+            assert response.status == 200
+        await settled()
+    finally:
+        stop.set()
+        await serving
+        other_store.close()
+    assert [json.loads(x)["text"] for x in http_desk.replies.read_text().splitlines()] == [
+        "Danke!"]
 
 
 @pytest.mark.parametrize("http_desk", [{"slack_responders": ["S0CARE"],
