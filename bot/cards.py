@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Container
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -55,7 +56,10 @@ class Card:
     sla_due_at: datetime | None = None
 
 
-def card_for(view: MentionView) -> Card:
+def card_for(view: MentionView, *, reply_networks: Container[str] | None = None) -> Card:
+    """The card of a mention. `reply_networks`: the networks Echtzeit can post replies on (the
+    configured responders); a card from any other network (Hacker News, RSS, ...) offers no
+    Reply button. None: every network is assumed to take replies."""
     m, a, b = view.mention, view.author, view.brand
     last = view.replies[-1] if view.replies else None
     sent = [r for r in view.replies if r.state == ReplyState.SENT.value]
@@ -86,7 +90,10 @@ def card_for(view: MentionView) -> Card:
         reply_url=shown.url if shown else None,
         reply_by=shown.by if shown else None,
         reply_state=shown.state if shown else None,
-        actions=ACTIONS_BY_STATUS.get(m.status, ()),
+        actions=tuple(
+            a for a in ACTIONS_BY_STATUS.get(m.status, ())
+            if a != "reply" or reply_networks is None or m.network in reply_networks
+        ),
         sla_due_at=(
             sla_due_at(m.created_at, m.network, view.sla_target_minutes)
             if m.status in OPEN and not sent else None

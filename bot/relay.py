@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Container, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -63,6 +63,7 @@ class Relay:
         policy: RelayPolicy | None = None,
         now: Callable[[], datetime] = utcnow,
         rng: random.Random | None = None,
+        reply_networks: Container[str] | None = None,
     ) -> None:
         self.store = store
         self.adapters = dict(adapters)
@@ -71,6 +72,8 @@ class Relay:
         self.now = now
         self.rng = rng or random.Random()
         self.wakeup = asyncio.Event()
+        # Networks that take replies (bot.cards.card_for); None: all.
+        self.reply_networks = reply_networks
 
     async def run_once(self) -> int:
         """Claim one batch of due rows and work through it; returns how many were handled."""
@@ -138,7 +141,7 @@ class Relay:
     async def _one(self, item: ClaimedDelivery) -> bool:
         d = item.delivery
         adapter = self.adapters[d.platform]
-        card = card_for(item.view)
+        card = card_for(item.view, reply_networks=self.reply_networks)
         update = d.state == DeliveryState.SENT.value and d.message_ref is not None
         try:
             if update:

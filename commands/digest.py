@@ -34,7 +34,8 @@ def digest_result(digest: Digest, *, deps: Deps) -> Result:
     cards = []
     for o in digest.overdue:
         try:
-            cards.append(card_for(deps.store.view(o.mention_id)))
+            cards.append(card_for(deps.store.view(o.mention_id),
+                                  reply_networks=deps.responders))
         except NotFound:
             continue
     png = digest_chart(digest)

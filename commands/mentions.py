@@ -171,7 +171,7 @@ def list_(inv: Invocation, deps: Deps) -> Result:
     if not views:
         return Result(text="No mentions.", ephemeral=True)
     return Result(text=f"{len(views)} mention(s), newest first:", ephemeral=True,
-                  cards=[card_for(v) for v in views])
+                  cards=[card_for(v, reply_networks=deps.responders) for v in views])
 
 
 def show(inv: Invocation, deps: Deps) -> Result:
@@ -192,5 +192,6 @@ def show(inv: Invocation, deps: Deps) -> Result:
     ]
     lines += [f"Reply {r.id} by {r.by}: {r.state}" + (f" {r.url}" if r.url else "")
               for r in view.replies]
-    return Result(text=f"Mention #{view.mention.id}", ephemeral=True, cards=[card_for(view)],
+    return Result(text=f"Mention #{view.mention.id}", ephemeral=True,
+                  cards=[card_for(view, reply_networks=deps.responders)],
                   history=earlier, lines=lines)

@@ -639,7 +639,7 @@ class DiscordChat:
             view = await asyncio.to_thread(self._deps().store.view, mention_id)
         except NotFound:
             return None
-        return card_for(view)
+        return card_for(view, reply_networks=self._deps().responders)
 
     async def _redraw(self, interaction: discord.Interaction[Any], mention_id: int) -> None:
         message = interaction.message
@@ -661,7 +661,8 @@ class DiscordChat:
             views = await asyncio.to_thread(self._deps().store.list_mentions,
                                             statuses=OPEN_STATUSES, limit=100)
             typed = current.strip().lstrip("#")
-            cards = [card_for(v) for v in views if str(v.mention.id).startswith(typed)]
+            cards = [card_for(v, reply_networks=self._deps().responders) for v in views
+                     if str(v.mention.id).startswith(typed)]
             return [app_commands.Choice(
                 name=plain(f"#{c.mention_id} · {c.brand} · @{c.author_handle}: "
                            f"{c.text}".replace("\n", " "), CHOICE_NAME_MAX),

@@ -41,6 +41,7 @@ class DeskBot:
         self.out = io.StringIO()
         self.chat = ConsoleChat(Console(file=self.out, width=200), now=clock)
         self.pipeline = Pipeline(store, now=clock)
+        self.clock = clock
         self.relay = Relay(store, {"console": self.chat}, now=clock)
         self.replies = tmp / "replies.jsonl"
         self.deps = Deps(store=store, now=clock, responders={
@@ -230,3 +231,21 @@ async def test_no_command_touches_the_database_on_the_event_loop(bot: DeskBot) -
     finally:
         sa.event.remove(bot.store.engine, "before_cursor_execute", before_execute)
     assert on_loop == []
+
+
+async def test_cards_offer_reply_only_where_echtzeit_can_post_replies(bot: DeskBot) -> None:
+    """Hacker News takes no replies from Echtzeit: its card has no Reply button, in the
+    channel (relay) as in /show and /list, while the others keep theirs."""
+    bot.relay = Relay(bot.store, {"console": bot.chat}, now=bot.clock,
+                      reply_networks=bot.deps.responders)
+    [hn, social] = await bot.ingest(post("acme broke prod", network="hackernews"),
+                                    post("acme broke prod too", network="mastodon"))
+    relayed = {c.mention_id: c.actions for _, c in bot.chat.sent}
+    assert "reply" not in relayed[hn] and "claim" in relayed[hn]
+    assert "reply" in relayed[social]
+    [shown] = (await bot.say(f"/show {hn}")).cards
+    assert "reply" not in shown.actions
+    listed = {c.mention_id: c.actions for c in (await bot.say("/list")).cards}
+    assert "reply" not in listed[hn] and "reply" in listed[social]
+    refused = await bot.say(f"/reply {hn} thanks")
+    assert not refused.ok and "cannot post replies on hackernews" in refused.text
