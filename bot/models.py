@@ -223,6 +223,27 @@ class SeenEvent(SQLModel, table=True):
     seen_at: datetime = _ts(index=True)
 
 
+class Credential(SQLModel, table=True):
+    """A credential the bot renews itself (migration 0006_credentials): an OAuth refresh token
+    that the network rotates on every use (X), with the access token it last bought.
+
+    The row, not a process, holds the one refresh token that still works: every replica reads
+    it, and one at a time renews it under a short lease (`lease_holder` until `lease_until`).
+    `origin` is the SHA-256 of the configured token the chain started from, so a new
+    authorization in the settings replaces the chain while the old, spent seed does not."""
+
+    __tablename__ = "credential"
+
+    name: str = Field(primary_key=True, max_length=100)
+    secret: str = _text()
+    access: str | None = _text(nullable=True)
+    expires_at: datetime | None = _ts(nullable=True)
+    origin: str = Field(max_length=64)
+    lease_holder: str | None = Field(default=None, max_length=100)
+    lease_until: datetime | None = _ts(nullable=True)
+    updated_at: datetime = _ts()
+
+
 # --- Digest, SLA clocks, spike alerts (migration 0002_digest) --------------------------------
 
 

@@ -120,7 +120,10 @@ class Settings(BaseSettings):
     hackernews_api_url: str = "https://hn.algolia.com/api/v1"
     rss_feeds: CommaList = Field(default_factory=list)
     x_bearer_token: SecretStr | None = None  # app-only: recent search
-    x_user_token: SecretStr | None = None  # OAuth 2.0 user context: replies
+    x_user_token: SecretStr | None = None  # OAuth 2.0 user context: replies (lasts 2 h)
+    x_client_id: str | None = None  # the X app's OAuth 2.0 client id (renewing the user token)
+    x_client_secret: SecretStr | None = None  # confidential clients only
+    x_refresh_token: SecretStr | None = None  # offline.access; seed of the stored, rotated one
     x_api_url: str = "https://api.x.com/2"
     facebook_page_id: str | None = None
     facebook_page_token: SecretStr | None = None

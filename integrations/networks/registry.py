@@ -29,6 +29,7 @@ from integrations.networks import (
     rss_net,
     webhook_net,
     x_net,
+    x_oauth,
     youtube_net,
 )
 from integrations.networks.followers import FollowerRecorder, parse_accounts
@@ -55,7 +56,8 @@ OFF_REASONS: dict[str, str] = {
               "ECHTZEIT_REDDIT_USERNAME/PASSWORD to reply)",
     "hackernews": "set ECHTZEIT_HACKERNEWS_ENABLED=true (no key needed)",
     "rss": "set ECHTZEIT_RSS_FEEDS (feed URLs, e.g. Google Alerts feeds)",
-    "x": "set ECHTZEIT_X_BEARER_TOKEN (paid API; and ECHTZEIT_X_USER_TOKEN to reply)",
+    "x": "set ECHTZEIT_X_BEARER_TOKEN (paid API; and to reply ECHTZEIT_X_CLIENT_ID with "
+         "ECHTZEIT_X_REFRESH_TOKEN, or ECHTZEIT_X_USER_TOKEN for two hours)",
     "github": "set ECHTZEIT_GITHUB_TOKEN",
     "youtube": "set ECHTZEIT_YOUTUBE_API_KEY and ECHTZEIT_YOUTUBE_CHANNEL_ID or "
                "ECHTZEIT_YOUTUBE_VIDEO_IDS (and ECHTZEIT_YOUTUBE_REFRESH_TOKEN to reply)",
@@ -91,6 +93,8 @@ class Networks:
     # Cheap authenticated calls that name the account, per network (`echtzeit networks`).
     checks: dict[str, tuple[str, Callable[[], Awaitable[str]] | None]] = field(
         default_factory=dict)
+    # Where credentials that the networks renew themselves are kept (X's refresh token).
+    store: Store | None = None
 
 
 Terms = Callable[[str], TermsProvider]
@@ -206,17 +210,39 @@ def _rss(settings: Settings, terms: Terms, nets: Networks) -> None:
                           lambda: rss_net.verify(client, feeds))
 
 
+def _x_token(settings: Settings, nets: Networks) -> tuple[x_oauth.RenewedToken | None, str]:
+    """The renewed user token of X when a refresh token is configured (and a note for the
+    report when it cannot be used here)."""
+    refresh = _secret(settings.x_refresh_token)
+    if not refresh:
+        return None, ""
+    if not settings.x_client_id:
+        log.error("ECHTZEIT_X_REFRESH_TOKEN is set without ECHTZEIT_X_CLIENT_ID (the OAuth 2.0 "
+                  "Client ID of the X app): the user token is not renewed")
+        return None, "; ECHTZEIT_X_CLIENT_ID missing: the user token is not renewed"
+    if nets.store is None:
+        # `echtzeit networks` has no store: renewing here would spend the single-use refresh
+        # token without keeping its successor.
+        return None, "; the user token is renewed from the stored refresh token while the " \
+                     "bot runs (not checked here: that would spend it)"
+    return x_oauth.renewed_token(
+        nets.client, api_url=settings.x_api_url, store=nets.store, seed=refresh,
+        client_id=settings.x_client_id,
+        client_secret=_secret(settings.x_client_secret) or None), ""
+
+
 def _x(settings: Settings, terms: Terms, nets: Networks) -> None:
     bearer = _secret(settings.x_bearer_token)
     if not bearer:
         return
+    token, note = _x_token(settings, nets)
     source, responder, app, user = x_net.build(
         nets.client, api_url=settings.x_api_url, bearer=bearer,
         user_token=_secret(settings.x_user_token) or None, terms=terms("x"),
-        interval=settings.poll_seconds)
+        interval=settings.poll_seconds, token=token)
     nets.sources.append(source)
     nets.live.add("x")
-    what = "recent search (billed per post read)"
+    what = "recent search (billed per post read)" + note
     if responder is not None:
         nets.responders["x"] = responder
         what += "; replies where the author @mentioned the brand"
@@ -330,7 +356,7 @@ def build(settings: Settings, store: Store | None, *,
           client: httpx.AsyncClient | None = None) -> Networks:
     """Sources, responders and endpoints of every network whose credentials are set. The
     sources search for the terms of the brands in `store` (none without a store)."""
-    nets = Networks(client=client or make_client())
+    nets = Networks(client=client or make_client(), store=store)
 
     def terms(network: str) -> TermsProvider:
         return store_terms(store, network) if store is not None else fixed_terms()

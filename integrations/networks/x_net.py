@@ -1,5 +1,6 @@
 """X (Twitter) API v2: recent search with the app-only bearer token, and replies through
-`POST /2/tweets` with a user-context token of the brand account.
+`POST /2/tweets` with a user-context token of the brand account (renewed from a rotating
+refresh token by integrations/networks/x_oauth.py, or a fixed one that lasts two hours).
 
 X is paid (pay-per-use since February 2026: each post read and each post created is billed),
 and since February 2026 a programmatic reply is only accepted when the author @mentioned the
@@ -42,6 +43,7 @@ from integrations.networks.http_common import (
     send_reply,
 )
 from integrations.networks.terms import SearchTerm, TermsProvider, or_query
+from integrations.networks.x_oauth import StaticToken, UserToken
 
 log = logging.getLogger(__name__)
 
@@ -221,9 +223,10 @@ class XResponder:
 
     network = NETWORK
 
-    def __init__(self, api: Api, me: Me) -> None:
-        self.api = api
+    def __init__(self, api: Api, me: Me, token: UserToken) -> None:
+        self.api = api  # without auth of its own: each write names the token it sends
         self.me = me
+        self.token = token
 
     def check(self, text: str) -> str | None:
         if not text.strip():
@@ -233,10 +236,24 @@ class XResponder:
             return f"x allows {MAX_WEIGHT} characters, this reply counts {size}"
         return None
 
+    async def _create(self, body: JSON) -> httpx.Response:
+        """POST /2/tweets as the brand account. A 401 (the access token expired or was revoked
+        before its time) renews the token and sends once more: X refused the first request,
+        so nothing was posted twice."""
+        auth = await self.token.headers()
+        try:
+            return await self.api.write("POST", "/tweets", json_body=body, headers=auth)
+        except ApiError as exc:
+            if exc.status != 401:
+                raise
+        await self.token.rejected(auth)
+        return await self.api.write("POST", "/tweets", json_body=body,
+                                    headers=await self.token.headers())
+
     async def reply(self, *, mention: Mention, text: str) -> PostedReply:
         async def post() -> PostedReply:
-            response = await self.api.write("POST", "/tweets", json_body={
-                "text": text, "reply": {"in_reply_to_tweet_id": mention.external_id}})
+            response = await self._create(
+                {"text": text, "reply": {"in_reply_to_tweet_id": mention.external_id}})
             created = response_json(response)
             tid = str(pick(created, "data", "id"))
             try:
@@ -276,12 +293,18 @@ async def verify(app: Api, user: Api | None) -> str:
 
 def build(client: httpx.AsyncClient, *, api_url: str, bearer: str, user_token: str | None,
           terms: TermsProvider, interval: float, sleep: Sleep = asyncio.sleep,
-          now: Callable[[], datetime] = utcnow,
+          now: Callable[[], datetime] = utcnow, token: UserToken | None = None,
           ) -> tuple[XSource, XResponder | None, Api, Api | None]:
+    """The source, the responder (with a user token: `token`, renewed, or else the fixed
+    `user_token`), the app-only Api and the user-context Api of X."""
     app = api_for(client, api_url, bearer, sleep=sleep, now=now)
-    user = api_for(client, api_url, user_token, sleep=sleep, now=now) if user_token else None
+    if token is None and user_token:
+        token = StaticToken(user_token)
+    user = (Api(client, api_url, auth=token.headers, rate=RATE, sleep=sleep, now=now)
+            if token is not None else None)
     me = Me(user)
     source = XSource(app, terms, me, interval=interval, sleep=sleep)
-    responder = XResponder(user, me) if user is not None else None
+    responder = (XResponder(Api(client, api_url, rate=RATE, sleep=sleep, now=now), me, token)
+                 if token is not None else None)
     return source, responder, app, user
 

@@ -1,12 +1,14 @@
 """X API v2 against a fake api.x.com at the HTTP boundary: recent search with the bearer
-token, replies with the user token, and X's 2026 reply rule enforced by the fake."""
+token, replies with the user token, and X's 2026 reply rule enforced by the fake. The fake
+also runs X's OAuth 2.0 token endpoint (tests/integrations/networks/test_x_oauth.py)."""
 
 from __future__ import annotations
 
+import base64
 import copy
 import json
-from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -30,16 +32,82 @@ API = "https://api.x.example/2"
 BEARER = "AAAAAAAAAAAAAAAAAAAAAapp-bearer"
 USER = "user-context-token"
 NOW = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
+CLIENT_ID = "rG9n6402A3dbUJKzXTNX4oWHJ"
+CLIENT_SECRET = "Zq8client-secretVw3"
+SEED = "bWRWa3gzdnk3WHRGU1o0bmRRcTJ5VUxWX1lZTDdJSUtmaWcxbTVxdEFXcW5tOjE2MjIxNDc3NDM5MTQ6MToxOnJ0OjE"
 
 
 class FakeX:
-    def __init__(self) -> None:
+    def __init__(self, clock: Callable[[], datetime] = lambda: NOW) -> None:
         page = fixture("x", "search_recent.json")
         self.tweets: list[dict[str, Any]] = page["data"]
         self.users: list[dict[str, Any]] = page["includes"]["users"]
         self.requests: list[httpx.Request] = []
         self.created: list[dict[str, Any]] = []
         self.fail: dict[str, list[httpx.Response]] = {}
+        # X's OAuth 2.0 token endpoint, as X runs it: a refresh token works once (rotation),
+        # access tokens expire `expires_in` seconds after they were issued (on `clock`).
+        self.clock = clock
+        self.client_secret: str | None = CLIENT_SECRET  # a confidential client; None: public
+        self.expires_in = 7200
+        self.live: set[str] = {SEED}  # refresh tokens that still work
+        self.spent: list[str] = []  # refresh tokens used up, in order
+        self.access: dict[str, datetime] = {}  # access token -> when it expires
+        self.issued = 0
+        self.forms: list[dict[str, str]] = []  # every token request's form
+        self.refusals = 0
+        # Holds a token request open (concurrency tests) / looks around when a reply arrives.
+        self.on_token: Callable[[], Awaitable[None]] | None = None
+        self.on_tweet: Callable[[httpx.Request], None] | None = None
+
+    def authorize(self) -> str:
+        """The operator authorizes the app again: a new refresh token (the old ones die)."""
+        self.live.clear()
+        self.issued += 1
+        token = f"reauthorized-{self.issued}-Rt0aXQ"
+        self.live.add(token)
+        return token
+
+    def revoke_access(self) -> None:
+        """The access tokens stop working before their time."""
+        self.access.clear()
+
+    def _user_ok(self, request: httpx.Request) -> bool:
+        header = request.headers.get("Authorization", "")
+        token = header.removeprefix("Bearer ")
+        if token == USER:
+            return True
+        expires = self.access.get(token)
+        return expires is not None and self.clock() < expires
+
+    async def _token(self, request: httpx.Request) -> httpx.Response:
+        form = dict(httpx.QueryParams(request.content.decode()))
+        self.forms.append(form)
+        if self.on_token is not None:
+            await self.on_token()
+        assert request.headers["content-type"] == "application/x-www-form-urlencoded"
+        if self.client_secret is not None:
+            basic = base64.b64encode(f"{CLIENT_ID}:{self.client_secret}".encode()).decode()
+            if request.headers.get("Authorization") != f"Basic {basic}":
+                return httpx.Response(401, json=fixture("x", "oauth2_unauthorized_client.json"))
+        elif form.get("client_id") != CLIENT_ID:
+            return httpx.Response(400, json={"error": "invalid_request", "error_description":
+                                             "Missing required parameter [client_id]."})
+        if form.get("grant_type") != "refresh_token":
+            return httpx.Response(400, json={"error": "unsupported_grant_type"})
+        used = form.get("refresh_token", "")
+        if used not in self.live:
+            self.refusals += 1
+            return httpx.Response(400, json=fixture("x", "oauth2_token_invalid.json"))
+        self.live.discard(used)
+        self.spent.append(used)
+        self.issued += 1
+        answer = fixture("x", "oauth2_token.json")
+        answer.update(access_token=f"access-{self.issued}-Ax7Qk", expires_in=self.expires_in,
+                      refresh_token=f"refresh-{self.issued}-Rt0aXQ")
+        self.live.add(answer["refresh_token"])
+        self.access[answer["access_token"]] = self.clock() + timedelta(seconds=self.expires_in)
+        return httpx.Response(200, json=answer)
 
     def add(self, n: int, text: str, author: str = "1384720531") -> str:
         tweet = copy.deepcopy(self.tweets[0])
@@ -75,14 +143,16 @@ class FakeX:
                                     "x-rate-limit-remaining": "449",
                                     "x-rate-limit-reset": str(int(NOW.timestamp()) + 900)})
 
-    def __call__(self, request: httpx.Request) -> httpx.Response:
+    def __call__(self, request: httpx.Request) -> httpx.Response | Awaitable[httpx.Response]:
         self.requests.append(request)
         path = request.url.path.removeprefix("/2")
         if self.fail.get(path):
             return self.fail[path].pop(0)
+        if path == "/oauth2/token" and request.method == "POST":
+            return self._token(request)
         if path == "/tweets/search/recent" and self._auth(request, BEARER):
             return self._search(request.url.params)
-        if path == "/users/me" and self._auth(request, USER):
+        if path == "/users/me" and self._user_ok(request):
             return httpx.Response(200, json=fixture("x", "users_me.json"))
         if path == "/users/by/username/AcmeSupport" and self._auth(request, BEARER):
             return httpx.Response(200, json=fixture("x", "user_by_username.json"))
@@ -90,11 +160,15 @@ class FakeX:
             return httpx.Response(200, json={"data": {"id": "2244994945", "name": "Developers",
                                                       "username": "XDevelopers"}})
         if path == "/tweets" and request.method == "POST":
-            if not self._auth(request, USER):
+            if self._auth(request, BEARER):
                 return httpx.Response(403, json={
                     "title": "Unsupported Authentication", "type": "about:blank",
                     "status": 403, "detail": "Authenticating with OAuth 2.0 Application-Only "
                                              "is forbidden for this endpoint."})
+            if not self._user_ok(request):  # expired, revoked or unknown
+                return httpx.Response(401, json=fixture("x", "unauthorized.json"))
+            if self.on_tweet is not None:
+                self.on_tweet(request)
             body = json.loads(request.content)
             self.created.append(body)
             target = next((t for t in self.tweets
@@ -104,8 +178,7 @@ class FakeX:
             return httpx.Response(201, json=fixture("x", "tweet_created.json"))
         if path.startswith("/users/by/username/"):
             return httpx.Response(200, json={"errors": [{"title": "Not Found Error"}]})
-        return httpx.Response(401, json={"title": "Unauthorized", "type": "about:blank",
-                                         "status": 401, "detail": "Unauthorized"})
+        return httpx.Response(401, json=fixture("x", "unauthorized.json"))
 
 
 @pytest.fixture
@@ -215,7 +288,8 @@ async def test_weighted_length() -> None:
     assert x_net.weighted_length("日本" * 70) == 280  # CJK weighs 2
     assert x_net.weighted_length("https://example.com/" + "x" * 100) == 23
     assert x_net.weighted_length("👨‍👩‍👧 ok") == 5  # one emoji sequence weighs 2
-    responder = x_net.XResponder(x_net.Api(httpx.AsyncClient(), API), x_net.Me(None))
+    responder = x_net.XResponder(x_net.Api(httpx.AsyncClient(), API), x_net.Me(None),
+                                 x_net.StaticToken(USER))
     assert responder.check("a" * 281) == "x allows 280 characters, this reply counts 281"
     assert responder.check("日" * 141) == "x allows 280 characters, this reply counts 282"
     assert responder.check("ok https://example.com/" + "x" * 400) is None
