@@ -12,6 +12,10 @@ network, id, url, author, author_name, followers, text, lang, created_at, likes,
 replies, in_reply_to) and the headers
 `X-Echtzeit-Timestamp: <unix seconds>` and
 `X-Echtzeit-Signature: sha256=<hex HMAC-SHA256 of "<timestamp>.<raw body>" with the secret>`.
+The timestamp is ASCII digits within 5 minutes of the server's clock; the signature is compared
+exactly (lower-case hex, as `sign` makes it). There is no replay cache: a copy of a signed
+request within those 5 minutes is accepted again, and the pipeline drops its posts as
+duplicates (same network and id), so it stores nothing twice.
 """
 
 from __future__ import annotations
@@ -41,12 +45,47 @@ TIMESTAMP_HEADER = "X-Echtzeit-Timestamp"
 MAX_SKEW_SECONDS = 5 * 60
 MAX_POSTS = 1000
 _NETWORK = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,31}$")
+_UNIX_SECONDS = re.compile(r"[0-9]{1,20}")
 
 
 def sign(secret: bytes, timestamp: str, body: bytes) -> str:
     """The signature header value a sender computes: sha256=<hex>."""
     mac = hmac.new(secret, timestamp.encode("ascii") + b"." + body, hashlib.sha256)
     return "sha256=" + mac.hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class Refusal:
+    """Why a push is refused: the HTTP status and the message for the sender."""
+
+    status: int
+    message: str
+
+
+def check_signed(*, secret: bytes, max_bytes: int, now: datetime, timestamp: str,
+                 signature: str, body: bytes) -> Refusal | None:
+    """The checks on a signed push, before its body is parsed (None: it passes): body size
+    (413), both headers present (401), the timestamp in Unix seconds (400) and within
+    MAX_SKEW_SECONDS of `now` (401), the signature exactly `sign(secret, timestamp, body)`
+    (401). Pure, and total over any header text: hostile headers get a Refusal, never an
+    exception (aiohttp hands over undecodable header bytes as lone surrogates)."""
+    if len(body) > max_bytes:
+        return Refusal(413, f"body larger than {max_bytes} bytes")
+    if not timestamp or not signature:
+        return Refusal(401, f"missing {TIMESTAMP_HEADER} or {SIGNATURE_HEADER} header")
+    # ASCII digits only: str.isdigit() also takes "²" and "١٢٣", which int() or the ASCII
+    # signature base then choke on; and a bounded length keeps int() and the float
+    # comparison from raising on a 5,000-digit "timestamp".
+    if not _UNIX_SECONDS.fullmatch(timestamp):
+        return Refusal(400, f"{TIMESTAMP_HEADER} must be Unix seconds")
+    if abs(now.timestamp() - int(timestamp)) > MAX_SKEW_SECONDS:
+        return Refusal(401, "timestamp older than 5 minutes (or in the future)")
+    expected = sign(secret, timestamp, body)
+    # A non-ASCII signature cannot match (and may hold surrogates that do not encode).
+    if not signature.isascii() or not hmac.compare_digest(expected.encode(),
+                                                          signature.encode()):
+        return Refusal(401, "bad signature")
+    return None
 
 
 class PushSource:
@@ -164,19 +203,11 @@ class SignedEndpoint:
             body = await request.content.read(self.max_bytes + 1)
         except ConnectionError:
             return _problem(400, "the body could not be read")
-        if len(body) > self.max_bytes:
-            return _problem(413, f"body larger than {self.max_bytes} bytes")
-        timestamp = request.headers.get(TIMESTAMP_HEADER, "")
-        signature = request.headers.get(SIGNATURE_HEADER, "")
-        if not timestamp or not signature:
-            return _problem(401, f"missing {TIMESTAMP_HEADER} or {SIGNATURE_HEADER} header")
-        if not timestamp.isdigit():
-            return _problem(400, f"{TIMESTAMP_HEADER} must be Unix seconds")
-        if abs(self.now().timestamp() - int(timestamp)) > MAX_SKEW_SECONDS:
-            return _problem(401, "timestamp older than 5 minutes (or in the future)")
-        expected = sign(self.secret, timestamp, body)
-        if not hmac.compare_digest(expected.encode(), signature.strip().encode()):
-            return _problem(401, "bad signature")
+        refusal = check_signed(secret=self.secret, max_bytes=self.max_bytes, now=self.now(),
+                               timestamp=request.headers.get(TIMESTAMP_HEADER, ""),
+                               signature=request.headers.get(SIGNATURE_HEADER, ""), body=body)
+        if refusal is not None:
+            return _problem(refusal.status, refusal.message)
         try:
             data = json.loads(body)
         except ValueError:
