@@ -3,7 +3,7 @@ tests) apply: message and embed limits, components, application commands, modals
 autocomplete results, and allowed_mentions that suppress every ping.
 
 Sources (discord/discord-api-docs @ 2026-08): developers/resources/message.mdx (embed limits,
-allowed mentions), developers/components/reference.mdx (buttons, custom ids, text inputs,
+allowed mentions, nonce), developers/components/reference.mdx (buttons, custom ids, text inputs,
 labels), developers/interactions/receiving-and-responding.mdx (callback types, modal,
 autocomplete), developers/interactions/application-commands.mdx (names, descriptions,
 options). Characters are counted as code points here; the renderer counts UTF-16 units, which
@@ -122,6 +122,23 @@ def message_problems(body: dict[str, Any], *, interaction: bool = False) -> list
     problems += component_problems(body.get("components") or [])
     if not interaction and not (content or body.get("embeds") or body.get("components")):
         problems.append("empty message")
+    return problems
+
+
+def nonce_problems(body: dict[str, Any]) -> list[str]:
+    """Create Message: `nonce` is an integer or a string of up to 25 characters,
+    `enforce_nonce` a boolean."""
+    if not isinstance(body, dict):
+        return []
+    problems = []
+    nonce = body.get("nonce")
+    if nonce is not None:
+        if isinstance(nonce, bool) or not isinstance(nonce, int | str):
+            problems.append(f"nonce must be an integer or a string: {nonce!r}")
+        elif len(str(nonce)) > 25:
+            problems.append(f"nonce longer than 25 characters: {nonce!r}")
+    if "enforce_nonce" in body and not isinstance(body["enforce_nonce"], bool):
+        problems.append(f"enforce_nonce must be a boolean: {body['enforce_nonce']!r}")
     return problems
 
 

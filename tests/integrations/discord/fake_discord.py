@@ -9,6 +9,16 @@ the next matching requests. The gateway says HELLO, takes IDENTIFY, sends READY 
 GUILD_CREATE (zlib-stream compressed when asked), acknowledges heartbeats, and dispatches
 INTERACTION_CREATE events that tests build from the fixtures.
 
+Create Message honours `enforce_nonce` as Discord documents it (developers/resources/
+message.mdx, Create Message: "If true and nonce is present, it will be checked for uniqueness
+in the past few minutes. If another message was created by the same author with the same
+nonce, that message will be returned and no new message will be created"; a nonce is at most
+25 characters). Discord names no exact window: NONCE_WINDOW is the fake's choice, and `clock`
+can be replaced to step past it. A nonce whose message was deleted meanwhile answers 404
+Unknown Message (not a new message), as Discord's engineer described it in
+discord/discord-api-docs#6647. The fake can also hold a request's answer after doing its work
+(`hold`): the answer a client never gets because it gave up or died.
+
 Anything the fake does not know answers 404 and is recorded in `violations`, so an unexpected
 request fails the test that made it.
 """
@@ -37,15 +47,17 @@ from tests.integrations.discord.discord_rules import (
     command_problems,
     message_problems,
     modal_problems,
+    nonce_problems,
     upload_problems,
 )
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "discord"
 TOKEN = "test-bot-token.abc.def"
 WAIT = 10.0  # seconds a test waits for the bot before it fails
-BODY = web.RequestKey("body", object)
+BODY: web.RequestKey[Any] = web.RequestKey("body", object)  # a JSON value
 FILES: web.RequestKey[dict[str, Upload]] = web.RequestKey("files", dict)
 EPHEMERAL = 1 << 6
+NONCE_WINDOW = 180.0  # seconds; Discord documents "the past few minutes"
 
 
 def fixture(name: str) -> dict[str, Any]:
@@ -79,6 +91,17 @@ class Failure:
     status: int
     times: int
     retry_after: float | None = None
+
+
+@dataclass
+class Hold:
+    """Requests the fake carries out but answers only once `release` is set."""
+
+    method: str
+    path: re.Pattern[str]
+    times: int
+    reached: asyncio.Event = field(default_factory=asyncio.Event)
+    release: asyncio.Event = field(default_factory=asyncio.Event)
 
 
 @dataclass
@@ -134,6 +157,12 @@ class FakeDiscord:
         self.uploads: dict[str, Upload] = {}
         self.identifies: list[dict[str, Any]] = []
         self._failures: list[Failure] = []
+        self._holds: list[Hold] = []
+        # (channel, author id, nonce as JSON) -> (message id, when) for enforce_nonce.
+        self._nonces: dict[tuple[str, str, str], tuple[str, float]] = {}
+        self.nonce_window = NONCE_WINDOW
+        self.clock: Callable[[], float] = time.monotonic  # for the nonce window only
+        self.nonce_hits: list[Any] = []  # nonces answered with the earlier message
         self._buckets: dict[str, Bucket] = {}
         self._ids = itertools.count(1_310_000_000_000_000_000)
         self._changed = asyncio.Condition()
@@ -164,11 +193,11 @@ class FakeDiscord:
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
         await site.start()
-        server = site._server
-        assert server is not None
-        self.port = server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        self.port = int(self._runner.addresses[0][1])
 
     async def close(self) -> None:
+        for held in self._holds:
+            held.release.set()
         for session in list(self._sockets):
             await session.ws.close()
         if self._runner is not None:
@@ -192,6 +221,15 @@ class FakeDiscord:
         """Answer the next `times` requests matching `method` and the regex `path` with
         `status` (429 with the documented body and headers)."""
         self._failures.append(Failure(method, re.compile(path), status, times, retry_after))
+
+    def hold(self, method: str, path: str, *, times: int = 1) -> Hold:
+        """Carry out the next `times` requests matching `method` and the regex `path` as
+        usual, but answer each only once the returned hold's `release` is set (`reached` is
+        set when one is waiting). A client that gives up or dies meanwhile never learns that
+        the request took effect."""
+        held = Hold(method, re.compile(path), times)
+        self._holds.append(held)
+        return held
 
     async def changed(self) -> None:
         async with self._changed:
@@ -231,15 +269,22 @@ class FakeDiscord:
         self.requests.append(record)
         try:
             bot_route = not re.match(r"/api/v10/(interactions|webhooks)/", request.path)
+            handled = False
             if bot_route and request.headers.get("Authorization") != f"Bot {self.token}":
                 response = _error(401, 0, "401: Unauthorized")
             else:
                 limited = self._injected(request) or (
                     self._rate_limited(request) if bot_route else None)
+                handled = limited is None
                 response = limited or await handler(request)
             if bot_route:
                 self._bucket_headers(request, response)
             record.status = response.status
+            held = self._held(request) if handled else None
+            if held is not None:
+                await self.changed()
+                held.reached.set()
+                await held.release.wait()
             return response
         finally:
             await self.changed()
@@ -256,6 +301,14 @@ class FakeDiscord:
                 if f.status == 404:
                     return _error(404, 10003, "Unknown Channel")
                 return _error(f.status, 0, f"{f.status}: injected")
+        return None
+
+    def _held(self, request: web.Request) -> Hold | None:
+        for held in self._holds:
+            if held.times > 0 and held.method == request.method \
+                    and held.path.search(request.path):
+                held.times -= 1
+                return held
         return None
 
     @staticmethod
@@ -363,13 +416,28 @@ class FakeDiscord:
         channel = request.match_info["channel"]
         body = request[BODY]
         bad = self._bad(f"POST message to {channel}", message_problems(body)
-                        + upload_problems(body, request[FILES]))
+                        + upload_problems(body, request[FILES]) + nonce_problems(body))
         if bad:
             return bad
+        nonce = body.get("nonce")
+        key = None
+        if nonce is not None and body.get("enforce_nonce") is True:
+            key = (channel, str(self.user["id"]), json.dumps(nonce))
+            earlier = self._nonces.get(key)
+            if earlier is not None and self.clock() - earlier[1] <= self.nonce_window:
+                self.nonce_hits.append(nonce)
+                existing = self.messages.get(channel, {}).get(earlier[0])
+                if existing is None:  # created, then deleted: not created again
+                    return _error(404, 10008, "Unknown Message")
+                return _json(dict(existing, nonce=nonce))
         message = self._message(channel, body, files=request[FILES])
         message["guild_id"] = self.guild_id
         self.messages.setdefault(channel, {})[message["id"]] = message
-        return _json(message)
+        if key is not None:
+            self._nonces[key] = (message["id"], self.clock())
+        # The answer carries the nonce (as MESSAGE_CREATE does); the stored message, like
+        # Discord's channel history, does not.
+        return _json(message if nonce is None else dict(message, nonce=nonce))
 
     async def _edit_message(self, request: web.Request) -> web.Response:
         channel, mid = request.match_info["channel"], request.match_info["message"]
