@@ -246,7 +246,8 @@ def _x(settings: Settings, terms: Terms, nets: Networks) -> None:
     if responder is not None:
         nets.responders["x"] = responder
         what += "; replies where the author @mentioned the brand"
-    nets.checks["x"] = (what, lambda: x_net.verify(app, user))
+    unchecked = "user token not checked" if note else "no replies"
+    nets.checks["x"] = (what, lambda: x_net.verify(app, user, without_user=unchecked))
 
 
 def _github(settings: Settings, terms: Terms, nets: Networks) -> None:

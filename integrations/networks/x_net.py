@@ -278,7 +278,7 @@ async def follower_count(api: Api, handle: str) -> int | None:
     return as_int(pick(body, "data", "public_metrics", "followers_count"))
 
 
-async def verify(app: Api, user: Api | None) -> str:
+async def verify(app: Api, user: Api | None, *, without_user: str = "no replies") -> str:
     """/2/users/me with the user token; without one, one user lookup with the bearer."""
     if user is not None:
         user.attempts = 1
@@ -288,7 +288,7 @@ async def verify(app: Api, user: Api | None) -> str:
     body = await app.get_json("/users/by/username/XDevelopers")
     if not pick(body, "data", "id"):
         raise ApiError(0, "the bearer token's lookup returned no user")
-    return "app-only bearer token (no replies)"
+    return f"app-only bearer token ({without_user})"
 
 
 def build(client: httpx.AsyncClient, *, api_url: str, bearer: str, user_token: str | None,

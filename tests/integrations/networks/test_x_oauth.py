@@ -377,6 +377,7 @@ async def test_the_registry_wires_the_renewed_token(
                                      client=client)
     [x] = [s for s in statuses if s.network == "x"]
     assert "not checked here" in x.detail and fake.spent == [SEED]
+    assert x.detail.endswith("signed in as app-only bearer token (user token not checked)")
     # Without the client id nothing is renewed, and the log says why.
     del values["x_client_id"]
     nets = registry.build(Settings(_env_file=None, **values),  # type: ignore[call-arg]
