@@ -22,6 +22,7 @@ from commands.base import (
     Role,
     UsageError,
     first_token,
+    quoted,
 )
 
 log = logging.getLogger(__name__)
@@ -33,7 +34,7 @@ def help_(inv: Invocation, deps: Deps) -> Result:
     if name:
         spec = BY_NAME.get(name)
         if spec is None:
-            raise UsageError(f"no command {name!r}; try help")
+            raise UsageError(f"no command {quoted(name)}; try help")
         return Result(text=f"{spec.usage}\n{spec.help}", ephemeral=True)
     return Result(text="Commands:", ephemeral=True,
                   lines=[f"{c.usage} - {c.summary}" for c in COMMANDS])
@@ -87,13 +88,15 @@ async def run(spec: CommandSpec, inv: Invocation, deps: Deps) -> Result:
 
 async def dispatch(line: str, inv: Invocation, deps: Deps) -> Result:
     """Run a typed command line such as "/claim 42" for the person in `inv`."""
+    # Lone surrogates (JSON "\ud800" from a chat API) cannot be stored or sent on: replaced.
+    line = line.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
     try:
         name, args = parse_line(line)
     except UsageError as exc:
         return Result.error(str(exc))
     spec = BY_NAME.get(name)
     if spec is None:
-        return Result.error(f"unknown command {name!r}; try /help")
+        return Result.error(f"unknown command {quoted(name)}; try /help")
     return await run(spec, Invocation(user=inv.user, platform=inv.platform, args=args,
                                       channel=inv.channel, display_name=inv.display_name,
                                       roles=inv.roles), deps)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bot.query import QueryError, describe, parse
 from bot.store import PRIORITY_ORDER
-from commands.base import Deps, Invocation, Result, UsageError, first_token
+from commands.base import Deps, Invocation, Result, UsageError, first_token, quoted
 
 
 def _check_query(query: str) -> str:
@@ -59,7 +59,7 @@ def brand(inv: Invocation, deps: Deps) -> Result:
             elif key == "min" and value in PRIORITY_ORDER:
                 minimum = value
             else:
-                raise UsageError(f"unknown route option {option!r}: expected networks=a,b or "
+                raise UsageError(f"unknown route option {quoted(option)}: expected networks=a,b or "
                                  f"min={'|'.join(PRIORITY_ORDER)}")
         deps.store.add_route(brand=name, platform=platform, channel=channel, networks=networks,
                              min_priority=minimum, actor=inv.actor)

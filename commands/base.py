@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -80,7 +81,26 @@ class Result:
 
     @classmethod
     def error(cls, text: str) -> Result:
-        return cls(text=text, ok=False, ephemeral=True)
+        """A refusal or a bad argument: always one line that fits any chat message, however
+        long or odd the words it quotes back."""
+        return cls(text=one_line(text), ok=False, ephemeral=True)
+
+
+ERROR_LIMIT = 500
+_BREAKS = re.compile(r"[^\S ]+")
+
+
+def one_line(text: str, limit: int = ERROR_LIMIT) -> str:
+    """`text` on one line (line breaks, tabs and other non-space whitespace become spaces),
+    cut to `limit` characters with an ellipsis."""
+    flat = _BREAKS.sub(" ", text).strip()
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+
+
+def quoted(word: str, limit: int = 60) -> str:
+    """A word the person typed, quoted in an answer: repr (control characters shown, not
+    sent), and no longer than `limit`."""
+    return repr(word if len(word) <= limit else word[: limit - 1] + "…")
 
 
 # A command that only uses the store is a plain function: `commands.run` runs it in a worker
@@ -113,11 +133,22 @@ class UsageError(ValueError):
     """A bad argument: the message says what was expected."""
 
 
-def mention_id(token: str) -> int:
+# Ids are SQL BIGINTs: more digits than this cannot name a row.
+_MAX_ID_DIGITS = 18
+
+
+def parse_id(token: str, what: str = "mention") -> int:
+    """A row id as typed: "42" or "#42", ASCII digits only (int() would also take "٤٢")."""
     raw = token.strip().lstrip("#")
-    if not raw.isdigit():
-        raise UsageError(f"expected a mention id such as 42 or #42, not {token!r}")
+    if not raw or not raw.isascii() or not raw.isdigit():
+        raise UsageError(f"expected a {what} id such as 42 or #42, not {quoted(token)}")
+    if len(raw) > _MAX_ID_DIGITS:
+        raise UsageError(f"there is no {what} {quoted(token)}")
     return int(raw)
+
+
+def mention_id(token: str) -> int:
+    return parse_id(token, "mention")
 
 
 def first_token(args: str) -> tuple[str, str]:

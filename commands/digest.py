@@ -20,8 +20,11 @@ from commands.base import (
     Role,
     UsageError,
     first_token,
+    quoted,
 )
 
+# The digest compares each day with the weeks before; far-off dates only overflow.
+EARLIEST_DAY = date(2000, 1, 1)
 _CHANNEL = re.compile(r"^(?:(?P<platform>[\w-]+):)?#?(?P<channel>[^\s]+)$")
 
 
@@ -59,10 +62,14 @@ def _period(word: str, today: date) -> tuple[Kind, date]:
     if word == "week":
         return "week", today - timedelta(days=1)
     try:
-        return "day", date.fromisoformat(word)
+        day = date.fromisoformat(word)
     except ValueError:
         raise UsageError("usage: digest [today|yesterday|week|YYYY-MM-DD] "
                          "[<platform>:<channel>]") from None
+    if not EARLIEST_DAY <= day <= today:
+        raise UsageError(f"no digest of {day.isoformat()}: pick a day from "
+                         f"{EARLIEST_DAY.isoformat()} to today")
+    return "day", day
 
 
 def digest(inv: Invocation, deps: Deps) -> Result:
@@ -126,18 +133,21 @@ def _settings(inv: Invocation, deps: Deps, args: str) -> Result:
             try:
                 ZoneInfo(value)
             except (ZoneInfoNotFoundError, ValueError):
-                raise UsageError(f"unknown time zone {value!r}; e.g. Europe/Berlin") from None
+                raise UsageError(f"unknown time zone {quoted(value)}; e.g. Europe/Berlin") from None
             values["timezone"] = value
-        elif key == "hour" and value.isdigit() and 0 <= int(value) <= 23:
+        elif key == "hour" and value.isascii() and value.isdigit() and 0 <= int(value) <= 23:
             values["digest_hour"] = int(value)
         elif key == "hours":
             if value in ("", "calendar"):
                 values["business_hours"] = ""
             else:
-                BusinessHours.parse(value, ZoneInfo("UTC"))  # raises a readable ValueError
+                try:
+                    BusinessHours.parse(value, ZoneInfo("UTC"))
+                except ValueError as exc:
+                    raise UsageError(str(exc)) from None
                 values["business_hours"] = value
         else:
-            raise UsageError(f"unknown setting {token!r}: tz=<zone> hour=<0-23> "
+            raise UsageError(f"unknown setting {quoted(token)}: tz=<zone> hour=<0-23> "
                              "hours=\"mon-fri 09:00-18:00\"|calendar on|off")
     if not values:
         prefs = builder(deps).prefs(platform, channel)
@@ -178,10 +188,12 @@ def sla(inv: Invocation, deps: Deps) -> Result:
         name, rest = first_token(rest)
         network, minutes = first_token(rest)
         network = network.lower()
-        if not name or not network or (sub == "set" and not minutes.isdigit()):
+        digits = minutes.isascii() and minutes.isdigit()
+        if not name or not network or (sub == "set" and not digits):
             raise UsageError("usage: sla set <brand> <network> <minutes>  |  "
                              "sla clear <brand> <network>")
-        value = int(minutes) if sub == "set" else None
+        # More than 6 digits is out of range anyway (and int() refuses over 4,300).
+        value = (int(minutes) if len(minutes) <= 6 else 10**6) if sub == "set" else None
         if value is not None and not 1 <= value <= 60 * 24 * 30:
             raise UsageError("minutes must be between 1 and 43200 (30 days)")
         b = q.set_sla(brand=name, network=network, minutes=value, actor=inv.actor)

@@ -4,20 +4,38 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 
 from bot.cards import card_for
 from bot.domain import MentionStatus
 from bot.models import Reply
 from bot.networks import ReplyRejected, ReplyUncertain, Responder
 from bot.store import OPEN_STATUSES, MentionView, NotFound
-from commands.base import Deps, HistoryItem, Invocation, Result, UsageError, first_token, mention_id
+from commands.base import (
+    Deps,
+    HistoryItem,
+    Invocation,
+    Result,
+    UsageError,
+    first_token,
+    mention_id,
+    one_line,
+    parse_id,
+    quoted,
+)
 
 log = logging.getLogger(__name__)
 
 
-class _Defaults(dict[str, str]):
-    def __missing__(self, key: str) -> str:
-        return "{" + key + "}"
+_PLACEHOLDER = re.compile(r"\{(author|name|brand)\}")
+
+
+def fill_template(text: str, view: MentionView) -> str:
+    """A template with {author}, {name} and {brand} filled in. Only these three are
+    placeholders: any other brace, "{0}" or an unclosed "{name", stays as it was written."""
+    values = {"author": "@" + view.author.handle,
+              "name": view.author.name or view.author.handle, "brand": view.brand.name}
+    return _PLACEHOLDER.sub(lambda m: values[m[1]], text)
 
 
 async def reply(inv: Invocation, deps: Deps) -> Result:
@@ -66,11 +84,7 @@ def _prepare_reply(mid: int, text: str, inv: Invocation,
     """The reply's checks and its record, before anything goes to the network."""
     view = deps.store.view(mid)
     if text.startswith(":") and " " not in text.strip():
-        template = deps.store.template(name=text[1:])
-        text = template.text.format_map(
-            _Defaults(author="@" + view.author.handle, name=view.author.name or view.author.handle,
-                      brand=view.brand.name)
-        )
+        text = fill_template(deps.store.template(name=text[1:]).text, view)
     responder = deps.responders.get(view.mention.network)
     if responder is None:
         return Result.error(
@@ -89,9 +103,9 @@ def settle(inv: Invocation, deps: Deps) -> Result:
     `settle <reply-id> failed`, after looking at the network."""
     token, rest = first_token(inv.args)
     outcome, url = first_token(rest)
-    if not token.isdigit() or outcome not in ("posted", "failed"):
+    if not token or outcome not in ("posted", "failed"):
         raise UsageError("usage: settle <reply-id> posted [url]  or  settle <reply-id> failed")
-    reply_id = int(token)
+    reply_id = parse_id(token, "reply")
     if outcome == "posted":
         deps.store.reply_sent(reply_id=reply_id, network_reply_id="", url=url or None)
         return Result(text=f"Reply {reply_id} marked as posted.")
@@ -119,8 +133,9 @@ def assign(inv: Invocation, deps: Deps) -> Result:
     token, person = first_token(inv.args)
     if not token or not person:
         raise UsageError("usage: assign <id> <person>")
-    m = deps.store.claim(mention_id=mention_id(token), actor=inv.actor,
-                         assignee=person.lstrip("@"))
+    # A person's name is one line on a card, however it was typed.
+    person = one_line(person.lstrip("@"), 100)
+    m = deps.store.claim(mention_id=mention_id(token), actor=inv.actor, assignee=person)
     return Result(text=f"#{m.id} is assigned to {m.assignee}.")
 
 
@@ -165,7 +180,7 @@ def list_(inv: Invocation, deps: Deps) -> Result:
             brand_id = deps.store.brand(name=what).id
         except NotFound:
             raise UsageError(
-                f"expected open, mine, all or a brand name; no brand named {what!r}"
+                f"expected open, mine, all or a brand name; no brand named {quoted(what)}"
             ) from None
     views = deps.store.list_mentions(statuses=statuses, assignee=assignee, brand_id=brand_id)
     if not views:

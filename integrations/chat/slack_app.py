@@ -35,6 +35,7 @@ from bot.cards import card_for
 from bot.networks import Responder
 from bot.store import MentionView, NotFound, utcnow
 from commands import BY_NAME, Deps, Invocation, Result, Role, dispatch, run
+from commands.mentions import fill_template
 from integrations.chat.slack_chat import PLATFORM, message_ref
 from integrations.chat.slack_people import Directory
 from integrations.chat.slack_render import (
@@ -71,21 +72,6 @@ THREAD_SUBTYPES = (None, "thread_broadcast", "file_share")
 BUTTON_COMMANDS = ("claim", "resolve", "ignore", "mute")
 THREAD_POST_FLAGS: dict[str, Any] = {"unfurl_links": False, "unfurl_media": False,
                                      "link_names": False, "parse": "none", "mrkdwn": False}
-
-
-class _Keep(dict[str, str]):
-    def __missing__(self, key: str) -> str:
-        return "{" + key + "}"
-
-
-def fill_template(text: str, view: MentionView) -> str:
-    """A template with {author}, {name} and {brand} filled in (as `reply :name` does)."""
-    try:
-        return text.format_map(_Keep(author="@" + view.author.handle,
-                                     name=view.author.name or view.author.handle,
-                                     brand=view.brand.name))
-    except (ValueError, IndexError, AttributeError):
-        return text
 
 
 def reply_limit(responder: Responder) -> int | None:
