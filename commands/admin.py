@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import re
+
 from bot.query import QueryError, describe, parse
 from bot.store import PRIORITY_ORDER
 from commands.base import Deps, Invocation, Result, UsageError, first_token, quoted
+from commands.mentions import PLACEHOLDERS
+
+# Anything in braces that looks like a placeholder ("{nmae}", "{0}", "{name.upper}").
+_FIELD = re.compile(r"\{([^{}\s]{0,40})\}")
 
 
 def _check_query(query: str) -> str:
@@ -83,6 +89,10 @@ def template(inv: Invocation, deps: Deps) -> Result:
         name, text = first_token(rest)
         if not name or not text or not name.replace("-", "").replace("_", "").isalnum():
             raise UsageError("usage: template add <name> <text>  (name: letters, digits, - and _)")
+        unknown = sorted(set(_FIELD.findall(text)) - PLACEHOLDERS)
+        if unknown:
+            raise UsageError(f"unknown placeholder {quoted('{' + unknown[0] + '}')} in the "
+                             "template; use {author}, {name} or {brand}")
         deps.store.add_template(name=name, text=text, actor=inv.actor)
         return Result(text=f"Template :{name} saved.")
     raise UsageError("expected template list | add")

@@ -27,6 +27,7 @@ from commands.base import (
 log = logging.getLogger(__name__)
 
 
+PLACEHOLDERS = frozenset({"author", "name", "brand"})
 _PLACEHOLDER = re.compile(r"\{(author|name|brand)\}")
 
 

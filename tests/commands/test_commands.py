@@ -249,3 +249,12 @@ async def test_cards_offer_reply_only_where_echtzeit_can_post_replies(bot: DeskB
     assert "reply" not in listed[hn] and "reply" in listed[social]
     refused = await bot.say(f"/reply {hn} thanks")
     assert not refused.ok and "cannot post replies on hackernews" in refused.text
+
+
+async def test_templates_take_only_their_three_placeholders(bot: DeskBot) -> None:
+    refused = await bot.say("/template add oops Hi {nmae}, {0} and {name.upper}!")
+    assert not refused.ok and "unknown placeholder '{0}'" in refused.text
+    assert (await bot.say("/template add ok Hi {name} {author} from {brand} :-{ }")).ok
+    [mid] = await bot.ingest(post("acme hilfe", lang="de", external_id="779", author="kunde"))
+    assert (await bot.say(f"/reply {mid} :ok")).ok
+    assert bot.sent_replies()[-1]["text"] == "Hi Kunde @kunde from Acme :-{ }"
