@@ -479,16 +479,24 @@ class DigestQueries:
 
     def claim_alert(self, values: dict[str, object], *, cooldown: timedelta) -> int | None:
         """Record a spike alert before it is sent. None when the channel had an alert for the
-        brand within the cool-down, or another runner recorded this one first."""
+        brand within the cool-down, or another runner recorded this one first. An alert the
+        chat refused for now (state `retry`: rate limit, outage) is taken again, with the new
+        figures, while the spike lasts."""
         t = table(SpikeAlert)
         detected = values["detected_at"]
         assert isinstance(detected, datetime)
         try:
             with self.engine.begin() as conn:
-                recent = conn.execute(sa.select(t.c.id).where(
+                recent = conn.execute(sa.select(t.c.id, t.c.state).where(
                     t.c.brand_id == values["brand_id"], t.c.platform == values["platform"],
                     t.c.channel == values["channel"],
-                    t.c.detected_at > detected - cooldown).limit(1)).first()
+                    t.c.detected_at > detected - cooldown)
+                    .order_by(t.c.detected_at.desc()).limit(1)).first()
+                if recent is not None and recent.state == "retry":
+                    taken = conn.execute(t.update().where(t.c.id == recent.id,
+                                                          t.c.state == "retry")
+                                         .values(**values, state="sending", error=None)).rowcount
+                    return int(recent.id) if taken else None
                 if recent is not None:
                     return None
                 return int(conn.execute(t.insert().returning(t.c.id),
@@ -496,11 +504,14 @@ class DigestQueries:
         except sa.exc.IntegrityError:
             return None
 
-    def alert_done(self, alert_id: int, *, message_ref: str | None, error: str | None) -> None:
+    def alert_done(self, alert_id: int, *, message_ref: str | None, error: str | None,
+                   retry: bool = False) -> None:
+        """Sent (`message_ref`), failed for good, or (`retry`) refused for now."""
         t = table(SpikeAlert)
+        state = "sent" if not error else "retry" if retry else "failed"
         with self.engine.begin() as conn:
             conn.execute(t.update().where(t.c.id == alert_id).values(
-                state="failed" if error else "sent", message_ref=message_ref, error=error))
+                state=state, message_ref=message_ref, error=error))
 
     def alerts(self) -> list[SpikeAlert]:
         t = table(SpikeAlert)

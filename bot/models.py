@@ -318,7 +318,7 @@ class SpikeAlert(SQLModel, table=True):
     negative_share: float
     negative_threshold: float
     detected_at: datetime = _ts()
-    state: str = Field(default="sending", max_length=16)  # sending -> sent | failed
+    state: str = Field(default="sending", max_length=16)  # sending -> sent | failed | retry
     message_ref: str | None = Field(default=None, max_length=300)
     error: str | None = _text(nullable=True)
 

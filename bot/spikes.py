@@ -196,10 +196,14 @@ class SpikeMonitor:
                   f" {url}" for mid, network, handle, body, url in top]
         try:
             ref = await self.notifiers[platform].notify(channel, text, thread=thread)
-        except (ChatError, Exception) as exc:  # the alert stays recorded: no second alert
-            log.warning("spike alert %s to %s:%s failed: %s", alert_id, platform, channel, exc)
+        except Exception as exc:
+            # A rate limit or an outage: the next check sends it (a lost alert is worse than a
+            # rare second one after a timeout). Anything else: recorded, never sent again.
+            retry = isinstance(exc, ChatError) and not exc.permanent
+            log.warning("spike alert %s to %s:%s failed%s: %s", alert_id, platform, channel,
+                        " (sent again at the next check)" if retry else "", exc)
             await asyncio.to_thread(self.q.alert_done, alert_id, message_ref=None,
-                                    error=str(exc)[:2000])
+                                    error=str(exc)[:2000], retry=retry)
             return 0
         await asyncio.to_thread(self.q.alert_done, alert_id, message_ref=ref, error=None)
         return 1

@@ -153,3 +153,26 @@ async def test_a_failed_alert_is_recorded_and_not_repeated(store: Store, clock: 
     assert await monitor.run_due(now + timedelta(minutes=5)) == 0
     [alert] = monitor.q.alerts()
     assert alert.state == "failed" and "channel_not_found" in (alert.error or "")
+
+
+async def test_an_alert_refused_for_now_goes_out_at_the_next_check(store: Store,
+                                                                    clock: Clock) -> None:
+    """A 429 (or an outage) must not lose the alert: the next check sends it, once."""
+    bid = _brand(store, clock)
+    now = clock()
+    store.write_mentions(_now_mentions(bid, now, 40), routes={})
+    chat = Notices()
+    chat.fail += [ChatError("rate limited by Slack", retry_after=1.0),
+                  ChatError("500 from Slack")]
+    monitor = SpikeMonitor(SpikeDetector(store), {"console": chat})
+    assert await monitor.run_due(now) == 0
+    [alert] = monitor.q.alerts()
+    assert alert.state == "retry"
+    assert await monitor.run_due(now + timedelta(minutes=1)) == 0  # the outage goes on
+    store.write_mentions(_now_mentions(bid, now + timedelta(minutes=2), 5), routes={})
+    assert await monitor.run_due(now + timedelta(minutes=2)) == 1
+    assert await monitor.run_due(now + timedelta(minutes=3)) == 0  # cool-down: not again
+    [alert] = monitor.q.alerts()  # the same row, taken again with the new figures
+    assert alert.state == "sent" and alert.error is None and alert.count == 45
+    [(_, text, _, _)] = chat.sent
+    assert "45 in the last hour" in text
