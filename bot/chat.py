@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
-from typing import Protocol, runtime_checkable
+from typing import Protocol, TypeVar, runtime_checkable
+
+from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt
 
 from bot.cards import Card
 from bot.digest import Digest
@@ -23,6 +25,32 @@ class ChatError(Exception):
         super().__init__(message)
         self.retry_after = retry_after
         self.permanent = permanent
+
+
+T = TypeVar("T")
+
+
+def _refused_for_now(exc: BaseException) -> bool:
+    return isinstance(exc, ChatError) and exc.retry_after is not None and not exc.permanent
+
+
+def _platform_wait(state: RetryCallState) -> float:
+    exc = state.outcome.exception() if state.outcome is not None else None
+    return exc.retry_after or 1.0 if isinstance(exc, ChatError) else 1.0
+
+
+async def when_allowed(call: Callable[[], Awaitable[T]], *, attempts: int = 4,
+                       sleep: Callable[[float], Awaitable[None]] = asyncio.sleep) -> T:
+    """`call()`, again after the platform's Retry-After while it answers with a rate limit
+    (a 429 means the message was certainly not posted, so sending it again is safe). For the
+    parts of a message that nobody retries later: the lines in a notice's thread."""
+    retrying = AsyncRetrying(stop=stop_after_attempt(attempts), wait=_platform_wait,
+                             retry=retry_if_exception(_refused_for_now), sleep=sleep,
+                             reraise=True)
+    async for attempt in retrying:
+        with attempt:
+            return await call()
+    raise AssertionError("unreachable: tenacity reraises the last error")
 
 
 class ChatAdapter(Protocol):

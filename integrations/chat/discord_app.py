@@ -28,6 +28,7 @@ from collections.abc import Awaitable, Callable, Iterable, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import replace
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any, Literal
 
 import aiohttp
@@ -39,7 +40,7 @@ from discord.gateway import DiscordWebSocket
 from discord.http import Route
 
 from bot.cards import Card, card_for
-from bot.chat import ChatError
+from bot.chat import ChatError, when_allowed
 from bot.digest import Digest, digest_lines
 from bot.settings import Settings
 from bot.store import OPEN_STATUSES, NotFound
@@ -507,7 +508,7 @@ class DiscordChat:
                         channel_id, ref, name=plain(text, THREAD_NAME_MAX) or "details",
                         auto_archive_duration=THREAD_ARCHIVE_MINUTES))
                 for body in thread_messages(thread):
-                    await self._post(int(ref), body)
+                    await when_allowed(partial(self._post, int(ref), body))
             except ChatError as exc:  # the notice itself is out: never send it twice
                 log.warning("discord: thread under notice %s incomplete: %s", ref, exc)
         return ref

@@ -32,7 +32,7 @@ from slack_sdk.oauth.installation_store.async_installation_store import AsyncIns
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.cards import Card
-from bot.chat import ChatError
+from bot.chat import ChatError, when_allowed
 from bot.digest import Digest, digest_lines
 from bot.store import utcnow
 from integrations.chat.slack_render import (
@@ -251,7 +251,8 @@ class SlackChat:
         ts = await self._post(client, channel_id, notice_message(text, person=person))
         try:
             for message in lines_messages(thread):
-                await self._post(client, channel_id, message, thread_ts=ts)
+                await when_allowed(functools.partial(self._post, client, channel_id, message,
+                                                     thread_ts=ts))
         except ChatError as exc:  # the notice itself is out: never send it twice
             log.warning("slack: thread under notice %s incomplete: %s", ts, exc)
         return message_ref(channel_id, ts)

@@ -41,6 +41,19 @@ async def test_a_notice_addresses_its_person_and_threads_its_details(fake: FakeS
     assert last.args["blocks"][0]["elements"][0]["text"] == "For Ana (Care)"
 
 
+async def test_a_rate_limited_thread_line_is_sent_after_retry_after(fake: FakeSlack) -> None:
+    """Slack's 429 means "not posted": the notice's details are sent again after the wait it
+    asked for, once, instead of being dropped."""
+    fake.burst, fake.window, fake.retry_after = 1, 1.0, 1  # one message a second, strictly
+    chat = chat_for(fake)  # paced far faster than that: the fake answers 429
+    await chat.notify("C0CARDS", "Spike: Acme", thread=["#1 first", "#2 second"])
+    notice, *details = fake.ok_calls("chat.postMessage")
+    assert [c.status for c in fake.calls if c.method == "chat.postMessage"].count(429) >= 1
+    shown = "\n".join(s["text"]["text"] for d in details for s in d.args["blocks"])
+    assert shown.splitlines() == ["#1 first", "#2 second"]
+    assert {d.args["thread_ts"] for d in details} == {notice.answer["ts"]}
+
+
 async def test_the_daily_digest_with_its_chart(fake: FakeSlack, sqlite_store: Store) -> None:
     seed(sqlite_store)
     brand = sqlite_store.brand(name="Acme")
