@@ -26,9 +26,9 @@ from bot.settings import Settings
 from commands import Deps
 from integrations.chat.discord_app import DiscordChat
 from tests.conftest import Clock
-from tests.factories import new_mention
 from tests.integrations.discord.discord_rules import nonce_problems
 from tests.integrations.discord.fake_discord import FakeDiscord
+from tests.integrations.discord.test_discord_cards import mention
 
 MESSAGES = r"/channels/\d+/messages$"
 
@@ -56,15 +56,6 @@ class PlainChat:
 
     async def update_card(self, channel: str, message_ref: str, card: Card) -> None:
         await self.chat.update_card(channel, message_ref, card)
-
-
-def mention(deps: Deps, text: str = "acme app is down") -> int:
-    store = deps.store
-    brand = store.brand(name="Acme")
-    assert brand.id is not None
-    [mid] = store.write_mentions([new_mention(brand.id, text)],
-                                 routes={brand.id: store.routes(brand_id=brand.id)})
-    return mid
 
 
 async def crash_mid_send(fake: FakeDiscord, deps: Deps, settings: Settings, clock: Clock,
