@@ -20,8 +20,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from bot.chart import digest_chart
 from bot.digest import DigestBuilder, Kind, digest_lines
-from bot.digest_sql import STAFF_ACTIONS, A, B, E, M, R, _rows
-from bot.domain import ReplyState
+from bot.digest_sql import A, B, M, _rows, mention_timeline
 from bot.settings import Settings
 from bot.store import Store
 from bot.untrusted import clean
@@ -37,14 +36,7 @@ def export_rows(store: Store, start: datetime, end: datetime, *, batch: int = 50
                 progress: Callable[[int], None] | None = None) -> Iterator[dict[str, Any]]:
     """Mentions posted in [start, end) with their first reply and first staff action, in id
     order, read in keyset batches so that memory stays flat for any size."""
-    r2, e2, e3 = R.alias("r2"), E.alias("e2"), E.alias("e3")
-    first_reply = (sa.select(sa.func.min(r2.c.sent_at))
-                   .where(r2.c.mention_id == M.c.id, r2.c.state == ReplyState.SENT.value)
-                   .scalar_subquery())
-    relayed = (sa.select(sa.func.min(e2.c.at))
-               .where(e2.c.mention_id == M.c.id, e2.c.kind == "relayed").scalar_subquery())
-    acted = (sa.select(sa.func.min(e3.c.at))
-             .where(e3.c.mention_id == M.c.id, e3.c.kind.in_(STAFF_ACTIONS)).scalar_subquery())
+    first_reply, relayed, acted = mention_timeline()
     last = 0
     while True:
         q = (sa.select(M.c.id, B.c.name, M.c.network, M.c.url, A.c.handle, M.c.created_at,

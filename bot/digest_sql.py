@@ -238,15 +238,7 @@ class DigestQueries:
         its first sent reply, relay and staff action: one statement, a UNION ALL of one range
         scan per window on ix_mention_brand_created. Volume, hourly bars and response figures
         are all counted from these rows."""
-        r2, e2, e3 = R.alias("r2"), E.alias("e2"), E.alias("e3")
-        first_reply = (sa.select(sa.func.min(r2.c.sent_at))
-                       .where(r2.c.mention_id == M.c.id, r2.c.state == ReplyState.SENT.value)
-                       .scalar_subquery())
-        relayed = (sa.select(sa.func.min(e2.c.at))
-                   .where(e2.c.mention_id == M.c.id, e2.c.kind == "relayed").scalar_subquery())
-        acted = (sa.select(sa.func.min(e3.c.at))
-                 .where(e3.c.mention_id == M.c.id, e3.c.kind.in_(STAFF_ACTIONS))
-                 .scalar_subquery())
+        first_reply, relayed, acted = mention_timeline()
         q = _union([
             sa.select(M.c.id, _bucket(i), M.c.brand_id, M.c.network, M.c.created_at,
                       M.c.status, M.c.sentiment, M.c.likes, M.c.reposts,
@@ -522,6 +514,22 @@ class DigestQueries:
 def _bucket(i: int) -> sa.ColumnElement[int]:
     """The window's index as a constant column (inlined: no parameter per part)."""
     return sa.literal_column(str(int(i)), sa.Integer).label("bucket")
+
+
+def mention_timeline() -> tuple[sa.ScalarSelect[Any], sa.ScalarSelect[Any],
+                                sa.ScalarSelect[Any]]:
+    """Per mention row of `M`: when its first reply was sent, when it was relayed and when
+    staff first acted on it (correlated subqueries, each one index lookup). The digest and the
+    CSV export both read these three times."""
+    r2, e2, e3 = R.alias("r2"), E.alias("e2"), E.alias("e3")
+    first_reply = (sa.select(sa.func.min(r2.c.sent_at))
+                   .where(r2.c.mention_id == M.c.id, r2.c.state == ReplyState.SENT.value)
+                   .scalar_subquery())
+    relayed = (sa.select(sa.func.min(e2.c.at))
+               .where(e2.c.mention_id == M.c.id, e2.c.kind == "relayed").scalar_subquery())
+    acted = (sa.select(sa.func.min(e3.c.at))
+             .where(e3.c.mention_id == M.c.id, e3.c.kind.in_(STAFF_ACTIONS)).scalar_subquery())
+    return first_reply, relayed, acted
 
 
 def _union(parts: Sequence[sa.Select[Any]]) -> sa.Executable:
