@@ -5,10 +5,13 @@ from __future__ import annotations
 from collections.abc import Container
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
-from bot.domain import MentionStatus, ReplyState
+from bot.domain import OPEN_STATUSES, MentionStatus, ReplyState
 from bot.sla import due_at as sla_due_at
-from bot.store import MentionView
+
+if TYPE_CHECKING:  # the store (SQLAlchemy) only for the annotation: commands import cards
+    from bot.store import MentionView
 
 ACTIONS_BY_STATUS: dict[str, tuple[str, ...]] = {
     MentionStatus.NEW.value: ("claim", "reply", "resolve", "ignore", "mute"),
@@ -18,7 +21,7 @@ ACTIONS_BY_STATUS: dict[str, tuple[str, ...]] = {
     MentionStatus.IGNORED.value: (),
 }
 
-OPEN = (MentionStatus.NEW.value, MentionStatus.CLAIMED.value)
+OPEN = OPEN_STATUSES
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
-from alembic import command
-from alembic.config import Config
+
+if TYPE_CHECKING:
+    from alembic.config import Config
+
+# Alembic (about 10 MB and a tenth of a second) is imported by the functions that migrate, not
+# with the store.
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +50,8 @@ def make_engine(url: str, **kwargs: Any) -> sa.Engine:
 
 
 def alembic_config(url: str) -> Config:
+    from alembic.config import Config
+
     cfg = Config()
     cfg.set_main_option("script_location", MIGRATIONS)
     cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
@@ -54,6 +60,8 @@ def alembic_config(url: str) -> Config:
 
 def upgrade(url: str, revision: str = "head") -> None:
     """Bring the schema of the database at `url` to `revision` (Alembic)."""
+    from alembic import command
+
     command.upgrade(alembic_config(url), revision)
 
 

@@ -1,5 +1,5 @@
 """`echtzeit digest` (a digest in the terminal) and `echtzeit export` (mentions with their
-response times as CSV or JSON). Registered on the CLI by bot/__main__.py."""
+response times as CSV or JSON). Registered on the CLI by echtzeit/cli.py."""
 
 from __future__ import annotations
 
@@ -10,20 +10,15 @@ from collections.abc import Callable, Iterator
 from contextlib import nullcontext
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
-from typing import IO, Annotated, Any
+from typing import IO, TYPE_CHECKING, Annotated, Any
 from zoneinfo import ZoneInfo
 
-import sqlalchemy as sa
 import typer
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from bot.chart import digest_chart
-from bot.digest import DigestBuilder, Kind, digest_lines
-from bot.digest_sql import A, B, M, _rows, mention_timeline
-from bot.settings import Settings
-from bot.store import Store
-from bot.untrusted import clean
+# The CLI imports this module at start: what the commands need is imported when they run.
+if TYPE_CHECKING:
+    from bot.settings import Settings
+    from bot.store import Store
 
 EXPORT_FIELDS = (
     "id", "brand", "network", "url", "author", "created_at", "seen_at", "sentiment",
@@ -36,6 +31,10 @@ def export_rows(store: Store, start: datetime, end: datetime, *, batch: int = 50
                 progress: Callable[[int], None] | None = None) -> Iterator[dict[str, Any]]:
     """Mentions posted in [start, end) with their first reply and first staff action, in id
     order, read in keyset batches so that memory stays flat for any size."""
+    import sqlalchemy as sa
+
+    from bot.digest_sql import A, B, M, _rows, mention_timeline
+
     first_reply, relayed, acted = mention_timeline()
     last = 0
     while True:
@@ -99,6 +98,12 @@ def register(app: typer.Typer, *, settings: Callable[[], Settings],
         = None,
     ) -> None:
         """Print a channel's digest in the terminal."""
+        from rich.console import Console
+
+        from bot.chart import digest_chart
+        from bot.digest import DigestBuilder, Kind, digest_lines
+        from bot.untrusted import clean
+
         s = settings()
         store = open_store(s.effective_database_url)
         platform, _, name = channel.rpartition(":")
@@ -139,6 +144,18 @@ def register(app: typer.Typer, *, settings: Callable[[], Settings],
         out: Annotated[Path | None, typer.Option(help="Write here instead of stdout.")] = None,
     ) -> None:
         """Export mentions with their response times (posted from --from to --to)."""
+        import sqlalchemy as sa
+        from rich.console import Console
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeRemainingColumn,
+        )
+
+        from bot.digest_sql import M
+
         if fmt not in ("csv", "json"):
             raise typer.BadParameter("--format is csv or json")
         try:

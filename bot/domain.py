@@ -46,6 +46,12 @@ class Priority(StrEnum):
     URGENT = "urgent"
 
 
+# A route's minimum priority compares by this order.
+PRIORITY_ORDER = {"low": 0, "normal": 1, "high": 2, "urgent": 3}
+# A mention is open (someone should act) while it is new or claimed.
+OPEN_STATUSES = (MentionStatus.NEW.value, MentionStatus.CLAIMED.value)
+
+
 @dataclass(frozen=True, slots=True)
 class Author:
     """The author of a post as the network describes them."""

@@ -1,26 +1,42 @@
 """What the pipeline adds to a matched post: language, sentiment, priority, dedupe keys.
 
-Language: lingua (Apache-2.0), limited to the languages brand teams here meet, built lazily on
-first use because building it takes about a second. Sentiment: VADER (MIT) for English and for
-languages without a model of their own; for German the polarity lexicon of Pattern shipped in
-textblob-de (MIT/BSD). Both are published, rule-based lexicon methods: fast and explainable.
+Language: lingua (Apache-2.0), only for the configured languages (`ECHTZEIT_LANGUAGES`), built
+lazily on first use because its models take a while to load and tens of MB each. Sentiment: VADER
+(MIT) for English and for languages without a model of their own; for German the polarity lexicon
+of Pattern shipped in textblob-de (MIT/BSD), applied as textblob-de does but without NLTK
+(bot.sentiment_de); each is loaded when the first post that needs it comes. Both are published,
+rule-based lexicon methods: fast and explainable.
 """
 
 from __future__ import annotations
 
-import gc
 import hashlib
 import re
 import threading
 import unicodedata
-import warnings
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from functools import cache
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from bot.domain import Priority, Sentiment
 
-LANGUAGES = ("ENGLISH", "GERMAN", "FRENCH", "SPANISH", "ITALIAN", "DUTCH", "PORTUGUESE", "POLISH")
+if TYPE_CHECKING:
+    from bot.sentiment_de import GermanSentiment
+
+# ECHTZEIT_LANGUAGES by default: the languages detection tells apart (ISO 639-1).
+DEFAULT_LANGUAGES = ("en", "de")
+# Languages a post to a brand often comes in, configured or not. lingua's confidences are
+# relative to the languages a detector knows, so a detector of English and German alone calls a
+# French post English; a second, small detector (lingua's low-accuracy mode, trigrams only, about
+# 2 MB a language against 30-40 MB in high accuracy) knows these too and tells "none of ours".
+# A language missing here still mostly lands on one of them, which is just as well "other".
+WIDESPREAD_LANGUAGES = (
+    "en", "de", "fr", "es", "it", "pt", "nl", "pl", "tr", "sv", "da", "cs", "ro", "id",
+    # Other scripts: their models load only when a configured language shares the script.
+    "ru", "uk", "el", "ar", "fa", "he", "hi", "ja", "zh", "ko",
+)
 
 # Query parameters that only track the click and never change what a URL points to.
 _TRACKING = re.compile(r"^(utm_\w+|fbclid|gclid|mc_cid|mc_eid|igshid|si|ref_src|ref|s|t)$")
@@ -57,35 +73,119 @@ def text_hash(text: str) -> str:
     return hashlib.sha256(t.encode("utf-8")).hexdigest()[:32]
 
 
+@cache
+def supported_languages() -> frozenset[str]:
+    """The ISO 639-1 codes lingua can detect (importing lingua loads no model)."""
+    from lingua import Language
+
+    return frozenset(lang.iso_code_639_1.name.lower() for lang in Language.all())
+
+
+def language_codes(codes: Iterable[str]) -> tuple[str, ...]:
+    """`codes` lower-cased, without blanks and repeats, in their order; ValueError names what
+    lingua does not know (or that there is none)."""
+    out = tuple(dict.fromkeys(c.strip().lower() for c in codes if c.strip()))
+    if not out:
+        raise ValueError("at least one ISO 639-1 language code, e.g. en,de")
+    unknown = [c for c in out if c not in supported_languages()]
+    if unknown:
+        raise ValueError(f"ISO 639-1 codes of languages lingua knows (such as en,de,fr), "
+                         f"not {', '.join(unknown)}")
+    return out
+
+
 class LanguageDetector:
-    """Thread-safe, lazily built lingua detector."""
+    """Thread-safe lingua detection of the configured `languages`, built on the first `detect`.
 
-    def __init__(self, min_confidence: float = 0.5) -> None:
-        self._detector: Any = None
-        self._lock = threading.Lock()
+    A text in none of them, or too short or mixed to tell, gets None: the same "unknown" that a
+    card shows as "?" and that no `lang:` query matches; it is never forced into a configured
+    language. Two lingua detectors decide together: a precise one (high accuracy) that knows
+    only the configured languages, and a small one (low accuracy) that also knows
+    WIDESPREAD_LANGUAGES. When the small one is sure of a language that is not configured, the
+    answer is None; otherwise the configured language with the best sum of both confidences
+    counts if their mean reaches `min_confidence`.
+    """
+
+    # The small detector's confidence from which its non-configured choice decides "other".
+    OTHER_CONFIDENCE = 0.9
+
+    def __init__(self, languages: Iterable[str] = DEFAULT_LANGUAGES, *,
+                 min_confidence: float = 0.5) -> None:
+        self.languages = language_codes(languages)
         self.min_confidence = min_confidence
+        self._detector: Any = None
+        self._others: Any = None
+        self._lock = threading.Lock()
 
-    def _get(self) -> Any:
+    @property
+    def loaded(self) -> bool:
+        """Whether lingua's detectors are built (they are on the first `detect`)."""
+        return self._detector is not None
+
+    def _get(self) -> tuple[Any, Any]:
         if self._detector is None:
             with self._lock:
                 if self._detector is None:
-                    from lingua import Language, LanguageDetectorBuilder
+                    self._build()
+        return self._detector, self._others
 
-                    langs = [getattr(Language, name) for name in LANGUAGES]
-                    builder = LanguageDetectorBuilder.from_languages(*langs)
-                    # Preloading costs about a second once and halves each detection.
-                    self._detector = builder.with_preloaded_language_models().build()
-        return self._detector
+    def _build(self) -> None:
+        from lingua import IsoCode639_1, LanguageDetectorBuilder
+
+        def builder(names: Iterable[str]) -> Any:
+            return LanguageDetectorBuilder.from_iso_codes_639_1(
+                *(getattr(IsoCode639_1, name.upper()) for name in names))
+
+        wide = tuple(dict.fromkeys((*self.languages, *WIDESPREAD_LANGUAGES)))
+        # Its models load per script, when a text needs them (a few MB each).
+        others = builder(wide).with_low_accuracy_mode().build() if wide != self.languages else None
+        # Preloading takes about a second once and halves each detection. lingua decompresses
+        # a model through buffers about its size and keeps the models it loaded for every
+        # detector of the process: one language at a time, with the freed buffers given back,
+        # keeps the peak about 30 MB lower than loading all at once.
+        for name in self.languages:
+            builder([name]).with_preloaded_language_models().build()
+            _trim_heap()
+        self._others = others
+        self._detector = builder(self.languages).with_preloaded_language_models().build()
 
     def detect(self, text: str) -> str | None:
-        """ISO 639-1 code, or None when the text is too short or too mixed to tell."""
+        """ISO 639-1 code of one of the configured languages, or None: another language, or
+        too short or too mixed to tell."""
         if sum(ch.isalpha() for ch in text) < 3:
             return None
-        detector = self._get()
-        values = detector.compute_language_confidence_values(text)
-        if not values or values[0].value < self.min_confidence:
+        precise, others = self._get()
+        mine = _confidences(precise, text)
+        if not mine:  # no configured language writes this script
             return None
-        return str(values[0].language.iso_code_639_1.name.lower())
+        wide = _confidences(others, text) if others is not None else {}
+        if wide:
+            top = max(wide, key=wide.__getitem__)
+            if top not in mine and wide[top] >= self.OTHER_CONFIDENCE:
+                return None
+        if others is None:
+            wide = mine
+        best = max(mine, key=lambda code: mine[code] + wide.get(code, 0.0))
+        if (mine[best] + wide.get(best, 0.0)) / 2 < self.min_confidence:
+            return None
+        return best
+
+
+def _trim_heap() -> None:
+    """Give the C heap's free pages back to the system (glibc's malloc_trim; elsewhere a no-op)."""
+    try:
+        import ctypes
+
+        trim = ctypes.CDLL(None).malloc_trim
+    except (OSError, AttributeError, TypeError):  # not glibc; Windows takes no CDLL(None)
+        return
+    trim(0)
+
+
+def _confidences(detector: Any, text: str) -> dict[str, float]:
+    """lingua's confidence for each language it gives any."""
+    return {str(v.language.iso_code_639_1.name.lower()): float(v.value)
+            for v in detector.compute_language_confidence_values(text) if v.value > 0}
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,32 +200,27 @@ class SentimentAnalyzer:
     def __init__(self, *, threshold: float = 0.05) -> None:
         self.threshold = threshold
         self._en: Any = None
-        self._de: Any = None
+        self._de: GermanSentiment | None = None
         self._lock = threading.Lock()
 
+    # Each model is loaded when the first post that needs it is scored.
     def _vader(self) -> Any:
         if self._en is None:
             with self._lock:
-                from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
+                if self._en is None:
+                    from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
-                self._en = SentimentIntensityAnalyzer()
+                    self._en = SentimentIntensityAnalyzer()
         return self._en
 
-    def _german(self) -> Any:
+    def _german(self) -> GermanSentiment:
         if self._de is None:
             with self._lock:
-                # The Pattern tokenizer needs no NLTK data download, unlike textblob-de's default.
-                from textblob_de import PatternTokenizer
-                from textblob_de.sentiments import PatternAnalyzer
+                if self._de is None:
+                    # textblob-de's lexicon and parser without NLTK (bot.sentiment_de).
+                    from bot.sentiment_de import GermanSentiment
 
-                analyzer = PatternAnalyzer(tokenizer=PatternTokenizer())
-                # Pattern loads its lexicon on first use and leaves the files to the garbage
-                # collector; load it here, where that ResourceWarning is expected.
-                with warnings.catch_warnings():
-                    warnings.simplefilter("ignore", ResourceWarning)
-                    analyzer.analyze("gut")
-                    gc.collect()
-                self._de = analyzer
+                    self._de = GermanSentiment()
         return self._de
 
     def score(self, text: str, language: str | None) -> SentimentScore:
@@ -134,7 +229,7 @@ class SentimentAnalyzer:
             # scores positive), so score clause by clause and average the clauses that carry
             # any polarity.
             german = self._german()
-            scores = [float(german.analyze(part).polarity)
+            scores = [german.analyze(part)[0]
                       for part in _CLAUSES.split(text) if part.strip()]
             polar = [v for v in scores if v]
             value = sum(polar) / len(polar) if polar else 0.0

@@ -91,6 +91,8 @@ def setup_logging(settings: Settings, *, quiet: bool = False,
     handler.setFormatter(formatter)
     root.addHandler(handler)
     root.setLevel(level)
+    # Alembic lists its autogenerate plugins at every start: noise in a service's log.
+    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
     install_redaction(secret_values(settings))
     return handler
 

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from bot.domain import Post
-from bot.models import Mention
+
+if TYPE_CHECKING:  # the tables (SQLModel) only for the annotation
+    from bot.models import Mention
 
 
 @dataclass(frozen=True, slots=True)
@@ -20,7 +22,12 @@ class Batch:
 
 class Source(Protocol):
     """Where mentions come from. `stream` resumes after `cursor` and never ends by itself
-    unless the source is finite (a replay)."""
+    unless the source is finite (a replay).
+
+    OPTIONAL attributes: `finite = True` when the stream ends by itself (it is then done, not
+    restarted); `everywhere = True` when the posts are fed inside the process (a push
+    endpoint's): every replica runs it. Any other source runs in one replica at a time under
+    its lease (bot.leases), so `name` must be stable and the same in every replica."""
 
     name: str
 

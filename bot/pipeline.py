@@ -13,6 +13,8 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Protocol
 
+from sqlalchemy.exc import IntegrityError
+
 from bot.domain import Post
 from bot.enrich import (
     LanguageDetector,
@@ -145,7 +147,20 @@ class Pipeline:
     # --- ingest -------------------------------------------------------------------------------
 
     def ingest(self, posts: Sequence[Post]) -> IngestReport:
-        """Dedupe, match, enrich and store one batch; returns what happened."""
+        """Dedupe, match, enrich and store one batch; returns what happened.
+
+        Another replica may store one of these posts between the dedupe and the write (a
+        webhook sender that retried against a second replica): the write then hits the unique
+        key and stores nothing of the batch, and the batch is taken again once, whose dedupe
+        now drops what the other one stored."""
+        try:
+            return self._ingest(posts)
+        except IntegrityError:
+            log.info("another process stored some of these %d posts meanwhile; deduping again",
+                     len(posts))
+            return self._ingest(posts)
+
+    def _ingest(self, posts: Sequence[Post]) -> IngestReport:
         self.refresh()
         report = IngestReport(seen=len(posts))
         fresh = self._drop_known(posts, report)

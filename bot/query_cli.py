@@ -4,17 +4,20 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from bot.enrich import LanguageDetector
-from bot.query import Candidate, Matcher, QueryError, describe, parse
+if TYPE_CHECKING:
+    from bot.enrich import LanguageDetector
+    from bot.query import Candidate
 
 app = typer.Typer(help="Check brand queries and try them on posts.", no_args_is_help=True)
 
 
 def _parsed(query: str) -> str:
+    from bot.query import QueryError, describe, parse
+
     try:
         return describe(parse(query))
     except QueryError as exc:
@@ -29,6 +32,8 @@ def check(query: Annotated[str, typer.Argument(help="The query, quoted for the s
 
 
 def _candidate(raw: dict[str, Any], detector: LanguageDetector) -> Candidate:
+    from bot.query import Candidate
+
     text = raw.get("text")
     if not isinstance(text, str):
         raise ValueError('"text" must be a string')
@@ -53,9 +58,17 @@ def test(
     """Print the ids of the posts in FILE that QUERY matches, one per line, in file order.
 
     A post without "lang" gets its language detected when the query asks for one."""
+    from bot.enrich import LanguageDetector
+    from bot.query import Matcher
+    from bot.settings import SettingsError, load_settings
+
     _parsed(query)
     matcher = Matcher.build({1: query})
-    detector = LanguageDetector()
+    try:  # detect the configured languages, as the running bot does
+        detector = LanguageDetector(languages=load_settings().languages)
+    except SettingsError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(2) from None
     bad = 0
     with file.open(encoding="utf-8") as fh:
         for number, line in enumerate(fh, 1):

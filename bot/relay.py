@@ -74,6 +74,9 @@ class Relay:
         self.wakeup = asyncio.Event()
         # Networks that take replies (bot.cards.card_for); None: all.
         self.reply_networks = reply_networks
+        # Set while `run` stops: the card being sent finishes, the rest of the round is given
+        # back to the outbox (for this process's next start or another replica).
+        self._stopping: asyncio.Event | None = None
 
     async def run_once(self) -> int:
         """Claim one batch of due rows and work through it; returns how many were handled."""
@@ -95,6 +98,10 @@ class Relay:
     async def _channel(self, items: list[ClaimedDelivery]) -> None:
         items = await self._settle_doubts(items)
         for index, item in enumerate(items):
+            if self._stopping is not None and self._stopping.is_set():
+                await asyncio.to_thread(self.store.release,
+                                        delivery_ids=[i.delivery.id or 0 for i in items[index:]])
+                return
             ok = await self._one(item)
             if not ok and item.delivery.state == DeliveryState.PENDING.value:
                 # Keep the channel's order: the rest wait until this one went out.
@@ -196,7 +203,9 @@ class Relay:
         )
 
     async def run(self, stop: asyncio.Event, *, poll: float = 0.5) -> None:
-        """Relay until `stop` is set; wakes early when `wakeup` is set by the pipeline."""
+        """Relay until `stop` is set; wakes early when `wakeup` is set by the pipeline. Once
+        `stop` is set, the cards being sent finish and the rest of the round is released."""
+        self._stopping = stop
         while not stop.is_set():
             try:
                 handled = await self.run_once()

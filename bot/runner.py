@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Sequence
 
@@ -15,20 +16,61 @@ log = logging.getLogger(__name__)
 
 
 async def pump(source: Source, pipeline: Pipeline, *, wake: asyncio.Event | None = None,
-               report: IngestReport | None = None) -> None:
+               report: IngestReport | None = None, stop: asyncio.Event | None = None) -> None:
     """Feed one source into the pipeline; the cursor is saved only after its posts are stored,
-    so a crash repeats at most one batch (which dedupe then drops) and never skips one."""
+    so a crash repeats at most one batch (which dedupe then drops) and never skips one.
+
+    With `stop`, returns once it is set: a batch being stored is stored and its cursor saved
+    first (the wait for the next batch is what gets interrupted)."""
     store = pipeline.store
     cursor = await asyncio.to_thread(store.cursor, source=source.name)
-    async for batch in source.stream(cursor):
-        done = await asyncio.to_thread(pipeline.ingest, batch.posts)
-        if batch.cursor is not None:
-            await asyncio.to_thread(store.save_cursor, source=source.name, cursor=batch.cursor)
-        metrics.MENTIONS_IN.inc(done.stored)
-        if report is not None:
-            report.add(done)
-        if done.stored and wake is not None:
-            wake.set()
+    batches = aiter(source.stream(cursor))
+    halt = asyncio.ensure_future(stop.wait()) if stop is not None else None
+    try:
+        while True:
+            nxt = asyncio.ensure_future(anext(batches))
+            if halt is not None:
+                await asyncio.wait([nxt, halt], return_when=asyncio.FIRST_COMPLETED)
+                if not nxt.done():
+                    nxt.cancel()
+                    await asyncio.gather(nxt, return_exceptions=True)
+                    return
+            try:
+                batch = await nxt
+            except StopAsyncIteration:
+                return
+            done = await asyncio.to_thread(pipeline.ingest, batch.posts)
+            if batch.cursor is not None:
+                await asyncio.to_thread(store.save_cursor, source=source.name,
+                                        cursor=batch.cursor)
+            metrics.MENTIONS_IN.inc(done.stored)
+            if report is not None:
+                report.add(done)
+            if done.stored and wake is not None:
+                wake.set()
+    finally:
+        if halt is not None:
+            halt.cancel()
+        closing = getattr(batches, "aclose", None)
+        if closing is not None:
+            with contextlib.suppress(Exception):
+                await closing()
+
+
+class SourceService:
+    """bot.chat.Service running one source into the pipeline until `stop` (or until a finite
+    source, a replay, has given everything)."""
+
+    def __init__(self, source: Source, pipeline: Pipeline, *, wake: asyncio.Event | None = None,
+                 report: IngestReport | None = None) -> None:
+        self.source = source
+        self.pipeline = pipeline
+        self.wake = wake
+        self.report = report
+        self.name = f"source:{source.name}"
+
+    async def serve(self, stop: asyncio.Event) -> None:
+        await pump(self.source, self.pipeline, wake=self.wake, report=self.report, stop=stop)
 
 
 async def pump_all(sources: Sequence[Source], pipeline: Pipeline, relay: Relay | None,

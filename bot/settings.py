@@ -41,6 +41,8 @@ class Settings(BaseSettings):
         env_file_encoding="utf-8",
         extra="ignore",
         validate_default=True,
+        # `ECHTZEIT_HTTP_PORT=` (a line of .env.example copied as it is) means the default.
+        env_ignore_empty=True,
     )
 
     database_url: str = Field(
@@ -59,6 +61,9 @@ class Settings(BaseSettings):
     repost_window_minutes: int = Field(default=24 * 60, ge=0, le=60 * 24 * 30)
     high_reach_followers: int = Field(default=10_000, ge=1)
     ingest_batch_size: int = Field(default=500, ge=1, le=100_000)
+    # ISO 639-1 codes language detection tells apart (bot.enrich); a post in another language
+    # is "unknown" unless its network names the language. Each one costs 30-40 MB of memory.
+    languages: CommaList = Field(default_factory=lambda: ["en", "de"])
 
     # Relay
     relay_max_attempts: int = Field(default=20, ge=1, le=1000)  # ~1.5 h of outage at the cap
@@ -66,6 +71,14 @@ class Settings(BaseSettings):
     relay_backoff_cap_seconds: float = Field(default=300.0, gt=0, le=86_400)
     relay_lease_seconds: float = Field(default=60.0, gt=0, le=3600)
     relay_poll_seconds: float = Field(default=0.5, gt=0, le=60)
+
+    # Several replicas: how often a replica tries to take over a source (or the scheduler)
+    # whose holder died; a dead holder's parts run elsewhere within this many seconds.
+    lease_poll_seconds: float = Field(default=5.0, gt=0, le=60)
+
+    # Brands, queries, routes, templates and SLA targets declared in a YAML file, applied at
+    # start (and by `echtzeit apply FILE`).
+    brands_file: Path | None = None
 
     # Time
     timezone: str = "Europe/Berlin"
@@ -160,11 +173,18 @@ class Settings(BaseSettings):
     @field_validator(
         "admins", "responders", "slack_admins", "slack_responders", "slack_reply_prefixes",
         "discord_guild_ids", "mastodon_hashtags", "reddit_subreddits", "rss_feeds",
-        "youtube_video_ids", "brand_accounts", mode="before",
+        "youtube_video_ids", "brand_accounts", "languages", mode="before",
     )
     @classmethod
     def _lists(cls, value: object) -> object:
         return _split_list(value)
+
+    @field_validator("languages")
+    @classmethod
+    def _languages(cls, value: list[str]) -> list[str]:
+        from bot.enrich import DEFAULT_LANGUAGES, language_codes  # loads no language model
+
+        return list(language_codes(value or DEFAULT_LANGUAGES))  # empty: the default
 
     @field_validator("timezone")
     @classmethod

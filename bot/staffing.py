@@ -3,18 +3,18 @@
 Mentions are treated like calls in a queue (Poisson arrivals, one person works one mention at a
 time for the measured handling time). The target is a share of mentions (e.g. 80 %) whose first
 reply comes within the SLA; the wait that Erlang C counts ends when a person *starts* on the
-mention, so the allowed wait is the SLA minus the handling time. The formula comes from
-pyworkforce (a maintained library, see docs/digest.md), whose `ErlangC` is tested here against
-the Call Centre Helper worked example.
+mention, so the allowed wait is the SLA minus the handling time. Erlang C is our own
+implementation (below; it replaced the pyworkforce dependency, see docs/digest.md); the tests
+check it against the Call Centre Helper worked example, the textbook formula and a table of
+pyworkforce 0.5.1's answers, which it reproduces row for row.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from functools import cache
-from typing import Any
 from zoneinfo import ZoneInfo
 
 # Shifts in local hours [start, end); a shift needs as many people as its busiest hour.
@@ -47,24 +47,73 @@ class Staffing:
     reachable: bool  # False when handling alone takes longer than the SLA
 
 
-@cache
-def _erlang_c() -> Any:
-    # pyworkforce pulls in pandas and OR-Tools at import (~0.7 s): load it on first use only.
-    from pyworkforce.queuing import ErlangC
+def _erlang_b(positions: int, traffic: float) -> float:
+    # B(0) = 1, B(n) = A·B(n-1) / (n + A·B(n-1)): every step stays within [0, 1], so there are
+    # no factorials or powers to overflow however many positions.
+    blocked = 1.0
+    for n in range(1, positions + 1):
+        blocked = traffic * blocked / (n + traffic * blocked)
+    return blocked
 
-    return ErlangC
+
+def _waiting(positions: int, traffic: float, blocked: float) -> float:
+    # Erlang C from Erlang B (positions > traffic): C = N·B / (N - A·(1 - B)).
+    return positions * blocked / (positions - traffic * (1 - blocked))
+
+
+def _served(positions: int, traffic: float, blocked: float, wait_per_handling: float) -> float:
+    waiting = _waiting(positions, traffic, blocked)
+    return 1 - waiting * math.exp(-(positions - traffic) * wait_per_handling)
+
+
+def waiting_probability(positions: int, traffic: float) -> float:
+    """Erlang C: the probability that an arrival has to wait when `traffic` Erlangs (arrivals
+    per minute × handling minutes) meet `positions` people; 1.0 when they cannot keep up."""
+    if positions <= traffic:
+        return 1.0
+    return _waiting(positions, traffic, _erlang_b(positions, traffic))
+
+
+def service_level(positions: int, traffic: float, *, handling_minutes: float,
+                  wait_minutes: float) -> float:
+    """Share of arrivals that someone starts on within `wait_minutes`; 0.0 when `positions`
+    cannot keep up with `traffic` (the queue grows without end)."""
+    if positions <= traffic:
+        return 0.0
+    return _served(positions, traffic, _erlang_b(positions, traffic),
+                   wait_minutes / handling_minutes)
 
 
 def people_needed(arrivals_per_hour: float, *, handling_minutes: float, wait_minutes: float,
                   target_share: float, max_occupancy: float = MAX_OCCUPANCY) -> int:
     """People needed in one hour so that `target_share` of arrivals wait at most
-    `wait_minutes` before someone starts on them (Erlang C)."""
+    `wait_minutes` before someone starts on them (Erlang C), each busy at most `max_occupancy`
+    of the hour.
+
+    The same answer as pyworkforce 0.5.1's `required_positions()["raw_positions"]`, which the
+    digest used before: the search starts at the traffic + 1, rounded (half to even), so the
+    answer is never below that even where one person fewer would meet the target; a wait
+    under 0.01 minutes counts as 0.01."""
     if arrivals_per_hour <= 0:
         return 0
-    erlang = _erlang_c()(transactions=arrivals_per_hour, aht=handling_minutes,
-                         asa=max(wait_minutes, 0.01), interval=60)
-    result = erlang.required_positions(service_level=target_share, max_occupancy=max_occupancy)
-    return int(result["raw_positions"])
+    if handling_minutes <= 0:
+        raise ValueError("handling_minutes must be positive")
+    if not 0 <= target_share <= 1:
+        raise ValueError("target_share must be between 0 and 1")
+    if not 0 < max_occupancy <= 1:
+        raise ValueError("max_occupancy must be above 0 and at most 1")
+    traffic = arrivals_per_hour / 60 * handling_minutes
+    wait_per_handling = max(wait_minutes, 0.01) / handling_minutes
+    positions = round(traffic + 1)  # > traffic, so the queue keeps up
+    blocked = _erlang_b(positions, traffic)
+    while _served(positions, traffic, blocked, wait_per_handling) < target_share:
+        positions += 1
+        blocked = traffic * blocked / (positions + traffic * blocked)
+    if traffic / positions > max_occupancy * (1 + 1e-12):
+        # The fewest people within the cap; the tolerance keeps a quotient such as
+        # 25.000000000000004 (floating point) from asking for a 26th person.
+        positions = math.ceil(traffic / max_occupancy * (1 - 1e-12))
+    return positions
 
 
 def forecast(arrivals: Sequence[datetime], *, zone: ZoneInfo, weekday_dates: Sequence[date],

@@ -11,13 +11,20 @@ import json
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
+# utcnow, the refusals and the two constants live in light modules (bot.clock, bot.errors,
+# bot.domain) that need no SQLAlchemy; they stay importable from here.
+from bot.clock import utcnow as utcnow
 from bot.db import make_engine
+from bot.domain import OPEN_STATUSES as OPEN_STATUSES
+from bot.domain import PRIORITY_ORDER as PRIORITY_ORDER
 from bot.domain import DeliveryState, MentionStatus, ReplyState
+from bot.errors import Conflict as Conflict
+from bot.errors import NotFound as NotFound
 from bot.models import (
     Author,
     Brand,
@@ -37,20 +44,6 @@ from bot.models import (
 )
 
 BRANDS_REVISION = "brands"
-PRIORITY_ORDER = {"low": 0, "normal": 1, "high": 2, "urgent": 3}
-OPEN_STATUSES = (MentionStatus.NEW.value, MentionStatus.CLAIMED.value)
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
-class NotFound(LookupError):
-    """The named row does not exist."""
-
-
-class Conflict(ValueError):
-    """The change is not allowed in the row's current state."""
 
 
 @dataclass(frozen=True, slots=True)

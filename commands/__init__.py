@@ -12,7 +12,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import cast
 
-from bot.store import Conflict, NotFound
+from bot.errors import Conflict, NotFound
 from commands import admin, digest, mentions
 from commands.base import (
     CommandSpec,
@@ -73,6 +73,7 @@ def parse_line(line: str) -> tuple[str, str]:
 
 async def run(spec: CommandSpec, inv: Invocation, deps: Deps) -> Result:
     """Run one command with its permission check and error handling."""
+    deps.in_flight.track()  # until the task that runs it ends (its answer sent)
     if spec.role is not None and spec.role not in inv.roles and Role.ADMIN not in inv.roles:
         return Result.error(_REFUSAL[spec.role].format(user=inv.actor, cmd=spec.name))
     try:

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import re
 
-from bot.query import QueryError, describe, parse
-from bot.store import PRIORITY_ORDER
+from bot.domain import PRIORITY_ORDER
 from commands.base import Deps, Invocation, Result, UsageError, first_token, quoted
 from commands.mentions import PLACEHOLDERS
 
@@ -14,6 +13,9 @@ _FIELD = re.compile(r"\{([^{}\s]{0,40})\}")
 
 
 def _check_query(query: str) -> str:
+    # The query compiler is imported when a query is checked, not with `commands`.
+    from bot.query import QueryError, describe, parse
+
     try:
         return describe(parse(query))
     except QueryError as exc:

@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
-from bot.cards import Card
-from bot.digest import DigestBuilder
-from bot.networks import Responder
-from bot.store import Store, utcnow
+from bot.clock import utcnow
+
+if TYPE_CHECKING:
+    # Annotations only: `import commands` stays free of SQLAlchemy, so that a light command
+    # (`echtzeit cmd help`) starts fast.
+    from bot.cards import Card
+    from bot.digest import DigestBuilder
+    from bot.networks import Responder
+    from bot.store import Store
 
 
 class Role(StrEnum):
@@ -36,6 +43,35 @@ class Invocation:
         return self.display_name or self.user
 
 
+class InFlight:
+    """The tasks running a command right now (a slash command, a button, a typed line),
+    tracked to their end (the answer sent back too), so that a stopping process lets them
+    finish before it closes the chat connections."""
+
+    def __init__(self) -> None:
+        self._tasks: set[asyncio.Task[object]] = set()
+
+    def track(self) -> None:
+        """Track the current task until it ends."""
+        task = asyncio.current_task()
+        if task is not None and task not in self._tasks:
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+    def __len__(self) -> int:
+        return len(self._tasks)
+
+    async def settle(self, seconds: float) -> int:
+        """Wait up to `seconds` for the running commands (not the caller's own task);
+        returns how many are still running."""
+        mine = asyncio.current_task()
+        running = [t for t in self._tasks if t is not mine and not t.done()]
+        if running and seconds > 0:
+            _, late = await asyncio.wait(running, timeout=seconds)
+            return len(late)
+        return len(running)
+
+
 @dataclass
 class Deps:
     """What commands may use: the store, the networks' responders, the clock."""
@@ -46,6 +82,7 @@ class Deps:
     # The digest builder with the configured time zone, digest hour and business hours;
     # None: bot.digest's defaults.
     digest: DigestBuilder | None = None
+    in_flight: InFlight = field(default_factory=InFlight)
 
 
 @dataclass(frozen=True, slots=True)

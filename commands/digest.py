@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import re
 from datetime import date, timedelta
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.cards import card_for
-from bot.chart import digest_chart
-from bot.digest import Digest, DigestBuilder, Kind, digest_lines
-from bot.digest_sql import DigestQueries
+from bot.errors import NotFound
 from bot.sla import DEFAULT_TARGET_MINUTES, FALLBACK_TARGET_MINUTES, BusinessHours
-from bot.store import NotFound
 from commands.base import (
     Attachment,
     Deps,
@@ -23,17 +21,35 @@ from commands.base import (
     quoted,
 )
 
+if TYPE_CHECKING:
+    from bot.digest import Digest, DigestBuilder, Kind
+    from bot.digest_sql import DigestQueries
+
+# The digest (SQL, statistics) and its chart (matplotlib) are imported by the commands that use
+# them, not with `commands`: listing the commands must stay light.
+
 # The digest compares each day with the weeks before; far-off dates only overflow.
 EARLIEST_DAY = date(2000, 1, 1)
 _CHANNEL = re.compile(r"^(?:(?P<platform>[\w-]+):)?#?(?P<channel>[^\s]+)$")
 
 
 def builder(deps: Deps) -> DigestBuilder:
+    from bot.digest import DigestBuilder
+
     return deps.digest or DigestBuilder(deps.store)
+
+
+def _queries(deps: Deps) -> DigestQueries:
+    from bot.digest_sql import DigestQueries
+
+    return DigestQueries(deps.store)
 
 
 def digest_result(digest: Digest, *, deps: Deps) -> Result:
     """A digest as a command result: the outline, the overdue mentions as cards, the chart."""
+    from bot.chart import digest_chart
+    from bot.digest import digest_lines
+
     cards = []
     for o in digest.overdue:
         try:
@@ -81,7 +97,7 @@ def digest(inv: Invocation, deps: Deps) -> Result:
     if word == "set":
         return _settings(inv, deps, rest)
     b = builder(deps)
-    q = DigestQueries(deps.store)
+    q = _queries(deps)
     targets: list[tuple[str, str]]
     if rest:
         m = _CHANNEL.match(rest.strip())
@@ -155,7 +171,7 @@ def _settings(inv: Invocation, deps: Deps, args: str) -> Result:
                            f"{'on' if prefs.digest_enabled else 'off'}, at "
                            f"{prefs.digest_hour:02d}:00 {prefs.timezone}, "
                            f"{prefs.business_hours or 'calendar hours'}.", ephemeral=True)
-    DigestQueries(deps.store).set_prefs(platform, channel, **values)
+    _queries(deps).set_prefs(platform, channel, **values)
     prefs = builder(deps).prefs(platform, channel)
     return Result(text=f"Digest of {platform}:{channel} is now "
                        f"{'on' if prefs.digest_enabled else 'off'}, at "
@@ -167,7 +183,7 @@ def sla(inv: Invocation, deps: Deps) -> Result:
     """First-response targets: `sla list [brand]`, `sla set <brand> <network> <minutes>`,
     `sla clear <brand> <network>`. Without an override a network has its default."""
     sub, rest = first_token(inv.args)
-    q = DigestQueries(deps.store)
+    q = _queries(deps)
     if sub in ("", "list"):
         brands = deps.store.brands()
         if rest:

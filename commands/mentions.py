@@ -5,12 +5,17 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+from typing import TYPE_CHECKING
 
 from bot.cards import card_for
-from bot.domain import MentionStatus
-from bot.models import Reply
-from bot.networks import ReplyRejected, ReplyUncertain, Responder
-from bot.store import OPEN_STATUSES, MentionView, NotFound
+from bot.domain import OPEN_STATUSES, MentionStatus
+from bot.errors import NotFound
+from bot.networks import ReplyRejected, ReplyUncertain
+
+if TYPE_CHECKING:  # annotations only: importing commands needs no SQLAlchemy
+    from bot.models import Reply
+    from bot.networks import Responder
+    from bot.store import MentionView
 from commands.base import (
     Deps,
     HistoryItem,

@@ -9,20 +9,21 @@ import asyncio
 import json
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from bot.cards import ACTIONS_BY_STATUS, Card
-from bot.domain import MentionStatus
-from bot.enrich import LanguageDetector, SentimentAnalyzer, priority
-from bot.settings import Settings, SettingsError, load_settings
+if TYPE_CHECKING:
+    from bot.cards import Card
+    from bot.settings import Settings
 
 app = typer.Typer(help="Discord: register the slash commands, invite the bot.",
                   no_args_is_help=True)
 
 
 def _settings() -> Settings:
+    from bot.settings import SettingsError, load_settings
+
     try:
         return load_settings()
     except SettingsError as exc:
@@ -141,6 +142,10 @@ def preview_card(raw: dict[str, Any], *, brand: str, settings: Settings,
                  mention_id: int = 0) -> Card:
     """The card a new mention of this post would get: enriched like the pipeline does
     (language, sentiment, priority), without a database."""
+    from bot.cards import ACTIONS_BY_STATUS, Card
+    from bot.domain import MentionStatus
+    from bot.enrich import LanguageDetector, SentimentAnalyzer, priority
+
     text = raw["text"]
     author = raw.get("author")
     handle, name, followers = "unknown", None, None
@@ -153,7 +158,7 @@ def preview_card(raw: dict[str, Any], *, brand: str, settings: Settings,
     handle = handle.lstrip("@")
     if isinstance(raw.get("followers"), int):
         followers = raw["followers"]
-    lang = raw.get("lang") or LanguageDetector().detect(text)
+    lang = raw.get("lang") or LanguageDetector(languages=settings.languages).detect(text)
     sentiment = SentimentAnalyzer().score(text, lang)
     network = str(raw.get("network") or "unknown")
     created = raw.get("created_at")

@@ -11,18 +11,15 @@ import json
 import sys
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from bot.cards import ACTIONS_BY_STATUS, Card
-from bot.domain import Author, MentionStatus, Post
-from bot.enrich import LanguageDetector, SentimentAnalyzer, priority
-from bot.query import Candidate, Matcher, QueryError
-from bot.settings import SettingsError, load_settings
-from bot.store import utcnow
-from integrations.chat.slack_render import card_message
-from integrations.networks.replay import bundled_brands
+# The CLI imports this module at start: what the commands need is imported when they run.
+if TYPE_CHECKING:
+    from bot.cards import Card
+    from bot.domain import Post
+    from bot.enrich import LanguageDetector, SentimentAnalyzer
 
 
 class PostError(ValueError):
@@ -36,6 +33,8 @@ def _int(value: object) -> int | None:
 def post_from_json(data: Any, *, now: datetime) -> Post:
     """One post as `echtzeit query test` takes it: id, text, network, author, url, lang (and
     optionally author_name, followers, created_at, likes, reposts, replies)."""
+    from bot.domain import Author, Post
+
     if not isinstance(data, dict):
         raise PostError("the file must hold one JSON object (a post)")
     text = data.get("text")
@@ -74,6 +73,10 @@ def card_from_post(
     high_reach: int, mention_id: int = 0,
 ) -> Card:
     """The card a new mention of `brand` would get for `post` (no history: a first mention)."""
+    from bot.cards import ACTIONS_BY_STATUS, Card
+    from bot.domain import MentionStatus
+    from bot.enrich import priority
+
     lang = post.lang.lower()[:2] if post.lang else language.detect(post.text)
     score = sentiment.score(post.text, lang)
     return Card(
@@ -92,6 +95,8 @@ def card_from_post(
 
 def matching_brand(post: Post, brands_file: Path, language: LanguageDetector) -> str | None:
     """The first brand of a brands.json file whose query matches the post."""
+    from bot.query import Candidate, Matcher
+
     brands = json.loads(brands_file.read_text(encoding="utf-8"))["brands"]
     matcher = Matcher.build({i: b["query"] for i, b in enumerate(brands)})
     hits = matcher.match(Candidate(
@@ -118,6 +123,13 @@ def render_slack(
              "bundled brands).", exists=True, dir_okay=False)] = None,
 ) -> None:
     """Print, as JSON, the chat.postMessage arguments of the Slack card for the post in FILE."""
+    from bot.enrich import LanguageDetector, SentimentAnalyzer
+    from bot.query import QueryError
+    from bot.settings import SettingsError, load_settings
+    from bot.store import utcnow
+    from integrations.chat.slack_render import card_message
+    from integrations.networks.replay import bundled_brands
+
     try:
         settings = load_settings()
     except SettingsError as exc:
@@ -127,7 +139,7 @@ def render_slack(
         post = post_from_json(json.loads(file.read_text(encoding="utf-8")), now=now)
     except (ValueError, UnicodeDecodeError) as exc:
         raise _fail(f"{file}: {exc}") from None
-    language = LanguageDetector()
+    language = LanguageDetector(languages=settings.languages)
     if brand is None:
         source = brands or settings.replay_brands_file or bundled_brands()
         try:

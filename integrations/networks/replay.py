@@ -86,6 +86,8 @@ class ReplaySource:
     else the timeline `speed` times faster than it was recorded. The cursor is the number of
     posts already handed out, so a restart continues where it stopped."""
 
+    finite = True  # it ends when the file is played (the supervisor does not restart it)
+
     def __init__(
         self,
         path: Path,

@@ -92,6 +92,9 @@ class PushSource:
     """A source whose posts arrive over HTTP. `push` hands posts over and waits until the
     runner has stored them; it has no cursor (the sender keeps its own)."""
 
+    # Fed by this process's own endpoint: every replica runs it (no lease).
+    everywhere = True
+
     def __init__(self, name: str = "webhook", *, queue_size: int = 100) -> None:
         self.name = name
         self._queue: asyncio.Queue[tuple[list[Post], asyncio.Future[None]]] = asyncio.Queue(

@@ -126,3 +126,33 @@ def test_an_empty_batch_and_no_brands(store: Store, clock: Clock) -> None:
     pipeline = Pipeline(store, now=clock)
     assert pipeline.ingest([]).stored == 0
     assert pipeline.ingest([post("acme")]).matched == 0
+
+
+def test_a_post_another_replica_stores_meanwhile_is_stored_once(
+    pipeline: Pipeline, store: Store, database_url: str, clock: Clock,
+    language: LanguageDetector, sentiment: SentimentAnalyzer,
+) -> None:
+    """Replica B stores the same pushed post between replica A's dedupe and its write: A's
+    write meets the unique key, A takes the batch again, and its dedupe drops the post."""
+    other_store = Store.from_url(database_url, now=clock)
+    other = Pipeline(other_store, language=language, sentiment=sentiment, now=clock)
+    pushed = post("acme support never called back", lang="en")
+
+    class MeanwhileB:
+        calls = 0
+
+        def card_budget(self, brand_id: int, now: object, arriving: object) -> int | None:
+            MeanwhileB.calls += 1
+            if MeanwhileB.calls == 1:  # after A's dedupe, before A's write
+                assert other.ingest([pushed]).stored == 1
+            return None
+
+    racing = Pipeline(store, language=language, sentiment=sentiment, now=clock,
+                      flood=MeanwhileB())  # type: ignore[arg-type]
+    try:
+        report = racing.ingest([pushed, post("acme rockets rock", lang="en")])
+    finally:
+        other_store.close()
+    assert report.stored == 1 and report.duplicates == 1
+    texts = sorted(v.mention.text for v in store.list_mentions(limit=10))
+    assert texts == ["acme rockets rock", "acme support never called back"]

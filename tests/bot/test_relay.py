@@ -114,3 +114,30 @@ def test_backoff_grows_is_capped_and_jittered() -> None:
     assert 1 <= delays[0] <= 2
     assert all(30 <= d <= 60 for d in delays[5:])
     assert len({round(d, 6) for d in delays[5:]}) > 1
+
+
+async def test_a_stopping_relay_finishes_the_card_it_sends_and_gives_the_rest_back(
+        store: Store, clock: Clock) -> None:
+    import asyncio
+
+    _setup(store, 5, channels=("a",))
+    stop = asyncio.Event()
+
+    class SlowChat(FlakyChat):
+        async def send_card(self, channel: str, card: Card) -> str:
+            if len(self.posted) == 1:
+                stop.set()  # SIGTERM arrives while the second card is being sent
+                await asyncio.sleep(0.05)
+            return await super().send_card(channel, card)
+
+    chat = SlowChat()
+    relay = Relay(store, {"console": chat}, now=clock)
+    await asyncio.wait_for(relay.run(stop, poll=0.01), 5)
+    assert len(chat.posted) == 2  # the one in flight was finished
+    deliveries = store.deliveries()
+    assert [d.state for d in deliveries].count(DeliveryState.SENT.value) == 2
+    rest = [d for d in deliveries if d.state == DeliveryState.PENDING.value]
+    assert len(rest) == 3 and all(d.lease_until is None for d in rest)  # handed back
+    other = Relay(store, {"console": chat}, worker="replica-2", now=clock)
+    assert await other.run_once() == 3  # at once, not after the lease
+    assert len(chat.posted) == 5

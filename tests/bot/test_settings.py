@@ -33,6 +33,8 @@ def test_environment_and_dotenv(monkeypatch: pytest.MonkeyPatch, tmp_path: Path)
         ("ECHTZEIT_DATABASE_URL", "echtzeit.db", "ECHTZEIT_DATABASE_URL: a SQLAlchemy URL"),
         ("ECHTZEIT_RELAY_MAX_ATTEMPTS", "0", "ECHTZEIT_RELAY_MAX_ATTEMPTS: Input should be"),
         ("ECHTZEIT_LOG_LEVEL", "LOUD", "ECHTZEIT_LOG_LEVEL: Input should be"),
+        ("ECHTZEIT_LANGUAGES", "en,xx", "ECHTZEIT_LANGUAGES: ISO 639-1 codes of languages"),
+        ("ECHTZEIT_LANGUAGES", "english", "ECHTZEIT_LANGUAGES: ISO 639-1 codes of languages"),
     ],
 )
 def test_a_bad_setting_is_named_in_one_line(
@@ -45,6 +47,21 @@ def test_a_bad_setting_is_named_in_one_line(
     message = str(info.value)
     assert message.startswith("configuration error: " + expected)
     assert "\n" not in message
+
+
+def test_languages(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert load_settings().languages == ["en", "de"]
+    monkeypatch.setenv("ECHTZEIT_LANGUAGES", " FR, en,fr ")
+    assert load_settings().languages == ["fr", "en"]
+    monkeypatch.setenv("ECHTZEIT_LANGUAGES", "")  # empty, as in a copied .env.example: default
+    assert load_settings().languages == ["en", "de"]
+    monkeypatch.setenv("ECHTZEIT_LANGUAGES", "en,xx")
+    with pytest.raises(SettingsError) as info:
+        load_settings()
+    assert str(info.value) == (
+        "configuration error: ECHTZEIT_LANGUAGES: ISO 639-1 codes of languages lingua knows "
+        "(such as en,de,fr), not xx (got 'en,xx')")
 
 
 def test_secrets_are_not_shown(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
@@ -66,3 +83,11 @@ def test_env_example_lists_every_setting_with_a_comment() -> None:
     for index, line in enumerate(lines):
         if line.startswith(ENV_PREFIX):
             assert lines[index - 1].startswith("#"), f"{line} has no comment above it"
+
+
+def test_an_empty_line_copied_from_env_example_means_the_default(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / ".env").write_text("ECHTZEIT_HTTP_PORT=\nECHTZEIT_TIMEZONE=\n")
+    s = load_settings()
+    assert s.http_port == 0 and s.timezone == "Europe/Berlin"

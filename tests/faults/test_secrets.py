@@ -104,7 +104,7 @@ def test_a_subprocess_at_debug_prints_no_secret(tmp_path: Path) -> None:
     chat_keys = ("slack_", "discord_")
     env.update({f"ECHTZEIT_{k.upper()}": v for k, v in secrets.items()
                 if not k.startswith(chat_keys)})
-    done = subprocess.run([sys.executable, "-m", "bot", "demo", "--speed", "0"], cwd=ROOT,
+    done = subprocess.run([sys.executable, "-m", "echtzeit", "demo", "--speed", "0"], cwd=ROOT,
                           input="/list\n", capture_output=True, text=True, env=env,
                           timeout=120, check=False)
     assert done.returncode == 0, done.stderr[-2000:]

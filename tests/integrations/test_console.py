@@ -65,7 +65,7 @@ def test_scripted_demo_as_the_readme_shows(tmp_path: Path) -> None:
     env.pop("ECHTZEIT_DATABASE_URL", None)
     script = "/list\n/claim 3\n/reply 3 Danke!\n/resolve 3\n/show 3\n"
     done = subprocess.run(
-        [sys.executable, "-m", "bot", "demo", "--speed", "0", "--user", "ana"],
+        [sys.executable, "-m", "echtzeit", "demo", "--speed", "0", "--user", "ana"],
         input=script, capture_output=True, text=True, env=env, cwd=tmp_path, timeout=240,
         check=False,
     )

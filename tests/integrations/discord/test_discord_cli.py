@@ -12,8 +12,8 @@ from urllib.parse import parse_qs, urlsplit
 
 from typer.testing import CliRunner
 
-from bot.__main__ import app
 from commands import COMMANDS
+from echtzeit.cli import app
 from tests.integrations.discord.discord_rules import command_problems, hazards, message_problems
 from tests.integrations.discord.fake_discord import FIXTURES, TOKEN, FakeDiscord
 

@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parents[3]
 
 def test_chat_adapters_add_discord_only_with_a_token(settings: Settings, deps: Deps,
                                                      tmp_path: Path) -> None:
-    from bot.__main__ import chat_adapters
+    from echtzeit.wiring import chat_adapters
     from integrations.chat.discord_app import DiscordChat
 
     adapters, services = chat_adapters(settings, deps)
@@ -55,7 +55,7 @@ def test_echtzeit_run_serves_discord(threaded: ThreadedFake, tmp_path: Path) -> 
         "ECHTZEIT_DISCORD_TOKEN": TOKEN, "ECHTZEIT_DISCORD_API_URL": fake.api_url,
         "ECHTZEIT_DISCORD_RESPONDER_ROLE": "Care Team", "ECHTZEIT_RELAY_POLL_SECONDS": "0.1",
     })
-    proc = subprocess.Popen([sys.executable, "-m", "bot", "run", "--user", "ops"], cwd=ROOT,
+    proc = subprocess.Popen([sys.executable, "-m", "echtzeit", "run", "--user", "ops"], cwd=ROOT,
                             env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE)
     try:
@@ -82,4 +82,4 @@ def test_echtzeit_run_serves_discord(threaded: ThreadedFake, tmp_path: Path) -> 
             out, err = proc.communicate()
     logs = out.decode() + err.decode()
     assert TOKEN not in logs  # secrets never reach the logs
-    assert "Traceback" not in logs
+    assert "Traceback" not in logs, logs[logs.find("Traceback") - 2000:][:5000]

@@ -14,8 +14,8 @@ from urllib.parse import urlencode
 
 import aiohttp
 
-from bot.__main__ import chat_adapters
 from commands import Deps
+from echtzeit.wiring import chat_adapters
 from integrations.chat.discord_app import DiscordChat
 from tests.integrations.discord.conftest import ANA, discord_settings
 from tests.integrations.discord.fake_discord import FakeDiscord

@@ -98,7 +98,7 @@ async def test_report_checks_credentials_with_one_cheap_call(client: httpx.Async
 def test_the_composition_root_never_fakes_replies_on_a_live_network(
     sqlite_store: Store, tmp_path: Path
 ) -> None:
-    from bot.__main__ import network_responders, network_sources
+    from echtzeit.wiring import network_responders, network_sources
 
     values = {k: EVERYTHING[k] for k in ("reddit_client_id", "reddit_client_secret",
                                          "mastodon_base_url", "mastodon_access_token")}
@@ -122,7 +122,7 @@ async def test_follower_counts_for_the_digest(client: httpx.AsyncClient) -> None
 
 
 def test_networks_command(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    from bot.__main__ import app
+    from echtzeit.cli import app
 
     monkeypatch.chdir(tmp_path)  # no .env from the working tree
     for key in list(__import__("os").environ):
@@ -211,7 +211,7 @@ async def test_follower_recorder_stops_when_told(sqlite_store: Store,
 
 
 def test_the_demo_never_touches_a_real_network(tmp_path: Path) -> None:
-    from bot.__main__ import build_desk
+    from echtzeit.wiring import build_desk
 
     values = dict(EVERYTHING, data_dir=tmp_path)
     demo = build_desk(settings(**values), f"sqlite:///{tmp_path / 'demo.db'}",

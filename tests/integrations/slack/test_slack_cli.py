@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from bot.__main__ import app
+from echtzeit.cli import app
 from tests.integrations.slack.blockkit import hostile_problems, message_errors
 
 

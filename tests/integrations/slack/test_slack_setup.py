@@ -6,12 +6,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-import typer
 import yaml
+from typer.testing import CliRunner
 
-from bot.__main__ import chat_adapters
+from bot.settings import SettingsError
 from bot.store import Store
 from commands import Deps
+from echtzeit.cli import app
+from echtzeit.wiring import chat_adapters
 from integrations.chat.slack_app import BOT_SCOPES, COMMAND, REPLY_SHORTCUT
 from integrations.chat.slack_chat import InstalledTokens, SlackChat, StaticToken
 from integrations.chat.slack_serve import (
@@ -79,9 +81,21 @@ async def test_run_wires_socket_mode_or_http_mode_from_the_settings(
 async def test_an_incomplete_slack_setup_stops_with_one_line(
         fake: FakeSlack, sqlite_store: Store, overrides: dict[str, object],
         capsys: pytest.CaptureFixture[str]) -> None:
-    with pytest.raises(typer.Exit) as stopped:
+    with pytest.raises(SettingsError) as stopped:
         chat_adapters(slack_settings(fake, **overrides), Deps(store=sqlite_store))
-    assert stopped.value.exit_code == 2
-    said = capsys.readouterr().err
+    said = str(stopped.value)
     assert said.startswith("configuration error: ECHTZEIT_SLACK_")
-    assert said.count("configuration error") == 1  # one message (the console may wrap it)
+    assert said.count("configuration error") == 1 and "\n" not in said
+
+
+def test_echtzeit_run_stops_on_an_incomplete_slack_setup_with_exit_2(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("ECHTZEIT_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("ECHTZEIT_SLACK_APP_TOKEN", "xapp-1-A0-1-x")
+    result = CliRunner().invoke(app, ["run"])
+    assert result.exit_code == 2
+    said = [line for line in result.stderr.splitlines() if "configuration error" in line]
+    assert len(said) == 1
+    assert said[0].startswith("configuration error: ECHTZEIT_SLACK_BOT_TOKEN: ")
+    assert result.stderr.splitlines()[-1] == said[0]  # the last word before it stopped

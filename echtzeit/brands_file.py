@@ -1,0 +1,567 @@
+"""Brands files: brands, their queries and routes, reply templates and SLA targets in YAML.
+
+    brands:
+      - name: Acme Rockets
+        query: '"acme rockets" OR @acmerockets -jobs'
+        routes:
+          - slack:C0123CARDS                                   # every network, every priority
+          - {to: discord:1234567890, networks: [x, bluesky], min: high}
+        sla: {x: 30, facebook: 120}            # minutes to the first reply, per network
+    templates:
+      thanks: "Thank you, {name}! - Team {brand}"
+    prune: false                               # true: also remove what the file does not list
+
+Routes take the options of `brand route` (networks, min); route and SLA networks must be ones
+Echtzeit knows (`known_networks`), in lower case. Top-level keys starting with `x-` are free
+for YAML anchors; any other unknown key is an error, as is a key given twice.
+
+`load_plan` reads and checks everything before anything is written, with the same rules as
+the chat commands (`brand add`, `brand route`, `template add`, `sla set`), and raises
+`SetupError` with one line naming the file, the line, the entry and the problem. `apply_plan`
+brings the database to the plan and is idempotent: a second run reports "nothing to change".
+
+What the file does not list is kept: applying never deletes a brand, a template, a route or an
+SLA target, so a file can declare part of the desk and chat admins can add the rest. With
+`prune: true` the routes and SLA targets of the brands in the file that the file does not list
+are removed (brands and templates are never removed; the store cannot delete them).
+
+Imported by `echtzeit.admin` when a brands file is read, not with the CLI.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any, NamedTuple
+
+import yaml
+from pydantic import AfterValidator, BaseModel, ConfigDict, ValidationError, field_validator
+from pydantic_core import ErrorDetails
+
+from bot.domain import PRIORITY_ORDER
+from commands.base import one_line
+from echtzeit.admin import SetupError
+
+if TYPE_CHECKING:
+    from bot.models import Brand, Route
+    from bot.store import Store
+
+# The chat platforms a route can name (integrations/chat: console_app, slack_chat, discord_app).
+PLATFORMS = ("console", "slack", "discord")
+# The range `sla set` accepts (commands/digest.py).
+SLA_MINUTES = (1, 60 * 24 * 30)
+NOTHING_TO_CHANGE = "nothing to change"
+# Column sizes of bot/models.py (PostgreSQL refuses longer values; checked before writing).
+_BRAND_NAME_MAX, _CHANNEL_MAX, _TEMPLATE_NAME_MAX = 200, 200, 100
+# Placeholder-like braces, and the placeholders a template may use: as `template add` checks.
+_FIELD = re.compile(r"\{([^{}\s]{0,40})\}")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+@functools.cache
+def known_networks() -> tuple[str, ...]:
+    """The networks Echtzeit reads, and those with a default SLA target (the webhook may
+    carry them, e.g. trustpilot)."""
+    from bot.sla import DEFAULT_TARGET_MINUTES
+    from integrations.networks.registry import NETWORKS
+
+    return tuple(dict.fromkeys([*NETWORKS, *DEFAULT_TARGET_MINUTES]))
+
+
+# --- the plan --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class RoutePlan:
+    platform: str
+    channel: str
+    networks: tuple[str, ...] = ()  # empty: every network
+    min_priority: str = "low"
+
+    @property
+    def target(self) -> str:
+        return f"{self.platform}:{self.channel}"
+
+
+@dataclass(frozen=True, slots=True)
+class BrandPlan:
+    name: str
+    query: str
+    routes: tuple[RoutePlan, ...] = ()
+    sla: Mapping[str, int] = field(default_factory=dict)  # network -> minutes
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """A checked brands file. `source` names it in messages."""
+
+    source: str
+    brands: tuple[BrandPlan, ...] = ()
+    templates: Mapping[str, str] = field(default_factory=dict)
+    prune: bool = False
+
+
+# --- the schema ------------------------------------------------------------------------------
+
+
+def _brand_name(value: str) -> str:
+    value = value.strip()
+    if not value:
+        raise ValueError("a brand needs a name")
+    if len(value) > _BRAND_NAME_MAX:
+        raise ValueError(f"at most {_BRAND_NAME_MAX} characters")
+    if _CONTROL.search(value) or '"' in value:
+        raise ValueError("no line breaks, control characters or double quotes (chat commands "
+                         "could not name it)")
+    return value
+
+
+def _query(value: str) -> str:
+    from bot.query import QueryError, parse
+
+    value = value.strip()
+    try:
+        parse(value)
+    except QueryError as exc:
+        raise ValueError(f"{exc.message} at column {exc.column}") from None
+    return value
+
+
+def _network(value: str) -> str:
+    if value not in known_networks():
+        hint = (f"write it in lower case: {value.lower()}" if value.lower() in known_networks()
+                else f"networks: {', '.join(known_networks())}")
+        raise ValueError(f"unknown network {value!r} ({hint})")
+    return value
+
+
+def _minutes(value: int) -> int:
+    low, high = SLA_MINUTES
+    if not low <= value <= high:
+        raise ValueError(f"minutes must be between {low} and {high} (30 days), not {value}")
+    return value
+
+
+def _template_name(value: str) -> str:
+    # As `template add`: letters, digits, - and _.
+    if not value or not value.replace("-", "").replace("_", "").isalnum():
+        raise ValueError(f"bad template name {value!r}: letters, digits, - and _")
+    if len(value) > _TEMPLATE_NAME_MAX:
+        raise ValueError(f"template name longer than {_TEMPLATE_NAME_MAX} characters")
+    return value
+
+
+def _template_text(value: str) -> str:
+    from commands.mentions import PLACEHOLDERS
+
+    value = value.strip()
+    if not value:
+        raise ValueError("empty template")
+    unknown = sorted(set(_FIELD.findall(value)) - PLACEHOLDERS)
+    if unknown:
+        raise ValueError(f"unknown placeholder {'{' + unknown[0] + '}'!r} in the template; use "
+                         "{author}, {name} or {brand}")
+    return value
+
+
+Network = Annotated[str, AfterValidator(_network)]
+
+
+class _Entry(BaseModel):
+    # Strict: YAML says what a value is; "30" is not a number and `yes` is not a name.
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+
+class RouteEntry(_Entry):
+    """`<platform>:<channel>`, or a mapping with the options of `brand route`."""
+
+    to: str
+    networks: list[Network] = []
+    min: str = "low"
+
+    @field_validator("to")
+    @classmethod
+    def _target(cls, value: str) -> str:
+        platform, colon, channel = value.partition(":")
+        if not colon or not platform or not channel:
+            raise ValueError(f"expected <platform>:<channel> such as slack:C0123, not {value!r}")
+        if platform not in PLATFORMS:
+            raise ValueError(f"unknown chat platform {platform!r} (platforms: "
+                             f"{', '.join(PLATFORMS)})")
+        if len(channel) > _CHANNEL_MAX or _CONTROL.search(channel) or channel != channel.strip() \
+                or any(c.isspace() for c in channel):
+            raise ValueError(f"bad channel {channel!r}: no spaces, at most {_CHANNEL_MAX} "
+                             "characters")
+        return value
+
+    @field_validator("networks")
+    @classmethod
+    def _unique(cls, value: list[str]) -> list[str]:
+        return list(dict.fromkeys(value))
+
+    @field_validator("min")
+    @classmethod
+    def _priority(cls, value: str) -> str:
+        if value not in PRIORITY_ORDER:
+            raise ValueError(f"expected one of {', '.join(PRIORITY_ORDER)}, not {value!r}")
+        return value
+
+
+class BrandEntry(_Entry):
+    name: Annotated[str, AfterValidator(_brand_name)]
+    query: Annotated[str, AfterValidator(_query)]
+    routes: list[RouteEntry] = []
+    sla: dict[Network, Annotated[int, AfterValidator(_minutes)]] = {}
+
+    @field_validator("routes", mode="before")
+    @classmethod
+    def _short_routes(cls, value: object) -> object:
+        if isinstance(value, list):
+            return [{"to": v} if isinstance(v, str) else v for v in value]
+        return value
+
+
+class BrandsFile(_Entry):
+    brands: list[BrandEntry] = []
+    templates: dict[Annotated[str, AfterValidator(_template_name)],
+                    Annotated[str, AfterValidator(_template_text)]] = {}
+    prune: bool = False
+
+
+_MODELS: dict[str, type[BaseModel]] = {"brands": BrandEntry, "routes": RouteEntry}
+_KEYED = frozenset({"templates", "sla"})  # mappings whose keys are names, not fields
+
+
+# --- reading ---------------------------------------------------------------------------------
+
+
+class _Loader(yaml.SafeLoader):
+    """Safe YAML that refuses a key given twice in one mapping (PyYAML keeps the last)."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: dict[object, int] = {}
+        for key_node, _ in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                continue
+            key = self.construct_object(key_node, deep=True)
+            try:
+                first = seen.get(key)
+            except TypeError:
+                continue  # unhashable: the base class says so
+            if first is not None:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"duplicate key {key!r} (first on line {first})",
+                    key_node.start_mark)
+            seen[key] = key_node.start_mark.line + 1
+        return super().construct_mapping(node, deep=deep)
+
+
+def _read_yaml(path: Path, source: str) -> tuple[object, yaml.Node | None]:
+    def fail(problem: str) -> SetupError:
+        return SetupError(f"brands file {source}: {problem}")
+
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise fail(f"cannot read it: {exc.strerror or exc}") from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise fail(f"not UTF-8 text (byte {exc.start + 1})") from None
+    loader = _Loader(text)
+    try:
+        node = loader.get_single_node()
+        data = loader.construct_document(node) if node is not None else None
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        where = f", line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = exc.problem or exc.context or "not YAML"
+        context = f" ({exc.context})" if exc.context and exc.problem else ""
+        raise SetupError(one_line(f"brands file {source}{where}: YAML: {problem}{context}")) \
+            from None
+    except yaml.YAMLError as exc:
+        raise fail(one_line(f"YAML: {exc}")) from None
+    finally:
+        loader.dispose()
+    return data, node
+
+
+def _line_of(root: yaml.Node | None, loc: tuple[int | str, ...]) -> int | None:
+    """The file line of the value (or key) at `loc`, as far as the YAML tree goes."""
+    if root is None:
+        return None
+    node: yaml.Node = root
+    line = node.start_mark.line + 1
+    for part in loc:
+        if isinstance(node, yaml.MappingNode):
+            for key, value in node.value:
+                if isinstance(key, yaml.ScalarNode) and key.value == str(part):
+                    line, node = key.start_mark.line + 1, value
+                    break
+            else:
+                break
+        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) \
+                and 0 <= part < len(node.value):
+            node = node.value[part]
+            line = node.start_mark.line + 1
+        else:
+            break
+    return line
+
+
+def _label(item: object, field: str) -> str:
+    """How an entry of a list is named besides its number: a brand by its name, a route by
+    its target."""
+    if field == "routes" and isinstance(item, str):
+        name: object = item
+    elif isinstance(item, dict):
+        name = item.get("name" if field == "brands" else "to")
+    else:
+        return ""
+    return f" ({one_line(name, 60)})" if isinstance(name, str) and name.strip() else ""
+
+
+def _where(loc: tuple[int | str, ...], data: object) -> str:
+    """`("brands", 0, "routes", 1, "min")` -> `brands[1] (Acme): routes[2] (discord:1): min`.
+    Entries are counted from 1, as in the file."""
+    parts: list[str] = []
+    node: object = data
+    last = ""
+    for part in loc:
+        if part == "[key]":
+            continue
+        if isinstance(node, list) and isinstance(part, int):
+            item = node[part] if 0 <= part < len(node) else None
+            head = parts.pop() if parts else ""
+            parts.append(f"{head}[{part + 1}]{_label(item, last)}")
+            node = item
+        elif last in _KEYED and parts:  # a name in templates: or sla: (YAML may make it 3)
+            plain = isinstance(part, str) and re.fullmatch(r"[\w-]+", part)
+            parts[-1] += f".{part}" if plain else f"[{part!r}]"
+            node, last = None, ""
+        else:
+            parts.append(str(part))
+            node = node.get(part) if isinstance(node, dict) else None
+            last = str(part)
+    return ": ".join(parts)
+
+
+def _model_at(loc: tuple[int | str, ...]) -> type[BaseModel]:
+    model: type[BaseModel] = BrandsFile
+    for part in loc:
+        if isinstance(part, str) and part in _MODELS:
+            model = _MODELS[part]
+    return model
+
+
+def _problem(err: ErrorDetails) -> str:
+    kind, loc = err["type"], err["loc"]
+    if kind == "extra_forbidden":
+        keys = list(_model_at(loc[:-1]).model_fields)
+        return f"unknown key; expected {', '.join(keys[:-1])} or {keys[-1]}"
+    if kind == "missing":
+        return "missing (required)"
+    if kind in ("model_type", "model_attributes_type", "dict_type") and not (
+            loc and loc[-1] in _KEYED):
+        model = _model_at(loc)
+        fields = ", ".join(model.model_fields)
+        if model is RouteEntry:
+            return f"expected <platform>:<channel> or a mapping with {fields}"
+        return f"expected a mapping with {fields}"
+    msg = err["msg"].removeprefix("Value error, ")
+    given = err.get("input")
+    if kind != "value_error" and isinstance(given, str | int | float | bool) and given != "":
+        msg += f", not {one_line(repr(given), 60)}"
+    if kind == "string_type":
+        msg += " (quote it to make it text)"
+    return msg
+
+
+def _error(source: str, data: object, root: yaml.Node | None,
+           loc: tuple[int | str, ...], problem: str, more: int = 0) -> SetupError:
+    line = _line_of(root, loc)
+    where = _where(loc, data)
+    text = (f"brands file {source}" + (f", line {line}" if line else "")
+            + (f": {where}" if where else "") + f": {problem}"
+            + (f" (and {more} more problem{'s' if more > 1 else ''})" if more else ""))
+    return SetupError(one_line(text))
+
+
+def load_plan(path: Path | str) -> Plan:
+    """Read and check a brands file. Raises SetupError, one line, for the first problem: the
+    file cannot be read, is not YAML, has an unknown or missing key, a query that does not
+    parse, a route to an unknown platform or with bad options, an SLA target for an unknown
+    network or out of range, a template the `template add` command would refuse, or a brand
+    (or a brand's route) listed twice. Nothing is written."""
+    source = str(path)
+    data, root = _read_yaml(Path(path), source)
+    if data is None:
+        raise SetupError(f"brands file {source}: it is empty; expected brands: and templates:")
+    if not isinstance(data, dict):
+        raise SetupError(f"brands file {source}: expected a mapping with brands:, templates: "
+                         f"and prune: at the top, not a {type(data).__name__}")
+    # Top-level keys starting with x- are free for YAML anchors (`x-slack: &slack {...}`).
+    data = {k: v for k, v in data.items() if not (isinstance(k, str) and k.startswith("x-"))}
+    try:
+        spec = BrandsFile.model_validate(data)
+    except ValidationError as exc:
+        # A misspelt key also leaves a required one missing: name the misspelling first.
+        errors = sorted(exc.errors(), key=lambda e: e["type"] != "extra_forbidden")
+        first = errors[0]
+        raise _error(source, data, root, first["loc"], _problem(first),
+                     len(errors) - 1) from None
+    seen: dict[str, int] = {}
+    for i, brand in enumerate(spec.brands):
+        j = seen.setdefault(brand.name.casefold(), i)
+        if j != i:
+            raise _error(source, data, root, ("brands", i, "name"),
+                         f"listed twice: brands[{j + 1}] has the same name")
+        targets: dict[str, int] = {}
+        for k, route in enumerate(brand.routes):
+            m = targets.setdefault(route.to, k)
+            if m != k:
+                raise _error(source, data, root, ("brands", i, "routes", k),
+                             f"listed twice: routes[{m + 1}] goes to the same channel")
+    return Plan(
+        source=source,
+        brands=tuple(
+            BrandPlan(
+                name=b.name, query=b.query,
+                routes=tuple(RoutePlan(platform=r.to.partition(":")[0],
+                                       channel=r.to.partition(":")[2],
+                                       networks=tuple(r.networks), min_priority=r.min)
+                             for r in b.routes),
+                sla=dict(b.sla))
+            for b in spec.brands),
+        templates=dict(spec.templates),
+        prune=spec.prune,
+    )
+
+
+# --- applying --------------------------------------------------------------------------------
+
+
+class Change(NamedTuple):
+    line: str  # what changes, as `apply` prints it
+    apply: Callable[[], object]
+
+
+def _options(networks: tuple[str, ...] | list[str], minimum: str) -> str:
+    return f"{', '.join(networks) or 'all networks'}; {minimum} priority and up"
+
+
+def changes(store: Store, plan: Plan, *, actor: str) -> list[Change]:
+    """What `apply_plan` would do to the database as it is now, in order."""
+    from bot.digest_sql import DigestQueries
+
+    queries = DigestQueries(store)
+    brands = store.brands()
+    exact = {b.name: b for b in brands}
+    folded: dict[str, Brand] = {}
+    for b in brands:
+        folded.setdefault(b.name.casefold(), b)
+    routes: dict[int, dict[tuple[str, str], Route]] = {}
+    for row in store.routes():
+        routes.setdefault(row.brand_id, {})[(row.platform, row.channel)] = row
+    overrides = queries.sla_targets().overrides
+    out: list[Change] = []
+    for bp in plan.brands:
+        have = exact.get(bp.name) or folded.get(bp.name.casefold())
+        # Store lookups are case-insensitive: the stored spelling of the name is kept.
+        name = have.name if have is not None else bp.name
+        shown = f'"{name}"'
+        have_routes: dict[tuple[str, str], Route] = {}
+        have_sla: dict[str, int] = {}
+        if have is None:
+            out.append(Change(f"+ brand {shown}: {one_line(bp.query)}", functools.partial(
+                store.add_brand, name=name, query=bp.query, actor=actor)))
+        else:
+            if have.query != bp.query:
+                out.append(Change(
+                    f"~ brand {shown} query: {one_line(have.query, 200)} -> {one_line(bp.query)}",
+                    functools.partial(store.set_brand_query, name=name, query=bp.query,
+                                      actor=actor)))
+            have_routes = routes.get(have.id or 0, {})
+            have_sla = {n: m for (bid, n), m in overrides.items() if bid == have.id}
+        for r in bp.routes:
+            add = functools.partial(store.add_route, brand=name, platform=r.platform,
+                                    channel=r.channel, networks=list(r.networks),
+                                    min_priority=r.min_priority, actor=actor)
+            old = have_routes.get((r.platform, r.channel))
+            if old is None:
+                options = _options(r.networks, r.min_priority)
+                out.append(Change(f"+ route {shown} -> {r.target}"
+                                  + (f" ({options})" if r.networks or r.min_priority != "low"
+                                     else ""), add))
+                continue
+            old_networks = [n for n in old.networks.split(",") if n]
+            if set(old_networks) != set(r.networks) or old.min_priority != r.min_priority:
+                out.append(Change(f"~ route {shown} -> {r.target}: "
+                                  f"{_options(r.networks, r.min_priority)} (was "
+                                  f"{_options(old_networks, old.min_priority)})", add))
+        for network, minutes in bp.sla.items():
+            before = have_sla.get(network)
+            if before != minutes:
+                out.append(Change(
+                    f"{'+' if before is None else '~'} sla {shown} {network}: {minutes} min"
+                    + (f" (was {before})" if before is not None else ""),
+                    functools.partial(queries.set_sla, brand=name, network=network,
+                                      minutes=minutes, actor=actor)))
+        if plan.prune:
+            declared = {(r.platform, r.channel) for r in bp.routes}
+            for platform, channel in sorted(set(have_routes) - declared):
+                out.append(Change(f"- route {shown} -> {platform}:{channel} (prune)",
+                                  functools.partial(store.remove_route, brand=name,
+                                                    platform=platform, channel=channel,
+                                                    actor=actor)))
+            out.extend(Change(f"- sla {shown} {network}: back to the default (prune)",
+                              functools.partial(queries.set_sla, brand=name, network=network,
+                                                minutes=None, actor=actor))
+                       for network in sorted(set(have_sla) - set(bp.sla)))
+    texts = {t.name: t.text for t in store.templates()}
+    for tname, text in plan.templates.items():
+        if texts.get(tname) != text:
+            out.append(Change(f"{'+' if tname not in texts else '~'} template :{tname}"
+                              + ("" if tname not in texts else ": text changed"),
+                              functools.partial(store.add_template, name=tname, text=text,
+                                                actor=actor)))
+    return out
+
+
+def apply_plan(store: Store, plan: Plan, *, actor: str, dry_run: bool = False) -> list[str]:
+    """Bring the database to `plan`: add the missing brands, change queries that differ, add
+    missing routes and change the options (networks, minimum priority) of listed ones, set
+    SLA targets and templates; with `plan.prune`, remove the unlisted routes and SLA targets
+    of the plan's brands. Returns one line per change (`+` added, `~` changed, `-` removed),
+    or ["nothing to change"]. `dry_run`: the lines only, nothing written.
+
+    Not one transaction: every store method commits its own. Everything that could be
+    refused is checked by `load_plan` first, and the changes are computed from the database
+    just before they are made, so what can still fail midway is the database itself (an
+    outage: its SQLAlchemy error propagates) or an admin changing the same brand in chat at
+    that moment (SetupError). Either way the changes made so far are complete, and applying
+    the file again makes the rest."""
+    from bot.store import Conflict, NotFound
+
+    todo = changes(store, plan, actor=actor)
+    if not todo:
+        return [NOTHING_TO_CHANGE]
+    if dry_run:
+        return [c.line for c in todo]
+    for n, change in enumerate(todo):
+        try:
+            change.apply()
+        except (NotFound, Conflict) as exc:
+            reason = str(exc).strip("'\"")
+            raise SetupError(one_line(
+                f"brands file {plan.source}: {change.line}: {reason}; "
+                f"the database changed meanwhile ({n} of {len(todo)} changes made); apply "
+                "the file again")) from exc
+    return [c.line for c in todo]
+
+
+__all__ = ["NOTHING_TO_CHANGE", "PLATFORMS", "SLA_MINUTES", "BrandPlan", "Change", "Plan",
+           "RoutePlan", "apply_plan", "changes", "known_networks", "load_plan"]

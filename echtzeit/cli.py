@@ -1,0 +1,230 @@
+"""The `echtzeit` command.
+
+Only typer is imported here at start: every command imports what it needs when it runs, so
+that `echtzeit --help` and light commands start in a fraction of a second.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from bot import digest_cli, query_cli
+from echtzeit import admin
+from integrations.chat import discord_cli, slack_cli
+
+if TYPE_CHECKING:
+    from bot.networks import Source
+    from bot.pipeline import IngestReport
+    from bot.settings import Settings
+    from bot.store import Store
+    from echtzeit.wiring import Desk
+
+app = typer.Typer(help="Echtzeit: brand mentions from the social web in your team's chat.",
+                  no_args_is_help=True, add_completion=False)
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(query_cli.app, name="query")
+app.add_typer(discord_cli.app, name="discord")
+render_app = typer.Typer(help="Print what a chat platform would be sent for a post.",
+                         no_args_is_help=True)
+app.add_typer(render_app, name="render")
+render_app.command("discord")(discord_cli.render_discord)
+render_app.command("slack")(slack_cli.render_slack)
+
+
+def fail(message: str, code: int = 2) -> typer.Exit:
+    """Print one line to standard error; the caller raises what this returns."""
+    typer.echo(message, err=True)
+    return typer.Exit(code)
+
+
+def _settings(**overrides: object) -> Settings:
+    from bot.settings import SettingsError, load_settings
+
+    try:
+        return load_settings(**overrides)
+    except SettingsError as exc:
+        raise fail(str(exc)) from None
+
+
+def _logging(settings: Settings, *, quiet: bool = False) -> None:
+    from bot.logs import setup_logging
+
+    # Plain or JSON lines (ECHTZEIT_LOG_JSON); every secret of the settings is masked.
+    setup_logging(settings, quiet=quiet)
+
+
+def _unreachable(url: str, exc: Exception) -> typer.Exit:
+    """A database that does not answer (not up yet, wrong host): one line, exit 1, so that a
+    service manager starts the process again later."""
+    reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()
+    return fail(f"database error: {_safe_url(url)}: {reason[0] if reason else type(exc).__name__}",
+                1)
+
+
+def _open_store(url: str) -> Store:
+    from sqlalchemy.exc import DBAPIError
+
+    from echtzeit.wiring import open_store
+
+    try:
+        return open_store(url)
+    except DBAPIError as exc:
+        raise _unreachable(url, exc) from None
+
+
+def _desk(settings: Settings, url: str, *, replies_file: Path, networks: bool = True) -> Desk:
+    from sqlalchemy.exc import DBAPIError
+
+    from bot.settings import SettingsError
+    from echtzeit.wiring import build_desk
+
+    try:
+        return build_desk(settings, url, replies_file=replies_file, networks=networks)
+    except SettingsError as exc:
+        raise fail(str(exc)) from None
+    except DBAPIError as exc:
+        raise _unreachable(url, exc) from None
+
+
+@app.command("networks")
+def networks() -> None:
+    """List each network: on or off, and whether its credentials work (one cheap call each)."""
+    from integrations.networks.registry import networks_command
+
+    networks_command()
+
+
+@app.command()
+def demo(
+    speed: Annotated[float, typer.Option(help="Replay speed factor; 0 = as fast as possible.",
+                                         min=0)] = 120.0,
+    user: Annotated[str, typer.Option(help="Your name at the console.")] = "",
+    file: Annotated[Path | None, typer.Option(help="A JSON Lines file of posts to replay "
+                                              "instead of the bundled sample.")] = None,
+    keep: Annotated[bool, typer.Option(help="Keep the previous demo database.")] = False,
+) -> None:
+    """Try Echtzeit with no account: replay sample mentions into SQLite and this console."""
+    import asyncio
+    import getpass
+
+    from echtzeit.wiring import DEMO_TEMPLATES, seed_brands
+    from integrations.networks.replay import ReplaySource, bundled_brands, bundled_sample
+
+    settings = _settings()
+    _logging(settings, quiet=True)
+    path = settings.data_dir / "demo.db"
+    if not keep:
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{path}{suffix}").unlink(missing_ok=True)
+    desk = _desk(settings, f"sqlite:///{path}",
+                 replies_file=settings.data_dir / "demo-replies.jsonl", networks=False)
+    seed_brands(desk.store, bundled_brands())
+    for name, text in DEMO_TEMPLATES.items():
+        desk.store.add_template(name=name, text=text, actor="setup")
+    desk.pipeline.language.detect("warm up the language model")
+    source = ReplaySource(file or bundled_sample(), speed=speed)
+    name = user or getpass.getuser() or "you"
+    if sys.stdin.isatty():
+        from bot.pipeline import IngestReport
+        from echtzeit.runtime import serve
+
+        report = IngestReport()
+        asyncio.run(serve(desk, [source], console_user=name, report=report))
+    else:
+        report = asyncio.run(_scripted_demo(desk, source, user=name))
+    typer.echo(f"replayed {report.seen} posts: {report.stored} mentions stored, "
+               f"{report.duplicates} duplicates and {report.echoes} reposts folded; "
+               f"database {path}", err=True)
+
+
+async def _scripted_demo(desk: Desk, source: Source, *, user: str) -> IngestReport:
+    """The demo with commands from a pipe: play the whole replay and relay what it gave before
+    the first command runs, so that ids in the script refer to cards that were shown."""
+    from bot.pipeline import IngestReport
+    from bot.runner import drain, pump_all
+    from integrations.chat.console_app import command_loop, start_reader
+
+    report = IngestReport()
+    await pump_all([source], desk.pipeline, desk.relay, report)
+    await drain(desk.relay)
+    await command_loop(desk.chat, desk.deps, start_reader(sys.stdin), user=user, prompt=False,
+                       after_each=lambda: drain(desk.relay))
+    return report
+
+
+@app.command()
+def run(
+    user: Annotated[str, typer.Option(help="Your name at the console (when it is a "
+                                           "terminal).")] = "",
+) -> None:
+    """Run the bot with the configured database, chats and sources, until SIGTERM or SIGINT.
+
+    Runs the same under systemd, in a container or at a terminal; at a terminal it also reads
+    commands. With nothing configured: SQLite in the data directory, the console as the chat,
+    and the bundled replay as the only network (its brands are added on first start)."""
+    import asyncio
+    import getpass
+
+    from echtzeit.runtime import serve
+    from echtzeit.wiring import seed_brands
+    from integrations.networks.replay import ReplaySource, bundled_brands, bundled_sample
+
+    settings = _settings()
+    _logging(settings, quiet=sys.stdin.isatty())
+    url = settings.effective_database_url
+    if settings.brands_file is not None:
+        _apply_brands_file(settings.brands_file, url)
+    desk = _desk(settings, url, replies_file=settings.data_dir / "replies.jsonl")
+    sources = list(desk.sources)
+    if not sources or settings.replay_file:
+        # Nothing configured: the bundled replay stands in for the networks.
+        sources.append(ReplaySource(settings.replay_file or bundled_sample(),
+                                    speed=settings.replay_speed))
+        if not desk.store.brands():
+            seed_brands(desk.store, settings.replay_brands_file or bundled_brands())
+    name = (user or getpass.getuser() or "you") if sys.stdin.isatty() else None
+    asyncio.run(serve(desk, sources, console_user=name))
+
+
+def _apply_brands_file(path: Path, url: str) -> None:
+    """Apply ECHTZEIT_BRANDS_FILE before anything starts; a bad file stops with one line."""
+    store = _open_store(url)
+    try:
+        for line in admin.apply_file(store, path, actor="brands-file"):
+            typer.echo(line, err=True)
+    except admin.SetupError as exc:
+        raise fail(str(exc)) from None
+    finally:
+        store.close()
+
+
+@db_app.command("upgrade")
+def db_upgrade(
+    revision: Annotated[str, typer.Argument(help="Target revision.")] = "head",
+) -> None:
+    """Create or migrate the database schema (ECHTZEIT_DATABASE_URL, default SQLite)."""
+    from bot import db
+
+    settings = _settings()
+    url = settings.effective_database_url
+    db.upgrade(url, revision)
+    typer.echo(f"database at {_safe_url(url)} is at revision {revision}", err=True)
+
+
+digest_cli.register(app, settings=_settings, open_store=_open_store)
+admin.register(app, settings=_settings, open_store=_open_store)
+
+
+def _safe_url(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def main() -> None:
+    app()
