@@ -101,10 +101,17 @@ GERMAN_TABLE = _CharTable(fold_char_german)
 
 
 def normalise(text: str) -> str:
-    """NFKC + case folding, character by character after a first NFKC of the whole text."""
+    """NFKC + case folding, character by character after a first NFKC of the whole text, and
+    NFKC again where case folding left a sequence that composes ("ß\u0301" folds to "ss" and a
+    combining acute, which is "sś"): so that normalising twice changes nothing, and a query
+    written back by `describe` parses to the same tree. Both foldings strip such marks, so
+    the engine, which skips this last step, matches the same words."""
     if text.isascii():
         return text.lower()
-    return unicodedata.normalize("NFKC", text).translate(NORM_TABLE)
+    folded = unicodedata.normalize("NFKC", text).translate(NORM_TABLE)
+    if unicodedata.is_normalized("NFKC", folded):
+        return folded
+    return unicodedata.normalize("NFKC", folded)
 
 
 def fold_accents(normalised: str) -> str:

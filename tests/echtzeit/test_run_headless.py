@@ -9,6 +9,7 @@ sources to end and so never relayed a polled post), relays the bundled replay to
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import signal
 import time
 from pathlib import Path
@@ -105,3 +106,54 @@ async def test_a_second_signal_exits_at_once(tmp_path: Path) -> None:
         writer.close()
         assert code == 130
         assert took < 1.0
+
+
+def test_at_a_terminal_it_reads_commands_and_quit_ends_it(tmp_path: Path) -> None:
+    """The same process at a terminal: the console reads commands; /quit stops it (exit 0)."""
+    import os
+    import pty
+    import select
+    import subprocess
+
+    from tests.echtzeit.bots import entry_point
+
+    env = clean_env(data_dir=str(tmp_path / "data"), replay_speed="0")
+    env.update(TERM="dumb", COLUMNS="200")
+    master, slave = pty.openpty()
+    proc = subprocess.Popen([*entry_point(), "run", "--user", "ana"], stdin=slave, stdout=slave,
+                            stderr=slave, env=env, cwd=tmp_path, close_fds=True)
+    os.close(slave)
+    seen = b""
+
+    def read_until(marker: bytes, within: float) -> None:
+        nonlocal seen
+        deadline = time.monotonic() + within
+        while marker not in seen:
+            left = deadline - time.monotonic()
+            assert left > 0, seen[-2000:].decode(errors="replace")
+            ready, _, _ = select.select([master], [], [], left)
+            if ready:
+                try:
+                    seen += os.read(master, 65536)
+                except OSError:  # the process closed the terminal
+                    break
+
+    try:
+        read_until(b"Type /help for commands", 60)
+        read_until(b"\n#", 60)  # cards arrive on the terminal
+        os.write(master, b"/claim 3\n")
+        read_until(b"#3 is yours, ana.", 30)
+        os.write(master, b"/quit\n")
+        deadline = time.monotonic() + 15
+        while proc.poll() is None:  # keep reading: a full terminal would block its writes
+            assert time.monotonic() < deadline, seen[-2000:].decode(errors="replace")
+            ready, _, _ = select.select([master], [], [], 0.2)
+            if ready:
+                with contextlib.suppress(OSError):
+                    seen += os.read(master, 65536)
+        assert proc.returncode == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        os.close(master)
