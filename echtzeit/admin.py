@@ -24,6 +24,8 @@ from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 
+from echtzeit.errors import SetupError
+
 if TYPE_CHECKING:
     from bot.settings import Settings
     from bot.store import Store
@@ -33,12 +35,6 @@ if TYPE_CHECKING:
 SHELL = "shell"
 # Answers of these commands need no database: they are run without opening it.
 _LIGHT = frozenset({"help"})
-
-
-class SetupError(ValueError):
-    """A brands file that cannot be applied. `str(e)` is one line that names the file, the
-    entry (counted from 1) and the problem, e.g. `brands file acme.yaml, line 4: brands[1]
-    (Acme Rockets): query: OR needs something after it at column 6`."""
 
 
 # --- one command line --------------------------------------------------------------------------

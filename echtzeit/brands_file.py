@@ -43,7 +43,7 @@ from pydantic_core import ErrorDetails
 
 from bot.domain import PRIORITY_ORDER
 from commands.base import one_line
-from echtzeit.admin import SetupError
+from echtzeit.errors import SetupError
 
 if TYPE_CHECKING:
     from bot.models import Brand, Route
