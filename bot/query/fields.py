@@ -20,6 +20,8 @@ NETWORKS = (
     "x",
     "github",
     "youtube",
+    "facebook",
+    "instagram",
     "webhook",
 )
 

@@ -138,3 +138,13 @@ def test_describe_is_canonical_and_parses_back(query: str, canonical: str | None
     else:
         assert text == "(acme AND (NOT site:www.acme.com) AND (NOT author:acme_hq))"
     assert parse(text) == node
+
+
+def test_every_network_echtzeit_reads_can_be_named_in_a_query() -> None:
+    """The query language knows every network the registry can turn on (facebook and
+    instagram were missing: `acme network:facebook` was a query error)."""
+    from bot.query import describe, parse
+    from integrations.networks.registry import NETWORKS as REGISTERED
+
+    for network in REGISTERED:
+        assert describe(parse(f"acme network:{network}")) == f"(acme AND network:{network})"
