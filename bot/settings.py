@@ -60,7 +60,6 @@ class Settings(BaseSettings):
     # Pipeline
     repost_window_minutes: int = Field(default=24 * 60, ge=0, le=60 * 24 * 30)
     high_reach_followers: int = Field(default=10_000, ge=1)
-    ingest_batch_size: int = Field(default=500, ge=1, le=100_000)
     # ISO 639-1 codes language detection tells apart (bot.enrich); a post in another language
     # is "unknown" unless its network names the language. Each one costs 30-40 MB of memory.
     languages: CommaList = Field(default_factory=lambda: ["en", "de"])
@@ -94,7 +93,6 @@ class Settings(BaseSettings):
     slack_signing_secret: SecretStr | None = None  # HTTP mode
     slack_client_id: str | None = None  # HTTP mode with OAuth installs
     slack_client_secret: SecretStr | None = None
-    slack_state_secret: SecretStr | None = None
     slack_api_url: str = "https://slack.com/api/"
     slack_http_host: str = "0.0.0.0"  # HTTP mode: where Slack's requests arrive
     slack_http_port: int = Field(default=3000, ge=1, le=65535)
