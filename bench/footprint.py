@@ -49,10 +49,6 @@ BRANDS = ROOT / "integrations" / "networks" / "replay_data" / "brands.json"
 # What `echtzeit run` imports before it does anything (the yardstick of the run's memory).
 RUN_IMPORTS = "import echtzeit.cli, echtzeit.wiring, echtzeit.runtime"
 
-SYLLABLES = ["ka", "lo", "mi", "ter", "van", "zu", "bri", "nor", "sel", "dax", "quo", "ri",
-             "fen", "gul", "hap", "jor", "wex", "yl", "tor", "ban", "cre", "dol", "ems", "fir"]
-
-
 # --- processes ----------------------------------------------------------------------------
 
 
@@ -156,22 +152,13 @@ def startup(runs: int, tmp: Path) -> dict[str, Any]:
 # --- the running bot ----------------------------------------------------------------------
 
 
-def brand_query(rng: random.Random, name: str) -> str:
-    kind = rng.random()
-    if kind < 0.3:
-        return f'{name} OR "{name} app" OR #{name} OR @{name}'
-    if kind < 0.5:
-        return f"({name} OR {name}*) -jobs -hiring"
-    if kind < 0.7:
-        return f"{name} NEAR/3 (broken OR down OR kaputt OR refund)"
-    if kind < 0.85:
-        return f"{name} lang:(de OR en)"
-    return f'"{name} bank" OR ({name} -author:{name}_official)'
-
-
 def seed_database(url: str, brands: int, seed: int = 7) -> None:
     """The bundled sample's brands (the replay matches them) and generated ones up to `brands`,
     each with a query and a console route, as an admin would have set them up."""
+    # The workload of bench/ingest.py (imported here, not at the top: this process must stay
+    # small, its own peak is the floor of what the kernel reports for its children).
+    from ingest import SYLLABLES, brand_query
+
     from bot import db
     from bot.store import Store
 

@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import signal
 import time
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 from bot.store import Store
@@ -72,8 +73,9 @@ async def _hold_a_request_open(port: int) -> asyncio.StreamWriter:
     return writer
 
 
-async def test_sigterm_ends_within_10_s_although_a_client_holds_a_request_open(
-        tmp_path: Path) -> None:
+@contextlib.asynccontextmanager
+async def _busy_bot(tmp_path: Path) -> AsyncIterator[Bot]:
+    """A healthy headless bot with a webhook request held open by a stalled client."""
     webhook = free_port()
     env = clean_env(data_dir=str(tmp_path / "data"), replay_speed="0",
                     http_port=str(free_port()), webhook_secret=SECRET,
@@ -83,27 +85,26 @@ async def test_sigterm_ends_within_10_s_although_a_client_holds_a_request_open(
         await bot.healthy()
         writer = await _hold_a_request_open(webhook)
         await asyncio.sleep(0.3)
+        try:
+            yield bot
+        finally:
+            writer.close()
+
+
+async def test_sigterm_ends_within_10_s_although_a_client_holds_a_request_open(
+        tmp_path: Path) -> None:
+    async with _busy_bot(tmp_path) as bot:
         code, took = await bot.stop(signal.SIGTERM)
-        writer.close()
         assert code == 0, bot.logs()
         assert took < 10.0
 
 
 async def test_a_second_signal_exits_at_once(tmp_path: Path) -> None:
-    webhook = free_port()
-    env = clean_env(data_dir=str(tmp_path / "data"), replay_speed="0",
-                    http_port=str(free_port()), webhook_secret=SECRET,
-                    webhook_port=str(webhook))
-    async with bots(tmp_path) as running:
-        bot = await running.start(env)
-        await bot.healthy()
-        writer = await _hold_a_request_open(webhook)  # keeps the first stop busy
-        await asyncio.sleep(0.3)
+    async with _busy_bot(tmp_path) as bot:  # the held request keeps the first stop busy
         bot.proc.send_signal(signal.SIGTERM)
         await asyncio.sleep(0.5)
         assert bot.proc.returncode is None  # still finishing what is in flight
         code, took = await bot.stop(signal.SIGINT, within=5)
-        writer.close()
         assert code == 130
         assert took < 1.0
 
