@@ -11,7 +11,7 @@ from bot.domain import OPEN_STATUSES, MentionStatus, ReplyState
 from bot.sla import due_at as sla_due_at
 
 if TYPE_CHECKING:  # the store (SQLAlchemy) only for the annotation: commands import cards
-    from bot.store import MentionView
+    from bot.store.views import MentionView
 
 ACTIONS_BY_STATUS: dict[str, tuple[str, ...]] = {
     MentionStatus.NEW.value: ("claim", "reply", "resolve", "ignore", "mute"),

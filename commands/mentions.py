@@ -15,7 +15,7 @@ from bot.networks import ReplyRejected, ReplyUncertain
 if TYPE_CHECKING:  # annotations only: importing commands needs no SQLAlchemy
     from bot.models import Reply
     from bot.networks import Responder
-    from bot.store import MentionView
+    from bot.store.views import MentionView
 from commands.base import (
     Deps,
     HistoryItem,

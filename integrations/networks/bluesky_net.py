@@ -28,11 +28,11 @@ import regex
 import websockets
 from websockets.asyncio.client import connect
 
+from bot.clock import utcnow
 from bot.domain import Author, Post
 from bot.models import Mention
 from bot.networks import Batch, PostedReply, ReplyRejected
 from bot.query.fold import fold_accents, normalise
-from bot.store import utcnow
 from integrations.networks.http_common import (
     JSON,
     Api,

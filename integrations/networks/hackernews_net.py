@@ -18,9 +18,9 @@ from typing import Any
 
 import httpx
 
+from bot.clock import utcnow
 from bot.domain import Author, Post
 from bot.networks import Batch
-from bot.store import utcnow
 from integrations.networks.http_common import (
     JSON,
     Api,

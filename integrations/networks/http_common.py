@@ -32,8 +32,8 @@ from tenacity import (
     wait_random_exponential,
 )
 
+from bot.clock import utcnow
 from bot.networks import Batch, ReplyRejected, ReplyUncertain
-from bot.store import utcnow
 
 log = logging.getLogger(__name__)
 

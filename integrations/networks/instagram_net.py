@@ -26,10 +26,10 @@ from typing import Any
 
 import httpx
 
+from bot.clock import utcnow
 from bot.domain import Author, Post
 from bot.models import Mention
 from bot.networks import Batch, PostedReply, ReplyRejected
-from bot.store import utcnow
 from integrations.networks.http_common import (
     JSON,
     ApiError,

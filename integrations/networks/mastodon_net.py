@@ -26,10 +26,10 @@ import httpx
 import websockets
 from websockets.asyncio.client import ClientConnection, connect
 
+from bot.clock import utcnow
 from bot.domain import Author, Post
 from bot.models import Mention
 from bot.networks import Batch, PostedReply, ReplyRejected
-from bot.store import utcnow
 from integrations.networks.http_common import (
     JSON,
     Api,

@@ -20,8 +20,8 @@ from typing import Any
 import httpx
 from aiohttp import web
 
+from bot.clock import utcnow
 from bot.domain import Post
-from bot.store import utcnow
 from integrations.networks.http_common import Api, ApiError, RateLimited, pick
 from integrations.networks.webhook_net import PushSource, WebhookRoute
 

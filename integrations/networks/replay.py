@@ -18,10 +18,10 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from bot.clock import utcnow
 from bot.domain import Author, Post
 from bot.models import Mention
 from bot.networks import Batch, PostedReply, length_problem
-from bot.store import utcnow
 
 log = logging.getLogger(__name__)
 

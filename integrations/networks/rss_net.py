@@ -23,9 +23,9 @@ from urllib.parse import parse_qs, urlsplit
 import feedparser
 import httpx
 
+from bot.clock import utcnow
 from bot.domain import Author, Post
 from bot.networks import Batch
-from bot.store import utcnow
 from integrations.networks.http_common import (
     Api,
     ApiError,

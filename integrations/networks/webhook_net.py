@@ -33,9 +33,9 @@ from typing import Any
 
 from aiohttp import web
 
+from bot.clock import utcnow
 from bot.domain import Author, Post
 from bot.networks import Batch
-from bot.store import utcnow
 from integrations.networks.http_common import as_int, parse_time
 
 log = logging.getLogger(__name__)

@@ -22,10 +22,10 @@ from typing import Any
 import httpx
 import regex
 
+from bot.clock import utcnow
 from bot.domain import Author, Post
 from bot.models import Mention
 from bot.networks import Batch, PostedReply
-from bot.store import utcnow
 from integrations.networks.http_common import (
     JSON,
     Api,

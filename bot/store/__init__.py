@@ -1,0 +1,30 @@
+"""Data access behind keyword-only, intention-revealing methods: `Store`, one object whose methods
+live in one module per aggregate (brands, mentions, outbox, workflow, replies, templates, cursors,
+seen events, credentials, followers) over a shared base (bot/store/base.py).
+
+utcnow, the refusals and the two constants live in light modules (bot.clock, bot.errors,
+bot.domain) that need no SQLAlchemy; they stay importable from here.
+"""
+
+from bot.clock import utcnow
+from bot.domain import OPEN_STATUSES, PRIORITY_ORDER
+from bot.errors import Conflict, NotFound
+from bot.store.base import handle_key
+from bot.store.brands import BRANDS_REVISION, route_accepts
+from bot.store.store import Store
+from bot.store.views import ClaimedDelivery, MentionView, NewMention
+
+__all__ = [
+    "BRANDS_REVISION",
+    "OPEN_STATUSES",
+    "PRIORITY_ORDER",
+    "ClaimedDelivery",
+    "Conflict",
+    "MentionView",
+    "NewMention",
+    "NotFound",
+    "Store",
+    "handle_key",
+    "route_accepts",
+    "utcnow",
+]

@@ -1,0 +1,117 @@
+"""What every part of the store shares: the engine, sessions, the clock and the event log.
+
+Each aggregate's methods live in a mixin of `StoreBase` (bot/store/brands.py, ...); `Store`
+(bot/store/store.py) is their composition, one object on one engine.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import datetime
+from typing import Self
+
+import sqlalchemy as sa
+from sqlmodel import Session, col, select
+
+from bot.clock import utcnow
+from bot.db import make_engine
+from bot.errors import NotFound
+from bot.models import Author, Brand, Delivery, Event, Mention, Reply, SlaTarget
+from bot.store.views import MentionView
+
+
+def handle_key(handle: str) -> str:
+    return handle.strip().lstrip("@").casefold()
+
+
+class StoreBase:
+    """The engine and clock of a store, its transactions and its event log."""
+
+    def __init__(self, engine: sa.Engine, *, now: Callable[[], datetime] = utcnow) -> None:
+        self.engine = engine
+        self.now = now
+
+    @classmethod
+    def from_url(cls, url: str, *, now: Callable[[], datetime] = utcnow) -> Self:
+        return cls(make_engine(url), now=now)
+
+    @property
+    def is_postgres(self) -> bool:
+        return self.engine.dialect.name == "postgresql"
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        with Session(self.engine, expire_on_commit=False) as s, s.begin():
+            yield s
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    # --- events -------------------------------------------------------------------------------
+
+    def _event(
+        self,
+        s: Session,
+        *,
+        kind: str,
+        actor: str,
+        mention: Mention | None = None,
+        brand_id: int | None = None,
+        detail: dict[str, object] | None = None,
+    ) -> None:
+        s.add(
+            Event(
+                kind=kind,
+                mention_id=mention.id if mention else None,
+                brand_id=mention.brand_id if mention else brand_id,
+                actor=actor,
+                at=self.now(),
+                detail=json.dumps(detail or {}, ensure_ascii=False, sort_keys=True),
+            )
+        )
+
+    def _change(
+        self,
+        s: Session,
+        mention_id: int,
+        *,
+        kind: str,
+        actor: str,
+        detail: dict[str, object] | None = None,
+    ) -> Mention:
+        m = s.get(Mention, mention_id)
+        if m is None:
+            raise NotFound(f"no mention #{mention_id}")
+        self._event(s, kind=kind, actor=actor, mention=m, detail=detail)
+        s.execute(
+            sa.update(Delivery)
+            .where(col(Delivery.mention_id) == mention_id)
+            .values(needs_update=True)
+        )
+        return m
+
+    # --- mentions with what a card needs around them (views, outbox claims) -----------------
+
+    def _views(self, s: Session, ids: Sequence[int]) -> dict[int, MentionView]:
+        if not ids:
+            return {}
+        rows = s.exec(
+            select(Mention, Author, Brand)
+            .join(Author, col(Author.id) == Mention.author_id)
+            .join(Brand, col(Brand.id) == Mention.brand_id)
+            .where(col(Mention.id).in_(set(ids)))
+        ).all()
+        replies: dict[int, list[Reply]] = {}
+        for r in s.exec(
+            select(Reply).where(col(Reply.mention_id).in_(set(ids))).order_by(col(Reply.id))
+        ):
+            replies.setdefault(r.mention_id, []).append(r)
+        sla = {(t.brand_id, t.network): t.minutes for t in s.exec(
+            select(SlaTarget).where(col(SlaTarget.brand_id).in_({m.brand_id for m, _, _ in rows})))}
+        return {
+            m.id or 0: MentionView(mention=m, author=a, brand=b, replies=replies.get(m.id or 0, []),
+                                   sla_target_minutes=sla.get((m.brand_id, m.network)))
+            for m, a, b in rows
+        }
