@@ -24,14 +24,14 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from bot.chart import digest_chart
 from bot.chat import DigestSink, Notifier
-from bot.digest import DigestBuilder, due_day, local_window
-from bot.digest_sql import DigestQueries, E, M, _rows, table
 from bot.domain import DeliveryState
 from bot.models import Delivery
-from bot.sla import WARNING_SHARE, SlaTargets
-from bot.spikes import SpikeMonitor
+from bot.reporting.chart import digest_chart
+from bot.reporting.digest.builder import DigestBuilder, due_day, local_window
+from bot.reporting.digest.queries import DigestQueries, E, M, _rows, table
+from bot.reporting.sla.rule import WARNING_SHARE, SlaTargets
+from bot.reporting.spikes.detector import SpikeMonitor
 from bot.store import Store, utcnow
 
 log = logging.getLogger(__name__)

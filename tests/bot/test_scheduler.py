@@ -9,8 +9,8 @@ from zoneinfo import ZoneInfo
 from apscheduler.triggers.cron import CronTrigger
 
 from bot.chat import ChatError
-from bot.digest import Digest, DigestBuilder
-from bot.digest_sql import DigestQueries
+from bot.reporting.digest.builder import Digest, DigestBuilder
+from bot.reporting.digest.queries import DigestQueries
 from bot.scheduler import DigestPoster, Scheduler, SlaMonitor
 from bot.store import Store
 from tests.conftest import Clock

@@ -34,7 +34,7 @@ from bot.models import (
     SlaTarget,
     SpikeAlert,
 )
-from bot.sla import DEFAULT_TARGET_MINUTES, FALLBACK_TARGET_MINUTES, SlaTargets
+from bot.reporting.sla.rule import DEFAULT_TARGET_MINUTES, FALLBACK_TARGET_MINUTES, SlaTargets
 from bot.store import NotFound, Store
 
 log = logging.getLogger(__name__)

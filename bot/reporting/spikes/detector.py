@@ -20,9 +20,9 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 
 from bot.chat import ChatError, Notifier
-from bot.digest_sql import A, B, DigestQueries, M, _rows, table
 from bot.domain import DeliveryState, Sentiment
 from bot.models import Delivery
+from bot.reporting.digest.queries import A, B, DigestQueries, M, _rows, table
 from bot.store import Store
 from bot.untrusted import clean, truncate
 

@@ -33,7 +33,7 @@ def export_rows(store: Store, start: datetime, end: datetime, *, batch: int = 50
     order, read in keyset batches so that memory stays flat for any size."""
     import sqlalchemy as sa
 
-    from bot.digest_sql import A, B, M, _rows, mention_timeline
+    from bot.reporting.digest.queries import A, B, M, _rows, mention_timeline
 
     first_reply, relayed, acted = mention_timeline()
     last = 0
@@ -100,8 +100,8 @@ def register(app: typer.Typer, *, settings: Callable[[], Settings],
         """Print a channel's digest in the terminal."""
         from rich.console import Console
 
-        from bot.chart import digest_chart
-        from bot.digest import DigestBuilder, Kind, digest_lines
+        from bot.reporting.chart import digest_chart
+        from bot.reporting.digest.builder import DigestBuilder, Kind, digest_lines
         from bot.untrusted import clean
 
         s = settings()
@@ -154,7 +154,7 @@ def register(app: typer.Typer, *, settings: Callable[[], Settings],
             TimeRemainingColumn,
         )
 
-        from bot.digest_sql import M
+        from bot.reporting.digest.queries import M
 
         if fmt not in ("csv", "json"):
             raise typer.BadParameter("--format is csv or json")

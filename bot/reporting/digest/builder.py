@@ -19,10 +19,10 @@ from statistics import median
 from typing import Literal
 from zoneinfo import ZoneInfo
 
-from bot.digest_sql import Channel, ChannelPrefs, DigestQueries, ResponseRow, Window
 from bot.domain import MentionStatus, Sentiment
-from bot.sla import BusinessHours, SlaTargets, default_target
-from bot.staffing import Staffing, forecast, plan
+from bot.reporting.digest.queries import Channel, ChannelPrefs, DigestQueries, ResponseRow, Window
+from bot.reporting.sla.rule import BusinessHours, SlaTargets, default_target
+from bot.reporting.staffing import Staffing, forecast, plan
 from bot.store import Store
 
 Kind = Literal["day", "today", "week"]
