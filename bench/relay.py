@@ -50,7 +50,8 @@ from bot import db
 from bot.domain import Author, Post
 from bot.pipeline import Pipeline
 from bot.relay import Relay
-from bot.reporting.spikes.detector import SpikeDetector, SpikeMonitor
+from bot.reporting.spikes.detector import SpikeDetector
+from bot.reporting.spikes.monitor import SpikeMonitor
 from bot.settings import Settings
 from bot.store import Store, utcnow
 from commands import Deps

@@ -10,7 +10,7 @@ from typing import Protocol, TypeVar, runtime_checkable
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt
 
 from bot.cards import Card
-from bot.reporting.digest.builder import Digest
+from bot.reporting.digest.model import Digest
 
 
 class ChatError(Exception):

@@ -9,7 +9,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.cards import card_for
 from bot.errors import NotFound
-from bot.reporting.sla.rule import DEFAULT_TARGET_MINUTES, FALLBACK_TARGET_MINUTES, BusinessHours
+from bot.reporting.sla.hours import BusinessHours
+from bot.reporting.sla.rule import DEFAULT_TARGET_MINUTES, FALLBACK_TARGET_MINUTES
 from commands.base import (
     Attachment,
     Deps,
@@ -22,7 +23,8 @@ from commands.base import (
 )
 
 if TYPE_CHECKING:
-    from bot.reporting.digest.builder import Digest, DigestBuilder, Kind
+    from bot.reporting.digest.builder import DigestBuilder
+    from bot.reporting.digest.model import Digest, Kind
     from bot.reporting.digest.queries import DigestQueries
 
 # The digest (SQL, statistics) and its chart (matplotlib) are imported by the commands that use
@@ -48,7 +50,7 @@ def _queries(deps: Deps) -> DigestQueries:
 def digest_result(digest: Digest, *, deps: Deps) -> Result:
     """A digest as a command result: the outline, the overdue mentions as cards, the chart."""
     from bot.reporting.chart import digest_chart
-    from bot.reporting.digest.builder import digest_lines
+    from bot.reporting.digest.text import digest_lines
 
     cards = []
     for o in digest.overdue:

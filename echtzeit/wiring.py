@@ -23,7 +23,8 @@ from bot.ops import OpsServer
 from bot.pipeline import IngestReport, Pipeline
 from bot.relay import Relay, RelayPolicy
 from bot.reporting.digest.builder import DigestBuilder
-from bot.reporting.spikes.detector import SpikeDetector, SpikeMonitor
+from bot.reporting.spikes.detector import SpikeDetector
+from bot.reporting.spikes.monitor import SpikeMonitor
 from bot.runner import SourceService
 from bot.scheduler import Scheduler
 from bot.settings import Settings, SettingsError

@@ -9,9 +9,8 @@ import pytest
 
 from bot.cards import card_for
 from bot.reporting.digest.queries import DigestQueries
+from bot.reporting.sla.hours import BusinessHours, BusinessHoursError
 from bot.reporting.sla.rule import (
-    BusinessHours,
-    BusinessHoursError,
     SlaTargets,
     default_target,
     due_at,

@@ -27,7 +27,8 @@ from bot.chat import Service
 from bot.leader import Leader
 from bot.pipeline import Pipeline
 from bot.relay import Relay, RelayPolicy
-from bot.reporting.digest.builder import Digest, DigestBuilder
+from bot.reporting.digest.builder import DigestBuilder
+from bot.reporting.digest.model import Digest
 from bot.runner import pump
 from bot.scheduler import Scheduler
 from bot.store import Store
