@@ -52,10 +52,10 @@ class SlaQueries(ReadModel):
                 conn.execute(t.insert(), {"brand_id": b.id, "network": network,
                                           "minutes": minutes, "set_by": actor,
                                           "updated_at": now})
-            conn.execute(events.insert(), {"kind": "sla_set", "mention_id": None, "brand_id": b.id,
-                                      "actor": actor, "at": now,
-                                      "detail": _json({"network": network,
-                                                       "minutes": minutes})})
+            conn.execute(events.insert(), {"kind": "sla_set", "mention_id": None,
+                                           "brand_id": b.id, "actor": actor, "at": now,
+                                           "detail": _json({"network": network,
+                                                            "minutes": minutes})})
         return b
 
     def open_unanswered(self, brand_ids: Sequence[int], *, since: datetime,
