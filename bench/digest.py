@@ -31,7 +31,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bot import db  # noqa: E402
-from bot.digest import DigestBuilder  # noqa: E402
+from bot.reporting.digest.builder import DigestBuilder  # noqa: E402
 from bot.store import Store  # noqa: E402
 
 START = datetime(2026, 8, 1, tzinfo=UTC)

@@ -50,8 +50,9 @@ from bot import db
 from bot.domain import Author, Post
 from bot.pipeline import Pipeline
 from bot.relay import Relay
+from bot.reporting.spikes.detector import SpikeDetector
+from bot.reporting.spikes.monitor import SpikeMonitor
 from bot.settings import Settings
-from bot.spikes import SpikeDetector, SpikeMonitor
 from bot.store import Store, utcnow
 from commands import Deps
 from integrations.chat.slack_serve import HttpService, slack_from_settings

@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from bot.domain import OPEN_STATUSES, MentionStatus, ReplyState
-from bot.sla import due_at as sla_due_at
+from bot.reporting.sla.rule import due_at as sla_due_at
 
 if TYPE_CHECKING:  # the store (SQLAlchemy) only for the annotation: commands import cards
     from bot.store.views import MentionView
@@ -54,8 +54,8 @@ class Card:
     reply_by: str | None
     reply_state: str | None
     actions: tuple[str, ...]
-    # When the first reply is due (bot.sla); None once answered or closed. Renderers show the
-    # time left against their own clock.
+    # When the first reply is due (bot.reporting.sla.rule); None once answered or closed.
+    # Renderers show the time left against their own clock.
     sla_due_at: datetime | None = None
 
 

@@ -10,7 +10,7 @@ from typing import Protocol, TypeVar, runtime_checkable
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt
 
 from bot.cards import Card
-from bot.digest import Digest
+from bot.reporting.digest.model import Digest
 
 
 class ChatError(Exception):
@@ -102,11 +102,12 @@ class DigestSink(Protocol):
     """OPTIONAL for chat adapters: post a digest with its chart (the scheduler uses it for the
     daily digest, at most once per channel and day).
 
-    `digest` is a bot.digest.Digest; its `overdue` and `top_authors` hold network text, which the
-    adapter escapes like card text (bot.digest.digest_lines gives a safe plain-text outline).
-    `chart_png` is a PNG image (bot.chart.digest_chart). Return the platform's reference to the
-    posted message. Raise ChatError when the platform did not take it (the run is then marked
-    failed and tried again later); any other exception also counts as not posted."""
+    `digest` is a bot.reporting.digest.model.Digest; its `overdue` and `top_authors` hold network
+    text, which the adapter escapes like card text (bot.reporting.digest.text.digest_lines gives a
+    safe plain-text outline). `chart_png` is a PNG image (bot.reporting.chart.digest_chart).
+    Return the platform's reference to the posted message. Raise ChatError when the platform did
+    not take it (the run is then marked failed and tried again later); any other exception also
+    counts as not posted."""
 
     platform: str
 

@@ -69,7 +69,8 @@ class _LazyLanguage:
 
 
 class FloodGate(Protocol):
-    """Decides how many cards a flooding brand may still get (bot.spikes.SpikeDetector)."""
+    """Decides how many cards a flooding brand may still get
+    (bot.reporting.spikes.detector.SpikeDetector)."""
 
     def card_budget(self, brand_id: int, now: datetime,
                     incoming: Sequence[datetime]) -> int | None: ...

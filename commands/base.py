@@ -16,8 +16,8 @@ if TYPE_CHECKING:
     # Annotations only: `import commands` stays free of SQLAlchemy, so that a light command
     # (`echtzeit cmd help`) starts fast.
     from bot.cards import Card
-    from bot.digest import DigestBuilder
     from bot.networks import Responder
+    from bot.reporting.digest.builder import DigestBuilder
     from bot.store import Store
 
 
@@ -80,7 +80,7 @@ class Deps:
     responders: Mapping[str, Responder] = field(default_factory=dict)
     now: Callable[[], datetime] = utcnow
     # The digest builder with the configured time zone, digest hour and business hours;
-    # None: bot.digest's defaults.
+    # None: bot.reporting.digest.builder's defaults.
     digest: DigestBuilder | None = None
     in_flight: InFlight = field(default_factory=InFlight)
 

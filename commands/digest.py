@@ -9,7 +9,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.cards import card_for
 from bot.errors import NotFound
-from bot.sla import DEFAULT_TARGET_MINUTES, FALLBACK_TARGET_MINUTES, BusinessHours
+from bot.reporting.sla.hours import BusinessHours
+from bot.reporting.sla.rule import DEFAULT_TARGET_MINUTES, FALLBACK_TARGET_MINUTES
 from commands.base import (
     Attachment,
     Deps,
@@ -22,8 +23,9 @@ from commands.base import (
 )
 
 if TYPE_CHECKING:
-    from bot.digest import Digest, DigestBuilder, Kind
-    from bot.digest_sql import DigestQueries
+    from bot.reporting.digest.builder import DigestBuilder
+    from bot.reporting.digest.model import Digest, Kind
+    from bot.reporting.digest.queries import DigestQueries
 
 # The digest (SQL, statistics) and its chart (matplotlib) are imported by the commands that use
 # them, not with `commands`: listing the commands must stay light.
@@ -34,21 +36,21 @@ _CHANNEL = re.compile(r"^(?:(?P<platform>[\w-]+):)?#?(?P<channel>[^\s]+)$")
 
 
 def builder(deps: Deps) -> DigestBuilder:
-    from bot.digest import DigestBuilder
+    from bot.reporting.digest.builder import DigestBuilder
 
     return deps.digest or DigestBuilder(deps.store)
 
 
 def _queries(deps: Deps) -> DigestQueries:
-    from bot.digest_sql import DigestQueries
+    from bot.reporting.digest.queries import DigestQueries
 
     return DigestQueries(deps.store)
 
 
 def digest_result(digest: Digest, *, deps: Deps) -> Result:
     """A digest as a command result: the outline, the overdue mentions as cards, the chart."""
-    from bot.chart import digest_chart
-    from bot.digest import digest_lines
+    from bot.reporting.chart import digest_chart
+    from bot.reporting.digest.text import digest_lines
 
     cards = []
     for o in digest.overdue:

@@ -248,7 +248,7 @@ def register(app: typer.Typer, *, settings: Callable[[], Settings],
             try:
                 digest = None
                 if parse_line(line)[0] == "digest":
-                    from bot.digest import DigestBuilder
+                    from bot.reporting.digest.builder import DigestBuilder
 
                     digest = DigestBuilder(store, timezone=s.timezone,
                                            digest_hour=s.digest_hour,

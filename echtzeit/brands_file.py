@@ -65,7 +65,7 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 def known_networks() -> tuple[str, ...]:
     """The networks Echtzeit reads, and those with a default SLA target (the webhook may
     carry them, e.g. trustpilot)."""
-    from bot.sla import DEFAULT_TARGET_MINUTES
+    from bot.reporting.sla.rule import DEFAULT_TARGET_MINUTES
     from integrations.networks.registry import NETWORKS
 
     return tuple(dict.fromkeys([*NETWORKS, *DEFAULT_TARGET_MINUTES]))
@@ -455,7 +455,7 @@ def _options(networks: tuple[str, ...] | list[str], minimum: str) -> str:
 
 def changes(store: Store, plan: Plan, *, actor: str) -> list[Change]:
     """What `apply_plan` would do to the database as it is now, in order."""
-    from bot.digest_sql import DigestQueries
+    from bot.reporting.digest.queries import DigestQueries
 
     queries = DigestQueries(store)
     brands = store.brands()

@@ -12,8 +12,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from bot import digest_cli, query_cli
-from echtzeit import admin
+from echtzeit import admin, digest_cli, query_cli
 from integrations.chat import discord_cli, slack_cli
 
 if TYPE_CHECKING:

@@ -15,7 +15,6 @@ from pathlib import Path
 
 from bot import db
 from bot.chat import ChatAdapter, DigestSink, Notifier, Service
-from bot.digest import DigestBuilder
 from bot.enrich import LanguageDetector
 from bot.leader import Leader
 from bot.leases import Exclusive, LeaseSession
@@ -23,10 +22,12 @@ from bot.networks import Responder, Source
 from bot.ops import OpsServer
 from bot.pipeline import IngestReport, Pipeline
 from bot.relay import Relay, RelayPolicy
+from bot.reporting.digest.builder import DigestBuilder
+from bot.reporting.spikes.detector import SpikeDetector
+from bot.reporting.spikes.monitor import SpikeMonitor
 from bot.runner import SourceService
 from bot.scheduler import Scheduler
 from bot.settings import Settings, SettingsError
-from bot.spikes import SpikeDetector, SpikeMonitor
 from bot.store import Store
 from commands import Deps
 from echtzeit.supervisor import Phase, Unit

@@ -19,7 +19,7 @@ from rich.console import Console
 from rich.text import Text
 
 from bot.cards import Card
-from bot.digest import Digest
+from bot.reporting.digest.model import Digest
 from bot.store import utcnow
 from commands import Deps, Invocation, Result, Role, dispatch
 from integrations.chat.console_render import (

@@ -6,7 +6,8 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from bot.cards import Card, compact_number, humanize_age
-from bot.digest import Digest, digest_lines
+from bot.reporting.digest.model import Digest
+from bot.reporting.digest.text import digest_lines
 from bot.untrusted import clean, truncate
 from commands.base import Result
 

@@ -41,7 +41,8 @@ from discord.http import Route
 
 from bot.cards import Card, card_for
 from bot.chat import ChatError, when_allowed
-from bot.digest import Digest, digest_lines
+from bot.reporting.digest.model import Digest
+from bot.reporting.digest.text import digest_lines
 from bot.settings import Settings
 from bot.store import OPEN_STATUSES, NotFound
 from bot.untrusted import truncate

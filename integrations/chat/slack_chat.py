@@ -33,7 +33,8 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.cards import Card
 from bot.chat import ChatError, when_allowed
-from bot.digest import Digest, digest_lines
+from bot.reporting.digest.model import Digest
+from bot.reporting.digest.text import digest_lines
 from bot.store import utcnow
 from integrations.chat.slack_render import (
     CARD_POST_FLAGS,

@@ -9,9 +9,12 @@ from zoneinfo import ZoneInfo
 from apscheduler.triggers.cron import CronTrigger
 
 from bot.chat import ChatError
-from bot.digest import Digest, DigestBuilder
-from bot.digest_sql import DigestQueries
-from bot.scheduler import DigestPoster, Scheduler, SlaMonitor
+from bot.reporting.digest.builder import DigestBuilder
+from bot.reporting.digest.model import Digest
+from bot.reporting.digest.poster import DigestPoster
+from bot.reporting.digest.queries import DigestQueries
+from bot.reporting.sla.monitor import SlaMonitor
+from bot.scheduler import Scheduler
 from bot.store import Store
 from tests.conftest import Clock
 from tests.factories import new_mention

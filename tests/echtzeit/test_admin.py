@@ -18,7 +18,7 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from bot.digest_sql import DigestQueries
+from bot.reporting.digest.queries import DigestQueries
 from bot.store import Store
 from commands import Deps
 from echtzeit import admin

@@ -24,10 +24,11 @@ from datetime import timedelta
 from pathlib import Path
 
 from bot.chat import Service
-from bot.digest import Digest, DigestBuilder
 from bot.leader import Leader
 from bot.pipeline import Pipeline
 from bot.relay import Relay, RelayPolicy
+from bot.reporting.digest.builder import DigestBuilder
+from bot.reporting.digest.model import Digest
 from bot.runner import pump
 from bot.scheduler import Scheduler
 from bot.store import Store

@@ -6,8 +6,8 @@ import re
 from datetime import timedelta
 from pathlib import Path
 
-from bot.chart import digest_chart
-from bot.digest import DigestBuilder
+from bot.reporting.chart import digest_chart
+from bot.reporting.digest.builder import DigestBuilder
 from commands import Deps
 from integrations.chat.discord_app import DiscordChat
 from tests.factories import new_mention

@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 from datetime import timedelta
 
-from bot.chart import digest_chart
 from bot.chat import DigestSink, Notifier
-from bot.digest import DigestBuilder
+from bot.reporting.chart import digest_chart
+from bot.reporting.digest.builder import DigestBuilder
 from bot.store import Store
 from integrations.chat.slack_chat import SlackChat, StaticToken
 from tests.factories import new_mention

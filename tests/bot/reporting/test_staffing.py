@@ -11,7 +11,7 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from bot.staffing import forecast, people_needed, plan, service_level, waiting_probability
+from bot.reporting.staffing import forecast, people_needed, plan, service_level, waiting_probability
 
 
 def erlang_c_reference(agents: int, traffic: float) -> float:

@@ -8,7 +8,8 @@ from zoneinfo import ZoneInfo
 
 from rich.console import Console
 
-from bot.digest import DigestBuilder, digest_lines, percentile, safe_handle
+from bot.reporting.digest.builder import DigestBuilder, percentile
+from bot.reporting.digest.text import digest_lines, safe_handle
 from bot.store import Store
 from commands import Deps, Invocation, Role, dispatch
 from integrations.chat.console_app import ConsoleChat

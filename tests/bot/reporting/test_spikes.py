@@ -8,7 +8,8 @@ from datetime import datetime, timedelta
 from bot.chat import ChatError
 from bot.domain import DeliveryState
 from bot.relay import Relay
-from bot.spikes import SpikeDetector, SpikeMonitor, mean_sd
+from bot.reporting.spikes.detector import SpikeDetector, mean_sd
+from bot.reporting.spikes.monitor import SpikeMonitor
 from bot.store import Store
 from tests.conftest import Clock
 from tests.factories import new_mention

@@ -31,21 +31,12 @@ def export_rows(store: Store, start: datetime, end: datetime, *, batch: int = 50
                 progress: Callable[[int], None] | None = None) -> Iterator[dict[str, Any]]:
     """Mentions posted in [start, end) with their first reply and first staff action, in id
     order, read in keyset batches so that memory stays flat for any size."""
-    import sqlalchemy as sa
+    from bot.reporting.digest.queries import DigestQueries
 
-    from bot.digest_sql import A, B, M, _rows, mention_timeline
-
-    first_reply, relayed, acted = mention_timeline()
+    q = DigestQueries(store)
     last = 0
     while True:
-        q = (sa.select(M.c.id, B.c.name, M.c.network, M.c.url, A.c.handle, M.c.created_at,
-                       M.c.seen_at, M.c.sentiment, M.c.priority, M.c.status, M.c.assignee,
-                       first_reply, relayed, acted)
-             .select_from(M.join(B, B.c.id == M.c.brand_id).join(A, A.c.id == M.c.author_id))
-             .where(M.c.created_at >= start, M.c.created_at < end, M.c.id > last)
-             .order_by(M.c.id).limit(batch))
-        with store.engine.connect() as conn:
-            rows = _rows(conn, q)
+        rows = q.export_batch(start, end, after=last, limit=batch)
         for row in rows:
             reply, relay, action = row[11], row[12], row[13]
             yield dict(zip(EXPORT_FIELDS, (
@@ -100,8 +91,10 @@ def register(app: typer.Typer, *, settings: Callable[[], Settings],
         """Print a channel's digest in the terminal."""
         from rich.console import Console
 
-        from bot.chart import digest_chart
-        from bot.digest import DigestBuilder, Kind, digest_lines
+        from bot.reporting.chart import digest_chart
+        from bot.reporting.digest.builder import DigestBuilder
+        from bot.reporting.digest.model import Kind
+        from bot.reporting.digest.text import digest_lines
         from bot.untrusted import clean
 
         s = settings()
@@ -144,7 +137,6 @@ def register(app: typer.Typer, *, settings: Callable[[], Settings],
         out: Annotated[Path | None, typer.Option(help="Write here instead of stdout.")] = None,
     ) -> None:
         """Export mentions with their response times (posted from --from to --to)."""
-        import sqlalchemy as sa
         from rich.console import Console
         from rich.progress import (
             BarColumn,
@@ -154,7 +146,7 @@ def register(app: typer.Typer, *, settings: Callable[[], Settings],
             TimeRemainingColumn,
         )
 
-        from bot.digest_sql import M
+        from bot.reporting.digest.queries import DigestQueries
 
         if fmt not in ("csv", "json"):
             raise typer.BadParameter("--format is csv or json")
@@ -167,9 +159,7 @@ def register(app: typer.Typer, *, settings: Callable[[], Settings],
         zone = ZoneInfo(s.timezone)
         start = datetime.combine(d1, time(0), zone)
         end = datetime.combine(d2 + timedelta(days=1), time(0), zone)
-        with store.engine.connect() as conn:
-            total = int(conn.execute(sa.select(sa.func.count()).where(
-                M.c.created_at >= start, M.c.created_at < end)).scalar_one())
+        total = DigestQueries(store).count_posted(start, end)
         err = Console(stderr=True)
         target: Any = out.open("w", encoding="utf-8", newline="") if out else nullcontext(
             sys.stdout)

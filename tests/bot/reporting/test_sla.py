@@ -8,8 +8,13 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.cards import card_for
-from bot.digest_sql import DigestQueries
-from bot.sla import BusinessHours, BusinessHoursError, SlaTargets, default_target, due_at
+from bot.reporting.digest.queries import DigestQueries
+from bot.reporting.sla.hours import BusinessHours, BusinessHoursError
+from bot.reporting.sla.rule import (
+    SlaTargets,
+    default_target,
+    due_at,
+)
 from bot.store import Store
 from tests.conftest import Clock
 from tests.factories import new_mention

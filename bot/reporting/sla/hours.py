@@ -1,71 +1,13 @@
-"""SLA clocks: first-response targets per network, per-brand overrides, business hours.
-
-A mention's clock starts when it was posted on the network (`Mention.created_at`: that is when
-the customer starts waiting) and stops at our first reply that the network took. Targets run in
-calendar time, as the customer counts; business hours (optional, per channel) only change how the
-digest reports the team's own response times. docs/digest.md gives the sources of the defaults.
-"""
+"""Business hours per channel: they change only how the digest reports the team's own response
+times (SLA targets run in calendar time, as the customer counts)."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
-
-# Minutes to the first reply that customers expect, per network (docs/digest.md, "SLA targets").
-DEFAULT_TARGET_MINUTES: Mapping[str, int] = {
-    "x": 60,
-    "bluesky": 60,
-    "mastodon": 60,
-    "threads": 60,
-    "facebook": 120,
-    "instagram": 120,
-    "reddit": 240,
-    "youtube": 24 * 60,
-    "github": 24 * 60,
-    "trustpilot": 24 * 60,
-    "google": 24 * 60,
-    "hackernews": 24 * 60,
-    "rss": 24 * 60,
-}
-# Any other network: the four hours customers said they would wait (Sprout Social Index 2016).
-FALLBACK_TARGET_MINUTES = 240
-# A reminder goes out when this share of the target has passed, another one at the breach.
-WARNING_SHARE = 0.75
-
-
-def default_target(network: str) -> timedelta:
-    return timedelta(minutes=DEFAULT_TARGET_MINUTES.get(network, FALLBACK_TARGET_MINUTES))
-
-
-@dataclass(frozen=True, slots=True)
-class SlaTargets:
-    """The targets in force: defaults per network, overridden per (brand id, network)."""
-
-    overrides: Mapping[tuple[int, str], int] = field(default_factory=dict)
-
-    def target(self, brand_id: int, network: str) -> timedelta:
-        minutes = self.overrides.get((brand_id, network))
-        return timedelta(minutes=minutes) if minutes is not None else default_target(network)
-
-    def due_at(self, brand_id: int, network: str, created_at: datetime) -> datetime:
-        return created_at + self.target(brand_id, network)
-
-    def warn_at(self, brand_id: int, network: str, created_at: datetime,
-                share: float = WARNING_SHARE) -> datetime:
-        return created_at + self.target(brand_id, network) * share
-
-
-def due_at(created_at: datetime, network: str, override_minutes: int | None) -> datetime:
-    """When a mention breaches its SLA (calendar time)."""
-    if override_minutes is not None:
-        return created_at + timedelta(minutes=override_minutes)
-    return created_at + default_target(network)
-
-
-# --- business hours -------------------------------------------------------------------------
 
 _DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _GROUP = re.compile(

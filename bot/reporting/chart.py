@@ -9,7 +9,7 @@ from __future__ import annotations
 import io
 import math
 
-from bot.digest import Digest
+from bot.reporting.digest.model import Digest
 
 COLOURS = {"negative": "#d62728", "neutral": "#9e9e9e", "positive": "#2ca02c"}
 

@@ -1,0 +1,1 @@
+"""SLA clocks: the one warn/due rule with its targets, business hours, and the reminder monitor."""

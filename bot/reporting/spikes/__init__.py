@@ -1,0 +1,1 @@
+"""Spikes: the detector (and flood gate), the monitor that alerts, and the alert text."""

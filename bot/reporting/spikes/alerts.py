@@ -1,0 +1,30 @@
+"""The spike alert's text and its thread of top posts (network text reduced and cut)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from bot.reporting.spikes.detector import HourStats
+from bot.untrusted import clean, truncate
+
+
+def alert_text(s: HourStats, brand: str, grouped: int) -> str:
+    what = {"volume": "more mentions than usual",
+            "negative": "more negative mentions than usual",
+            "both": "more mentions, and more negative ones, than usual"}[s.kind or "volume"]
+    usual = (f"usually {s.mean:.1f} ± {s.sd:.1f} in this hour over {s.baseline_days} days"
+             if s.baseline_days else "no history yet")
+    line = (f"Spike: {brand} has {what}: {s.count} in the last hour ({usual}); "
+            f"{s.negative_share * 100:.0f}% negative.")
+    if grouped:
+        line += f" {grouped} of them are grouped here instead of posted one by one."
+    return line + " Top posts in the thread."
+
+
+def thread_lines(top: Iterable[tuple[int, str, str, str, str]]) -> list[str]:
+    """One line per top post: (id, network, handle, text, url)."""
+    return [f"#{mid} {network} @{handle}: {truncate(clean(body).replace(chr(10), ' '), 200)}"
+            f" {url}" for mid, network, handle, body, url in top]
+
+
+__all__ = ["alert_text", "thread_lines"]
