@@ -1,7 +1,7 @@
 """Relay benchmark: ingest to chat through the real pipeline, SQLite, relay and Slack adapter.
 
 A local fake Slack (tests/integrations/slack/fake_slack.py) on 127.0.0.1 answers the real
-slack-sdk calls of `integrations.chat.slack_chat.SlackChat` and enforces one message per second
+slack-sdk calls of `integrations.chat.slack.chat.SlackChat` and enforces one message per second
 per channel (its `burst`/`window` limit set to 1 per 1 s; more gets HTTP 429 + Retry-After).
 Wired as `bot/__main__.py: build_desk` wires it: `Pipeline(flood=SpikeDetector)`, `Relay` over
 the adapter (woken by the ingest like `bot.runner.pump`), the spike check of the scheduler
@@ -54,7 +54,7 @@ from bot.settings import Settings
 from bot.spikes import SpikeDetector, SpikeMonitor
 from bot.store import Store, utcnow
 from commands import Deps
-from integrations.chat.slack_serve import HttpService, slack_from_settings
+from integrations.chat.slack.serve import HttpService, slack_from_settings
 from tests.factories import new_mention
 from tests.integrations.slack.conftest import SIGNING_SECRET, sign
 from tests.integrations.slack.fake_slack import FakeSlack, fixture

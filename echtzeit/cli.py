@@ -14,7 +14,8 @@ import typer
 
 from bot import digest_cli, query_cli
 from echtzeit import admin
-from integrations.chat import discord_cli, slack_cli
+from integrations.chat.discord import cli as discord_cli
+from integrations.chat.slack import cli as slack_cli
 
 if TYPE_CHECKING:
     from bot.networks import Source
@@ -147,7 +148,7 @@ async def _scripted_demo(desk: Desk, source: Source, *, user: str) -> IngestRepo
     the first command runs, so that ids in the script refer to cards that were shown."""
     from bot.pipeline import IngestReport
     from bot.runner import drain, pump_all
-    from integrations.chat.console_app import command_loop, start_reader
+    from integrations.chat.console.chat import command_loop, start_reader
 
     report = IngestReport()
     await pump_all([source], desk.pipeline, desk.relay, report)

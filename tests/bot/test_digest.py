@@ -11,7 +11,7 @@ from rich.console import Console
 from bot.digest import DigestBuilder, digest_lines, percentile, safe_handle
 from bot.store import Store
 from commands import Deps, Invocation, Role, dispatch
-from integrations.chat.console_app import ConsoleChat
+from integrations.chat.console.chat import ConsoleChat
 from tests.conftest import Clock
 from tests.factories import new_mention
 

@@ -12,8 +12,8 @@ from pathlib import Path
 from rich.console import Console
 
 from bot.cards import Card
-from integrations.chat.console_app import ConsoleChat
-from integrations.chat.console_render import render_card
+from integrations.chat.console.chat import ConsoleChat
+from integrations.chat.console.render import render_card
 
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 

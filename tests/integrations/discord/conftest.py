@@ -16,7 +16,7 @@ from discord.gateway import DiscordWebSocket
 from bot.settings import Settings
 from bot.store import Store
 from commands import Deps
-from integrations.chat.discord_app import DiscordChat
+from integrations.chat.discord.chat import DiscordChat
 from integrations.networks.replay import recording_responders
 from tests.integrations.discord.fake_discord import TOKEN, FakeDiscord, Member
 

@@ -15,8 +15,8 @@ from bot.domain import DeliveryState
 from bot.relay import Relay
 from bot.settings import Settings
 from commands import Deps
-from integrations.chat.discord_app import DiscordChat
-from integrations.chat.discord_render import card_message
+from integrations.chat.discord.chat import DiscordChat
+from integrations.chat.discord.render import card_message
 from tests.factories import new_mention
 from tests.integrations.discord.conftest import discord_settings
 from tests.integrations.discord.fake_discord import FakeDiscord

@@ -24,7 +24,7 @@ from bot.domain import DeliveryState
 from bot.relay import Relay, delivery_token
 from bot.settings import Settings
 from commands import Deps
-from integrations.chat.discord_app import DiscordChat
+from integrations.chat.discord.chat import DiscordChat
 from tests.conftest import Clock
 from tests.integrations.discord.discord_rules import nonce_problems
 from tests.integrations.discord.fake_discord import FakeDiscord

@@ -12,7 +12,7 @@ from bot.domain import MentionStatus, ReplyState
 from bot.relay import Relay
 from bot.settings import Settings
 from commands import Deps
-from integrations.chat.discord_app import DiscordChat
+from integrations.chat.discord.chat import DiscordChat
 from tests.factories import new_mention
 from tests.integrations.discord.conftest import ANA, BEN, OWNER
 from tests.integrations.discord.fake_discord import TOKEN, FakeDiscord, InteractionState

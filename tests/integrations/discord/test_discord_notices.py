@@ -9,7 +9,7 @@ from pathlib import Path
 from bot.chart import digest_chart
 from bot.digest import DigestBuilder
 from commands import Deps
-from integrations.chat.discord_app import DiscordChat
+from integrations.chat.discord.chat import DiscordChat
 from tests.factories import new_mention
 from tests.integrations.discord.conftest import discord_settings
 from tests.integrations.discord.discord_rules import hazards

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from bot.cards import ACTIONS_BY_STATUS, Card
 from bot.untrusted import clean
 from commands.base import HistoryItem, Result
-from integrations.chat.discord_render import (
+from integrations.chat.discord.render import (
     EMBEDS_TOTAL_MAX,
     card_components,
     card_embed,

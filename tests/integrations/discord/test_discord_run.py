@@ -23,7 +23,7 @@ ROOT = Path(__file__).resolve().parents[3]
 def test_chat_adapters_add_discord_only_with_a_token(settings: Settings, deps: Deps,
                                                      tmp_path: Path) -> None:
     from echtzeit.wiring import chat_adapters
-    from integrations.chat.discord_app import DiscordChat
+    from integrations.chat.discord.chat import DiscordChat
 
     adapters, services = chat_adapters(settings, deps)
     [discord_chat] = [a for a in adapters if a.platform == "discord"]

@@ -16,7 +16,7 @@ import aiohttp
 
 from commands import Deps
 from echtzeit.wiring import chat_adapters
-from integrations.chat.discord_app import DiscordChat
+from integrations.chat.discord.chat import DiscordChat
 from tests.integrations.discord.conftest import ANA, discord_settings
 from tests.integrations.discord.fake_discord import FakeDiscord
 from tests.integrations.slack.fake_slack import FakeSlack

@@ -23,8 +23,8 @@ from bot.relay import Relay
 from bot.settings import Settings
 from bot.store import Store
 from commands import Deps
-from integrations.chat.slack_chat import SlackChat
-from integrations.chat.slack_serve import HttpService, SocketModeService, slack_from_settings
+from integrations.chat.slack.chat import SlackChat
+from integrations.chat.slack.serve import HttpService, SocketModeService, slack_from_settings
 from integrations.networks.replay import RecordingResponder, recording_responders
 from tests.factories import new_mention
 from tests.integrations.slack.fake_slack import FakeSlack, fixture

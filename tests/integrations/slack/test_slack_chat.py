@@ -11,7 +11,7 @@ from bot.chat import ChatError
 from bot.domain import DeliveryState
 from bot.relay import Relay
 from bot.store import Store
-from integrations.chat.slack_chat import SlackChat, StaticToken, split_channel
+from integrations.chat.slack.chat import SlackChat, StaticToken, split_channel
 from tests.conftest import Clock
 from tests.integrations.slack.conftest import seed
 from tests.integrations.slack.fake_slack import FakeSlack

@@ -13,8 +13,8 @@ import pytest
 
 from bot.cards import ACTIONS_BY_STATUS, Card
 from commands.base import HistoryItem, Result
-from integrations.chat.slack_chat import SlackChat, StaticToken
-from integrations.chat.slack_render import (
+from integrations.chat.slack.chat import SlackChat, StaticToken
+from integrations.chat.slack.render import (
     ReplyTarget,
     card_message,
     card_update,

@@ -11,7 +11,7 @@ import pytest
 
 from bot.domain import MentionStatus
 from bot.store import Store
-from integrations.chat.slack_serve import HttpService, slack_from_settings
+from integrations.chat.slack.serve import HttpService, slack_from_settings
 from tests.integrations.slack.conftest import (
     SlackDeskUnderTest,
     settled,

@@ -17,9 +17,9 @@ from slack_sdk.oauth.installation_store.models.installation import Installation
 
 from bot.store import Store
 from commands import Deps
-from integrations.chat.slack_chat import InstalledTokens, SlackChat
-from integrations.chat.slack_install import SqlInstallationStore, SqlOAuthStateStore
-from integrations.chat.slack_serve import HttpService, slack_from_settings
+from integrations.chat.slack.chat import InstalledTokens, SlackChat
+from integrations.chat.slack.install import SqlInstallationStore, SqlOAuthStateStore
+from integrations.chat.slack.serve import HttpService, slack_from_settings
 from integrations.networks.replay import RecordingResponder
 from tests.conftest import Clock
 from tests.integrations.slack.conftest import seed, settled, sign, slack_settings

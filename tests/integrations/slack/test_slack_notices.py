@@ -9,7 +9,7 @@ from bot.chart import digest_chart
 from bot.chat import DigestSink, Notifier
 from bot.digest import DigestBuilder
 from bot.store import Store
-from integrations.chat.slack_chat import SlackChat, StaticToken
+from integrations.chat.slack.chat import SlackChat, StaticToken
 from tests.factories import new_mention
 from tests.integrations.slack.blockkit import hostile_problems
 from tests.integrations.slack.conftest import seed

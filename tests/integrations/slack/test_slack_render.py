@@ -8,8 +8,8 @@ from pathlib import Path
 
 from bot.cards import ACTIONS_BY_STATUS, Card
 from commands.base import Result
-from integrations.chat.slack_app import fill_template, reply_limit
-from integrations.chat.slack_render import (
+from integrations.chat.slack.app import fill_template, reply_limit
+from integrations.chat.slack.render import (
     SECTION_TEXT,
     ReplyTarget,
     card_blocks,

@@ -14,9 +14,9 @@ from bot.store import Store
 from commands import Deps
 from echtzeit.cli import app
 from echtzeit.wiring import chat_adapters
-from integrations.chat.slack_app import BOT_SCOPES, COMMAND, REPLY_SHORTCUT
-from integrations.chat.slack_chat import InstalledTokens, SlackChat, StaticToken
-from integrations.chat.slack_serve import (
+from integrations.chat.slack.app import BOT_SCOPES, COMMAND, REPLY_SHORTCUT
+from integrations.chat.slack.chat import InstalledTokens, SlackChat, StaticToken
+from integrations.chat.slack.serve import (
     EVENTS_PATH,
     REDIRECT_PATH,
     HttpService,
@@ -25,7 +25,7 @@ from integrations.chat.slack_serve import (
 from tests.integrations.slack.conftest import slack_settings
 from tests.integrations.slack.fake_slack import FakeSlack, fixture
 
-MANIFEST = Path(__file__).resolve().parents[3] / "integrations" / "chat" / "slack_manifest.yml"
+MANIFEST = Path(__file__).resolve().parents[3] / "integrations" / "chat" / "slack" / "manifest.yml"
 
 
 def test_the_manifest_asks_for_exactly_what_the_app_uses() -> None:

@@ -10,7 +10,7 @@ from typing import Any
 from bot.relay import Relay
 from bot.store import Store
 from commands import Deps
-from integrations.chat.slack_serve import SocketModeService, slack_from_settings
+from integrations.chat.slack.serve import SocketModeService, slack_from_settings
 from integrations.networks.replay import RecordingResponder
 from tests.integrations.slack.conftest import seed, settled, slack_settings
 from tests.integrations.slack.fake_slack import FakeSlack, fixture

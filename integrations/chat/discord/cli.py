@@ -65,7 +65,7 @@ def sync(
 async def _sync(settings: Settings, guilds: list[str]) -> dict[str, list[str]]:
     import discord
 
-    from integrations.chat.discord_app import DiscordChat
+    from integrations.chat.discord.chat import DiscordChat
 
     chat = DiscordChat(settings, None)
     try:
@@ -85,7 +85,7 @@ def invite() -> None:
     """Print the link that adds the bot to a server with exactly the permissions it needs.
 
     With ECHTZEIT_DISCORD_THREADS, also those for one thread per card."""
-    from integrations.chat.discord_app import invite_url
+    from integrations.chat.discord.chat import invite_url
 
     settings = _settings()
     app_id = settings.discord_application_id
@@ -99,7 +99,7 @@ def invite() -> None:
 
 
 async def _application_id(settings: Settings) -> str:
-    from integrations.chat.discord_app import DiscordChat
+    from integrations.chat.discord.chat import DiscordChat
 
     chat = DiscordChat(settings, None)
     try:
@@ -190,7 +190,7 @@ def render_discord(
     """Print the Discord message for the card of the post in FILE, as JSON.
 
     That is the body (content, embeds, components, allowed_mentions) the adapter would send."""
-    from integrations.chat.discord_render import card_message
+    from integrations.chat.discord.render import card_message
 
     settings = _settings()
     try:

@@ -36,9 +36,9 @@ from bot.networks import Responder
 from bot.store import MentionView, NotFound, utcnow
 from commands import BY_NAME, Deps, Invocation, Result, Role, dispatch, run
 from commands.mentions import fill_template
-from integrations.chat.slack_chat import PLATFORM, message_ref
-from integrations.chat.slack_people import Directory
-from integrations.chat.slack_render import (
+from integrations.chat.slack.chat import PLATFORM, message_ref
+from integrations.chat.slack.people import Directory
+from integrations.chat.slack.render import (
     ACTION_PREFIX,
     REPLY_VIEW,
     TEMPLATE_ACTION,
@@ -55,7 +55,7 @@ log = logging.getLogger(__name__)
 
 COMMAND = "/echtzeit"
 REPLY_SHORTCUT = "echtzeit_reply_message"
-# What the bot needs, and nothing more (kept equal to slack_manifest.yml by a test).
+# What the bot needs, and nothing more (kept equal to manifest.yml by a test).
 BOT_SCOPES = (
     "commands",  # /echtzeit and the message shortcut
     "chat:write",  # cards, their updates, thread answers, ephemeral answers

@@ -26,10 +26,10 @@ from bot.chat import Service
 from bot.settings import Settings, SettingsError
 from bot.store import utcnow
 from commands import Deps
-from integrations.chat.slack_app import BOT_SCOPES, SlackDesk, build_app
-from integrations.chat.slack_chat import InstalledTokens, SlackChat, StaticToken
-from integrations.chat.slack_install import SqlInstallationStore, SqlOAuthStateStore
-from integrations.chat.slack_people import Directory
+from integrations.chat.slack.app import BOT_SCOPES, SlackDesk, build_app
+from integrations.chat.slack.chat import InstalledTokens, SlackChat, StaticToken
+from integrations.chat.slack.install import SqlInstallationStore, SqlOAuthStateStore
+from integrations.chat.slack.people import Directory
 
 log = logging.getLogger(__name__)
 

@@ -35,7 +35,7 @@ from bot.cards import Card
 from bot.chat import ChatError, when_allowed
 from bot.digest import Digest, digest_lines
 from bot.store import utcnow
-from integrations.chat.slack_render import (
+from integrations.chat.slack.render import (
     CARD_POST_FLAGS,
     card_message,
     card_update,

@@ -1,9 +1,9 @@
 """The Discord adapter: a discord.py client that serves the desk in a Discord server.
 
-- Application commands are made from commands.COMMANDS (integrations.chat.discord_commands) and
+- Application commands are made from commands.COMMANDS (integrations.chat.discord.commands) and
   synced to the configured guilds by `echtzeit discord sync`, never on start.
 - Mention cards are posted and edited through discord.py's own HTTP client (its rate-limit
-  handling included), with the exact payload integrations.chat.discord_render builds; a per
+  handling included), with the exact payload integrations.chat.discord.render builds; a per
   channel limiter paces the relay below Discord's limits.
 - The card buttons are DynamicItems whose custom ids hold the mention id ("ez:claim:42"), so a
   card sent before a restart keeps working; the Reply button opens a modal whose submission is
@@ -47,8 +47,8 @@ from bot.store import OPEN_STATUSES, NotFound
 from bot.untrusted import truncate
 from commands import BY_NAME, COMMANDS, Deps, Invocation, Result, Role, run
 from commands.base import CommandSpec
-from integrations.chat.discord_commands import OptionSpec, Suggester, build_command
-from integrations.chat.discord_render import (
+from integrations.chat.discord.commands import OptionSpec, Suggester, build_command
+from integrations.chat.discord.render import (
     BUTTONS,
     CHOICE_NAME_MAX,
     CHOICE_VALUE_MAX,

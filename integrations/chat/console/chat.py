@@ -22,7 +22,7 @@ from bot.cards import Card
 from bot.digest import Digest
 from bot.store import utcnow
 from commands import Deps, Invocation, Result, Role, dispatch
-from integrations.chat.console_render import (
+from integrations.chat.console.render import (
     STYLE,
     render_card,
     render_digest,

@@ -127,7 +127,7 @@ def render_slack(
     from bot.query import QueryError
     from bot.settings import SettingsError, load_settings
     from bot.store import utcnow
-    from integrations.chat.slack_render import card_message
+    from integrations.chat.slack.render import card_message
     from integrations.networks.replay import bundled_brands
 
     try:
