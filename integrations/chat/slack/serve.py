@@ -26,8 +26,9 @@ from bot.chat import Service
 from bot.settings import Settings, SettingsError
 from bot.store import utcnow
 from commands import Deps
-from integrations.chat.slack.app import BOT_SCOPES, SlackDesk, build_app
+from integrations.chat.slack.app import build_app
 from integrations.chat.slack.chat import InstalledTokens, SlackChat, StaticToken
+from integrations.chat.slack.desk import BOT_SCOPES, SlackDesk
 from integrations.chat.slack.install import SqlInstallationStore, SqlOAuthStateStore
 from integrations.chat.slack.people import Directory
 

@@ -8,7 +8,8 @@ from pathlib import Path
 
 from bot.cards import ACTIONS_BY_STATUS, Card
 from commands.base import Result
-from integrations.chat.slack.app import fill_template, reply_limit
+from commands.mentions import fill_template
+from integrations.chat.slack.desk import reply_limit
 from integrations.chat.slack.render import (
     SECTION_TEXT,
     ReplyTarget,

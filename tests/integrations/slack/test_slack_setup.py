@@ -14,8 +14,8 @@ from bot.store import Store
 from commands import Deps
 from echtzeit.cli import app
 from echtzeit.wiring import chat_adapters
-from integrations.chat.slack.app import BOT_SCOPES, COMMAND, REPLY_SHORTCUT
 from integrations.chat.slack.chat import InstalledTokens, SlackChat, StaticToken
+from integrations.chat.slack.desk import BOT_SCOPES, COMMAND, REPLY_SHORTCUT
 from integrations.chat.slack.serve import (
     EVENTS_PATH,
     REDIRECT_PATH,
