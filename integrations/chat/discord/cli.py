@@ -85,7 +85,7 @@ def invite() -> None:
     """Print the link that adds the bot to a server with exactly the permissions it needs.
 
     With ECHTZEIT_DISCORD_THREADS, also those for one thread per card."""
-    from integrations.chat.discord.chat import invite_url
+    from integrations.chat.discord.sync import invite_url
 
     settings = _settings()
     app_id = settings.discord_application_id

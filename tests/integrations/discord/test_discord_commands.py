@@ -10,8 +10,9 @@ import pytest
 from bot.settings import Settings
 from commands import COMMANDS, Result
 from commands.base import CommandSpec, Deps, Invocation, Role
-from integrations.chat.discord.chat import DiscordChat, member_roles
+from integrations.chat.discord.chat import DiscordChat
 from integrations.chat.discord.commands import OptionSpec, join_args, parse_usage
+from integrations.chat.discord.interactions import member_roles
 from tests.integrations.discord.conftest import discord_settings
 from tests.integrations.discord.discord_rules import command_problems
 
