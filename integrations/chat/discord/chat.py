@@ -28,7 +28,6 @@ import json
 import logging
 import re
 from collections.abc import Awaitable, Callable, Iterable, Sequence
-from contextlib import AbstractAsyncContextManager
 from datetime import UTC, datetime
 from functools import partial
 from typing import Any, Literal
@@ -45,6 +44,7 @@ from bot.digest import Digest, digest_lines
 from bot.settings import Settings
 from commands import Deps, Invocation
 from commands.base import CommandSpec
+from integrations.chat.common import Pacers
 from integrations.chat.discord.autocomplete import Autocomplete
 from integrations.chat.discord.client import EchtzeitClient, point_at
 from integrations.chat.discord.gateway import Gateway
@@ -81,7 +81,7 @@ class DiscordChat:
         self.deps = deps
         self.ready = asyncio.Event()
         self._rate = channel_rate
-        self._limiters: dict[int, AsyncLimiter] = {}
+        self._pace = Pacers[int](lambda: AsyncLimiter(*self._rate))
         app_id = settings.discord_application_id
         if app_id and app_id.isdigit():
             client_options.setdefault("application_id", int(app_id))
@@ -123,12 +123,6 @@ class DiscordChat:
             raise ChatError(f"Discord channel {channel!r} is not a channel id (enable developer "
                             "mode, right-click the channel, Copy Channel ID)", permanent=True)
         return int(value)
-
-    def _pace(self, channel_id: int) -> AbstractAsyncContextManager[None]:
-        limiter = self._limiters.get(channel_id)
-        if limiter is None:
-            limiter = self._limiters[channel_id] = AsyncLimiter(*self._rate)
-        return limiter
 
     async def _ready_for_rest(self) -> None:
         # Cards need only the HTTP API: the relay may run before the gateway is up.

@@ -29,6 +29,7 @@ import discord.utils
 from bot.cards import Card, compact_number
 from bot.untrusted import clean, truncate
 from commands.base import Result
+from integrations.chat.common import u16len, whole
 
 # Discord's documented limits (developers/resources/message.mdx, components/reference.mdx,
 # interactions/receiving-and-responding.mdx, interactions/application-commands.mdx).
@@ -89,16 +90,6 @@ _PLUS_LIST = re.compile(r"^(\s*)\+(?=\s)", re.MULTILINE)
 _ALWAYS_ESCAPED = frozenset("[]<`*~|")
 
 
-def u16len(text: str) -> int:
-    """Length in UTF-16 code units: never less than the count Discord checks limits against."""
-    return len(text.encode("utf-16-le", "surrogatepass")) // 2
-
-
-def _whole(text: str) -> str:
-    # A lone surrogate (from a broken upstream decoder) cannot travel as UTF-8 JSON.
-    return text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
-
-
 def _escape_rest(text: str) -> str:
     # Reads backslash pairs the way Discord does: an escaped character stays as it is; any
     # bare `[`, `]`, `<` (and the formatting characters escape_markdown leaves alone inside
@@ -121,7 +112,7 @@ def _escape_rest(text: str) -> str:
 
 def escape(text: str) -> str:
     """Untrusted text made inert for the places where Discord renders markdown."""
-    text = discord.utils.escape_markdown(clean(_whole(text)))
+    text = discord.utils.escape_markdown(clean(whole(text)))
     text = _escape_rest(text)
     text = _ORDERED_LIST.sub(r"\1\\.", text)
     text = _PLUS_LIST.sub(r"\1\\+", text)
@@ -131,7 +122,7 @@ def escape(text: str) -> str:
 def fitted(text: str, limit: int, transform: Callable[[str], str] = escape) -> str:
     """`transform(text)` cut so that the result is at most `limit` long: the raw text is cut
     before it is escaped, so an escape is never split in half."""
-    raw = clean(_whole(text))
+    raw = clean(whole(text))
     n = min(len(raw), limit)
     while True:
         out = transform(truncate(raw, n))

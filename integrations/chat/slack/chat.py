@@ -35,6 +35,7 @@ from bot.cards import Card
 from bot.chat import ChatError, when_allowed
 from bot.digest import Digest, digest_lines
 from bot.store import utcnow
+from integrations.chat.common import Pacers
 from integrations.chat.slack.render import (
     CARD_POST_FLAGS,
     card_message,
@@ -149,15 +150,8 @@ class SlackChat:
         self.timeout = timeout
         self.now = now
         self._clients: dict[str, AsyncWebClient] = {}
-        self._pacers: dict[str, AsyncLimiter] = {}
-
-    def _pacer(self, channel_id: str) -> AsyncLimiter:
-        pacer = self._pacers.get(channel_id)
-        if pacer is None:
-            # A leaky bucket of `burst` messages that drains at `per_second`.
-            pacer = AsyncLimiter(self.burst, self.burst / self.per_second)
-            self._pacers[channel_id] = pacer
-        return pacer
+        # Per channel, a leaky bucket of `burst` messages that drains at `per_second`.
+        self._pacer = Pacers[str](lambda: AsyncLimiter(self.burst, self.burst / self.per_second))
 
     async def client_for(self, channel: str) -> tuple[AsyncWebClient, str]:
         """The Web API client holding the right bot token, and the bare channel id."""

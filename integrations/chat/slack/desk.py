@@ -19,12 +19,9 @@ from bot.store import MentionView, NotFound, utcnow
 from commands import Deps, Invocation, Result, Role
 from commands.mentions import fill_template
 from integrations.chat.slack.chat import PLATFORM
+from integrations.chat.slack.modal import ReplyTarget, reply_modal
 from integrations.chat.slack.people import Directory
-from integrations.chat.slack.render import (
-    ReplyTarget,
-    reply_modal,
-    result_message,
-)
+from integrations.chat.slack.render import result_message
 
 log = logging.getLogger(__name__)
 

@@ -1,4 +1,5 @@
-"""Pure renderers from cards and command results to Block Kit, and Slack's text back to plain text.
+"""Pure renderers from cards, command results, notices and digests to Block Kit (the reply
+modal is in modal.py, Slack's text back to plain text in parse.py).
 
 Untrusted text (everything a network sends: post text, author names and handles, links) goes into
 `plain_text` text objects only, after `bot.untrusted.clean` and after escaping `&`, `<` and `>`
@@ -15,10 +16,8 @@ never less than the number of characters, so a limit held here is held in Slack 
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
@@ -26,6 +25,7 @@ from urllib.parse import urlsplit
 from bot.cards import Card, compact_number, humanize_age
 from bot.untrusted import clean, truncate
 from commands.base import HistoryItem, Result
+from integrations.chat.common import cut16, sound, u16len
 
 Block = dict[str, Any]
 
@@ -81,29 +81,6 @@ _MRKDWN_LOOKALIKE = str.maketrans({"*": "∗", "_": "ˍ", "~": "∼", "`": "ˋ"}
 _QUOTE_AT_LINE_START = re.compile(r"(?m)^(\s*)&gt;")
 
 
-def slack_len(text: str) -> int:
-    """Length as Slack counts it (UTF-16 code units)."""
-    return len(text.encode("utf-16-le", "surrogatepass")) // 2
-
-
-def sound(text: str) -> str:
-    """`text` without lone surrogates (replaced): they cannot be encoded, Slack refuses them."""
-    return text.encode("utf-8", "replace").decode("utf-8")
-
-
-def cut16(text: str, limit: int) -> str:
-    """At most `limit` UTF-16 units of `text`, never half a surrogate pair."""
-    text = sound(text)
-    if slack_len(text) <= limit:
-        return text
-    used = 0
-    for index, ch in enumerate(text):
-        used += 2 if ord(ch) > 0xFFFF else 1
-        if used > limit:
-            return text[:index]
-    return text
-
-
 def escape(text: str) -> str:
     """Escape Slack's three control characters, and nothing else (Slack shows `&#39;` as is)."""
     return _ESCAPE_RE.sub(lambda m: _ESCAPES[m.group()], text)
@@ -117,13 +94,13 @@ def fit(text: str, limit: int) -> tuple[str, bool]:
     # Lone surrogates cannot be encoded (and Slack would refuse the message): replaced.
     cleaned = sound(clean(text))
     escaped = escape(cleaned)
-    if slack_len(escaped) <= limit:
+    if u16len(escaped) <= limit:
         return escaped, False
     budget = max(limit - 1, 0)
     used = 0
     cut = 0
     for index, ch in enumerate(cleaned):
-        width = slack_len(_ESCAPES.get(ch, ch))
+        width = u16len(_ESCAPES.get(ch, ch))
         if used + width > budget:
             break
         used += width
@@ -204,7 +181,7 @@ def _confirm(title: str, text: str, yes: str) -> dict[str, Any]:
     }
 
 
-def _context(texts: Iterable[str], block_id: str) -> Block:
+def context_block(texts: Iterable[str], block_id: str) -> Block:
     elements = [plain(t, CONTEXT_TEXT) for t in texts if t][:CONTEXT_ELEMENTS]
     return {"type": "context", "block_id": cut16(block_id, BLOCK_ID), "elements": elements}
 
@@ -287,7 +264,7 @@ def card_blocks(card: Card, now: datetime) -> list[Block]:
     header = f"{glyph} {card.brand} · {card.network} · #{mid}".strip()
     blocks: list[Block] = [
         {"type": "header", "block_id": f"m{mid}-head", "text": plain(header, HEADER_TEXT)},
-        _context([_author_line(card)], f"m{mid}-author"),
+        context_block([_author_line(card)], f"m{mid}-author"),
     ]
     body, shortened = fit(card.text or "(no text)", SECTION_TEXT)
     blocks.append({"type": "section", "block_id": f"m{mid}-text",
@@ -297,10 +274,10 @@ def card_blocks(card: Card, now: datetime) -> list[Block]:
     if shortened:
         facts.append(f"Shortened from {len(clean(card.text)):,} characters: "
                      "“Open post” shows all of it")
-    blocks.append(_context(facts, f"m{mid}-facts"))
+    blocks.append(context_block(facts, f"m{mid}-facts"))
     state = status_line(card)
     if state:
-        blocks.append(_context([state], f"m{mid}-state"))
+        blocks.append(context_block([state], f"m{mid}-state"))
     elements: list[dict[str, Any]] = []
     for action in card.actions:
         label, style = BUTTONS[action]
@@ -327,7 +304,7 @@ def card_blocks(card: Card, now: datetime) -> list[Block]:
         elements.append(_button(f"View reply · {url_host(reply_url)}",
                                 f"{ACTION_PREFIX}view_reply", value=str(mid), url=reply_url))
     if not post_url:
-        blocks.append(_context([f"Link: {card.url}"], f"m{mid}-link"))
+        blocks.append(context_block([f"Link: {card.url}"], f"m{mid}-link"))
     if elements:
         blocks.append({"type": "actions", "block_id": f"m{mid}-actions",
                        "elements": elements[:ACTIONS_ELEMENTS]})
@@ -371,18 +348,18 @@ def _sections(lines: Sequence[str], block_prefix: str) -> list[Block]:
     size = 0
     for line in lines:
         shown, _ = fit(line, SECTION_TEXT)
-        width = slack_len(shown) + 1
+        width = u16len(shown) + 1
         if chunk and size + width > SECTION_TEXT:
-            blocks.append(_text_section("\n".join(chunk), f"{block_prefix}{len(blocks)}"))
+            blocks.append(text_section("\n".join(chunk), f"{block_prefix}{len(blocks)}"))
             chunk, size = [], 0
         chunk.append(shown)
         size += width
     if chunk:
-        blocks.append(_text_section("\n".join(chunk), f"{block_prefix}{len(blocks)}"))
+        blocks.append(text_section("\n".join(chunk), f"{block_prefix}{len(blocks)}"))
     return blocks
 
 
-def _text_section(escaped: str, block_id: str) -> Block:
+def text_section(escaped: str, block_id: str) -> Block:
     # `escaped` is already cleaned, escaped and within the limit.
     return {"type": "section", "block_id": cut16(block_id, BLOCK_ID),
             "text": {"type": "plain_text", "text": escaped or " ", "emoji": False}}
@@ -403,7 +380,7 @@ def _history_lines(items: Sequence[HistoryItem]) -> list[str]:
 def result_blocks(result: Result, now: datetime) -> list[Block]:
     """A command's answer: its text, lines, cards and history, within 50 blocks."""
     head = result.text if result.ok else f"⚠️ {result.text}"
-    blocks: list[Block] = [_text_section(fit(head, SECTION_TEXT)[0], "r-text")]
+    blocks: list[Block] = [text_section(fit(head, SECTION_TEXT)[0], "r-text")]
     blocks += _sections(result.lines, "r-lines")
     if len(result.cards) == 1 and (result.history or result.lines):
         blocks += card_blocks(result.cards[0], now)
@@ -415,7 +392,7 @@ def result_blocks(result: Result, now: datetime) -> list[Block]:
     if len(blocks) > MESSAGE_BLOCKS:
         dropped = len(blocks) - (MESSAGE_BLOCKS - 1)
         blocks = blocks[: MESSAGE_BLOCKS - 1]
-        blocks.append(_context([f"…and {dropped} more block(s) not shown"], "r-more"))
+        blocks.append(context_block([f"…and {dropped} more block(s) not shown"], "r-more"))
     return blocks
 
 
@@ -423,161 +400,6 @@ def result_message(result: Result, now: datetime) -> dict[str, Any]:
     """Arguments for `respond()` / chat.postMessage / chat.postEphemeral of a result."""
     head = result.text if result.ok else f"⚠️ {result.text}"
     return {"text": mrkdwn_safe(head, 400) or "Echtzeit", "blocks": result_blocks(result, now)}
-
-
-# --- the reply modal ---------------------------------------------------------------------------
-
-@dataclass(frozen=True, slots=True)
-class ReplyTarget:
-    """Where a reply modal came from, kept in the view's private_metadata."""
-
-    mention_id: int
-    channel: str | None = None
-    message_ts: str | None = None
-
-    def dump(self) -> str:
-        data = {"m": self.mention_id, "c": self.channel, "t": self.message_ts}
-        return json.dumps(data, separators=(",", ":"))
-
-    @classmethod
-    def load(cls, raw: str) -> ReplyTarget:
-        data = json.loads(raw)
-        return cls(mention_id=int(data["m"]), channel=data.get("c"), message_ts=data.get("t"))
-
-
-def reply_modal(
-    card: Card,
-    *,
-    target: ReplyTarget,
-    templates: Sequence[tuple[str, str]] = (),
-    limit: int | None = None,
-    initial_text: str = "",
-    selected_template: str | None = None,
-) -> dict[str, Any]:
-    """The reply modal: the post, a template picker and a text field held to the network's
-    character limit (and to Slack's 3,000 for an input)."""
-    mid = card.mention_id
-    max_length = min(limit or INPUT_MAX, INPUT_MAX)
-    excerpt, _ = fit(card.text or "(no text)", SECTION_TEXT)
-    blocks: list[Block] = [
-        _context([f"@{card.author_handle} on {card.network} · {card.brand}"], "post-author"),
-        _text_section(excerpt, "post-text"),
-    ]
-    # A template whose name does not fit an option's value could not be found again: left out.
-    options = [
-        {"text": plain(f":{name} {truncate(clean(text).replace(chr(10), ' '), 60)}",
-                       OPTION_TEXT),
-         "value": name}
-        for name, text in templates if name and name == sound(name)
-        and slack_len(name) <= OPTION_VALUE
-    ][:SELECT_OPTIONS]
-    if options:
-        select: dict[str, Any] = {"type": "static_select", "action_id": TEMPLATE_ACTION,
-                                  "placeholder": plain("Pick a template", 150),
-                                  "options": options}
-        chosen = [o for o in options if o["value"] == selected_template]
-        if chosen:
-            select["initial_option"] = chosen[0]
-        blocks.append({"type": "input", "block_id": "template", "optional": True,
-                       "dispatch_action": True, "label": plain("Template", LABEL_TEXT),
-                       "element": select})
-    hint = (f"{card.network} allows {limit:,} characters" if limit else
-            f"Sent to {card.network} as a reply to this post")
-    if limit and limit > INPUT_MAX:
-        hint += f"; Slack takes {INPUT_MAX:,} here (use /echtzeit reply for more)"
-    text_input: dict[str, Any] = {"type": "plain_text_input", "action_id": REPLY_TEXT_ACTION,
-                                  "multiline": True, "max_length": max_length}
-    if initial_text:
-        text_input["initial_value"] = cut16(initial_text, max_length)
-    # A new block_id per chosen template makes Slack show the new initial value instead of
-    # keeping what was typed before.
-    text_block = cut16(f"reply-{selected_template or ''}", BLOCK_ID)
-    blocks.append({"type": "input", "block_id": text_block, "label": plain("Your reply", 2000),
-                   "hint": plain(hint, 2000), "element": text_input})
-    return {
-        "type": "modal",
-        "callback_id": REPLY_VIEW,
-        "private_metadata": target.dump(),
-        "title": plain(f"Reply to #{mid}", MODAL_TITLE),
-        "submit": plain("Send reply", MODAL_BUTTON),
-        "close": plain("Cancel", MODAL_BUTTON),
-        "blocks": blocks[:MODAL_BLOCKS],
-    }
-
-
-def reply_form(view: dict[str, Any]) -> tuple[str | None, str, str | None]:
-    """(template name, typed text, block id of the text input) from a submitted reply modal."""
-    values: dict[str, dict[str, Any]] = view.get("state", {}).get("values", {})
-    template = None
-    text = ""
-    text_block = None
-    for block_id, actions in values.items():
-        for action_id, state in actions.items():
-            if action_id == TEMPLATE_ACTION:
-                option = state.get("selected_option") or {}
-                template = option.get("value")
-            elif action_id == REPLY_TEXT_ACTION:
-                text = state.get("value") or ""
-                text_block = block_id
-    return template, text, text_block
-
-
-# --- Slack's text back to plain text -----------------------------------------------------------
-
-_SLACK_TOKEN = re.compile(r"<([^<>|]*)(?:\|([^<>]*))?>")
-
-
-def from_slack(text: str, names: dict[str, str] | None = None) -> str:
-    """Slack message or command text as the plain text a person meant: links become their URL,
-    `<@U…>` the person's name (when known), `<#C…|name>` "#name", and `&lt;` `&gt;` `&amp;` the
-    characters. Used for what is sent to a network, which knows nothing of Slack's markup."""
-    names = names or {}
-
-    def token(match: re.Match[str]) -> str:
-        target, label = match.group(1), match.group(2)
-        if target.startswith("@"):
-            uid = target[1:]
-            return "@" + (names.get(uid) or label or uid)
-        if target.startswith("#"):
-            return "#" + (label or target[1:])
-        if target.startswith("!"):
-            special = target[1:].split("^")[0]
-            if special == "subteam":
-                return label or "@group"
-            if special == "date":
-                return label or ""
-            return "@" + special
-        if target.startswith("mailto:"):
-            return label or target.removeprefix("mailto:")
-        return target
-
-    plain_text = _SLACK_TOKEN.sub(token, text)
-    return plain_text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
-
-
-_CHANNEL_REF = re.compile(r"<#([CGD][A-Z0-9]+)(?:\|[^<>]*)?>")
-_USER_REF = re.compile(r"<@([UW][A-Z0-9]+)(?:\|[^<>]*)?>")
-
-
-def referenced_users(text: str) -> list[str]:
-    """The user ids that `<@U…>` references in Slack text name."""
-    return _USER_REF.findall(text)
-
-
-def command_args(text: str, *, here: str, names: dict[str, str]) -> str:
-    """A slash command's text as the platform-neutral command line: `<#C…|name>` becomes the
-    channel's route name, `slack:here` the current channel, `<@U…>` the person's display name
-    (quoted when it has spaces), and Slack's escapes are undone."""
-
-    def user(match: re.Match[str]) -> str:
-        name = names.get(match.group(1)) or match.group(1)
-        return f'"{name}"' if " " in name else name
-
-    text = _USER_REF.sub(user, text)
-    text = _CHANNEL_REF.sub(lambda m: here.rsplit("/", 1)[0] + "/" + m.group(1)
-                            if "/" in here else m.group(1), text)
-    text = re.sub(r"(?i)\bslack:here\b", f"slack:{here}", text)
-    return from_slack(text, names)
 
 
 # --- notices and digests -----------------------------------------------------------------------
@@ -594,8 +416,8 @@ def notice_message(text: str, *, person: str | None = None) -> dict[str, Any]:
         blocks.append({"type": "section", "block_id": "n-for",
                        "text": {"type": "mrkdwn", "text": f"<@{person}>"}})
     elif person:
-        blocks.append(_context([f"For {person}"], "n-for"))
-    blocks.append(_text_section(fit(text or "(no text)", SECTION_TEXT)[0], "n-text"))
+        blocks.append(context_block([f"For {person}"], "n-for"))
+    blocks.append(text_section(fit(text or "(no text)", SECTION_TEXT)[0], "n-text"))
     return {"text": mrkdwn_safe(text, 400) or "Echtzeit", "blocks": blocks}
 
 
@@ -627,5 +449,6 @@ def digest_message(title: str, lines: Sequence[str], overdue: Sequence[Any],
             blocks.append({"type": "actions", "block_id": "d-links",
                            "elements": links[:ACTIONS_ELEMENTS]})
     if len(blocks) > MESSAGE_BLOCKS:
-        blocks = [*blocks[: MESSAGE_BLOCKS - 1], _context(["…more in /echtzeit digest"], "d-more")]
+        blocks = [*blocks[: MESSAGE_BLOCKS - 1],
+                  context_block(["…more in /echtzeit digest"], "d-more")]
     return {"text": mrkdwn_safe(title, 400) or "Digest", "blocks": blocks}

@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 from bot.cards import ACTIONS_BY_STATUS, Card
 from bot.untrusted import clean
 from commands.base import HistoryItem, Result
+from integrations.chat.common import u16len
 from integrations.chat.discord.render import (
     EMBEDS_TOTAL_MAX,
     card_components,
@@ -31,7 +32,6 @@ from integrations.chat.discord.render import (
     result_message,
     thread_messages,
     thread_name,
-    u16len,
 )
 from tests.integrations.discord.discord_rules import (
     embed_problems,

@@ -14,13 +14,8 @@ import pytest
 from bot.cards import ACTIONS_BY_STATUS, Card
 from commands.base import HistoryItem, Result
 from integrations.chat.slack.chat import SlackChat, StaticToken
-from integrations.chat.slack.render import (
-    ReplyTarget,
-    card_message,
-    card_update,
-    reply_modal,
-    result_message,
-)
+from integrations.chat.slack.modal import ReplyTarget, reply_modal
+from integrations.chat.slack.render import card_message, card_update, result_message
 from tests.integrations.slack.blockkit import hostile_problems, message_errors, view_errors
 from tests.integrations.slack.fake_slack import FakeSlack
 

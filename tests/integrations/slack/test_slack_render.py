@@ -9,20 +9,17 @@ from pathlib import Path
 from bot.cards import ACTIONS_BY_STATUS, Card
 from commands.base import Result
 from commands.mentions import fill_template
+from integrations.chat.common import u16len as slack_len
 from integrations.chat.slack.desk import reply_limit
+from integrations.chat.slack.modal import ReplyTarget, reply_form, reply_modal
+from integrations.chat.slack.parse import command_args, from_slack
 from integrations.chat.slack.render import (
     SECTION_TEXT,
-    ReplyTarget,
     card_blocks,
     card_message,
-    command_args,
     fit,
-    from_slack,
     mrkdwn_safe,
-    reply_form,
-    reply_modal,
     result_message,
-    slack_len,
 )
 from integrations.networks.replay import RecordingResponder
 from tests.integrations.slack.blockkit import message_errors, view_errors

@@ -14,12 +14,8 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.store import NotFound
 from commands import BY_NAME, Result, run
 from integrations.chat.slack.desk import BUTTON_COMMANDS, SlackDesk, who_from_body
-from integrations.chat.slack.render import (
-    ACTION_PREFIX,
-    TEMPLATE_ACTION,
-    ReplyTarget,
-    result_message,
-)
+from integrations.chat.slack.modal import ReplyTarget
+from integrations.chat.slack.render import ACTION_PREFIX, TEMPLATE_ACTION, result_message
 
 log = logging.getLogger(__name__)
 

@@ -9,7 +9,8 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from commands import Result, dispatch
 from integrations.chat.slack.desk import COMMAND, SlackDesk, Who
-from integrations.chat.slack.render import command_args, referenced_users, result_message
+from integrations.chat.slack.parse import command_args, referenced_users
+from integrations.chat.slack.render import result_message
 
 log = logging.getLogger(__name__)
 

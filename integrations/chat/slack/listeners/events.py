@@ -14,7 +14,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from commands import BY_NAME, Result, run
 from integrations.chat.slack.chat import PLATFORM, message_ref
 from integrations.chat.slack.desk import NOTE_REACTION, THREAD_SUBTYPES, SlackDesk, Who
-from integrations.chat.slack.render import from_slack, referenced_users
+from integrations.chat.slack.parse import from_slack, referenced_users
 
 log = logging.getLogger(__name__)
 

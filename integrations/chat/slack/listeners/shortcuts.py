@@ -10,7 +10,8 @@ from slack_sdk.web.async_client import AsyncWebClient
 from commands import Result
 from integrations.chat.slack.chat import PLATFORM, message_ref
 from integrations.chat.slack.desk import REPLY_SHORTCUT, SlackDesk, who_from_body
-from integrations.chat.slack.render import ReplyTarget, result_message
+from integrations.chat.slack.modal import ReplyTarget
+from integrations.chat.slack.render import result_message
 
 
 async def on_reply_shortcut(desk: SlackDesk, ack: Any, shortcut: dict[str, Any], respond: Any,

@@ -12,7 +12,8 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.store import NotFound
 from commands import BY_NAME, Result, run
 from integrations.chat.slack.desk import SlackDesk, who_from_body
-from integrations.chat.slack.render import REPLY_VIEW, ReplyTarget, reply_form
+from integrations.chat.slack.modal import ReplyTarget, reply_form
+from integrations.chat.slack.render import REPLY_VIEW
 
 log = logging.getLogger(__name__)
 
