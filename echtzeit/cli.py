@@ -148,7 +148,7 @@ async def _scripted_demo(desk: Desk, source: Source, *, user: str) -> IngestRepo
     the first command runs, so that ids in the script refer to cards that were shown."""
     from bot.pipeline import IngestReport
     from bot.runner import drain, pump_all
-    from integrations.chat.console.chat import command_loop, start_reader
+    from integrations.chat.console.listeners import command_loop, start_reader
 
     report = IngestReport()
     await pump_all([source], desk.pipeline, desk.relay, report)
