@@ -27,7 +27,7 @@ from integrations.chat.slack.chat import SlackChat
 from integrations.chat.slack.serve import HttpService, SocketModeService, slack_from_settings
 from integrations.networks.replay import RecordingResponder, recording_responders
 from tests.factories import new_mention
-from tests.integrations.slack.fake_slack import FakeSlack, fixture
+from tests.integrations.chat.slack.fake_slack import FakeSlack, fixture
 
 SIGNING_SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
 

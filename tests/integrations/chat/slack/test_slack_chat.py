@@ -13,8 +13,8 @@ from bot.relay import Relay
 from bot.store import Store
 from integrations.chat.slack.chat import SlackChat, StaticToken, split_channel
 from tests.conftest import Clock
-from tests.integrations.slack.conftest import seed
-from tests.integrations.slack.fake_slack import FakeSlack
+from tests.integrations.chat.slack.conftest import seed
+from tests.integrations.chat.slack.fake_slack import FakeSlack
 
 
 def chat_for(fake: FakeSlack, **kwargs: object) -> SlackChat:

@@ -14,10 +14,10 @@ from bot import db
 from bot.settings import Settings
 from bot.store import Store
 from commands import Deps
-from tests.integrations.discord.conftest import ANA, ThreadedFake
-from tests.integrations.discord.fake_discord import TOKEN
+from tests.integrations.chat.discord.conftest import ANA, ThreadedFake
+from tests.integrations.chat.discord.fake_discord import TOKEN
 
-ROOT = Path(__file__).resolve().parents[3]
+ROOT = Path(__file__).resolve().parents[4]
 
 
 def test_chat_adapters_add_discord_only_with_a_token(settings: Settings, deps: Deps,

@@ -11,9 +11,9 @@ from bot.digest import DigestBuilder
 from commands import Deps
 from integrations.chat.discord.chat import DiscordChat
 from tests.factories import new_mention
-from tests.integrations.discord.conftest import discord_settings
-from tests.integrations.discord.discord_rules import hazards
-from tests.integrations.discord.fake_discord import FakeDiscord
+from tests.integrations.chat.discord.conftest import discord_settings
+from tests.integrations.chat.discord.discord_rules import hazards
+from tests.integrations.chat.discord.fake_discord import FakeDiscord
 
 HOSTILE = "@everyone 30 mentions in 10 min [refund](https://evil.example) <@&123456789012345678>"
 

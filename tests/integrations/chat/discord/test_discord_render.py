@@ -33,14 +33,14 @@ from integrations.chat.discord.render import (
     thread_messages,
     thread_name,
 )
-from tests.integrations.discord.discord_rules import (
+from tests.integrations.chat.discord.discord_rules import (
     embed_problems,
     hazards,
     live_markdown,
     message_problems,
 )
 
-FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
+FIXTURES = Path(__file__).resolve().parents[3] / "fixtures"
 
 
 def _texts(path: Path) -> list[str]:

@@ -26,9 +26,9 @@ from bot.settings import Settings
 from commands import Deps
 from integrations.chat.discord.chat import DiscordChat
 from tests.conftest import Clock
-from tests.integrations.discord.discord_rules import nonce_problems
-from tests.integrations.discord.fake_discord import FakeDiscord
-from tests.integrations.discord.test_discord_cards import mention
+from tests.integrations.chat.discord.discord_rules import nonce_problems
+from tests.integrations.chat.discord.fake_discord import FakeDiscord
+from tests.integrations.chat.discord.test_discord_cards import mention
 
 MESSAGES = r"/channels/\d+/messages$"
 

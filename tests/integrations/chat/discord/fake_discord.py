@@ -1,7 +1,7 @@
 """A local stand-in for Discord: the HTTP API (v10) and the gateway, on 127.0.0.1.
 
 It speaks the documented shapes (sample payloads in tests/fixtures/discord/), enforces what
-Discord enforces on what a bot sends (tests/integrations/discord/discord_rules.py: limits,
+Discord enforces on what a bot sends (tests/integrations/chat/discord/discord_rules.py: limits,
 components, commands, modals; and our rule that allowed_mentions.parse is [] on every
 message), keeps per-route rate-limit buckets with the X-RateLimit-* headers, answers 429s as
 Discord does (JSON body with retry_after, Retry-After and Via headers), and can be told to fail
@@ -42,7 +42,7 @@ from typing import Any
 
 from aiohttp import WSMsgType, web
 
-from tests.integrations.discord.discord_rules import (
+from tests.integrations.chat.discord.discord_rules import (
     autocomplete_problems,
     command_problems,
     message_problems,
@@ -51,7 +51,7 @@ from tests.integrations.discord.discord_rules import (
     upload_problems,
 )
 
-FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "discord"
+FIXTURES = Path(__file__).resolve().parents[3] / "fixtures" / "discord"
 TOKEN = "test-bot-token.abc.def"
 WAIT = 10.0  # seconds a test waits for the bot before it fails
 BODY: web.RequestKey[Any] = web.RequestKey("body", object)  # a JSON value

@@ -17,9 +17,9 @@ import aiohttp
 from commands import Deps
 from echtzeit.wiring import chat_adapters
 from integrations.chat.discord.chat import DiscordChat
-from tests.integrations.discord.conftest import ANA, discord_settings
-from tests.integrations.discord.fake_discord import FakeDiscord
-from tests.integrations.slack.fake_slack import FakeSlack
+from tests.integrations.chat.discord.conftest import ANA, discord_settings
+from tests.integrations.chat.discord.fake_discord import FakeDiscord
+from tests.integrations.chat.slack.fake_slack import FakeSlack
 
 SIGNING_SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
 

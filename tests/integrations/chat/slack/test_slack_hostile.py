@@ -16,10 +16,10 @@ from commands.base import HistoryItem, Result
 from integrations.chat.slack.chat import SlackChat, StaticToken
 from integrations.chat.slack.modal import ReplyTarget, reply_modal
 from integrations.chat.slack.render import card_message, card_update, result_message
-from tests.integrations.slack.blockkit import hostile_problems, message_errors, view_errors
-from tests.integrations.slack.fake_slack import FakeSlack
+from tests.integrations.chat.slack.blockkit import hostile_problems, message_errors, view_errors
+from tests.integrations.chat.slack.fake_slack import FakeSlack
 
-CORPUS = Path(__file__).resolve().parents[2] / "fixtures" / "hostile_texts.json"
+CORPUS = Path(__file__).resolve().parents[3] / "fixtures" / "hostile_texts.json"
 NOW = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
 HOSTILE: list[str] = json.loads(CORPUS.read_text(encoding="utf-8"))
 

@@ -22,8 +22,8 @@ from integrations.chat.slack.render import (
     result_message,
 )
 from integrations.networks.replay import RecordingResponder
-from tests.integrations.slack.blockkit import message_errors, view_errors
-from tests.integrations.slack.test_slack_hostile import NOW, base_card
+from tests.integrations.chat.slack.blockkit import message_errors, view_errors
+from tests.integrations.chat.slack.test_slack_hostile import NOW, base_card
 
 
 @dataclass(frozen=True, slots=True)
@@ -188,7 +188,7 @@ def test_reply_limits_come_from_the_networks_responders(tmp_path: Path) -> None:
 
 
 def test_templates_fill_like_the_reply_command(sqlite_store) -> None:  # type: ignore[no-untyped-def]
-    from tests.integrations.slack.conftest import seed
+    from tests.integrations.chat.slack.conftest import seed
 
     mid = seed(sqlite_store)
     view = sqlite_store.view(mid)

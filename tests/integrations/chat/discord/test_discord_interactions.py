@@ -14,8 +14,8 @@ from bot.settings import Settings
 from commands import Deps
 from integrations.chat.discord.chat import DiscordChat
 from tests.factories import new_mention
-from tests.integrations.discord.conftest import ANA, BEN, OWNER
-from tests.integrations.discord.fake_discord import TOKEN, FakeDiscord, InteractionState
+from tests.integrations.chat.discord.conftest import ANA, BEN, OWNER
+from tests.integrations.chat.discord.fake_discord import TOKEN, FakeDiscord, InteractionState
 
 EPHEMERAL = 64
 

@@ -22,10 +22,10 @@ from integrations.chat.slack.serve import (
     HttpService,
     SocketModeService,
 )
-from tests.integrations.slack.conftest import slack_settings
-from tests.integrations.slack.fake_slack import FakeSlack, fixture
+from tests.integrations.chat.slack.conftest import slack_settings
+from tests.integrations.chat.slack.fake_slack import FakeSlack, fixture
 
-MANIFEST = Path(__file__).resolve().parents[3] / "integrations" / "chat" / "slack" / "manifest.yml"
+MANIFEST = Path(__file__).resolve().parents[4] / "integrations" / "chat" / "slack" / "manifest.yml"
 
 
 def test_the_manifest_asks_for_exactly_what_the_app_uses() -> None:

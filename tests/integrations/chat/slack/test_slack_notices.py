@@ -11,9 +11,9 @@ from bot.digest import DigestBuilder
 from bot.store import Store
 from integrations.chat.slack.chat import SlackChat, StaticToken
 from tests.factories import new_mention
-from tests.integrations.slack.blockkit import hostile_problems
-from tests.integrations.slack.conftest import seed
-from tests.integrations.slack.fake_slack import FakeSlack
+from tests.integrations.chat.slack.blockkit import hostile_problems
+from tests.integrations.chat.slack.conftest import seed
+from tests.integrations.chat.slack.fake_slack import FakeSlack
 
 
 def chat_for(fake: FakeSlack) -> SlackChat:

@@ -13,8 +13,8 @@ from commands.base import CommandSpec, Deps, Invocation, Role
 from integrations.chat.discord.chat import DiscordChat
 from integrations.chat.discord.commands import OptionSpec, join_args, parse_usage
 from integrations.chat.discord.interactions import member_roles
-from tests.integrations.discord.conftest import discord_settings
-from tests.integrations.discord.discord_rules import command_problems
+from tests.integrations.chat.discord.conftest import discord_settings
+from tests.integrations.chat.discord.discord_rules import command_problems
 
 
 async def _noop(inv: Invocation, deps: Deps) -> Result:

@@ -18,8 +18,8 @@ from commands import Deps
 from integrations.chat.discord.chat import DiscordChat
 from integrations.chat.discord.render import card_message
 from tests.factories import new_mention
-from tests.integrations.discord.conftest import discord_settings
-from tests.integrations.discord.fake_discord import FakeDiscord
+from tests.integrations.chat.discord.conftest import discord_settings
+from tests.integrations.chat.discord.fake_discord import FakeDiscord
 
 MESSAGES = r"/channels/\d+/messages$"
 

@@ -22,8 +22,8 @@ from integrations.chat.slack.install import SqlInstallationStore, SqlOAuthStateS
 from integrations.chat.slack.serve import HttpService, slack_from_settings
 from integrations.networks.replay import RecordingResponder
 from tests.conftest import Clock
-from tests.integrations.slack.conftest import seed, settled, sign, slack_settings
-from tests.integrations.slack.fake_slack import FakeSlack, fixture
+from tests.integrations.chat.slack.conftest import seed, settled, sign, slack_settings
+from tests.integrations.chat.slack.fake_slack import FakeSlack, fixture
 
 
 def installation(team: str = "T0SECOND", token: str = "xoxb-2222-3333-installed",

@@ -18,7 +18,7 @@ from bot.store import Store
 from commands import Deps
 from integrations.chat.discord.chat import DiscordChat
 from integrations.networks.replay import recording_responders
-from tests.integrations.discord.fake_discord import TOKEN, FakeDiscord, Member
+from tests.integrations.chat.discord.fake_discord import TOKEN, FakeDiscord, Member
 
 T = TypeVar("T")
 

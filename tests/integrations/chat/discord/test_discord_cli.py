@@ -14,8 +14,12 @@ from typer.testing import CliRunner
 
 from commands import COMMANDS
 from echtzeit.cli import app
-from tests.integrations.discord.discord_rules import command_problems, hazards, message_problems
-from tests.integrations.discord.fake_discord import FIXTURES, TOKEN, FakeDiscord
+from tests.integrations.chat.discord.discord_rules import (
+    command_problems,
+    hazards,
+    message_problems,
+)
+from tests.integrations.chat.discord.fake_discord import FIXTURES, TOKEN, FakeDiscord
 
 runner = CliRunner()
 

@@ -26,9 +26,9 @@ from urllib.parse import parse_qsl
 
 from aiohttp import WSMsgType, web
 
-from tests.integrations.slack.blockkit import message_errors, view_errors
+from tests.integrations.chat.slack.blockkit import message_errors, view_errors
 
-FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "slack"
+FIXTURES = Path(__file__).resolve().parents[3] / "fixtures" / "slack"
 
 
 def fixture(name: str) -> Any:
