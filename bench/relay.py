@@ -1,7 +1,7 @@
 """Relay benchmark: ingest to chat through the real pipeline, SQLite, relay and Slack adapter.
 
-A local fake Slack (tests/integrations/slack/fake_slack.py) on 127.0.0.1 answers the real
-slack-sdk calls of `integrations.chat.slack_chat.SlackChat` and enforces one message per second
+A local fake Slack (tests/integrations/chat/slack/fake_slack.py) on 127.0.0.1 answers the real
+slack-sdk calls of `integrations.chat.slack.chat.SlackChat` and enforces one message per second
 per channel (its `burst`/`window` limit set to 1 per 1 s; more gets HTTP 429 + Retry-After).
 Wired as `bot/__main__.py: build_desk` wires it: `Pipeline(flood=SpikeDetector)`, `Relay` over
 the adapter (woken by the ingest like `bot.runner.pump`), the spike check of the scheduler
@@ -55,10 +55,10 @@ from bot.reporting.spikes.monitor import SpikeMonitor
 from bot.settings import Settings
 from bot.store import Store, utcnow
 from commands import Deps
-from integrations.chat.slack_serve import HttpService, slack_from_settings
+from integrations.chat.slack.serve import HttpService, slack_from_settings
 from tests.factories import new_mention
-from tests.integrations.slack.conftest import SIGNING_SECRET, sign
-from tests.integrations.slack.fake_slack import FakeSlack, fixture
+from tests.integrations.chat.slack.conftest import SIGNING_SECRET, sign
+from tests.integrations.chat.slack.fake_slack import FakeSlack, fixture
 
 FLOOD_CHANNEL = "C0FLOOD"
 

@@ -87,7 +87,7 @@ class Settings(BaseSettings):
     replay_speed: float = Field(default=120.0, ge=0)
     replay_brands_file: Path | None = None
 
-    # --- Slack (integrations/chat/slack_*) ------------------------------------------------
+    # --- Slack (integrations/chat/slack/) ------------------------------------------------
     slack_bot_token: SecretStr | None = None
     slack_app_token: SecretStr | None = None  # xapp-...: Socket Mode
     slack_signing_secret: SecretStr | None = None  # HTTP mode
@@ -100,7 +100,7 @@ class Settings(BaseSettings):
     slack_responders: CommaList = Field(default_factory=list)
     slack_reply_prefixes: CommaList = Field(default_factory=lambda: ["/reply", "!reply"])
 
-    # --- Discord (integrations/chat/discord_*) --------------------------------------------
+    # --- Discord (integrations/chat/discord/) --------------------------------------------
     discord_token: SecretStr | None = None
     discord_application_id: str | None = None
     discord_api_url: str = "https://discord.com/api/v10"

@@ -111,7 +111,7 @@ def render(result: Result, deps: Deps, *, files_dir: Path | None = None) -> str:
     if not result.ok:
         return clean(result.text)
     if result.cards or result.history:
-        from integrations.chat.console_render import render_result
+        from integrations.chat.console.render import render_result
 
         out = [render_result(result, deps.now())]
     else:

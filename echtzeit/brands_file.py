@@ -49,7 +49,7 @@ if TYPE_CHECKING:
     from bot.models import Brand, Route
     from bot.store import Store
 
-# The chat platforms a route can name (integrations/chat: console_app, slack_chat, discord_app).
+# The chat platforms a route can name (integrations/chat: console, slack, discord).
 PLATFORMS = ("console", "slack", "discord")
 # The range `sla set` accepts (commands/digest.py).
 SLA_MINUTES = (1, 60 * 24 * 30)

@@ -13,7 +13,8 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from echtzeit import admin, digest_cli, query_cli
-from integrations.chat import discord_cli, slack_cli
+from integrations.chat.discord import cli as discord_cli
+from integrations.chat.slack import cli as slack_cli
 
 if TYPE_CHECKING:
     from bot.networks import Source
@@ -146,7 +147,7 @@ async def _scripted_demo(desk: Desk, source: Source, *, user: str) -> IngestRepo
     the first command runs, so that ids in the script refer to cards that were shown."""
     from bot.pipeline import IngestReport
     from bot.runner import drain, pump_all
-    from integrations.chat.console_app import command_loop, start_reader
+    from integrations.chat.console.listeners import command_loop, start_reader
 
     report = IngestReport()
     await pump_all([source], desk.pipeline, desk.relay, report)

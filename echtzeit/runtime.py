@@ -24,7 +24,7 @@ from bot.networks import Source
 from bot.pipeline import IngestReport
 from echtzeit.supervisor import Phase, Supervisor, Unit
 from echtzeit.wiring import Desk, units
-from integrations.chat.console_app import command_loop, start_reader
+from integrations.chat.console.listeners import command_loop, start_reader
 
 log = logging.getLogger(__name__)
 

@@ -31,7 +31,7 @@ from bot.settings import Settings, SettingsError
 from bot.store import Store
 from commands import Deps
 from echtzeit.supervisor import Phase, Unit
-from integrations.chat.console_app import ConsoleChat
+from integrations.chat.console.chat import ConsoleChat
 from integrations.networks.registry import Networks
 from integrations.networks.registry import build as build_networks
 from integrations.networks.replay import recording_responders
@@ -113,14 +113,14 @@ def chat_adapters(settings: Settings, deps: Deps) -> tuple[list[ChatAdapter], li
     adapters: list[ChatAdapter] = []
     services: list[Service] = []
     if settings.discord_token is not None:
-        from integrations.chat.discord_app import DiscordChat  # discord.py only when used
+        from integrations.chat.discord.chat import DiscordChat  # discord.py only when used
 
         discord_chat = DiscordChat(settings, deps)
         adapters.append(discord_chat)
         services.append(discord_chat)
     if (settings.slack_bot_token or settings.slack_app_token or settings.slack_client_id
             or settings.slack_signing_secret):
-        from integrations.chat.slack_serve import slack_from_settings  # bolt only when used
+        from integrations.chat.slack.serve import slack_from_settings  # bolt only when used
 
         slack = slack_from_settings(settings, deps)  # Socket Mode or HTTP mode
         if slack is not None:

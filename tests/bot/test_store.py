@@ -210,7 +210,7 @@ def test_migrations_build_the_schema_the_models_describe(store: Store) -> None:
     from alembic.migration import MigrationContext
     from sqlmodel import SQLModel
 
-    from integrations.chat import slack_install
+    from integrations.chat.slack import install as slack_install
 
     with store.engine.connect() as conn:
         context = MigrationContext.configure(conn, opts={

@@ -19,7 +19,7 @@ from bot.relay import Relay
 from bot.runner import drain
 from bot.store import Store
 from commands import BY_NAME, COMMANDS, Deps, Invocation, Result, Role, dispatch
-from integrations.chat.console_app import ConsoleChat
+from integrations.chat.console.chat import ConsoleChat
 from integrations.networks.replay import RecordingResponder
 from tests.conftest import Clock
 from tests.factories import post

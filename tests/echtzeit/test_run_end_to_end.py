@@ -22,7 +22,7 @@ from bot.store import Store
 from integrations.networks.webhook_net import SIGNATURE_HEADER, TIMESTAMP_HEADER, sign
 from tests.echtzeit.bots import bots, clean_env, free_port
 from tests.echtzeit.fake_mastodon import TOKEN, FakeMastodon
-from tests.integrations.slack.fake_slack import FakeSlack, fixture
+from tests.integrations.chat.slack.fake_slack import FakeSlack, fixture
 from tests.pgcluster import PgCluster
 
 pytestmark = pytest.mark.postgres

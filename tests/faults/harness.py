@@ -32,7 +32,7 @@ from bot.reporting.digest.model import Digest
 from bot.runner import pump
 from bot.scheduler import Scheduler
 from bot.store import Store
-from integrations.chat.slack_chat import SlackChat, StaticToken
+from integrations.chat.slack.chat import SlackChat, StaticToken
 from integrations.networks.replay import ReplaySource
 from tests.faults.fake_chat import TOKEN
 

@@ -19,7 +19,7 @@ import pytest
 from bot.domain import DeliveryState
 from bot.relay import Relay, RelayPolicy
 from bot.store import Store
-from integrations.chat.slack_chat import SlackChat, StaticToken
+from integrations.chat.slack.chat import SlackChat, StaticToken
 from tests.conftest import Clock
 from tests.factories import new_mention
 from tests.faults.fake_chat import TOKEN, FakeChat, Fault

@@ -26,7 +26,7 @@ from bot.cards import card_for
 from bot.logs import MASK, setup_logging
 from bot.settings import Settings
 from bot.store import Store
-from integrations.chat.slack_chat import SlackChat, StaticToken
+from integrations.chat.slack.chat import SlackChat, StaticToken
 from tests.factories import new_mention
 from tests.faults.fake_chat import FakeChat
 

@@ -20,7 +20,7 @@ depends_on = None
 
 
 def upgrade() -> None:
-    # Tables of integrations/chat/slack_install.py (slack_sdk's AsyncInstallationStore and
+    # Tables of integrations/chat/slack/install.py (slack_sdk's AsyncInstallationStore and
     # AsyncOAuthStateStore on our schema).
     op.create_table('slack_installation',
     sa.Column('id', sa.Integer(), nullable=False),

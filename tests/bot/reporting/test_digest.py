@@ -12,7 +12,7 @@ from bot.reporting.digest.builder import DigestBuilder, percentile
 from bot.reporting.digest.text import digest_lines, safe_handle
 from bot.store import Store
 from commands import Deps, Invocation, Role, dispatch
-from integrations.chat.console_app import ConsoleChat
+from integrations.chat.console.chat import ConsoleChat
 from tests.conftest import Clock
 from tests.factories import new_mention
 

@@ -1,0 +1,68 @@
+"""The console's inbound side: command lines, read from standard input in a thread (a terminal
+or a script: printf '/list\n/reply 3 Danke!\n' | echtzeit demo --speed 0), each run as the
+person at the console, who runs the desk."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Callable
+from typing import TextIO
+
+from rich.text import Text
+
+from commands import Deps, Invocation, Role, dispatch
+from integrations.chat.console.chat import PLATFORM, ConsoleChat
+
+
+def console_invocation(user: str) -> Invocation:
+    """The person at the console runs the desk: they may answer and administer."""
+    return Invocation(user=user, platform=PLATFORM, display_name=user,
+                      roles=frozenset({Role.RESPONDER, Role.ADMIN}))
+
+
+def _reader(stream: TextIO, loop: asyncio.AbstractEventLoop,
+            queue: asyncio.Queue[str | None]) -> None:
+    for line in stream:
+        loop.call_soon_threadsafe(queue.put_nowait, line)
+    loop.call_soon_threadsafe(queue.put_nowait, None)
+
+
+def start_reader(stream: TextIO) -> asyncio.Queue[str | None]:
+    """Read lines in a daemon thread (a blocked read must not keep the process alive)."""
+    queue: asyncio.Queue[str | None] = asyncio.Queue()
+    thread = threading.Thread(target=_reader, args=(stream, asyncio.get_running_loop(), queue),
+                              daemon=True, name="console-input")
+    thread.start()
+    return queue
+
+
+async def command_loop(
+    chat: ConsoleChat,
+    deps: Deps,
+    lines: asyncio.Queue[str | None],
+    *,
+    user: str,
+    prompt: bool,
+    after_each: Callable[[], object] | None = None,
+) -> None:
+    """Run each command line until end of input or /quit."""
+    inv = console_invocation(user)
+    while True:
+        if prompt:
+            chat.console.print(Text(f"{user}> ", style="bold green"), end="")
+        line = await lines.get()
+        if line is None:
+            return
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        if line in ("/quit", "/exit", "quit", "exit"):
+            return
+        if prompt is False:
+            chat._print(f"{user}> {line}", "bold green")
+        chat.show(await dispatch(line, inv, deps))
+        if after_each is not None:
+            waited = after_each()
+            if asyncio.iscoroutine(waited):
+                await waited

@@ -1,0 +1,223 @@
+"""Interactions from Discord: slash commands, card buttons and the Reply modal's submission.
+Every interaction is acknowledged first (defer or modal) and answered later: Discord allows
+three seconds. Who may act comes from the member's roles and permissions."""
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import replace
+from typing import Any
+
+import discord
+
+from bot.cards import Card, card_for
+from bot.chat import ChatError
+from bot.settings import Settings
+from bot.store import NotFound
+from commands import BY_NAME, Deps, Invocation, Result, Role, run
+from commands.base import CommandSpec
+from integrations.chat.discord.autocomplete import quote
+from integrations.chat.discord.client import NO_PINGS, ReplyModal, embeds, files
+from integrations.chat.discord.render import (
+    REPLY_INPUT_ID,
+    REPLY_MODAL_PATTERN,
+    reply_modal_placeholder,
+)
+
+log = logging.getLogger(__name__)
+
+PLATFORM = "discord"
+
+_MODAL_ID = re.compile(REPLY_MODAL_PATTERN)
+
+
+# --- who may act ------------------------------------------------------------------------------
+
+def _perm_name(value: str) -> str | None:
+    name = value.strip().lower().replace(" ", "_").replace("-", "_")
+    return name if name in discord.Permissions.VALID_FLAGS else None
+
+
+def _matches(setting: str | None, *, role_ids: Iterable[int], role_names: Iterable[str],
+             permissions: discord.Permissions) -> bool:
+    """A configured role: its id, its name (any case), or a permission's name such as
+    "Manage Messages"."""
+    if not setting:
+        return False
+    value = setting.strip()
+    if value.isdigit():
+        return int(value) in set(role_ids)
+    if value.casefold() in {n.casefold() for n in role_names}:
+        return True
+    perm = _perm_name(value)
+    return perm is not None and bool(getattr(permissions, perm))
+
+
+def member_roles(settings: Settings, *, user_id: str, role_ids: Iterable[int],
+                 role_names: Iterable[str], permissions: discord.Permissions) -> frozenset[Role]:
+    """What a member may do. Admins: ECHTZEIT_ADMINS, the discord_admin_role, or the
+    Administrator / Manage Server permission. Responders: ECHTZEIT_RESPONDERS, the
+    discord_responder_role, or (when no role is configured) the Manage Messages permission."""
+    ids, names = list(role_ids), list(role_names)
+    roles: set[Role] = set()
+    if (user_id in settings.admins or permissions.administrator or permissions.manage_guild
+            or _matches(settings.discord_admin_role, role_ids=ids, role_names=names,
+                        permissions=permissions)):
+        roles.add(Role.ADMIN)
+    if settings.discord_responder_role:
+        responder = _matches(settings.discord_responder_role, role_ids=ids, role_names=names,
+                             permissions=permissions)
+    else:
+        responder = permissions.manage_messages
+    if responder or user_id in settings.responders or Role.ADMIN in roles:
+        roles.add(Role.RESPONDER)
+    return frozenset(roles)
+
+
+def may(spec: CommandSpec, roles: frozenset[Role]) -> bool:
+    return spec.role is None or spec.role in roles or Role.ADMIN in roles
+
+
+
+
+def _modal_value(components: Iterable[Any], wanted: str) -> str | None:
+    """The value of the text input `wanted` in a MODAL_SUBMIT payload (inside action rows or
+    labels, as Discord sends them)."""
+    for component in components:
+        if not isinstance(component, dict):
+            continue
+        if component.get("custom_id") == wanted and "value" in component:
+            return str(component["value"])
+        inner = component.get("components") or ([component["component"]]
+                                                if "component" in component else [])
+        found = _modal_value(inner, wanted)
+        if found is not None:
+            return found
+    return None
+
+
+# --- the handlers -----------------------------------------------------------------------------
+
+
+class Interactions:
+    """The handlers of commands, buttons and modal submissions; `update_card` redraws a card
+    after a button or a reply changed it."""
+
+    def __init__(self, settings: Settings, deps: Callable[[], Deps],
+                 update_card: Callable[[str, str, Card], Awaitable[None]]) -> None:
+        self.settings = settings
+        self._deps = deps
+        self._update_card = update_card
+
+    def invocation(self, interaction: discord.Interaction[Any], args: str = "") -> Invocation:
+        user = interaction.user
+        roles = getattr(user, "roles", [])
+        return Invocation(
+            user=str(user.id), platform=PLATFORM, args=args,
+            channel=str(interaction.channel_id) if interaction.channel_id else None,
+            display_name=user.display_name,
+            roles=member_roles(self.settings, user_id=str(user.id),
+                               role_ids=[r.id for r in roles], role_names=[r.name for r in roles],
+                               permissions=interaction.permissions),
+        )
+
+    async def _run(self, spec: CommandSpec, inv: Invocation) -> Result:
+        try:
+            return await run(spec, inv, self._deps())
+        except Exception:  # a bug must still answer the person, who is waiting
+            log.exception("discord: /%s failed", spec.name)
+            return Result.error(f"{spec.name} failed unexpectedly; the log has the details.")
+
+    async def _answer(self, interaction: discord.Interaction[Any], result: Result,
+                      inv: Invocation) -> None:
+        """Answer a deferred (ephemeral, thinking) interaction: privately when the result is
+        only for the actor, otherwise in the channel, signed with their name."""
+        if result.ephemeral or not result.ok:
+            await interaction.edit_original_response(embeds=embeds(result),
+                                                     attachments=files(result),
+                                                     allowed_mentions=NO_PINGS)
+            return
+        await interaction.edit_original_response(content="Done; the answer is in the channel.",
+                                                 allowed_mentions=NO_PINGS)
+        await interaction.followup.send(embeds=embeds(result, actor=inv.actor),
+                                        files=files(result),
+                                        allowed_mentions=NO_PINGS, ephemeral=False)
+
+    async def on_command(self, interaction: discord.Interaction[Any], spec: CommandSpec,
+                         args: str) -> None:
+        """A slash command: acknowledge, run the core's command, answer."""
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        inv = self.invocation(interaction, args)
+        result = await self._run(spec, inv)
+        await self._answer(interaction, result, inv)
+
+    async def on_button(self, interaction: discord.Interaction[Any], action: str,
+                        mention_id: int) -> None:
+        """A card button: Reply opens the modal; the others run their command and redraw the
+        card at once (the relay redraws it in the other channels)."""
+        spec = BY_NAME.get(action)
+        if spec is None:
+            await interaction.response.send_message(
+                embeds=embeds(Result.error(f"{action} is no longer a command")),
+                ephemeral=True, allowed_mentions=NO_PINGS)
+            return
+        inv = self.invocation(interaction)
+        if action == "reply":
+            if not may(spec, inv.roles):
+                await interaction.response.send_message(
+                    embeds=embeds(await self._run(spec, inv)), ephemeral=True,
+                    allowed_mentions=NO_PINGS)
+                return
+            # A modal must be the first response; the lookup for its placeholder is one
+            # indexed read.
+            card = await self._card(mention_id)
+            await interaction.response.send_modal(
+                ReplyModal(mention_id, reply_modal_placeholder(card)))
+            return
+        await interaction.response.defer()
+        args = str(mention_id)
+        if action == "mute":
+            card = await self._card(mention_id)
+            args = f"{card.network} {quote(card.author_handle)}" if card else args
+        result = await self._run(spec, replace(inv, args=args))
+        if result.ok:
+            await self._redraw(interaction, mention_id)
+        await interaction.followup.send(embeds=embeds(result), ephemeral=True,
+                                        allowed_mentions=NO_PINGS)
+
+    async def on_modal_submit(self, interaction: discord.Interaction[Any]) -> None:
+        """The Reply modal: the answer goes to the core's reply command."""
+        data: dict[str, Any] = dict(interaction.data or {})
+        match = _MODAL_ID.fullmatch(str(data.get("custom_id", "")))
+        if match is None:
+            return
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        mention_id = int(match["id"])
+        text = (_modal_value(data.get("components", []), REPLY_INPUT_ID) or "").strip()
+        inv = self.invocation(interaction, f"{mention_id} {text}")
+        result = await self._run(BY_NAME["reply"], inv)
+        if result.ok:
+            await self._redraw(interaction, mention_id)
+        await self._answer(interaction, result, inv)
+
+    async def _card(self, mention_id: int) -> Card | None:
+        try:
+            view = await asyncio.to_thread(self._deps().store.view, mention_id)
+        except NotFound:
+            return None
+        return card_for(view, reply_networks=self._deps().responders)
+
+    async def _redraw(self, interaction: discord.Interaction[Any], mention_id: int) -> None:
+        message = interaction.message
+        if message is None or not message.components or interaction.channel_id is None:
+            return
+        card = await self._card(mention_id)
+        if card is None:
+            return
+        try:
+            await self._update_card(str(interaction.channel_id), str(message.id), card)
+        except ChatError as exc:
+            log.warning("discord: could not redraw card %s: %s", message.id, exc)
+

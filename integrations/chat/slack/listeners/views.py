@@ -1,0 +1,56 @@
+"""The reply modal's submission. Its validation errors must travel in the acknowledgement
+itself, so the quick, local checks (no network call) run before `ack`."""
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from slack_bolt.async_app import AsyncApp
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.store import NotFound
+from commands import BY_NAME, Result, run
+from integrations.chat.slack.desk import SlackDesk, who_from_body
+from integrations.chat.slack.modal import ReplyTarget, reply_form
+from integrations.chat.slack.render import REPLY_VIEW
+
+log = logging.getLogger(__name__)
+
+
+async def on_reply_submit(desk: SlackDesk, ack: Any, body: dict[str, Any], view: dict[str, Any],
+                          client: AsyncWebClient) -> None:
+    target = ReplyTarget.load(view.get("private_metadata") or "{}")
+    template, text, text_block = reply_form(view)
+    text = text.strip()
+    problem = None
+    if not text and not template:
+        problem = "Write a reply or pick a template."
+    elif text:
+        try:
+            network = (await asyncio.to_thread(desk.deps.store.view,
+                                               target.mention_id)).mention.network
+            responder = desk.deps.responders.get(network)
+            problem = responder.check(text) if responder is not None else None
+        except NotFound as exc:
+            problem = str(exc)
+    if problem:
+        await ack(response_action="errors", errors={text_block or "reply-": problem})
+        return
+    await ack()
+    who = who_from_body(body)
+    args = f"{target.mention_id} {text}" if text else f"{target.mention_id} :{template}"
+    try:
+        inv = await desk.invocation(client, who, args)
+        result = await run(BY_NAME["reply"], inv, desk.deps)
+    except Exception:
+        log.exception("reply to #%s failed", target.mention_id)
+        result = Result.error("Something went wrong; the error is in Echtzeit's log.")
+    await desk.tell(client, who, result, channel=target.channel, thread_ts=target.message_ts)
+
+
+def register(app: AsyncApp, desk: SlackDesk) -> None:
+    @app.view(REPLY_VIEW)
+    async def reply_submit(ack: Any, body: dict[str, Any], view: dict[str, Any],
+                           client: AsyncWebClient) -> None:
+        await on_reply_submit(desk, ack, body, view, client)

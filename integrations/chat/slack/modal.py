@@ -1,0 +1,128 @@
+"""The reply modal: the post, a template picker and a text field held to the network's character
+limit; and what a submitted modal holds. Untrusted text is handled as render.py describes."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from bot.cards import Card
+from bot.untrusted import clean, truncate
+from integrations.chat.common import cut16, sound, u16len
+from integrations.chat.slack.render import (
+    BLOCK_ID,
+    INPUT_MAX,
+    LABEL_TEXT,
+    MODAL_BLOCKS,
+    MODAL_BUTTON,
+    MODAL_TITLE,
+    OPTION_TEXT,
+    OPTION_VALUE,
+    REPLY_TEXT_ACTION,
+    REPLY_VIEW,
+    SECTION_TEXT,
+    SELECT_OPTIONS,
+    TEMPLATE_ACTION,
+    Block,
+    context_block,
+    fit,
+    plain,
+    text_section,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class ReplyTarget:
+    """Where a reply modal came from, kept in the view's private_metadata."""
+
+    mention_id: int
+    channel: str | None = None
+    message_ts: str | None = None
+
+    def dump(self) -> str:
+        data = {"m": self.mention_id, "c": self.channel, "t": self.message_ts}
+        return json.dumps(data, separators=(",", ":"))
+
+    @classmethod
+    def load(cls, raw: str) -> ReplyTarget:
+        data = json.loads(raw)
+        return cls(mention_id=int(data["m"]), channel=data.get("c"), message_ts=data.get("t"))
+
+
+def reply_modal(
+    card: Card,
+    *,
+    target: ReplyTarget,
+    templates: Sequence[tuple[str, str]] = (),
+    limit: int | None = None,
+    initial_text: str = "",
+    selected_template: str | None = None,
+) -> dict[str, Any]:
+    """The reply modal: the post, a template picker and a text field held to the network's
+    character limit (and to Slack's 3,000 for an input)."""
+    mid = card.mention_id
+    max_length = min(limit or INPUT_MAX, INPUT_MAX)
+    excerpt, _ = fit(card.text or "(no text)", SECTION_TEXT)
+    blocks: list[Block] = [
+        context_block([f"@{card.author_handle} on {card.network} · {card.brand}"], "post-author"),
+        text_section(excerpt, "post-text"),
+    ]
+    # A template whose name does not fit an option's value could not be found again: left out.
+    options = [
+        {"text": plain(f":{name} {truncate(clean(text).replace(chr(10), ' '), 60)}",
+                       OPTION_TEXT),
+         "value": name}
+        for name, text in templates if name and name == sound(name)
+        and u16len(name) <= OPTION_VALUE
+    ][:SELECT_OPTIONS]
+    if options:
+        select: dict[str, Any] = {"type": "static_select", "action_id": TEMPLATE_ACTION,
+                                  "placeholder": plain("Pick a template", 150),
+                                  "options": options}
+        chosen = [o for o in options if o["value"] == selected_template]
+        if chosen:
+            select["initial_option"] = chosen[0]
+        blocks.append({"type": "input", "block_id": "template", "optional": True,
+                       "dispatch_action": True, "label": plain("Template", LABEL_TEXT),
+                       "element": select})
+    hint = (f"{card.network} allows {limit:,} characters" if limit else
+            f"Sent to {card.network} as a reply to this post")
+    if limit and limit > INPUT_MAX:
+        hint += f"; Slack takes {INPUT_MAX:,} here (use /echtzeit reply for more)"
+    text_input: dict[str, Any] = {"type": "plain_text_input", "action_id": REPLY_TEXT_ACTION,
+                                  "multiline": True, "max_length": max_length}
+    if initial_text:
+        text_input["initial_value"] = cut16(initial_text, max_length)
+    # A new block_id per chosen template makes Slack show the new initial value instead of
+    # keeping what was typed before.
+    text_block = cut16(f"reply-{selected_template or ''}", BLOCK_ID)
+    blocks.append({"type": "input", "block_id": text_block, "label": plain("Your reply", 2000),
+                   "hint": plain(hint, 2000), "element": text_input})
+    return {
+        "type": "modal",
+        "callback_id": REPLY_VIEW,
+        "private_metadata": target.dump(),
+        "title": plain(f"Reply to #{mid}", MODAL_TITLE),
+        "submit": plain("Send reply", MODAL_BUTTON),
+        "close": plain("Cancel", MODAL_BUTTON),
+        "blocks": blocks[:MODAL_BLOCKS],
+    }
+
+
+def reply_form(view: dict[str, Any]) -> tuple[str | None, str, str | None]:
+    """(template name, typed text, block id of the text input) from a submitted reply modal."""
+    values: dict[str, dict[str, Any]] = view.get("state", {}).get("values", {})
+    template = None
+    text = ""
+    text_block = None
+    for block_id, actions in values.items():
+        for action_id, state in actions.items():
+            if action_id == TEMPLATE_ACTION:
+                option = state.get("selected_option") or {}
+                template = option.get("value")
+            elif action_id == REPLY_TEXT_ACTION:
+                text = state.get("value") or ""
+                text_block = block_id
+    return template, text, text_block

@@ -1,0 +1,447 @@
+"""A local stand-in for Slack: the Web API, response_url webhooks and a Socket Mode endpoint.
+
+It speaks the documented API with real payload shapes (tests/fixtures/slack/), and enforces what
+Slack enforces: a valid bearer token on every call (bot `xoxb-` tokens for the Web API, the app
+token `xapp-` for apps.connections.open), Block Kit schemas and limits (tests/.../blockkit.py),
+known channels and messages, and a per-channel rate limit answered with HTTP 429, `Retry-After`
+and `{"ok": false, "error": "ratelimited"}`. Every request is recorded; tests await what they
+expect with `wait_for` (no sleeps). What breaks a rule Slack would reject is also listed in
+`violations`, and the fixtures fail a test that left any.
+
+Runs on 127.0.0.1 with an ephemeral port, in the test's own event loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import itertools
+import json
+import time
+from collections import defaultdict, deque
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qsl
+
+from aiohttp import WSMsgType, web
+
+from tests.integrations.chat.slack.blockkit import message_errors, view_errors
+
+FIXTURES = Path(__file__).resolve().parents[3] / "fixtures" / "slack"
+
+
+def fixture(name: str) -> Any:
+    return json.loads((FIXTURES / name).read_text(encoding="utf-8"))
+
+
+@dataclass
+class Call:
+    method: str
+    token: str | None
+    args: dict[str, Any]
+    status: int = 200
+    answer: dict[str, Any] = field(default_factory=dict)
+    at: float = 0.0
+
+
+class FakeSlack:
+    """Slack's side, for one test."""
+
+    def __init__(
+        self,
+        *,
+        team_id: str = "T0ECHTZEIT",
+        bot_token: str = "xoxb-1111-2222-echtzeit",
+        app_token: str = "xapp-1-A0ECHTZEIT-3333-socket",
+        channels: tuple[str, ...] = ("C0CARDS", "C0OTHER"),
+        client_id: str = "1111.2222",
+        client_secret: str = "oauth-client-secret",
+    ) -> None:
+        self.team_id = team_id
+        self.bot_user_id = "U0ECHTBOT"
+        self.bot_id = "B0ECHTBOT"
+        self.tokens: dict[str, str] = {bot_token: team_id}  # bot token -> team
+        self.app_token = app_token
+        self.client_id = client_id
+        self.client_secret = client_secret
+        self.channels = set(channels)
+        self.users: dict[str, dict[str, Any]] = {}
+        self.groups: dict[str, list[str]] = {}
+        self.oauth_codes: dict[str, dict[str, Any]] = {}
+        self.calls: list[Call] = []
+        self.violations: list[str] = []
+        self.messages: dict[tuple[str, str], dict[str, Any]] = {}
+        self.received_at: dict[tuple[str, str], float] = {}  # wall clock, for history's oldest
+        self.views: dict[str, dict[str, Any]] = {}
+        self.webhooks: list[tuple[str, dict[str, Any]]] = []
+        self.reactions: set[tuple[str, str, str]] = set()
+        self.files: dict[str, dict[str, Any]] = {}  # file id -> filename, length, data, shares
+        # Per-channel limit for chat.postMessage / chat.update: `burst` calls per `window` s.
+        self.burst = 1000
+        self.window = 1.0
+        self.retry_after = 7
+        self._recent: dict[str, deque[float]] = defaultdict(deque)
+        self._ts = itertools.count(1)
+        self._ids = itertools.count(1)
+        self._changed = asyncio.Condition()
+        self._runner: web.AppRunner | None = None
+        self.port = 0
+        # Socket Mode
+        self.socket_acks: list[dict[str, Any]] = []
+        self.socket_connections = 0
+        self._socket: web.WebSocketResponse | None = None
+        self._socket_open = asyncio.Event()
+        self.add_user("U0ANA", "ana", "Ana Kowalski", display_name="Ana")
+        self.add_user("U0BEN", "ben", "Ben Schulz", display_name="")
+
+    # --- set-up --------------------------------------------------------------------------------
+
+    def add_user(self, user_id: str, name: str, real_name: str, *,
+                 display_name: str | None = None) -> None:
+        user = fixture("users_info.json")["user"]
+        user = json.loads(json.dumps(user))
+        user.update(id=user_id, name=name, real_name=real_name, team_id=self.team_id)
+        user["profile"].update(real_name=real_name,
+                               display_name=real_name if display_name is None else display_name)
+        self.users[user_id] = user
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def api_url(self) -> str:
+        return f"{self.base_url}/api/"
+
+    def response_url(self, name: str) -> str:
+        return f"{self.base_url}/webhook/{name}"
+
+    async def start(self) -> FakeSlack:
+        app = web.Application()
+        app.router.add_route("*", "/api/{method}", self._api)
+        app.router.add_post("/webhook/{name}", self._webhook)
+        app.router.add_post("/upload/v1/{file_id}", self._upload)
+        app.router.add_get("/link/", self._link)
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        self.port = int(self._runner.addresses[0][1])
+        return self
+
+    async def stop(self) -> None:
+        if self._socket is not None and not self._socket.closed:
+            await self._socket.close()
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+    # --- awaiting what the app does ----------------------------------------------------------
+
+    async def _notify(self) -> None:
+        async with self._changed:
+            self._changed.notify_all()
+
+    async def wait_for(self, method: str, count: int = 1, within: float = 10.0) -> list[Call]:
+        """The first `count` successful calls of `method`, once they have arrived."""
+        async def arrived() -> list[Call]:
+            async with self._changed:
+                while len(self.ok_calls(method)) < count:
+                    await self._changed.wait()
+                return self.ok_calls(method)[:count]
+        return await asyncio.wait_for(arrived(), within)
+
+    async def wait_webhooks(self, count: int = 1,
+                            within: float = 10.0) -> list[tuple[str, dict[str, Any]]]:
+        async def arrived() -> list[tuple[str, dict[str, Any]]]:
+            async with self._changed:
+                while len(self.webhooks) < count:
+                    await self._changed.wait()
+                return self.webhooks[:count]
+        return await asyncio.wait_for(arrived(), within)
+
+    def ok_calls(self, method: str) -> list[Call]:
+        return [c for c in self.calls if c.method == method and c.answer.get("ok")]
+
+    # --- Web API -------------------------------------------------------------------------------
+
+    async def _args(self, request: web.Request) -> dict[str, Any]:
+        args: dict[str, Any] = dict(request.query)
+        if request.method == "POST" and request.can_read_body:
+            raw = await request.text()
+            if request.content_type == "application/json":
+                args.update(json.loads(raw or "{}"))
+            else:
+                args.update(dict(parse_qsl(raw, keep_blank_values=True)))
+        for key in ("blocks", "view"):
+            if isinstance(args.get(key), str):
+                try:
+                    args[key] = json.loads(args[key])
+                except ValueError:
+                    self.violations.append(f"{key} is not JSON")
+        return args
+
+    async def _api(self, request: web.Request) -> web.Response:
+        method = request.match_info["method"]
+        args = await self._args(request)
+        auth = request.headers.get("Authorization", "")
+        token = auth.removeprefix("Bearer ").strip() if auth.startswith("Bearer ") else None
+        call = Call(method=method, token=token, args=args, at=time.monotonic())
+        self.calls.append(call)
+        status, answer, headers = self._handle(method, token, args, auth)
+        call.status, call.answer = status, answer
+        await self._notify()
+        return web.json_response(answer, status=status, headers=headers)
+
+    def _refuse(self, error: str, **extra: Any) -> tuple[int, dict[str, Any], dict[str, str]]:
+        return 200, {"ok": False, "error": error, **extra}, {}
+
+    def _limited(self, channel: str) -> bool:
+        now = time.monotonic()
+        recent = self._recent[channel]
+        while recent and now - recent[0] >= self.window:
+            recent.popleft()
+        if len(recent) >= self.burst:
+            return True
+        recent.append(now)
+        return False
+
+    def _flags(self, method: str, args: dict[str, Any]) -> None:
+        if str(args.get("link_names")).lower() in ("true", "1"):
+            self.violations.append(f"{method} with link_names")
+        if args.get("parse") == "full":
+            self.violations.append(f"{method} with parse=full")
+
+    def _handle(self, method: str, token: str | None, args: dict[str, Any],
+                auth: str) -> tuple[int, dict[str, Any], dict[str, str]]:
+        if method == "oauth.v2.access":
+            return self._oauth(args, auth)
+        if method == "apps.connections.open":
+            if token != self.app_token:
+                return self._refuse("not_allowed_token_type" if token else "not_authed")
+            return 200, {"ok": True, "url": f"ws://127.0.0.1:{self.port}/link/?ticket="
+                                            f"{next(self._ids)}"}, {}
+        if token is None:
+            return self._refuse("not_authed")
+        if token not in self.tokens:
+            return self._refuse("invalid_auth")
+        team = self.tokens[token]
+        if method == "auth.test":
+            answer = fixture("auth_test.json")
+            answer.update(team_id=team, user_id=self.bot_user_id, bot_id=self.bot_id)
+            return 200, answer, {}
+        if method in ("chat.postMessage", "chat.update", "chat.postEphemeral"):
+            return self._chat(method, args)
+        if method in ("views.open", "views.update"):
+            return self._view(method, args)
+        if method == "users.info":
+            user = self.users.get(str(args.get("user")))
+            return (200, {"ok": True, "user": user}, {}) if user else self._refuse(
+                "user_not_found")
+        if method == "files.getUploadURLExternal":
+            try:
+                length = int(args.get("length", ""))
+            except ValueError:
+                return self._refuse("invalid_arguments")
+            if not args.get("filename") or length <= 0:
+                return self._refuse("invalid_arguments")
+            if len(str(args.get("alt_txt") or "")) > 1000:
+                self.violations.append("files.getUploadURLExternal: alt_txt over 1000")
+            file_id = f"F{next(self._ids):08d}"
+            self.files[file_id] = {"filename": args["filename"], "length": length,
+                                   "data": None, "shares": []}
+            return 200, {"ok": True, "file_id": file_id,
+                         "upload_url": f"{self.base_url}/upload/v1/{file_id}"}, {}
+        if method == "files.completeUploadExternal":
+            files = json.loads(str(args.get("files") or "[]"))
+            channel = str(args.get("channel_id") or "")
+            if channel and channel not in self.channels:
+                return self._refuse("channel_not_found")
+            done = []
+            for f in files:
+                stored = self.files.get(f.get("id"))
+                if stored is None or stored["data"] is None:
+                    return self._refuse("file_not_found")
+                stored["shares"].append((channel, args.get("thread_ts")))
+                done.append({"id": f["id"], "title": f.get("title") or stored["filename"],
+                             "name": stored["filename"], "mimetype": "image/png"})
+            return 200, {"ok": True, "files": done}, {}
+        if method == "conversations.history":
+            return self._history(args)
+        if method == "reactions.add":
+            key = (str(args.get("channel")), str(args.get("timestamp")), str(args.get("name")))
+            if key in self.reactions:
+                return self._refuse("already_reacted")
+            self.reactions.add(key)
+            return 200, {"ok": True}, {}
+        if method == "usergroups.users.list":
+            group = str(args.get("usergroup"))
+            if group not in self.groups:
+                return self._refuse("no_such_subteam")
+            return 200, {"ok": True, "users": list(self.groups[group])}, {}
+        self.violations.append(f"unexpected method {method}")
+        return self._refuse("unknown_method")
+
+    def _chat(self, method: str, args: dict[str, Any]) -> tuple[int, dict[str, Any],
+                                                                  dict[str, str]]:
+        channel = str(args.get("channel") or "")
+        self._flags(method, args)
+        is_dm = channel.startswith("U")
+        if not is_dm and channel not in self.channels:
+            return self._refuse("channel_not_found")
+        blocks = args.get("blocks")
+        if not args.get("text") and not blocks:
+            return self._refuse("no_text")
+        if blocks is not None:
+            errors = message_errors(blocks)
+            if errors:
+                self.violations.extend(f"{method}: {e}" for e in errors)
+                return self._refuse("invalid_blocks", errors=errors)
+        if method != "chat.postEphemeral" and self._limited(channel):
+            return 429, {"ok": False, "error": "ratelimited"}, {
+                "Retry-After": str(self.retry_after)}
+        if method == "chat.update":
+            key = (channel, str(args.get("ts")))
+            if key not in self.messages:
+                return self._refuse("message_not_found")
+            self.messages[key] = {**self.messages[key], **args}
+            return 200, {"ok": True, "channel": channel, "ts": key[1],
+                         "text": args.get("text", "")}, {}
+        ts = f"1764000000.{next(self._ts):06d}"
+        if method == "chat.postEphemeral":
+            if not args.get("user"):
+                return self._refuse("user_not_found")
+            return 200, {"ok": True, "message_ts": ts}, {}
+        if args.get("unfurl_links") is not False or args.get("unfurl_media") is not False:
+            self.violations.append("chat.postMessage without unfurl_links/unfurl_media=false")
+        self.messages[(channel, ts)] = dict(args)
+        self.received_at[(channel, ts)] = time.time()
+        message = {"type": "message", "user": self.bot_user_id, "bot_id": self.bot_id,
+                   "text": args.get("text", ""), "ts": ts}
+        return 200, {"ok": True, "channel": channel, "ts": ts, "message": message}, {}
+
+    def _history(self, args: dict[str, Any]) -> tuple[int, dict[str, Any], dict[str, str]]:
+        """conversations.history: newest first, after `oldest` (compared with when the fake
+        received each message, as its own `ts` values are synthetic), paged by cursor; message
+        metadata only with include_all_metadata."""
+        channel = str(args.get("channel") or "")
+        if channel not in self.channels:
+            return self._refuse("channel_not_found")
+        oldest = float(args.get("oldest") or 0)
+        limit = max(1, min(int(args.get("limit") or 100), 999))
+        start = int(args.get("cursor") or 0)
+        found = [(ts, m) for (ch, ts), m in reversed(self.messages.items())
+                 if ch == channel and self.received_at.get((ch, ts), 0.0) > oldest]
+        with_meta = str(args.get("include_all_metadata")).lower() in ("true", "1")
+        out = []
+        for ts, m in found[start:start + limit]:
+            item: dict[str, Any] = {"type": "message", "user": self.bot_user_id,
+                                    "bot_id": self.bot_id, "text": m.get("text", ""), "ts": ts}
+            meta = m.get("metadata")
+            if with_meta and meta:
+                item["metadata"] = json.loads(meta) if isinstance(meta, str) else meta
+            out.append(item)
+        more = start + limit < len(found)
+        return 200, {"ok": True, "messages": out, "has_more": more,
+                     "response_metadata": {"next_cursor": str(start + limit) if more else ""}}, {}
+
+    def _view(self, method: str, args: dict[str, Any]) -> tuple[int, dict[str, Any],
+                                                                  dict[str, str]]:
+        view = args.get("view")
+        errors = view_errors(view)
+        if errors:
+            self.violations.extend(f"{method}: {e}" for e in errors)
+            return self._refuse("invalid_arguments", errors=errors)
+        if method == "views.open":
+            trigger = str(args.get("trigger_id") or "")
+            if not trigger:
+                return self._refuse("invalid_arguments")
+            if trigger.startswith("expired"):
+                return self._refuse("expired_trigger_id")
+            view_id = f"V{next(self._ids):08d}"
+        else:
+            view_id = str(args.get("view_id") or "")
+            if view_id not in self.views:
+                return self._refuse("not_found")
+            if args.get("hash") and args["hash"] != self.views[view_id]["hash"]:
+                return self._refuse("hash_conflict")
+        stored = {**(view or {}), "id": view_id, "team_id": self.team_id,
+                  "hash": f"{int(time.time())}.{next(self._ids):08d}",
+                  "state": {"values": {}}, "app_id": "A0ECHTZEIT", "bot_id": self.bot_id}
+        self.views[view_id] = stored
+        return 200, {"ok": True, "view": stored}, {}
+
+    def _oauth(self, args: dict[str, Any], auth: str) -> tuple[int, dict[str, Any],
+                                                             dict[str, str]]:
+        client_id, client_secret = args.get("client_id"), args.get("client_secret")
+        if auth.startswith("Basic "):
+            raw = base64.b64decode(auth.removeprefix("Basic ")).decode()
+            client_id, _, client_secret = raw.partition(":")
+        if (client_id, client_secret) != (self.client_id, self.client_secret):
+            return self._refuse("invalid_client_id")
+        answer = self.oauth_codes.pop(str(args.get("code")), None)
+        if answer is None:
+            return self._refuse("invalid_code")
+        self.tokens[answer["access_token"]] = answer["team"]["id"]
+        return 200, answer, {}
+
+    # --- file uploads (files.slack.com/upload/v1/…) -------------------------------------
+
+    async def _upload(self, request: web.Request) -> web.Response:
+        stored = self.files.get(request.match_info["file_id"])
+        data = await request.read()
+        if stored is None:
+            return web.Response(status=404, text="not found")
+        if len(data) != stored["length"]:
+            self.violations.append(f"upload of {len(data)} bytes, announced {stored['length']}")
+            return web.Response(status=400, text="length mismatch")
+        stored["data"] = data
+        return web.Response(text=f"OK - {len(data)}")
+
+    # --- response_url --------------------------------------------------------------------------
+
+    async def _webhook(self, request: web.Request) -> web.Response:
+        body = await request.json()
+        if "blocks" in body:
+            errors = message_errors(body["blocks"])
+            if errors:
+                self.violations.extend(f"response_url: {e}" for e in errors)
+                return web.Response(status=400, text="invalid_blocks")
+        self.webhooks.append((request.match_info["name"], body))
+        await self._notify()
+        return web.Response(text="ok")
+
+    # --- Socket Mode ---------------------------------------------------------------------------
+
+    async def _link(self, request: web.Request) -> web.WebSocketResponse:
+        ws = web.WebSocketResponse(autoping=True)
+        await ws.prepare(request)
+        self._socket = ws
+        self.socket_connections += 1
+        hello = fixture("socket_hello.json")
+        await ws.send_str(json.dumps(hello))
+        self._socket_open.set()
+        async for message in ws:
+            if message.type != WSMsgType.TEXT:
+                continue
+            data = json.loads(message.data)
+            if "envelope_id" in data:
+                self.socket_acks.append(data)
+                await self._notify()
+        return ws
+
+    async def socket_send(self, envelope: dict[str, Any], within: float = 10.0) -> None:
+        await asyncio.wait_for(self._socket_open.wait(), within)
+        assert self._socket is not None
+        await self._socket.send_str(json.dumps(envelope))
+
+    async def wait_socket_ack(self, envelope_id: str,
+                              within: float = 10.0) -> dict[str, Any]:
+        async def arrived() -> dict[str, Any]:
+            async with self._changed:
+                while True:
+                    for ack in self.socket_acks:
+                        if ack["envelope_id"] == envelope_id:
+                            return ack
+                    await self._changed.wait()
+        return await asyncio.wait_for(arrived(), within)

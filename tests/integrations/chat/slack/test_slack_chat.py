@@ -1,0 +1,113 @@
+"""The relay's Slack adapter against the fake Slack: posting, editing, pacing and Slack's errors."""
+
+from __future__ import annotations
+
+import itertools
+from datetime import timedelta
+
+import pytest
+
+from bot.chat import ChatError
+from bot.domain import DeliveryState
+from bot.relay import Relay
+from bot.store import Store
+from integrations.chat.slack.chat import SlackChat, StaticToken, split_channel
+from tests.conftest import Clock
+from tests.integrations.chat.slack.conftest import seed
+from tests.integrations.chat.slack.fake_slack import FakeSlack
+
+
+def chat_for(fake: FakeSlack, **kwargs: object) -> SlackChat:
+    kwargs.setdefault("per_second", 1000)
+    return SlackChat(StaticToken(next(iter(fake.tokens))), api_url=fake.api_url,
+                     **kwargs)  # type: ignore[arg-type]
+
+
+async def test_cards_are_posted_with_safe_flags_and_edited_in_place(
+        fake: FakeSlack, sqlite_store: Store) -> None:
+    mid = seed(sqlite_store)
+    relay = Relay(sqlite_store, {"slack": chat_for(fake)})
+    assert await relay.run_once() == 1
+    [post] = fake.ok_calls("chat.postMessage")
+    assert post.token == next(iter(fake.tokens))
+    assert post.args["channel"] == "C0CARDS"
+    for flag, value in {"unfurl_links": False, "unfurl_media": False, "link_names": False,
+                        "parse": "none", "mrkdwn": False}.items():
+        assert post.args[flag] == value
+    [delivery] = sqlite_store.deliveries(mention_id=mid)
+    assert delivery.message_ref == f"C0CARDS:{post.answer['ts']}"
+    assert sqlite_store.mention_for_message(platform="slack",
+                                            message_ref=delivery.message_ref) == mid
+
+    sqlite_store.claim(mention_id=mid, actor="Ana")
+    assert await relay.run_once() == 1
+    [update] = fake.ok_calls("chat.update")
+    assert (update.args["channel"], update.args["ts"]) == ("C0CARDS", post.answer["ts"])
+    assert update.args["link_names"] is False and update.args["parse"] == "none"
+    assert "Claimed by Ana" in str(update.args["blocks"])
+    assert len(fake.ok_calls("chat.postMessage")) == 1
+
+
+async def test_a_429_becomes_retry_after_and_the_relay_reschedules(
+        fake: FakeSlack, sqlite_store: Store, clock: Clock) -> None:
+    mid = seed(sqlite_store)
+    fake.burst, fake.window, fake.retry_after = 0, 60.0, 7
+    chat = chat_for(fake)
+    with pytest.raises(ChatError) as caught:
+        await chat.send_card("C0CARDS", _card(sqlite_store, mid))
+    assert caught.value.retry_after == 7.0 and not caught.value.permanent
+
+    relay = Relay(sqlite_store, {"slack": chat}, now=clock)
+    await relay.run_once()
+    [delivery] = sqlite_store.deliveries(mention_id=mid)
+    assert delivery.state == DeliveryState.PENDING.value
+    assert delivery.next_attempt_at == clock() + timedelta(seconds=7)
+    assert "rate limited" in (delivery.last_error or "")
+    # Two attempts, two 429s: the client itself did not retry behind the relay's back.
+    limited = [c for c in fake.calls if c.method == "chat.postMessage"]
+    assert [(c.status, c.answer) for c in limited] == [
+        (429, {"ok": False, "error": "ratelimited"})] * 2
+
+
+async def test_permanent_errors_give_up_and_others_retry(fake: FakeSlack,
+                                                         sqlite_store: Store) -> None:
+    mid = seed(sqlite_store, channel="C0GONE")
+    relay = Relay(sqlite_store, {"slack": chat_for(fake)})
+    await relay.run_once()
+    [delivery] = sqlite_store.deliveries(mention_id=mid)
+    assert delivery.state == DeliveryState.FAILED.value
+    assert "channel_not_found" in (delivery.last_error or "")
+
+    revoked = SlackChat(StaticToken("xoxb-revoked"), api_url=fake.api_url)
+    with pytest.raises(ChatError) as caught:
+        await revoked.send_card("C0CARDS", _card(sqlite_store, mid))
+    assert "invalid_auth" in str(caught.value) and not caught.value.permanent
+
+    with pytest.raises(ChatError) as caught:
+        await chat_for(fake).update_card("C0CARDS", "C0CARDS:1.000001", _card(sqlite_store, mid))
+    assert "message_not_found" in str(caught.value) and caught.value.permanent
+
+
+async def test_each_channel_is_paced_on_its_own(fake: FakeSlack, sqlite_store: Store) -> None:
+    mid = seed(sqlite_store)
+    card = _card(sqlite_store, mid)
+    chat = chat_for(fake, per_second=20, burst=1)  # one message each 50 ms per channel
+    for _ in range(4):
+        await chat.send_card("C0CARDS", card)
+    await chat.send_card("C0OTHER", card)
+    times = [c.at for c in fake.ok_calls("chat.postMessage")]
+    gaps = [b - a for a, b in itertools.pairwise(times[:4])]
+    assert all(gap >= 0.04 for gap in gaps), gaps
+    assert times[4] - times[3] < 0.04  # the other channel did not wait its turn
+
+
+def test_route_channels_name_their_workspace_when_installed_through_oauth() -> None:
+    assert split_channel("C0CARDS") == (None, None, "C0CARDS")
+    assert split_channel("T0SECOND/C0OTHER") == ("T0SECOND", None, "C0OTHER")
+    assert split_channel("E0ORG/C0OTHER") == (None, "E0ORG", "C0OTHER")
+
+
+def _card(store: Store, mid: int):  # type: ignore[no-untyped-def]
+    from bot.cards import card_for
+
+    return card_for(store.view(mid))
