@@ -12,7 +12,8 @@ the adapter (woken by the ingest like `bot.runner.pump`), the spike check of the
    post was handed to the pipeline -> the moment the fake received its chat.postMessage
    (both `time.monotonic()` in this one process). Prints p50, p99, max.
 2. Burst: `--burst` mentions (10,000) within 60 s for one brand routed to one channel; the
-   brand has a week of calm history, so the flood gate (bot/spikes.py) gives it a card budget.
+   brand has a week of calm history, so the flood gate (bot/reporting/spikes/detector.py)
+   gives it a card budget.
    Checks all are stored, counts the messages the channel got and the spike alert, and sends
    signed `/echtzeit list` slash commands (5 a second) to the bolt HTTP endpoint meanwhile,
    timing each acknowledgement (HTTP answer).

@@ -256,7 +256,7 @@ class ChannelSetting(SQLModel, table=True):
     channel: str = Field(primary_key=True, max_length=200)
     timezone: str | None = Field(default=None, max_length=64)
     digest_hour: int | None = None
-    # e.g. "mon-fri 09:00-18:00"; None: calendar hours (see bot/sla.BusinessHours)
+    # e.g. "mon-fri 09:00-18:00"; None: calendar hours (see bot.reporting.sla.hours.BusinessHours)
     business_hours: str | None = Field(default=None, max_length=300)
     digest_enabled: bool = True
     updated_at: datetime = _ts()
@@ -282,7 +282,7 @@ class DigestRun(SQLModel, table=True):
 
 
 class SlaTarget(SQLModel, table=True):
-    """A brand's own first-response target on one network (overrides bot/sla defaults)."""
+    """A brand's own first-response target on one network (overrides bot.reporting.sla defaults)."""
 
     __tablename__ = "sla_target"
     __table_args__ = (sa.UniqueConstraint("brand_id", "network"),)

@@ -162,7 +162,7 @@ class Settings(BaseSettings):
     # The brands' own accounts whose followers the digest reports: Brand=network:handle, ...
     brand_accounts: CommaList = Field(default_factory=list)
 
-    # --- Digest, SLA, spikes (bot/digest, bot/sla, bot/spikes) ------------------------------
+    # --- Digest, SLA, spikes (bot/reporting) ----------------------------------------------------
     digest_hour: int = Field(default=8, ge=0, le=23)  # local hour of the daily digest
     business_hours: str | None = None  # e.g. "mon-fri 09:00-18:00"; empty: calendar hours
     http_host: str = "127.0.0.1"  # /healthz and /metrics

@@ -71,8 +71,8 @@ class MentionStore(StoreBase):
         `echoes` maps an existing mention id to how many reposts of its text were folded into it.
         Returns the new mention ids in input order. Mentions of muted authors are stored, marked
         muted and get no delivery. `card_budget` (brand id -> cards left) is set while a brand is
-        flooding (bot.spikes): past the budget its deliveries are stored as "grouped", which the
-        relay never sends; the spike alert counts them instead.
+        flooding (bot.reporting.spikes): past the budget its deliveries are stored as "grouped",
+        which the relay never sends; the spike alert counts them instead.
         """
         now = self.now()
         ids: list[int] = []

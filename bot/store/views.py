@@ -48,7 +48,7 @@ class MentionView:
     author: Author
     brand: Brand
     replies: list[Reply]
-    # The brand's own first-response target on this network; None: bot.sla's default.
+    # The brand's own first-response target on this network; None: bot.reporting.sla's default.
     sla_target_minutes: int | None = None
 
 

@@ -187,7 +187,7 @@ def context_block(texts: Iterable[str], block_id: str) -> Block:
 
 
 def sla_due(card: Card) -> datetime | None:
-    """When the card's first reply is due, if the card carries an SLA clock (bot.sla)."""
+    """When the card's first reply is due, if the card carries an SLA clock (bot.reporting.sla)."""
     value = getattr(card, "sla_due_at", None)
     return value if isinstance(value, datetime) else None
 
@@ -432,8 +432,8 @@ def lines_messages(lines: Sequence[str]) -> list[dict[str, Any]]:
 
 def digest_message(title: str, lines: Sequence[str], overdue: Sequence[Any],
                    now: datetime) -> dict[str, Any]:
-    """A digest: title, its outline (bot.digest.digest_lines), and the mentions past their reply
-    target with a link button each. The chart follows as an uploaded image."""
+    """A digest: title, its outline (bot.reporting.digest.text.digest_lines), and the mentions
+    past their reply target with a link button each. The chart follows as an uploaded image."""
     blocks: list[Block] = [{"type": "header", "block_id": "d-head",
                             "text": plain(f"📊 {title}", HEADER_TEXT)}]
     blocks += _sections([line for line in lines if line.strip()], "d-lines")

@@ -28,7 +28,7 @@ from tests.integrations.chat.slack.test_slack_hostile import NOW, base_card
 
 @dataclass(frozen=True, slots=True)
 class SlaCard(Card):
-    """A card with the SLA clock (bot.sla) set, whether or not Card itself has the field."""
+    """A card with the SLA clock (bot.reporting.sla) set, whether or not Card has the field."""
 
     sla_due_at: datetime | None = None
 
