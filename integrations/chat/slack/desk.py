@@ -42,6 +42,8 @@ BOT_SCOPES = (
 NOTE_REACTION = "memo"
 THREAD_SUBTYPES = (None, "thread_broadcast", "file_share")
 BUTTON_COMMANDS = ("claim", "resolve", "ignore", "mute")
+# What a person is told when a listener fails (the traceback goes to the log).
+FAILED = "Something went wrong; the error is in Echtzeit's log."
 THREAD_POST_FLAGS: dict[str, Any] = {"unfurl_links": False, "unfurl_media": False,
                                      "link_names": False, "parse": "none", "mrkdwn": False}
 
@@ -157,7 +159,7 @@ class SlackDesk:
 
     # --- the reply modal ---------------------------------------------------------------------
 
-    async def _modal(self, view: MentionView, target: ReplyTarget, responder: Responder, *,
+    async def reply_view(self, view: MentionView, target: ReplyTarget, responder: Responder, *,
                      template: str | None = None) -> dict[str, Any]:
         templates = [(t.name, t.text) for t in await asyncio.to_thread(self.deps.store.templates)]
         initial = ""
@@ -188,7 +190,7 @@ class SlackDesk:
             return
         try:
             await client.views_open(trigger_id=trigger_id,
-                                    view=await self._modal(view, target, responder))
+                                    view=await self.reply_view(view, target, responder))
         except SlackApiError as exc:
             log.warning("views.open failed: %s", exc.response.get("error"))
             await say(Result.error("The reply form could not open in time; please try again."))

@@ -13,7 +13,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.store import NotFound
 from commands import BY_NAME, Result, run
-from integrations.chat.slack.desk import BUTTON_COMMANDS, SlackDesk, who_from_body
+from integrations.chat.slack.desk import BUTTON_COMMANDS, FAILED, SlackDesk, who_from_body
 from integrations.chat.slack.modal import ReplyTarget
 from integrations.chat.slack.render import ACTION_PREFIX, TEMPLATE_ACTION, result_message
 
@@ -37,7 +37,7 @@ async def on_button(desk: SlackDesk, ack: Any, body: dict[str, Any], action: dic
         result = Result.error(str(exc))
     except Exception:
         log.exception("button %s failed", name)
-        result = Result.error("Something went wrong; the error is in Echtzeit's log.")
+        result = Result.error(FAILED)
     await respond(**result_message(result, desk.now()), response_type="ephemeral",
                   replace_original=False)
 
@@ -76,7 +76,7 @@ async def on_template(desk: SlackDesk, ack: Any, body: dict[str, Any], action: d
         return
     try:
         await client.views_update(view_id=view["id"], hash=view.get("hash"),
-                                  view=await desk._modal(mention, target, responder,
+                                  view=await desk.reply_view(mention, target, responder,
                                                          template=chosen))
     except SlackApiError as exc:
         # "hash_conflict": the person typed meanwhile; their text stays.

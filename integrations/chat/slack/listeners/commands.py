@@ -8,7 +8,7 @@ from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
 from commands import Result, dispatch
-from integrations.chat.slack.desk import COMMAND, SlackDesk, Who
+from integrations.chat.slack.desk import COMMAND, FAILED, SlackDesk, Who
 from integrations.chat.slack.parse import command_args, referenced_users
 from integrations.chat.slack.render import result_message
 
@@ -30,7 +30,7 @@ async def on_command(desk: SlackDesk, ack: Any, command: dict[str, Any], respond
         result = await dispatch(line or "help", inv, desk.deps)
     except Exception:
         log.exception("/echtzeit %s failed", raw[:100])
-        result = Result.error("Something went wrong; the error is in Echtzeit's log.")
+        result = Result.error(FAILED)
     await respond(**result_message(result, desk.now()),
                   response_type="ephemeral" if result.ephemeral else "in_channel")
 

@@ -11,7 +11,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.store import NotFound
 from commands import BY_NAME, Result, run
-from integrations.chat.slack.desk import SlackDesk, who_from_body
+from integrations.chat.slack.desk import FAILED, SlackDesk, who_from_body
 from integrations.chat.slack.modal import ReplyTarget, reply_form
 from integrations.chat.slack.render import REPLY_VIEW
 
@@ -45,7 +45,7 @@ async def on_reply_submit(desk: SlackDesk, ack: Any, body: dict[str, Any], view:
         result = await run(BY_NAME["reply"], inv, desk.deps)
     except Exception:
         log.exception("reply to #%s failed", target.mention_id)
-        result = Result.error("Something went wrong; the error is in Echtzeit's log.")
+        result = Result.error(FAILED)
     await desk.tell(client, who, result, channel=target.channel, thread_ts=target.message_ts)
 
 
