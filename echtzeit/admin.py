@@ -170,8 +170,8 @@ def load_plan(path: Path) -> Plan:
 
 def apply_plan(store: Store, plan: Plan, *, actor: str, dry_run: bool = False) -> list[str]:
     """Bring the database to `plan`; the lines say what changed, or "nothing to change".
-    See `echtzeit.brands_file.apply_plan`."""
-    from echtzeit.brands_file import apply_plan
+    See `echtzeit.brands_apply.apply_plan`."""
+    from echtzeit.brands_apply import apply_plan
 
     return apply_plan(store, plan, actor=actor, dry_run=dry_run)
 

@@ -22,7 +22,8 @@ from bot.reporting.digest.queries import DigestQueries
 from bot.store import Store
 from commands import Deps
 from echtzeit import admin
-from echtzeit.brands_file import NOTHING_TO_CHANGE, load_plan
+from echtzeit.brands_apply import NOTHING_TO_CHANGE
+from echtzeit.brands_file import load_plan
 from tests.factories import new_mention
 
 ROOT = Path(__file__).resolve().parents[2]
