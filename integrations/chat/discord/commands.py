@@ -197,6 +197,3 @@ def build_command(
     )
     return command
 
-
-def valid_name(name: str) -> bool:
-    return bool(NAME.match(name))
