@@ -5,7 +5,8 @@ and each key's value is precomputed: the brands it decides outright and the bran
 check must run, for the accent-folded scan string, the German-folded one, and for texts
 where both are the same.
 
-Matching a post: prepare its scan string(s) once (scan.py), run the automaton, and only if
+Matching a post: prepare its scan string(s) once (scan.py), scan them for every key at once
+(scanner.py: Hyperscan where its native wheel installs, else pyahocorasick), and only if
 something was found look at the few brands it names. A brand whose query is a word or an OR
 of words is decided by the hit itself; any other runs its compiled check (compile.py). Per
 post the work is one C-level scan plus work proportional to the brands actually hit,
@@ -14,20 +15,18 @@ whatever the number of brands.
 
 from __future__ import annotations
 
-from bisect import bisect_right
+import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from itertools import accumulate
-from operator import itemgetter
-
-import ahocorasick
+from itertools import compress
 
 from .ast import Node, uses_lang
 from .candidate import Candidate
 from .compile import Check, compile_check
 from .errors import QueryError
 from .parser import parse
-from .scan import prepare, prepare_ascii_batch
+from .scan import prepare, prepare_batch
+from .scanner import Scanner, build_scanner
 from .triggers import is_exact, shared_rate, trigger_keys, triggers
 from .view import PostView
 
@@ -36,12 +35,17 @@ from .view import PostView
 # string of a text without ä/ö/ü (4, 5). Tuples are sorted and shared, never copied.
 _Brands = tuple[int, ...]
 _Hit = tuple[_Brands, _Brands, _Brands, _Brands, _Brands, _Brands]
-_value = itemgetter(1)
 _BATCH = 1000  # posts per scan in match_many: measured best between 256 and 2,000
+log = logging.getLogger(__name__)
+_told: set[str] = set()  # scanners named in the log already
 
-# Automaton children are searched linearly in insertion order, so keys are added in an
-# order that puts frequent letters first at every trie node: a few percent faster scans.
+# pyahocorasick searches a trie node's children linearly in insertion order, so keys go in
+# an order that puts frequent letters first at every node: a few percent faster scans.
 _LETTER_RANK = {ch: i for i, ch in enumerate(" etaoinsrhldcumwfgypbvkjxqz#@0123456789_")}
+
+
+def _utf8(s: str) -> bytes:
+    return s.encode("utf-8", "surrogatepass")
 
 
 def _key_order(key: str) -> list[int]:
@@ -59,12 +63,21 @@ class Matcher:
 
     queries: Mapping[int, Node]
     needs_lang: frozenset[int]
-    _automaton: ahocorasick.Automaton | None = field(repr=False)
+    _scanner: Scanner | None = field(repr=False)
+    _values: list[_Hit] = field(repr=False)  # per scanner key
     _checks: dict[int, Check] = field(repr=False)  # filled lazily by _resolve
 
+    @property
+    def scanner(self) -> str:
+        """The name of the multi-pattern scanner in use ("" when there is no query)."""
+        return self._scanner.name if self._scanner else ""
+
     @classmethod
-    def build(cls, queries: Mapping[int, str]) -> Matcher:
-        """Compile `{brand id: query text}`; raises QueryError with `.key` set on a bad query."""
+    def build(cls, queries: Mapping[int, str], scanner: str = "auto") -> Matcher:
+        """Compile `{brand id: query text}`; raises QueryError with `.key` set on a bad query.
+
+        `scanner`: "auto" (Hyperscan if installed, else pyahocorasick), or either by name.
+        """
         nodes: dict[int, Node] = {}
         for brand, text in queries.items():
             try:
@@ -84,9 +97,9 @@ class Matcher:
                 keys.setdefault(key_g, (set(), set()))[1].add(brand)
             if not is_exact(node):
                 needs_check.add(brand)
-        automaton: ahocorasick.Automaton | None = None
+        found_scanner: Scanner | None = None
+        values: list[_Hit] = []
         if keys:
-            automaton = ahocorasick.Automaton()
             shared: dict[frozenset[int], tuple[_Brands, _Brands]] = {}
 
             def split(group: set[int]) -> tuple[_Brands, _Brands]:
@@ -99,15 +112,19 @@ class Matcher:
                     )
                 return shared[frozen]
 
-            for key in sorted(keys, key=_key_order):
+            names = list(keys)
+            for key in names:
                 via_a, via_g = keys[key]
-                value = (*split(via_a), *split(via_g), *split(via_a | via_g))
-                automaton.add_word(key, value)
-            automaton.make_automaton()
+                values.append((*split(via_a), *split(via_g), *split(via_a | via_g)))
+            found_scanner = build_scanner(names, _key_order, scanner)
+            if found_scanner.name not in _told:
+                _told.add(found_scanner.name)
+                log.info("query engine: scanning with %s", found_scanner.name)
         return cls(
             queries=nodes,
             needs_lang=frozenset(b for b, n in nodes.items() if uses_lang(n)),
-            _automaton=automaton,
+            _scanner=found_scanner,
+            _values=values,
             _checks={},
         )
 
@@ -116,19 +133,19 @@ class Matcher:
 
     def match(self, c: Candidate) -> list[int]:
         """Sorted brand ids whose query matches the post."""
-        if self._automaton is None:
+        if self._scanner is None:
             return []
-        sa, sg = prepare(c.text)
-        scan = self._automaton.iter
-        hits: list[_Hit] = list(map(_value, scan(sa)))
+        sa, sg = prepare(c.text)  # never holds NUL, the scanners' separator
+        values = self._values
         if sa is sg:
+            hits = [values[key] for _, key in self._scanner.find(_utf8(sa))]
             if not hits:
                 return []
             if len(hits) == 1 and not hits[0][5]:
                 return list(hits[0][4])  # the common case: one word, no check to run
             return self._resolve(c, sa, sa, [(h[4], h[5]) for h in hits])
-        pairs = [(h[0], h[1]) for h in hits]
-        pairs += [(h[2], h[3]) for h in map(_value, scan(sg))]
+        found = self._scanner.find(_utf8(sa + "\x00" + sg))
+        pairs = [(values[key][2 * seg], values[key][2 * seg + 1]) for seg, key in found]
         if not pairs:
             return []
         return self._resolve(c, sa, sg, pairs)
@@ -136,9 +153,9 @@ class Matcher:
     def match_many(self, cs: Sequence[Candidate]) -> list[list[int]]:
         """`match` for each post, in order; faster per post than calling `match` in a loop.
 
-        ASCII texts are normalised together, and the scan strings of up to `_BATCH` posts
-        are joined (by NUL, which no key contains) and scanned at once; each hit is traced
-        back to its post and to the folding its scan string came from.
+        The scan strings of up to `_BATCH` posts are prepared together (ASCII texts and the
+        others apart) and scanned at once; each hit is traced back to its post and to the
+        folding its scan string came from.
         """
         if len(cs) <= _BATCH:
             return self._match_batch(cs)
@@ -147,36 +164,17 @@ class Matcher:
 
     def _match_batch(self, cs: Sequence[Candidate]) -> list[list[int]]:
         out: list[list[int]] = [[] for _ in cs]
-        if self._automaton is None or not cs:
+        if self._scanner is None or not cs:
             return out
         texts = [c.text for c in cs]
-        simple = [i for i, t in enumerate(texts) if t.isascii()]
-        ascii_scans = prepare_ascii_batch([texts[i] for i in simple]) if simple else []
-        if ascii_scans is None:  # a NUL in some text: prepare each post on its own
-            simple, ascii_scans = [], []
-        segments: list[str] = list(ascii_scans)
-        origin: list[tuple[int, int]] = [(i, 4) for i in simple]  # (post, offset in value)
-        if len(simple) < len(texts):
-            done = set(simple)
-            for i, text in enumerate(texts):
-                if i in done:
-                    continue
-                sa, sg = prepare(text)
-                segments.append(sa)
-                if sa is sg:
-                    origin.append((i, 4))
-                else:
-                    origin.append((i, 0))
-                    segments.append(sg)
-                    origin.append((i, 2))
-        hits = list(self._automaton.iter("\x00".join(segments)))
-        if not hits:
-            return out
-        ends = list(accumulate(len(s) + 1 for s in segments))
+        plain = [t.isascii() for t in texts]
         found: dict[int, list[tuple[_Brands, _Brands]]] = {}
-        for end, value in hits:
-            post, at = origin[bisect_right(ends, end)]
-            found.setdefault(post, []).append((value[at], value[at + 1]))
+        if all(plain):
+            self._scan_group(range(len(texts)), texts, found)
+        else:
+            self._scan_group(list(compress(range(len(texts)), plain)), texts, found)
+            others = [not p for p in plain]
+            self._scan_group(list(compress(range(len(texts)), others)), texts, found)
         for post, pairs in found.items():
             if len(pairs) == 1 and not pairs[0][1]:
                 out[post] = list(pairs[0][0])
@@ -185,6 +183,52 @@ class Matcher:
                 sa, sg = prepare(texts[post])
                 out[post] = self._resolve(cs[post], sa, sg, pairs)
         return out
+
+    def _scan_group(
+        self,
+        posts: Sequence[int],
+        texts: list[str],
+        found: dict[int, list[tuple[_Brands, _Brands]]],
+    ) -> None:
+        """Scan the texts of `posts` together; add each hit's (decided, to check) to `found`."""
+        if not posts:
+            return
+        assert self._scanner is not None
+        group = [texts[i] for i in posts] if len(posts) < len(texts) else texts
+        prepared = prepare_batch(group)
+        if prepared is None:  # a NUL in some text: prepare each post on its own
+            for i in posts:
+                sa, sg = prepare(texts[i])
+                self._add(found, i, sa, sg)
+            return
+        accent, german = prepared
+        values, find = self._values, self._scanner.find
+        if accent is german:  # one folding each: the hit counts for both (value 4, 5)
+            for seg, key in find(accent):
+                value = values[key]
+                found.setdefault(posts[seg], []).append((value[4], value[5]))
+            return
+        # Both foldings of every text: for a text without ä/ö/ü the two scan strings are
+        # equal, and the union of a key's brands via either folding is its value 4, 5.
+        for at, scans in ((0, accent), (2, german)):
+            for seg, key in find(scans):
+                value = values[key]
+                found.setdefault(posts[seg], []).append((value[at], value[at + 1]))
+
+    def _add(
+        self, found: dict[int, list[tuple[_Brands, _Brands]]], post: int, sa: str, sg: str
+    ) -> None:
+        assert self._scanner is not None
+        values = self._values
+        if sa is sg:
+            pairs = [(values[key][4], values[key][5]) for _, key in self._scanner.find(_utf8(sa))]
+        else:
+            pairs = [
+                (values[key][2 * seg], values[key][2 * seg + 1])
+                for seg, key in self._scanner.find(_utf8(sa + "\x00" + sg))
+            ]
+        if pairs:
+            found.setdefault(post, []).extend(pairs)
 
     def _resolve(
         self,

@@ -14,7 +14,9 @@ the distinct non-ASCII characters of a text go through Python, each cached once.
 
 from __future__ import annotations
 
+import re
 import unicodedata
+from functools import lru_cache
 
 from .fold import UMLAUTS, fold_char_accents, is_word_char, normalise_char
 
@@ -25,10 +27,10 @@ _BYTES = bytes(
     for b in (c + 0x20 if 0x41 <= c <= 0x5A else c for c in range(256))
 )
 _ASCII = bytes(range(0x80))
-# The same, but NUL stays NUL: it separates the texts of a batch (see prepare_ascii_batch).
-_BYTES_KEEP_NUL = b"\x00" + _BYTES[1:]
-# non-ASCII character → (its UTF-8, its folded form in UTF-8), or None when it stays as is
-_char_cache: dict[str, tuple[bytes, bytes] | None] = {}
+
+
+# non-ASCII character → its scan form (the character itself when it stays as it is)
+_char_cache: dict[str, str] = {}
 _CHAR_CACHE_MAX = 100_000
 
 
@@ -47,60 +49,126 @@ def _scan_char(ch: str) -> str:
     return "".join(out)
 
 
-def _utf8(s: str) -> bytes:
-    return s.encode("utf-8", "surrogatepass")
+def _form(ch: str) -> str:
+    try:
+        return _char_cache[ch]
+    except KeyError:
+        form = _scan_char(ch)
+        if len(_char_cache) < _CHAR_CACHE_MAX:
+            _char_cache[ch] = form
+        return form
 
 
-def _fold_non_ascii(text: str) -> bytes:
-    # Whole-text NFKC first (it may compose across characters), then per character case
-    # folding and accent folding, exactly as `fold.normalise` + `fold_accents` do. Working
-    # on UTF-8 keeps it in C: deleting the ASCII bytes leaves just the few distinct
-    # non-ASCII characters to replace (a UTF-8 sequence cannot match mid-character).
-    # "surrogatepass": a lone surrogate (from a badly decoded API payload) must not raise.
-    data = unicodedata.normalize("NFKC", text).encode("utf-8", "surrogatepass")
+@lru_cache(maxsize=512)
+def _any_of(chars: tuple[bytes, ...]) -> re.Pattern[bytes]:
+    return re.compile(b"|".join(map(re.escape, chars)))
+
+
+# In a batch, ä/ö/ü become these control bytes (otherwise spaces, like every control
+# character) until the two foldings are written out by bytes.translate and single-byte
+# replaces: far quicker than replacing their two-byte UTF-8, whose lead byte is so common.
+_MARKS = {"ä".encode(): b"\x01", "ö".encode(): b"\x02", "ü".encode(): b"\x03"}
+_MARKS_GONE = {b"\x01": b" ", b"\x02": b" ", b"\x03": b" "}
+
+
+def _fold_non_ascii(nfkc: str, marks: bool = False) -> bytes:
+    """The UTF-8 of NFKC text with each non-ASCII character replaced by its scan form (case
+    and accent folding, as `fold.normalise` + `fold_accents` do), all in one pass: one
+    character's form may be another character that is replaced itself ("ǣ" → "æ", while "æ"
+    → "ae"). Working on UTF-8 keeps it in C: deleting the ASCII bytes leaves just the few
+    distinct non-ASCII characters, and UTF-8 sequences are never a prefix of one another.
+    `marks`: ä/ö/ü as the bytes of `_MARKS`, and those bytes of the text as spaces.
+
+    "surrogatepass": a lone surrogate (from a badly decoded API payload) must not raise.
+    """
+    data = nfkc.encode("utf-8", "surrogatepass")
+    forms: dict[bytes, bytes] = {}
     for ch in set(data.translate(None, _ASCII).decode("utf-8", "surrogatepass")):
-        try:
-            pair = _char_cache[ch]
-        except KeyError:
-            folded = _scan_char(ch)
-            pair = None if folded == ch else (_utf8(ch), _utf8(folded))
-            if len(_char_cache) < _CHAR_CACHE_MAX:
-                _char_cache[ch] = pair
-        if pair is not None:
-            data = data.replace(*pair)
-    return data
+        form = _form(ch)
+        if form != ch or (marks and ch in UMLAUTS):
+            utf8 = form.encode("utf-8", "surrogatepass")
+            if marks:
+                for umlaut, mark in _MARKS.items():
+                    utf8 = utf8.replace(umlaut, mark)
+            forms[ch.encode("utf-8", "surrogatepass")] = utf8
+    if marks:
+        forms.update((m, s) for m, s in _MARKS_GONE.items() if m in data)
+    if not forms:
+        return data
+    if not marks and len(forms) <= 4 and not any(k in v for k in forms for v in forms.values()):
+        # A text or two: a replace per character is quickest, and the same as one pass
+        # when no character's form holds another replaced character.
+        for old, new in forms.items():
+            data = data.replace(old, new)
+        return data
+    # A batch: one pass with a callback per replaced character, measured quicker than a
+    # replace of the whole batch per character.
+    return _any_of(tuple(sorted(forms))).sub(lambda m: forms[m.group()], data)
+
+
+def _spaced(s: str) -> str:
+    if "#" in s:
+        s = s.replace("#", " # ")
+    if "@" in s:
+        s = s.replace("@", " @ ")
+    return s
+
+
+def _german_pair(s: str) -> tuple[str, str]:
+    a = s.replace("ä", "a").replace("ö", "o").replace("ü", "u")
+    g = s.replace("ä", "ae").replace("ö", "oe").replace("ü", "ue")
+    return a, g
 
 
 def prepare(text: str) -> tuple[str, str]:
     """(accent-folded, German-folded) scan strings; the same object twice when they agree."""
     plain = text.isascii()
-    data = text.encode() if plain else _fold_non_ascii(text)
-    s = data.translate(_BYTES).decode("utf-8", "surrogatepass")
-    if "#" in s:
-        s = s.replace("#", " # ")
-    if "@" in s:
-        s = s.replace("@", " @ ")
-    s = " " + s + " "
+    if plain:
+        data = text.encode()
+    else:
+        # Whole-text NFKC first: it may compose across characters.
+        data = _fold_non_ascii(unicodedata.normalize("NFKC", text))
+    s = " " + _spaced(data.translate(_BYTES).decode("utf-8", "surrogatepass")) + " "
     if not plain and ("ä" in s or "ö" in s or "ü" in s):
-        a = s.replace("ä", "a").replace("ö", "o").replace("ü", "u")
-        g = s.replace("ä", "ae").replace("ö", "oe").replace("ü", "ue")
-        return a, g
+        return _german_pair(s)
     return s, s
 
 
-def prepare_ascii_batch(texts: list[str]) -> list[str] | None:
-    """`prepare(t)[0]` for each of many ASCII texts, transformed together in a few C calls.
+# For a batch: NUL stays (it separates the texts), and in texts with non-ASCII characters the
+# marks of ä/ö/ü stay too; then the marks as the accent folding writes them.
+_BYTES_BATCH_ASCII = b"\x00" + _BYTES[1:]
+_BYTES_BATCH = b"\x00\x01\x02\x03" + _BYTES[4:]
+_MARKS_AS_ACCENT = bytes.maketrans(b"\x01\x02\x03", b"aou")
 
-    ASCII texts have a single folding, so one scan string each. Returns None when a text
-    holds a NUL character, which this batch form uses as its separator.
+
+def prepare_batch(texts: list[str]) -> tuple[bytes, bytes] | None:
+    """The scan strings of many texts, as `prepare` makes them, transformed together in a few
+    C calls: the UTF-8 of the accent-folded ones joined by NUL, and of the German-folded ones;
+    the same object twice when no text has ä/ö/ü (then each text has a single folding).
+
+    Returns None when a text holds a NUL character, which this batch form uses as its
+    separator.
     """
     joined = "\x00".join(texts)
     if joined.count("\x00") != len(texts) - 1:
         return None
-    s = joined.encode().translate(_BYTES_KEEP_NUL).decode()
-    if "#" in s:
-        s = s.replace("#", " # ")
-    if "@" in s:
-        s = s.replace("@", " @ ")
+    plain = joined.isascii()
+    if plain:
+        data = joined.encode()
+    else:
+        # NFKC text by text: it is quick on a text that is normalised already, and one that
+        # is not would cost the whole batch the slow path.
+        nfkc = "\x00".join([unicodedata.normalize("NFKC", t) for t in texts])
+        data = _fold_non_ascii(nfkc, marks=True)
+    data = data.translate(_BYTES_BATCH_ASCII if plain else _BYTES_BATCH)
+    if b"#" in data:
+        data = data.replace(b"#", b" # ")
+    if b"@" in data:
+        data = data.replace(b"@", b" @ ")
     # Padding each text with a space on both sides, as prepare does.
-    return (" " + s.replace("\x00", " \x00 ") + " ").split("\x00")
+    data = b" " + data.replace(b"\x00", b" \x00 ") + b" "
+    if plain or not (b"\x01" in data or b"\x02" in data or b"\x03" in data):
+        return data, data
+    accent = data.translate(_MARKS_AS_ACCENT)
+    german = data.replace(b"\x01", b"ae").replace(b"\x02", b"oe").replace(b"\x03", b"ue")
+    return accent, german

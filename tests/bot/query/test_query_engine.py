@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import platform
+import sys
 import time
 
 import pytest
@@ -123,3 +125,36 @@ def test_hostile_posts_cost_linear_time() -> None:
     start = time.perf_counter()
     assert matcher.match_many([Candidate(t) for t in posts]) == [[1, 4], [], [1, 3, 4], []]
     assert time.perf_counter() - start < 5  # about 0.2 s; quadratic would take minutes
+
+
+def test_the_scanner_in_use_is_named_and_either_may_be_chosen() -> None:
+    queries = {1: "acme", 2: "müller -jobs"}
+    # pyproject.toml installs hyperscan on Linux x86-64, where its wheels are.
+    native = sys.platform == "linux" and platform.machine() == "x86_64"
+    assert Matcher.build(queries).scanner.startswith("hyperscan" if native else "pyahocorasick")
+    assert Matcher.build(queries, scanner="ahocorasick").scanner == "pyahocorasick"
+    assert Matcher.build({}).scanner == ""
+    with pytest.raises(ValueError, match="scanner: expected one of auto, hyperscan, ahocorasick"):
+        Matcher.build(queries, scanner="re2")
+
+
+def test_a_character_whose_form_is_another_replaced_character() -> None:
+    # "ǣ" folds to "æ" (its accent stripped), which written alone folds to "ae": a post with
+    # both must keep each to its own form, as the reference evaluator does.
+    matcher = Matcher.build({1: "aeble", 2: "æble"})
+    posts = [Candidate("\u01e3ble æble"), Candidate("æble"), Candidate("\u01e3ble")]
+    expected = [[b for b, q in ((1, "aeble"), (2, "æble")) if evaluate(parse(q), p)] for p in posts]
+    assert matcher.match_many(posts) == expected
+    assert [matcher.match(p) for p in posts] == expected
+
+
+def test_threads_may_match_at_once() -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    matcher = Matcher.build({i: f"brand{i} OR müller{i}" for i in range(200)})
+    posts = [Candidate(f"about brand{i % 250} and Müller{i % 7} today") for i in range(3000)]
+    expected = matcher.match_many(posts)
+    with ThreadPoolExecutor(4) as pool:
+        results = list(pool.map(matcher.match_many, [posts] * 8))
+    assert all(r == expected for r in results)
+    assert expected[3] == [3] and expected[240] == [2]  # "Müller2", brand240 is no brand

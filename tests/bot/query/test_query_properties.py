@@ -11,8 +11,15 @@ from hypothesis import strategies as st
 
 from bot.query import Candidate, Matcher, QueryError, describe, evaluate, parse
 from bot.query.reference import tokenize
-from bot.query.scan import prepare
+from bot.query.scan import prepare, prepare_batch
 from bot.query.view import PostView
+
+try:
+    import hyperscan  # noqa: F401
+
+    SCANNERS = ("hyperscan", "ahocorasick")
+except ImportError:  # not on this platform (pyproject.toml: Linux x86-64 only)
+    SCANNERS = ("ahocorasick",)
 
 # A small vocabulary shared by queries and posts, so that random queries often match random
 # posts: German and accented words with both spellings, words that are prefixes of others.
@@ -179,15 +186,18 @@ def _echo(query: str, data: st.DataObject) -> str:
 def test_engine_agrees_with_reference(
     queries: list[str], posts: list[Candidate], data: st.DataObject
 ) -> None:
-    matcher = Matcher.build(dict(enumerate(queries)))
     nodes = {i: parse(q) for i, q in enumerate(queries)}
     echoes = [replace(posts[0], text=_echo(q, data)) for q in queries]
     all_posts = posts + echoes
-    got = matcher.match_many(all_posts)
-    for post, result in zip(all_posts, got, strict=True):
-        expected = [i for i, node in nodes.items() if evaluate(node, post)]
-        assert result == expected, (post, [(i, queries[i]) for i in set(result) ^ set(expected)])
-        assert matcher.match(post) == result
+    for scanner in SCANNERS:  # each scanner, on the same examples
+        matcher = Matcher.build(dict(enumerate(queries)), scanner=scanner)
+        got = matcher.match_many(all_posts)
+        for post, result in zip(all_posts, got, strict=True):
+            expected = [i for i, node in nodes.items() if evaluate(node, post)]
+            assert result == expected, (
+                scanner, post, [(i, queries[i]) for i in set(result) ^ set(expected)]
+            )
+            assert matcher.match(post) == result
 
 
 @settings(parent=settings.get_profile("query"), max_examples=_examples(300))
@@ -197,6 +207,28 @@ def test_engine_agrees_on_arbitrary_unicode(queries: list[str], text: str) -> No
     post = Candidate(text, lang="de")
     expected = [i for i, q in enumerate(queries) if evaluate(parse(q), post)]
     assert matcher.match(post) == expected
+    assert matcher.match_many([post, Candidate("x"), post]) == [expected, [], expected]
+
+
+@settings(parent=settings.get_profile("query"), max_examples=_examples(600))
+@given(st.lists(st.one_of(post_text, st.text()), min_size=1, max_size=6))
+# "ǣ" folds to "æ", which alone folds to "ae": in one batch the one must not become the other.
+@example(["\u01e3", "æ"])
+@example(["æ\u01e3 Æ", "x"])
+@example(["a\x00b", "c"])
+@example(["a\x01acme\x03", "\x02ü"])  # control bytes the batch uses for ä/ö/ü inside
+@example(["a\x01acme\x03", "\x02"])
+def test_a_batch_prepares_each_text_as_alone(texts: list[str]) -> None:
+    prepared = prepare_batch(texts)
+    if any("\x00" in t for t in texts):
+        assert prepared is None
+        return
+    assert prepared is not None
+    accent, german = prepared
+    alone = [prepare(t) for t in texts]
+    assert accent.split(b"\x00") == [a.encode("utf-8", "surrogatepass") for a, _ in alone]
+    assert german.split(b"\x00") == [g.encode("utf-8", "surrogatepass") for _, g in alone]
+    assert (accent is german) == all(a is g for a, g in alone)
 
 
 @settings(parent=settings.get_profile("query"), max_examples=_examples(300))
