@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 import sqlalchemy as sa
@@ -232,3 +233,20 @@ def test_an_inbound_event_is_taken_once_by_any_process(store: Store, database_ur
         assert other.first_delivery(key="slack:T1:Ev1") is True
     finally:
         other.close()
+
+
+def test_times_come_back_aware_utc_to_the_microsecond(store: Store) -> None:
+    from bot.models import Event
+
+    at = datetime(2026, 3, 29, 1, 59, 59, 123456, tzinfo=ZoneInfo("Europe/Berlin"))
+    t = Event.__table__  # type: ignore[attr-defined]
+    with store.engine.begin() as conn:
+        conn.execute(t.insert(), {"kind": "relayed", "at": at, "actor": "x", "detail": ""})
+        got = (conn.execute(sa.select(t.c.at)).scalar_one(),
+               conn.execute(sa.select(sa.func.min(t.c.at))).scalar_one())
+    assert got == (at, at)
+    assert all(v.tzinfo is UTC for v in got)
+    with pytest.raises(sa.exc.StatementError, match="naive datetime"):
+        with store.engine.begin() as conn:
+            conn.execute(t.insert(), {"kind": "relayed", "at": datetime(2026, 1, 1),  # noqa: DTZ001
+                                      "actor": "x", "detail": ""})
