@@ -211,6 +211,14 @@ def _apply_brands_file(path: Path, url: str) -> None:
         store.close()
 
 
+@app.command("env-example")
+def env_example() -> None:
+    """Print .env.example: every setting with its description and default."""
+    from echtzeit.envfile import render
+
+    sys.stdout.write(render())
+
+
 @db_app.command("upgrade")
 def db_upgrade(
     revision: Annotated[str, typer.Argument(help="Target revision.")] = "head",
