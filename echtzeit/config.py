@@ -3,7 +3,8 @@
 Each part of the house has its own settings model: the core `bot.settings.Settings`, Slack's
 `SlackSettings`, Discord's `DiscordSettings` (the networks' fields are still core Settings').
 `MODELS` lists them in `.env.example`'s order (echtzeit/envfile.py writes it from them); a new
-model (a network's) is added by appending it there, and a `Config` field if the wiring needs it.
+model (a network's) is added by appending it there: `load_config` then builds and checks it too,
+and `Config.get(Model)` hands it out.
 `load_config` builds every model and reports every bad setting of every model at once, one line
 each (bot.settings.setting_errors), in one SettingsError.
 """
@@ -11,7 +12,7 @@ each (bot.settings.setting_errors), in one SettingsError.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TypeVar
 
 from pydantic import ValidationError
@@ -37,6 +38,8 @@ class Config:
     core: Settings
     slack: SlackSettings
     discord: DiscordSettings
+    # The models of MODELS without a field of their own, by class.
+    others: Mapping[type[EchtzeitSettings], EchtzeitSettings] = field(default_factory=dict)
 
     @property
     def networks(self) -> Settings:
@@ -45,7 +48,14 @@ class Config:
 
     def models(self) -> tuple[EchtzeitSettings, ...]:
         """Every model of this configuration (for instance to mask each one's secrets)."""
-        return self.core, self.slack, self.discord
+        return self.core, self.slack, self.discord, *self.others.values()
+
+    def get(self, model: type[M]) -> M:
+        """The loaded settings of that model."""
+        for value in self.models():
+            if type(value) is model:
+                return value
+        raise KeyError(f"{model.__name__} is not in echtzeit.config.MODELS")
 
 
 def _pick(built: Mapping[type[EchtzeitSettings], EchtzeitSettings], model: type[M]) -> M:
@@ -55,20 +65,22 @@ def _pick(built: Mapping[type[EchtzeitSettings], EchtzeitSettings], model: type[
     return value
 
 
-def load_config(**core: object) -> Config:
-    """Build every model of `MODELS` (keyword arguments override core settings); raise one
-    SettingsError naming every bad setting of every model."""
+def load_config() -> Config:
+    """Build every model of `MODELS`; raise one SettingsError naming every bad setting of
+    every model."""
     built: dict[type[EchtzeitSettings], EchtzeitSettings] = {}
     errors: list[str] = []
     for _title, model in MODELS:
         try:
-            built[model] = model(**(core if model is Settings else {}))  # type: ignore[arg-type]
+            built[model] = model()
         except ValidationError as exc:
             errors.extend(setting_errors(exc, model))
     if errors:
         raise SettingsError("\n".join(errors))
+    own = (Settings, SlackSettings, DiscordSettings)
     return Config(core=_pick(built, Settings), slack=_pick(built, SlackSettings),
-                  discord=_pick(built, DiscordSettings))
+                  discord=_pick(built, DiscordSettings),
+                  others={m: v for m, v in built.items() if m not in own})
 
 
 __all__ = ["MODELS", "Config", "SettingsError", "load_config"]

@@ -123,3 +123,22 @@ def test_the_error_lines_work_for_any_model_and_never_show_a_secret(
     assert "12345" not in text and "k3y-s3cr3t" not in text
     assert "(got" not in lines[0] and "(got" not in lines[1]
     assert lines[2].endswith("(got 'eighty')")
+
+
+def test_a_model_appended_to_models_is_loaded_checked_and_handed_out(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from echtzeit import config as config_module
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(config_module, "MODELS", (*MODELS, ("Vault", _Vault)))
+    monkeypatch.setenv("ECHTZEIT_VAULT_PORT", "8200")
+    config = load_config()
+    assert config.get(_Vault).port == 8200
+    assert config.get(SlackSettings) is config.slack
+    assert type(config.models()[-1]) is _Vault
+    monkeypatch.setenv("ECHTZEIT_VAULT_PORT", "eighty")
+    with pytest.raises(SettingsError, match="ECHTZEIT_VAULT_PORT"):
+        load_config()
+    monkeypatch.setattr(config_module, "MODELS", MODELS)
+    with pytest.raises(KeyError):
+        load_config().get(_Vault)
