@@ -17,6 +17,7 @@ from typing import Annotated, Literal, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, BeforeValidator, Field, SecretStr, ValidationError, field_validator
+from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 ENV_PREFIX = "ECHTZEIT_"
@@ -61,13 +62,16 @@ def env_name(model: type[BaseModel], field: str) -> str:
     return str(model.model_config.get("env_prefix") or "") + field.upper()
 
 
+def holds_secret_str(info: FieldInfo) -> bool:
+    """The field is a SecretStr (or SecretStr | None)."""
+    return info.annotation is SecretStr or SecretStr in typing.get_args(info.annotation)
+
+
 def is_secret(model: type[BaseModel], field: str) -> bool:
     """A SecretStr field, or one whose name says it holds a token, secret, password or key."""
     info = model.model_fields.get(field)
-    if info is not None:
-        annotation = info.annotation
-        if annotation is SecretStr or SecretStr in typing.get_args(annotation):
-            return True
+    if info is not None and holds_secret_str(info):
+        return True
     return any(word in env_name(model, field) for word in SECRET_WORDS)
 
 

@@ -17,7 +17,7 @@ from collections.abc import Iterable
 
 from pydantic.fields import FieldInfo
 
-from bot.settings import EchtzeitSettings, Settings, env_name
+from bot.settings import EchtzeitSettings, Settings, env_name, holds_secret_str
 from echtzeit import network_env_help
 from echtzeit.config import MODELS
 
@@ -66,7 +66,7 @@ def shown(value: object) -> str:
 
 def default(info: FieldInfo) -> str:
     """The value written after the key: the default, empty for a SecretStr."""
-    if "SecretStr" in str(info.annotation):
+    if holds_secret_str(info):
         return ""
     value = info.get_default(call_default_factory=True)
     if info.default_factory is not None and not isinstance(value, list):
