@@ -53,10 +53,10 @@ from bot.pipeline import Pipeline
 from bot.relay import Relay
 from bot.reporting.spikes.detector import SpikeDetector
 from bot.reporting.spikes.monitor import SpikeMonitor
-from bot.settings import Settings
 from bot.store import Store, utcnow
 from commands import Deps
 from integrations.chat.slack.serve import HttpService, slack_from_settings
+from integrations.chat.slack.settings import SlackSettings
 from tests.factories import new_mention
 from tests.integrations.chat.slack.conftest import SIGNING_SECRET, sign
 from tests.integrations.chat.slack.fake_slack import FakeSlack, fixture
@@ -285,10 +285,10 @@ class Bench:
             self.seed()
             detector = SpikeDetector(self.store)
             pipeline = Pipeline(self.store, flood=detector)
-            settings = Settings(_env_file=None,  # type: ignore[call-arg]
-                                slack_bot_token=next(iter(self.fake.tokens)),
-                                slack_signing_secret=SIGNING_SECRET,
-                                slack_api_url=self.fake.api_url, slack_http_host="127.0.0.1")
+            settings = SlackSettings(_env_file=None,  # type: ignore[call-arg]
+                                     bot_token=next(iter(self.fake.tokens)),
+                                     signing_secret=SIGNING_SECRET,
+                                     api_url=self.fake.api_url, http_host="127.0.0.1")
             built = slack_from_settings(settings, Deps(store=self.store))
             assert built is not None
             chat, services, _app = built

@@ -1,10 +1,10 @@
 """Logging set-up: plain or JSON lines on stderr, and no secret ever in a line.
 
-`setup_logging(settings)` installs a `RedactingFilter` on every handler of the root logger. The
-filter renders each record's message (arguments merged, exception text included) and masks
-every configured secret (each SecretStr field of Settings) and common token shapes (Slack
-xoxb-/xoxp-/xapp-/xoxe-, `Bearer ...`, `Bot ...` authorization values, passwords in URLs), so a
-library that logs a request header or a URL cannot leak one.
+`setup_logging(settings, also=models)` installs a `RedactingFilter` on every handler of the root
+logger. The filter renders each record's message (arguments merged, exception text included) and
+masks every configured secret (each SecretStr field of every settings model) and common token
+shapes (Slack xoxb-/xoxp-/xapp-/xoxe-, `Bearer ...`, `Bot ...` authorization values, passwords
+in URLs), so a library that logs a request header or a URL cannot leak one.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from collections.abc import Iterable
 from typing import TextIO
 
 from pydantic import SecretStr
+from pydantic_settings import BaseSettings
 from pythonjsonlogger.json import JsonFormatter
 
 from bot.settings import Settings
@@ -33,15 +34,16 @@ TOKEN_SHAPES = re.compile(
 )
 
 
-def secret_values(settings: Settings) -> list[str]:
-    """Every configured SecretStr value of the settings (the longest first)."""
+def secret_values(*models: BaseSettings) -> list[str]:
+    """Every configured SecretStr value of the settings models (the longest first)."""
     values = []
-    for name in type(settings).model_fields:
-        value = getattr(settings, name)
-        if isinstance(value, SecretStr):
-            raw = value.get_secret_value()
-            if len(raw) >= 4:  # a shorter "secret" would mask ordinary words
-                values.append(raw)
+    for settings in models:
+        for name in type(settings).model_fields:
+            value = getattr(settings, name)
+            if isinstance(value, SecretStr):
+                raw = value.get_secret_value()
+                if len(raw) >= 4:  # a shorter "secret" would mask ordinary words
+                    values.append(raw)
     return sorted(set(values), key=len, reverse=True)
 
 
@@ -75,10 +77,11 @@ class RedactingFilter(logging.Filter):
         return True
 
 
-def setup_logging(settings: Settings, *, quiet: bool = False,
-                  stream: TextIO | None = None) -> logging.Handler:
+def setup_logging(settings: Settings, *, quiet: bool = False, stream: TextIO | None = None,
+                  also: Iterable[BaseSettings] = ()) -> logging.Handler:
     """Configure the root logger once: level, plain or JSON format (settings.log_json), and the
-    redacting filter on every root handler (also on handlers others added before)."""
+    redacting filter on every root handler (also on handlers others added before), masking the
+    secrets of `settings` and of the models in `also` (a chat platform's, a network's)."""
     level = logging.WARNING if quiet and settings.log_level == "INFO" else settings.log_level
     root = logging.getLogger()
     handler = logging.StreamHandler(stream or sys.stderr)
@@ -93,7 +96,7 @@ def setup_logging(settings: Settings, *, quiet: bool = False,
     root.setLevel(level)
     # Alembic lists its autogenerate plugins at every start: noise in a service's log.
     logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
-    install_redaction(secret_values(settings))
+    install_redaction(secret_values(settings, *also))
     return handler
 
 

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from bot.pipeline import IngestReport
     from bot.settings import Settings
     from bot.store import Store
+    from echtzeit.config import Config
     from echtzeit.wiring import Desk
 
 app = typer.Typer(help="Echtzeit: brand mentions from the social web in your team's chat.",
@@ -42,20 +43,25 @@ def fail(message: str, code: int = 2) -> typer.Exit:
     return typer.Exit(code)
 
 
-def _settings(**overrides: object) -> Settings:
-    from bot.settings import SettingsError, load_settings
+def _config() -> Config:
+    """Every settings model, loaded once; every bad setting stops with one line each."""
+    from echtzeit.config import SettingsError, load_config
 
     try:
-        return load_settings(**overrides)
+        return load_config()
     except SettingsError as exc:
         raise fail(str(exc)) from None
 
 
-def _logging(settings: Settings, *, quiet: bool = False) -> None:
+def _settings() -> Settings:
+    return _config().core
+
+
+def _logging(config: Config, *, quiet: bool = False) -> None:
     from bot.logs import setup_logging
 
-    # Plain or JSON lines (ECHTZEIT_LOG_JSON); every secret of the settings is masked.
-    setup_logging(settings, quiet=quiet)
+    # Plain or JSON lines (ECHTZEIT_LOG_JSON); every secret of every model is masked.
+    setup_logging(config.core, quiet=quiet, also=config.models())
 
 
 def _unreachable(url: str, exc: Exception) -> typer.Exit:
@@ -77,14 +83,14 @@ def _open_store(url: str) -> Store:
         raise _unreachable(url, exc) from None
 
 
-def _desk(settings: Settings, url: str, *, replies_file: Path, networks: bool = True) -> Desk:
+def _desk(config: Config, url: str, *, replies_file: Path, networks: bool = True) -> Desk:
     from sqlalchemy.exc import DBAPIError
 
     from bot.settings import SettingsError
     from echtzeit.wiring import build_desk
 
     try:
-        return build_desk(settings, url, replies_file=replies_file, networks=networks)
+        return build_desk(config, url, replies_file=replies_file, networks=networks)
     except SettingsError as exc:
         raise fail(str(exc)) from None
     except DBAPIError as exc:
@@ -115,13 +121,14 @@ def demo(
     from echtzeit.wiring import DEMO_TEMPLATES, seed_brands
     from integrations.networks.replay import ReplaySource, bundled_brands, bundled_sample
 
-    settings = _settings()
-    _logging(settings, quiet=True)
+    config = _config()
+    settings = config.core
+    _logging(config, quiet=True)
     path = settings.data_dir / "demo.db"
     if not keep:
         for suffix in ("", "-wal", "-shm"):
             Path(f"{path}{suffix}").unlink(missing_ok=True)
-    desk = _desk(settings, f"sqlite:///{path}",
+    desk = _desk(config, f"sqlite:///{path}",
                  replies_file=settings.data_dir / "demo-replies.jsonl", networks=False)
     seed_brands(desk.store, bundled_brands())
     for name, text in DEMO_TEMPLATES.items():
@@ -174,12 +181,13 @@ def run(
     from echtzeit.wiring import seed_brands
     from integrations.networks.replay import ReplaySource, bundled_brands, bundled_sample
 
-    settings = _settings()
-    _logging(settings, quiet=sys.stdin.isatty())
+    config = _config()
+    settings = config.core
+    _logging(config, quiet=sys.stdin.isatty())
     url = settings.effective_database_url
     if settings.brands_file is not None:
         _apply_brands_file(settings.brands_file, url)
-    desk = _desk(settings, url, replies_file=settings.data_dir / "replies.jsonl")
+    desk = _desk(config, url, replies_file=settings.data_dir / "replies.jsonl")
     sources = list(desk.sources)
     if not sources or settings.replay_file:
         # Nothing configured: the bundled replay stands in for the networks.
@@ -201,6 +209,14 @@ def _apply_brands_file(path: Path, url: str) -> None:
         raise fail(str(exc)) from None
     finally:
         store.close()
+
+
+@app.command("env-example")
+def env_example() -> None:
+    """Print .env.example: every setting with its description and default."""
+    from echtzeit.envfile import render
+
+    sys.stdout.write(render())
 
 
 @db_app.command("upgrade")

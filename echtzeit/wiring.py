@@ -1,8 +1,10 @@
-"""The one composition root: the parts of a process, built from the settings.
+"""The one composition root: the parts of a process, built from the configuration.
 
-`build_desk` opens the store and builds the pipeline, relay, chat adapters, network sources and
-responders, scheduler and ops server; `units` turns a desk into the supervised parts of
-`echtzeit.supervisor` (sources under their leases, so that several replicas poll each once).
+`build_desk` takes the loaded `echtzeit.config.Config` (each part gets the settings model it
+needs: the Slack adapter SlackSettings, the Discord adapter DiscordSettings), opens the store and
+builds the pipeline, relay, chat adapters, network sources and responders, scheduler and ops
+server; `units` turns a desk into the supervised parts of `echtzeit.supervisor` (sources under
+their leases, so that several replicas poll each once).
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from bot.scheduler import Scheduler
 from bot.settings import Settings, SettingsError
 from bot.store import Store
 from commands import Deps
+from echtzeit.config import Config
 from echtzeit.supervisor import Phase, Unit
 from integrations.chat.console.chat import ConsoleChat
 from integrations.networks.registry import Networks
@@ -73,7 +76,7 @@ DEMO_TEMPLATES = {
 class Desk:
     """Everything one process runs, wired together."""
 
-    settings: Settings
+    config: Config
     store: Store
     pipeline: Pipeline
     relay: Relay
@@ -86,6 +89,11 @@ class Desk:
     # Digests, SLA reminders, spike alerts: in one replica at a time (bot.leader).
     scheduler: Service | None = None
     ops: OpsServer | None = None
+
+    @property
+    def settings(self) -> Settings:
+        """The core settings."""
+        return self.config.core
 
 
 def network_responders(settings: Settings, replies_file: Path,
@@ -107,30 +115,31 @@ def network_sources(settings: Settings, live: Networks | None = None) -> list[So
     return sources
 
 
-def chat_adapters(settings: Settings, deps: Deps) -> tuple[list[ChatAdapter], list[Service]]:
+def chat_adapters(config: Config, deps: Deps) -> tuple[list[ChatAdapter], list[Service]]:
     """The configured chat platforms besides the console, and what they must keep running.
     Extension point: one block per chat platform. Raises SettingsError for a partial setup."""
     adapters: list[ChatAdapter] = []
     services: list[Service] = []
-    if settings.discord_token is not None:
+    if config.discord.token is not None:
         from integrations.chat.discord.chat import DiscordChat  # discord.py only when used
 
-        discord_chat = DiscordChat(settings, deps)
+        discord_chat = DiscordChat(config.discord, deps, admins=config.core.admins,
+                                   responders=config.core.responders)
         adapters.append(discord_chat)
         services.append(discord_chat)
-    if (settings.slack_bot_token or settings.slack_app_token or settings.slack_client_id
-            or settings.slack_signing_secret):
+    if config.slack.configured:
         from integrations.chat.slack.serve import slack_from_settings  # bolt only when used
 
-        slack = slack_from_settings(settings, deps)  # Socket Mode or HTTP mode
+        slack = slack_from_settings(config.slack, deps)  # Socket Mode or HTTP mode
         if slack is not None:
             adapters.append(slack[0])
             services.extend(slack[1])
     return adapters, services
 
 
-def build_desk(settings: Settings, url: str, *, replies_file: Path,
+def build_desk(config: Config, url: str, *, replies_file: Path,
                networks: bool = True) -> Desk:
+    settings = config.core
     store = open_store(url)
     chat = ConsoleChat(files_dir=settings.data_dir / "files")
     spikes = SpikeDetector(store)
@@ -143,12 +152,12 @@ def build_desk(settings: Settings, url: str, *, replies_file: Path,
         flood=spikes,
     )
     # The demo replays invented posts: it must never reach (or reply on) a real network.
-    live = build_networks(settings, store) if networks else None
+    live = build_networks(config.networks, store) if networks else None
     digests = DigestBuilder(store, timezone=settings.timezone, digest_hour=settings.digest_hour,
                             business_hours=settings.business_hours)
     deps = Deps(store=store, responders=network_responders(settings, replies_file, live),
                 digest=digests)
-    adapters, services = chat_adapters(settings, deps)
+    adapters, services = chat_adapters(config, deps)
     services = [*services, *(live.services if live is not None else [])]
     by_platform: dict[str, ChatAdapter] = {chat.platform: chat}
     by_platform.update({a.platform: a for a in adapters})
@@ -164,7 +173,7 @@ def build_desk(settings: Settings, url: str, *, replies_file: Path,
                           spikes=SpikeMonitor(spikes, notifiers))
     ops = (OpsServer(store, host=settings.http_host, port=settings.http_port)
            if settings.http_port else None)
-    return Desk(settings=settings, store=store, pipeline=pipeline, relay=relay, chat=chat,
+    return Desk(config=config, store=store, pipeline=pipeline, relay=relay, chat=chat,
                 deps=deps, adapters=by_platform, sources=network_sources(settings, live),
                 services=services, scheduler=Leader(store, scheduler), ops=ops)
 

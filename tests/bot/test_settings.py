@@ -74,11 +74,12 @@ def test_secrets_are_not_shown(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) 
 
 
 def test_env_example_lists_every_setting_with_a_comment() -> None:
-    from bot.settings import ENV_PREFIX, Settings
+    from bot.settings import ENV_PREFIX, env_name
+    from echtzeit.config import MODELS
 
     lines = (Path(__file__).parents[2] / ".env.example").read_text().splitlines()
     keys = [line.split("=", 1)[0] for line in lines if line.startswith(ENV_PREFIX)]
-    expected = [ENV_PREFIX + name.upper() for name in Settings.model_fields]
+    expected = [env_name(model, name) for _title, model in MODELS for name in model.model_fields]
     assert sorted(keys) == sorted(expected)
     for index, line in enumerate(lines):
         if line.startswith(ENV_PREFIX):

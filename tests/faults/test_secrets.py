@@ -1,6 +1,6 @@
 """Issue 8, point 6: no configured secret ever reaches a log line.
 
-Every SecretStr field of Settings gets a distinctive value; the redacting filter of bot/logs.py
+Every SecretStr field of each model gets a distinctive value; the redacting filter of bot/logs.py
 is installed as at start-up; then a session logs at DEBUG through the real libraries (slack_sdk
 posting a card with the bot token to a fake Slack, httpx sending Bearer headers, an exception
 carrying a token, our own warnings). Every captured line (caplog and the stream handler) is
@@ -24,8 +24,9 @@ from pydantic import SecretStr
 
 from bot.cards import card_for
 from bot.logs import MASK, setup_logging
-from bot.settings import Settings
+from bot.settings import ENV_PREFIX, EchtzeitSettings, Settings, env_name
 from bot.store import Store
+from echtzeit.config import MODELS
 from integrations.chat.slack.chat import SlackChat, StaticToken
 from tests.factories import new_mention
 from tests.faults.fake_chat import FakeChat
@@ -33,9 +34,12 @@ from tests.faults.fake_chat import FakeChat
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def _secret_fields() -> list[str]:
-    return [name for name, f in Settings.model_fields.items()
-            if "SecretStr" in str(f.annotation)]
+def _secret_fields() -> dict[str, tuple[type[EchtzeitSettings], str]]:
+    """Every SecretStr field of every model, by its environment name without ECHTZEIT_ and
+    in lower case (slack_bot_token: SlackSettings.bot_token)."""
+    return {env_name(model, name).removeprefix(ENV_PREFIX).lower(): (model, name)
+            for _title, model in MODELS for name, f in model.model_fields.items()
+            if "SecretStr" in str(f.annotation)}
 
 
 def _secrets() -> dict[str, str]:
@@ -46,19 +50,32 @@ def _secrets() -> dict[str, str]:
     return out
 
 
+def _models(secrets: dict[str, str], **core: object) -> list[EchtzeitSettings]:
+    """One instance of every model with its secrets set (and `core` for the core Settings)."""
+    fields = _secret_fields()
+    out = []
+    for _title, model in MODELS:
+        values: dict[str, object] = {field: SecretStr(secrets[key])
+                                     for key, (owner, field) in fields.items() if owner is model}
+        out.append(model(**values, **(core if model is Settings else {})))
+    return out
+
+
 def test_every_secret_field_is_covered() -> None:
     assert len(_secret_fields()) >= 20
-    s = Settings(**{k: SecretStr(v) for k, v in _secrets().items()})  # type: ignore[arg-type]
-    assert all(isinstance(getattr(s, k), SecretStr) for k in _secrets())
+    models = _models(_secrets())
+    assert all(isinstance(getattr(m, f), SecretStr) for m in models
+               for model, f in _secret_fields().values() if isinstance(m, model))
 
 
 async def test_a_debug_session_logs_no_secret(caplog: pytest.LogCaptureFixture,
                                               sqlite_store: Store) -> None:
     secrets = _secrets()
-    settings = Settings(log_level="DEBUG", **{k: SecretStr(v) for k, v in secrets.items()})  # type: ignore[arg-type]
+    [settings, *others] = _models(secrets, log_level="DEBUG")
+    assert isinstance(settings, Settings)
     stream = io.StringIO()
     caplog.set_level(logging.DEBUG)
-    handler = setup_logging(settings, stream=stream)
+    handler = setup_logging(settings, stream=stream, also=others)
     try:
         log = logging.getLogger("echtzeit.test")
         # slack_sdk at DEBUG logs its requests; the fake checks the token.

@@ -15,7 +15,7 @@ the gateway lifecycle (gateway.py), the command sync (sync.py), the interaction 
 - Every interaction is acknowledged first (defer or modal) and answered later: Discord allows
   three seconds.
 
-The API base URL comes from settings.discord_api_url: discord.py builds every REST and webhook
+The API base URL comes from DiscordSettings.api_url: discord.py builds every REST and webhook
 URL from the class attribute discord.http.Route.BASE (the one `discord.http._set_api_version`
 sets), so `point_at` sets it when the adapter is built. The gateway URL is asked of the API
 (GET /gateway/bot, as Discord documents) before connecting.
@@ -27,7 +27,7 @@ import asyncio
 import json
 import logging
 import re
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Collection, Iterable, Sequence
 from datetime import UTC, datetime
 from functools import partial
 from typing import Any, Literal
@@ -42,7 +42,6 @@ from bot.cards import Card
 from bot.chat import ChatError, when_allowed
 from bot.reporting.digest.model import Digest
 from bot.reporting.digest.text import digest_lines
-from bot.settings import Settings
 from commands import Deps, Invocation
 from commands.base import CommandSpec
 from integrations.chat.common import Pacers
@@ -59,6 +58,7 @@ from integrations.chat.discord.render import (
     thread_messages,
     thread_name,
 )
+from integrations.chat.discord.settings import DiscordSettings
 from integrations.chat.discord.sync import CommandSync
 
 log = logging.getLogger(__name__)
@@ -75,20 +75,24 @@ class DiscordChat:
     platform = PLATFORM
     name = PLATFORM
 
-    def __init__(self, settings: Settings, deps: Deps | None, *,
+    def __init__(self, settings: DiscordSettings, deps: Deps | None, *,
+                 admins: Collection[str] = (), responders: Collection[str] = (),
                  channel_rate: tuple[int, float] = CHANNEL_RATE, **client_options: Any) -> None:
-        point_at(settings.discord_api_url)
+        """`admins` and `responders`: user ids that administer or answer whatever their roles
+        (ECHTZEIT_ADMINS, ECHTZEIT_RESPONDERS)."""
+        point_at(settings.api_url)
         self.settings = settings
         self.deps = deps
         self.ready = asyncio.Event()
         self._rate = channel_rate
         self._pace = Pacers[int](lambda: AsyncLimiter(*self._rate))
-        app_id = settings.discord_application_id
+        app_id = settings.application_id
         if app_id and app_id.isdigit():
             client_options.setdefault("application_id", int(app_id))
         self.client = EchtzeitClient(self, **client_options)
         self.gateway = Gateway(settings, self.client)
-        self.interactions = Interactions(settings, self._deps, self.update_card)
+        self.interactions = Interactions(settings, self._deps, self.update_card,
+                                         admins=admins, responders=responders)
         self.autocomplete = Autocomplete(self._deps)
         self.sync = CommandSync(self.client.tree, self.login, self.on_command,
                                 self.autocomplete.suggesters())
@@ -183,7 +187,7 @@ class DiscordChat:
         data = await self._post(channel_id, body)
         message_id = str(data["id"])
         http = self.client.http
-        if self.settings.discord_threads:
+        if self.settings.threads:
             # The card is out: from here on nothing may fail the delivery, or the relay would
             # post the card a second time.
             try:
@@ -233,7 +237,7 @@ class DiscordChat:
         under it when threads are on, else below the text."""
         channel_id = self._channel_id(channel)
         await self._ready_for_rest()
-        threaded = bool(thread) and self.settings.discord_threads
+        threaded = bool(thread) and self.settings.threads
         data = await self._post(channel_id, notice_message(
             text, person=person, lines=() if threaded else thread))
         ref = str(data["id"])

@@ -16,12 +16,14 @@ import typer
 if TYPE_CHECKING:
     from bot.cards import Card
     from bot.settings import Settings
+    from integrations.chat.discord.settings import DiscordSettings
 
 app = typer.Typer(help="Discord: register the slash commands, invite the bot.",
                   no_args_is_help=True)
 
 
 def _settings() -> Settings:
+    """The core settings (render: languages, brands file, high reach)."""
     from bot.settings import SettingsError, load_settings
 
     try:
@@ -31,8 +33,20 @@ def _settings() -> Settings:
         raise typer.Exit(2) from None
 
 
-def _need_token(settings: Settings) -> None:
-    if settings.discord_token is None:
+def _discord() -> DiscordSettings:
+    """Discord's settings (sync, invite)."""
+    from bot.settings import SettingsError, load_model
+    from integrations.chat.discord.settings import DiscordSettings
+
+    try:
+        return load_model(DiscordSettings)
+    except SettingsError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(2) from None
+
+
+def _need_token(settings: DiscordSettings) -> None:
+    if settings.token is None:
         typer.echo("ECHTZEIT_DISCORD_TOKEN is not set (docs/discord.md, step 2).", err=True)
         raise typer.Exit(2)
 
@@ -46,9 +60,9 @@ def sync(
     """Register Echtzeit's slash commands with Discord (run once, and after an upgrade).
 
     In a server they appear at once; global commands can take up to an hour."""
-    settings = _settings()
+    settings = _discord()
     _need_token(settings)
-    guilds = guild or settings.discord_guild_ids
+    guilds = guild or settings.guild_ids
     bad = [g for g in guilds if not g.strip().isdigit()]
     if bad:
         typer.echo(f"not a guild id: {', '.join(bad)} (right-click the server, Copy Server ID)",
@@ -62,7 +76,7 @@ def sync(
                    + " ".join(f"/{n}" for n in names))
 
 
-async def _sync(settings: Settings, guilds: list[str]) -> dict[str, list[str]]:
+async def _sync(settings: DiscordSettings, guilds: list[str]) -> dict[str, list[str]]:
     import discord
 
     from integrations.chat.discord.chat import DiscordChat
@@ -87,18 +101,18 @@ def invite() -> None:
     With ECHTZEIT_DISCORD_THREADS, also those for one thread per card."""
     from integrations.chat.discord.sync import invite_url
 
-    settings = _settings()
-    app_id = settings.discord_application_id
+    settings = _discord()
+    app_id = settings.application_id
     if not app_id:
         _need_token(settings)
         app_id = asyncio.run(_application_id(settings))
     if not app_id.isdigit():
         typer.echo(f"ECHTZEIT_DISCORD_APPLICATION_ID must be a number, not {app_id!r}", err=True)
         raise typer.Exit(2)
-    typer.echo(invite_url(app_id, threads=settings.discord_threads))
+    typer.echo(invite_url(app_id, threads=settings.threads))
 
 
-async def _application_id(settings: Settings) -> str:
+async def _application_id(settings: DiscordSettings) -> str:
     from integrations.chat.discord.chat import DiscordChat
 
     chat = DiscordChat(settings, None)

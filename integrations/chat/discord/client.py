@@ -37,7 +37,7 @@ ATTACHMENT_ALT_MAX = 1024
 
 
 def point_at(api_url: str) -> None:
-    """Make discord.py talk to `api_url` (settings.discord_api_url) instead of discord.com."""
+    """Make discord.py talk to `api_url` (DiscordSettings.api_url) instead of discord.com."""
     Route.BASE = api_url.rstrip("/")
 
 

@@ -11,7 +11,7 @@ import yarl
 from discord.gateway import DiscordWebSocket
 
 from bot.chat import ChatError
-from bot.settings import Settings
+from integrations.chat.discord.settings import DiscordSettings
 
 log = logging.getLogger(__name__)
 
@@ -19,7 +19,7 @@ log = logging.getLogger(__name__)
 class Gateway:
     """Login and the gateway connection of one discord.py client."""
 
-    def __init__(self, settings: Settings, client: discord.Client) -> None:
+    def __init__(self, settings: DiscordSettings, client: discord.Client) -> None:
         self.settings = settings
         self.client = client
         self._logged_in = False
@@ -31,7 +31,7 @@ class Gateway:
         async with self._login_lock:
             if self._logged_in:
                 return
-            token = self.settings.discord_token
+            token = self.settings.token
             if token is None:
                 raise ChatError("ECHTZEIT_DISCORD_TOKEN is not set", permanent=True)
             await self.client.login(token.get_secret_value())

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Collection, Iterable
 from dataclasses import replace
 from typing import Any
 
@@ -14,7 +14,6 @@ import discord
 
 from bot.cards import Card, card_for
 from bot.chat import ChatError
-from bot.settings import Settings
 from bot.store import NotFound
 from commands import BY_NAME, Deps, Invocation, Result, Role, run
 from commands.base import CommandSpec
@@ -25,6 +24,7 @@ from integrations.chat.discord.render import (
     REPLY_MODAL_PATTERN,
     reply_modal_placeholder,
 )
+from integrations.chat.discord.settings import DiscordSettings
 
 log = logging.getLogger(__name__)
 
@@ -55,23 +55,25 @@ def _matches(setting: str | None, *, role_ids: Iterable[int], role_names: Iterab
     return perm is not None and bool(getattr(permissions, perm))
 
 
-def member_roles(settings: Settings, *, user_id: str, role_ids: Iterable[int],
-                 role_names: Iterable[str], permissions: discord.Permissions) -> frozenset[Role]:
-    """What a member may do. Admins: ECHTZEIT_ADMINS, the discord_admin_role, or the
-    Administrator / Manage Server permission. Responders: ECHTZEIT_RESPONDERS, the
-    discord_responder_role, or (when no role is configured) the Manage Messages permission."""
+def member_roles(settings: DiscordSettings, *, user_id: str, role_ids: Iterable[int],
+                 role_names: Iterable[str], permissions: discord.Permissions,
+                 admins: Collection[str] = (), responders: Collection[str] = (),
+                 ) -> frozenset[Role]:
+    """What a member may do. Admins: `admins` (ECHTZEIT_ADMINS), the admin_role, or the
+    Administrator / Manage Server permission. Responders: `responders` (ECHTZEIT_RESPONDERS),
+    the responder_role, or (when no role is configured) the Manage Messages permission."""
     ids, names = list(role_ids), list(role_names)
     roles: set[Role] = set()
-    if (user_id in settings.admins or permissions.administrator or permissions.manage_guild
-            or _matches(settings.discord_admin_role, role_ids=ids, role_names=names,
+    if (user_id in admins or permissions.administrator or permissions.manage_guild
+            or _matches(settings.admin_role, role_ids=ids, role_names=names,
                         permissions=permissions)):
         roles.add(Role.ADMIN)
-    if settings.discord_responder_role:
-        responder = _matches(settings.discord_responder_role, role_ids=ids, role_names=names,
+    if settings.responder_role:
+        responder = _matches(settings.responder_role, role_ids=ids, role_names=names,
                              permissions=permissions)
     else:
         responder = permissions.manage_messages
-    if responder or user_id in settings.responders or Role.ADMIN in roles:
+    if responder or user_id in responders or Role.ADMIN in roles:
         roles.add(Role.RESPONDER)
     return frozenset(roles)
 
@@ -105,9 +107,12 @@ class Interactions:
     """The handlers of commands, buttons and modal submissions; `update_card` redraws a card
     after a button or a reply changed it."""
 
-    def __init__(self, settings: Settings, deps: Callable[[], Deps],
-                 update_card: Callable[[str, str, Card], Awaitable[None]]) -> None:
+    def __init__(self, settings: DiscordSettings, deps: Callable[[], Deps],
+                 update_card: Callable[[str, str, Card], Awaitable[None]], *,
+                 admins: Collection[str] = (), responders: Collection[str] = ()) -> None:
         self.settings = settings
+        self.admins = frozenset(admins)
+        self.responders = frozenset(responders)
         self._deps = deps
         self._update_card = update_card
 
@@ -120,7 +125,8 @@ class Interactions:
             display_name=user.display_name,
             roles=member_roles(self.settings, user_id=str(user.id),
                                role_ids=[r.id for r in roles], role_names=[r.name for r in roles],
-                               permissions=interaction.permissions),
+                               permissions=interaction.permissions, admins=self.admins,
+                               responders=self.responders),
         )
 
     async def _run(self, spec: CommandSpec, inv: Invocation) -> Result:

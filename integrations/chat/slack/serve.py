@@ -23,7 +23,7 @@ from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.chat import Service
-from bot.settings import Settings, SettingsError
+from bot.settings import SettingsError
 from bot.store import utcnow
 from commands import Deps
 from integrations.chat.slack.app import build_app
@@ -31,6 +31,7 @@ from integrations.chat.slack.chat import InstalledTokens, SlackChat, StaticToken
 from integrations.chat.slack.desk import BOT_SCOPES, SlackDesk
 from integrations.chat.slack.install import SqlInstallationStore, SqlOAuthStateStore
 from integrations.chat.slack.people import Directory
+from integrations.chat.slack.settings import SlackSettings
 
 log = logging.getLogger(__name__)
 
@@ -107,21 +108,21 @@ def _secret(value: object) -> str | None:
 
 
 def slack_from_settings(
-    settings: Settings, deps: Deps, *, now: Callable[[], datetime] = utcnow,
+    settings: SlackSettings, deps: Deps, *, now: Callable[[], datetime] = utcnow,
     per_second: float = 1.0,
 ) -> tuple[SlackChat, list[Service], AsyncApp] | None:
     """The Slack adapter, the service that connects it, and the bolt app; None when Slack is
     not configured. Raises SettingsError naming what is missing from a partial setup."""
-    bot_token = _secret(settings.slack_bot_token)
-    app_token = _secret(settings.slack_app_token)
-    signing_secret = _secret(settings.slack_signing_secret)
-    client_secret = _secret(settings.slack_client_secret)
-    client_id = settings.slack_client_id
+    bot_token = _secret(settings.bot_token)
+    app_token = _secret(settings.app_token)
+    signing_secret = _secret(settings.signing_secret)
+    client_secret = _secret(settings.client_secret)
+    client_id = settings.client_id
     if not (bot_token or app_token or client_id or signing_secret):
         return None
-    api_url = settings.slack_api_url
-    directory = Directory.from_lists(settings.slack_admins, settings.slack_responders)
-    prefixes = tuple(p for p in settings.slack_reply_prefixes if p) or ("!reply",)
+    api_url = settings.api_url
+    directory = Directory.from_lists(settings.admins, settings.responders)
+    prefixes = tuple(p for p in settings.reply_prefixes if p) or ("!reply",)
 
     if app_token:
         if not bot_token:
@@ -164,5 +165,5 @@ def slack_from_settings(
         raise SettingsError("configuration error: ECHTZEIT_SLACK_BOT_TOKEN: HTTP mode needs the "
                             "bot token (one workspace) or ECHTZEIT_SLACK_CLIENT_ID and _SECRET "
                             "(OAuth installs)")
-    service = HttpService(app, host=settings.slack_http_host, port=settings.slack_http_port)
+    service = HttpService(app, host=settings.http_host, port=settings.http_port)
     return chat, [service], app

@@ -212,14 +212,15 @@ async def test_follower_recorder_stops_when_told(sqlite_store: Store,
 
 def test_the_demo_never_touches_a_real_network(tmp_path: Path) -> None:
     from echtzeit.wiring import build_desk
+    from tests.configs import config_of
 
     values = dict(EVERYTHING, data_dir=tmp_path)
-    demo = build_desk(settings(**values), f"sqlite:///{tmp_path / 'demo.db'}",
+    demo = build_desk(config_of(core=settings(**values)), f"sqlite:///{tmp_path / 'demo.db'}",
                       replies_file=tmp_path / "r.jsonl", networks=False)
     assert demo.sources == []
     assert all(isinstance(r, RecordingResponder) for r in demo.deps.responders.values())
     assert not any(isinstance(s, WebhookServer) for s in demo.services)
-    live = build_desk(settings(**values), f"sqlite:///{tmp_path / 'live.db'}",
+    live = build_desk(config_of(core=settings(**values)), f"sqlite:///{tmp_path / 'live.db'}",
                       replies_file=tmp_path / "r.jsonl")
     assert len(live.sources) == 15
     assert type(live.deps.responders["x"]).__name__ == "XResponder"

@@ -13,10 +13,10 @@ import discord.http
 import pytest
 from discord.gateway import DiscordWebSocket
 
-from bot.settings import Settings
 from bot.store import Store
 from commands import Deps
 from integrations.chat.discord.chat import DiscordChat
+from integrations.chat.discord.settings import DiscordSettings
 from integrations.networks.replay import recording_responders
 from tests.integrations.chat.discord.fake_discord import TOKEN, FakeDiscord, Member
 
@@ -58,16 +58,15 @@ async def fake() -> AsyncIterator[FakeDiscord]:
     assert server.errors == []
 
 
-def discord_settings(api_url: str, tmp_path: Path, **overrides: object) -> Settings:
+def discord_settings(api_url: str, **overrides: object) -> DiscordSettings:
     values: dict[str, object] = {
-        "discord_token": TOKEN, "discord_api_url": api_url,
-        "discord_application_id": "1300000000000000001",
-        "discord_guild_ids": ["1300000000000000100"],
-        "discord_responder_role": "Care Team", "discord_admin_role": ADMIN_ROLE,
-        "data_dir": tmp_path,
+        "token": TOKEN, "api_url": api_url,
+        "application_id": "1300000000000000001",
+        "guild_ids": ["1300000000000000100"],
+        "responder_role": "Care Team", "admin_role": ADMIN_ROLE,
     }
     values.update(overrides)
-    return Settings(_env_file=None, **values)  # type: ignore[call-arg, arg-type]
+    return DiscordSettings(_env_file=None, **values)  # type: ignore[call-arg, arg-type]
 
 
 class ThreadedFake:
@@ -123,8 +122,8 @@ def threaded_fake(threaded: ThreadedFake) -> FakeDiscord:
 
 
 @pytest.fixture
-def settings(fake: FakeDiscord, tmp_path: Path) -> Settings:
-    return discord_settings(fake.api_url, tmp_path)
+def settings(fake: FakeDiscord) -> DiscordSettings:
+    return discord_settings(fake.api_url)
 
 
 @pytest.fixture
@@ -139,7 +138,7 @@ def deps(sqlite_store: Store, tmp_path: Path, fake: FakeDiscord) -> Deps:
 
 
 @pytest.fixture
-async def chat(settings: Settings, deps: Deps) -> AsyncIterator[DiscordChat]:
+async def chat(settings: DiscordSettings, deps: Deps) -> AsyncIterator[DiscordChat]:
     adapter = DiscordChat(settings, deps, guild_ready_timeout=0.05)
     try:
         yield adapter

@@ -13,10 +13,10 @@ from bot.cards import card_for
 from bot.chat import ChatError
 from bot.domain import DeliveryState
 from bot.relay import Relay
-from bot.settings import Settings
 from commands import Deps
 from integrations.chat.discord.chat import DiscordChat
 from integrations.chat.discord.render import card_message
+from integrations.chat.discord.settings import DiscordSettings
 from tests.factories import new_mention
 from tests.integrations.chat.discord.conftest import discord_settings
 from tests.integrations.chat.discord.fake_discord import FakeDiscord
@@ -98,7 +98,7 @@ async def test_a_channel_name_is_refused_before_any_request(chat: DiscordChat, f
 
 
 async def test_thread_per_card(fake: FakeDiscord, deps: Deps, tmp_path: Path) -> None:
-    settings = discord_settings(fake.api_url, tmp_path, discord_threads=True)
+    settings = discord_settings(fake.api_url, threads=True)
     chat = DiscordChat(settings, deps)
     try:
         await chat.login()
@@ -149,7 +149,7 @@ async def test_relay_reschedules_on_discords_retry_after(chat: DiscordChat, fake
 
 
 async def test_cards_are_paced_per_channel(fake: FakeDiscord, deps: Deps,
-                                           settings: Settings) -> None:
+                                           settings: DiscordSettings) -> None:
     # Two cards at once, then one every 0.1 s: the third and fourth wait their turn.
     chat = DiscordChat(settings, deps, channel_rate=(2, 0.2))
     try:
@@ -180,7 +180,7 @@ async def test_cards_log_in_on_demand(chat: DiscordChat, fake: FakeDiscord, deps
 
 async def test_a_refused_token_keeps_the_card_for_later(fake: FakeDiscord, deps: Deps,
                                                         tmp_path: Path) -> None:
-    chat = DiscordChat(discord_settings(fake.api_url, tmp_path, discord_token="wrong"), deps)
+    chat = DiscordChat(discord_settings(fake.api_url, token="wrong"), deps)
     try:
         with pytest.raises(ChatError) as caught:
             await chat.send_card(fake.channel_id, card_for(deps.store.view(mention(deps))))
@@ -194,7 +194,7 @@ async def test_a_refused_token_keeps_the_card_for_later(fake: FakeDiscord, deps:
 async def test_a_refused_token_ends_the_service_quietly(fake: FakeDiscord, deps: Deps,
                                                         tmp_path: Path,
                                                         caplog: pytest.LogCaptureFixture) -> None:
-    chat = DiscordChat(discord_settings(fake.api_url, tmp_path, discord_token="wrong"), deps)
+    chat = DiscordChat(discord_settings(fake.api_url, token="wrong"), deps)
     await asyncio.wait_for(chat.serve(asyncio.Event()), 10)
     assert "the token was refused" in caplog.text
     assert "wrong" not in caplog.text
@@ -202,7 +202,7 @@ async def test_a_refused_token_ends_the_service_quietly(fake: FakeDiscord, deps:
 
 
 async def test_discord_unreachable_at_start_is_tried_again(fake: FakeDiscord, deps: Deps,
-                                                           settings: Settings) -> None:
+                                                           settings: DiscordSettings) -> None:
     chat = DiscordChat(settings, deps, guild_ready_timeout=0.05)
     fake.fail("GET", r"/users/@me$", 503)  # 503: discord.py does not retry it itself
     stop = asyncio.Event()

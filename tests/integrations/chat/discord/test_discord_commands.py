@@ -7,12 +7,12 @@ from pathlib import Path
 import discord
 import pytest
 
-from bot.settings import Settings
 from commands import COMMANDS, Result
 from commands.base import CommandSpec, Deps, Invocation, Role
 from integrations.chat.discord.chat import DiscordChat
 from integrations.chat.discord.commands import OptionSpec, join_args, parse_usage
 from integrations.chat.discord.interactions import member_roles
+from integrations.chat.discord.settings import DiscordSettings
 from tests.integrations.chat.discord.conftest import discord_settings
 from tests.integrations.chat.discord.discord_rules import command_problems
 
@@ -27,7 +27,7 @@ def spec(usage: str) -> CommandSpec:
 
 
 def test_every_command_becomes_a_valid_slash_command(tmp_path: Path) -> None:
-    chat = DiscordChat(discord_settings("http://127.0.0.1:9/api/v10", tmp_path), None)
+    chat = DiscordChat(discord_settings("http://127.0.0.1:9/api/v10"), None)
     tree = chat.client.tree
     payloads = [c.to_dict(tree) for c in tree.get_commands()]
     assert [p["name"] for p in payloads] == [c.name for c in COMMANDS]
@@ -77,15 +77,18 @@ def test_values_join_into_the_command_line() -> None:
     assert join_args(parse_usage(spec("claim [id]")), {"id": None}) == ""
 
 
-def _roles(settings: Settings, *, role_ids: tuple[int, ...] = (), names: tuple[str, ...] = (),
-           perms: discord.Permissions | None = None, user: str = "1") -> frozenset[Role]:
+def _roles(settings: DiscordSettings, *, role_ids: tuple[int, ...] = (),
+           names: tuple[str, ...] = (), perms: discord.Permissions | None = None,
+           user: str = "1", admins: tuple[str, ...] = (),
+           responders: tuple[str, ...] = ()) -> frozenset[Role]:
     return member_roles(settings, user_id=user, role_ids=role_ids, role_names=names,
-                        permissions=perms or discord.Permissions.none())
+                        permissions=perms or discord.Permissions.none(), admins=admins,
+                        responders=responders)
 
 
 def test_who_may_act(tmp_path: Path) -> None:
-    by_name = discord_settings("http://x", tmp_path, discord_responder_role="Care Team",
-                               discord_admin_role="1300000000000000112")
+    by_name = discord_settings("http://x", responder_role="Care Team",
+                               admin_role="1300000000000000112")
     assert _roles(by_name) == frozenset()
     assert _roles(by_name, names=("care team",)) == {Role.RESPONDER}
     assert _roles(by_name, role_ids=(1300000000000000112,)) == {Role.ADMIN, Role.RESPONDER}
@@ -94,12 +97,14 @@ def test_who_may_act(tmp_path: Path) -> None:
     # ...but Administrator and Manage Server always administer.
     for perms in (discord.Permissions(administrator=True), discord.Permissions(manage_guild=True)):
         assert _roles(by_name, perms=perms) == {Role.ADMIN, Role.RESPONDER}
-    by_permission = discord_settings("http://x", tmp_path, discord_responder_role="Manage Messages",
-                                     discord_admin_role=None)
+    by_permission = discord_settings("http://x", responder_role="Manage Messages",
+                                     admin_role=None)
     assert _roles(by_permission, perms=discord.Permissions(manage_messages=True)) == {
         Role.RESPONDER}
-    unset = discord_settings("http://x", tmp_path, discord_responder_role=None,
-                             discord_admin_role=None, admins=["77"], responders=["55"])
-    assert _roles(unset, perms=discord.Permissions(manage_messages=True)) == {Role.RESPONDER}
-    assert _roles(unset, user="55") == {Role.RESPONDER}
-    assert _roles(unset, user="77") == {Role.ADMIN, Role.RESPONDER}
+    unset = discord_settings("http://x", responder_role=None, admin_role=None)
+    admins, responders = ("77",), ("55",)  # ECHTZEIT_ADMINS, ECHTZEIT_RESPONDERS
+    assert _roles(unset, perms=discord.Permissions(manage_messages=True), admins=admins,
+                  responders=responders) == {Role.RESPONDER}
+    assert _roles(unset, user="55", admins=admins, responders=responders) == {Role.RESPONDER}
+    assert _roles(unset, user="77", admins=admins, responders=responders) == {
+        Role.ADMIN, Role.RESPONDER}

@@ -22,9 +22,9 @@ from bot.cards import Card, card_for
 from bot.chat import ChatError, IdempotentChat
 from bot.domain import DeliveryState
 from bot.relay import Relay, delivery_token
-from bot.settings import Settings
 from commands import Deps
 from integrations.chat.discord.chat import DiscordChat
+from integrations.chat.discord.settings import DiscordSettings
 from tests.conftest import Clock
 from tests.integrations.chat.discord.discord_rules import nonce_problems
 from tests.integrations.chat.discord.fake_discord import FakeDiscord
@@ -58,7 +58,7 @@ class PlainChat:
         await self.chat.update_card(channel, message_ref, card)
 
 
-async def crash_mid_send(fake: FakeDiscord, deps: Deps, settings: Settings, clock: Clock,
+async def crash_mid_send(fake: FakeDiscord, deps: Deps, settings: DiscordSettings, clock: Clock,
                          *, plain: bool = False) -> int:
     """A relay worker posts the mention's card; Discord makes the message, and the worker
     dies before the answer reaches it. Returns the mention id; its delivery is left in doubt
@@ -84,7 +84,7 @@ async def crash_mid_send(fake: FakeDiscord, deps: Deps, settings: Settings, cloc
     return mid
 
 
-async def restart(fake: FakeDiscord, deps: Deps, settings: Settings, clock: Clock,
+async def restart(fake: FakeDiscord, deps: Deps, settings: DiscordSettings, clock: Clock,
                   *, plain: bool = False) -> tuple[DiscordChat, Relay]:
     """The next process: a new DiscordChat and relay, once the dead worker's lease ran out."""
     clock.advance(seconds=61)  # the relay's lease is 60 s
@@ -94,7 +94,7 @@ async def restart(fake: FakeDiscord, deps: Deps, settings: Settings, clock: Cloc
 
 
 async def test_a_card_in_doubt_is_resent_and_stays_one_message(
-    fake: FakeDiscord, deps: Deps, settings: Settings, clock: Clock
+    fake: FakeDiscord, deps: Deps, settings: DiscordSettings, clock: Clock
 ) -> None:
     fake.clock = discord_time = SteppedTime()
     mid = await crash_mid_send(fake, deps, settings, clock)
@@ -123,7 +123,7 @@ async def test_a_card_in_doubt_is_resent_and_stays_one_message(
 
 
 async def test_without_the_nonce_the_same_crash_posts_the_card_twice(
-    fake: FakeDiscord, deps: Deps, settings: Settings, clock: Clock
+    fake: FakeDiscord, deps: Deps, settings: DiscordSettings, clock: Clock
 ) -> None:
     mid = await crash_mid_send(fake, deps, settings, clock, plain=True)
     chat, relay = await restart(fake, deps, settings, clock, plain=True)
@@ -141,7 +141,7 @@ async def test_without_the_nonce_the_same_crash_posts_the_card_twice(
 
 
 async def test_a_restart_after_the_nonce_window_posts_the_card_again(
-    fake: FakeDiscord, deps: Deps, settings: Settings, clock: Clock
+    fake: FakeDiscord, deps: Deps, settings: DiscordSettings, clock: Clock
 ) -> None:
     # The limit docs/operations.md states: Discord forgets the nonce after a few minutes.
     fake.clock = discord_time = SteppedTime()
@@ -159,7 +159,7 @@ async def test_a_restart_after_the_nonce_window_posts_the_card_again(
 
 
 async def test_a_card_changed_while_in_doubt_is_redrawn_after_the_resend(
-    fake: FakeDiscord, deps: Deps, settings: Settings, clock: Clock
+    fake: FakeDiscord, deps: Deps, settings: DiscordSettings, clock: Clock
 ) -> None:
     # Discord answers the resend with the FIRST message, which shows the card as it was; the
     # claim made meanwhile must still reach it.
@@ -183,7 +183,7 @@ async def test_a_card_changed_while_in_doubt_is_redrawn_after_the_resend(
 
 
 async def test_the_fake_enforces_nonces_as_discord_documents(
-    fake: FakeDiscord, deps: Deps, settings: Settings
+    fake: FakeDiscord, deps: Deps, settings: DiscordSettings
 ) -> None:
     card = card_for(deps.store.view(mention(deps)))
     other_channel = "1300000000000000299"

@@ -10,9 +10,9 @@ from typing import Any
 
 from bot.domain import MentionStatus, ReplyState
 from bot.relay import Relay
-from bot.settings import Settings
 from commands import Deps
 from integrations.chat.discord.chat import DiscordChat
+from integrations.chat.discord.settings import DiscordSettings
 from tests.factories import new_mention
 from tests.integrations.chat.discord.conftest import ANA, BEN, OWNER
 from tests.integrations.chat.discord.fake_discord import TOKEN, FakeDiscord, InteractionState
@@ -205,7 +205,7 @@ async def test_reply_button_refuses_without_the_role(connected: DiscordChat, fak
 
 
 async def test_buttons_and_modals_survive_a_restart(fake: FakeDiscord, deps: Deps,
-                                                    settings: Settings) -> None:
+                                                    settings: DiscordSettings) -> None:
     """A card sent by one process is clicked after another one took over."""
 
     async def running() -> tuple[DiscordChat, asyncio.Event, asyncio.Task[None]]:

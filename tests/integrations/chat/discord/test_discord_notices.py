@@ -35,7 +35,7 @@ async def test_notice_with_detail_lines_below(chat: DiscordChat, fake: FakeDisco
 
 async def test_notice_details_go_into_a_thread(fake: FakeDiscord, deps: Deps,
                                                tmp_path: Path) -> None:
-    chat = DiscordChat(discord_settings(fake.api_url, tmp_path, discord_threads=True), deps)
+    chat = DiscordChat(discord_settings(fake.api_url, threads=True), deps)
     try:
         ref = await chat.notify(fake.channel_id, "Spike: 30 mentions of Acme",
                                 person="Ana (Care)", thread=[f"#{n} line" for n in range(300)])

@@ -11,26 +11,27 @@ import sys
 from pathlib import Path
 
 from bot import db
-from bot.settings import Settings
 from bot.store import Store
 from commands import Deps
+from integrations.chat.discord.settings import DiscordSettings
+from tests.configs import config_of
 from tests.integrations.chat.discord.conftest import ANA, ThreadedFake
 from tests.integrations.chat.discord.fake_discord import TOKEN
 
 ROOT = Path(__file__).resolve().parents[4]
 
 
-def test_chat_adapters_add_discord_only_with_a_token(settings: Settings, deps: Deps,
+def test_chat_adapters_add_discord_only_with_a_token(settings: DiscordSettings, deps: Deps,
                                                      tmp_path: Path) -> None:
     from echtzeit.wiring import chat_adapters
     from integrations.chat.discord.chat import DiscordChat
 
-    adapters, services = chat_adapters(settings, deps)
+    adapters, services = chat_adapters(config_of(discord=settings), deps)
     [discord_chat] = [a for a in adapters if a.platform == "discord"]
     assert isinstance(discord_chat, DiscordChat)
     assert discord_chat in services
-    without = settings.model_copy(update={"discord_token": None})
-    adapters, services = chat_adapters(without, deps)
+    without = settings.model_copy(update={"token": None})
+    adapters, services = chat_adapters(config_of(discord=without), deps)
     assert not [a for a in adapters if a.platform == "discord"]
 
 

@@ -17,6 +17,8 @@ import aiohttp
 from commands import Deps
 from echtzeit.wiring import chat_adapters
 from integrations.chat.discord.chat import DiscordChat
+from integrations.chat.slack.settings import SlackSettings
+from tests.configs import config_of
 from tests.integrations.chat.discord.conftest import ANA, discord_settings
 from tests.integrations.chat.discord.fake_discord import FakeDiscord
 from tests.integrations.chat.slack.fake_slack import FakeSlack
@@ -44,11 +46,11 @@ async def test_slack_and_discord_served_at_once(fake: FakeDiscord, deps: Deps,
                                                 tmp_path: Path) -> None:
     slack = await FakeSlack().start()
     port = _free_port()
-    settings = discord_settings(
-        fake.api_url, tmp_path, slack_bot_token=next(iter(slack.tokens)),
-        slack_signing_secret=SIGNING_SECRET, slack_http_host="127.0.0.1",
-        slack_http_port=port, slack_api_url=slack.api_url)
-    adapters, services = chat_adapters(settings, deps)
+    config = config_of(discord=discord_settings(fake.api_url), slack=SlackSettings(
+        _env_file=None, bot_token=next(iter(slack.tokens)),  # type: ignore[call-arg]
+        signing_secret=SIGNING_SECRET, http_host="127.0.0.1",
+        http_port=port, api_url=slack.api_url))
+    adapters, services = chat_adapters(config, deps)
     assert sorted(a.platform for a in adapters) == ["discord", "slack"]
     [discord_chat] = [a for a in adapters if isinstance(a, DiscordChat)]
     [slack_http] = [s for s in services if s.name == "slack-http"]

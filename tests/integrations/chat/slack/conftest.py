@@ -20,11 +20,11 @@ import pytest
 from slack_bolt.listener.asyncio_runner import AsyncioListenerRunner
 
 from bot.relay import Relay
-from bot.settings import Settings
 from bot.store import Store
 from commands import Deps
 from integrations.chat.slack.chat import SlackChat
 from integrations.chat.slack.serve import HttpService, SocketModeService, slack_from_settings
+from integrations.chat.slack.settings import SlackSettings
 from integrations.networks.replay import RecordingResponder, recording_responders
 from tests.factories import new_mention
 from tests.integrations.chat.slack.fake_slack import FakeSlack, fixture
@@ -50,15 +50,15 @@ def sign(body: str, *, secret: str = SIGNING_SECRET,
     return {"X-Slack-Request-Timestamp": ts, "X-Slack-Signature": f"v0={digest}"}
 
 
-def slack_settings(fake: FakeSlack, **overrides: Any) -> Settings:
+def slack_settings(fake: FakeSlack, **overrides: Any) -> SlackSettings:
     values: dict[str, Any] = {
-        "slack_bot_token": next(iter(fake.tokens)),
-        "slack_signing_secret": SIGNING_SECRET,
-        "slack_api_url": fake.api_url,
-        "slack_http_host": "127.0.0.1",
+        "bot_token": next(iter(fake.tokens)),
+        "signing_secret": SIGNING_SECRET,
+        "api_url": fake.api_url,
+        "http_host": "127.0.0.1",
         **overrides,
     }
-    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+    return SlackSettings(_env_file=None, **values)  # type: ignore[call-arg]
 
 
 @dataclass

@@ -255,8 +255,8 @@ async def test_a_redelivered_event_reaching_another_replica_is_dropped(
         "Danke!"]
 
 
-@pytest.mark.parametrize("http_desk", [{"slack_responders": ["S0CARE"],
-                                        "slack_admins": ["U0BOSS"]}], indirect=True)
+@pytest.mark.parametrize("http_desk", [{"responders": ["S0CARE"],
+                                        "admins": ["U0BOSS"]}], indirect=True)
 async def test_only_responders_may_act_and_others_are_refused_politely(
         http_desk: SlackDeskUnderTest) -> None:
     fake, store, mid = http_desk.fake, http_desk.store, http_desk.mention_id

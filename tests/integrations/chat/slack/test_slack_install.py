@@ -76,8 +76,8 @@ async def test_oauth_states_are_single_use_and_expire(store: Store, clock: Clock
 async def oauth_desk(fake: FakeSlack, sqlite_store: Store,
                      responders: dict[str, RecordingResponder],
                      ) -> AsyncIterator[tuple[HttpService, SlackChat, aiohttp.ClientSession]]:
-    settings = slack_settings(fake, slack_bot_token=None, slack_client_id=fake.client_id,
-                              slack_client_secret=fake.client_secret, slack_admins=["U0ANA"])
+    settings = slack_settings(fake, bot_token=None, client_id=fake.client_id,
+                              client_secret=fake.client_secret, admins=["U0ANA"])
     built = slack_from_settings(settings, Deps(store=sqlite_store, responders=responders),
                                 per_second=1000)
     assert built is not None

@@ -22,6 +22,7 @@ from integrations.chat.slack.serve import (
     HttpService,
     SocketModeService,
 )
+from tests.configs import config_of
 from tests.integrations.chat.slack.conftest import slack_settings
 from tests.integrations.chat.slack.fake_slack import FakeSlack, fixture
 
@@ -52,37 +53,38 @@ def test_the_manifest_asks_for_exactly_what_the_app_uses() -> None:
 async def test_run_wires_socket_mode_or_http_mode_from_the_settings(
         fake: FakeSlack, sqlite_store: Store) -> None:
     deps = Deps(store=sqlite_store)
-    adapters, services = chat_adapters(slack_settings(
-        fake, slack_app_token=fake.app_token, slack_signing_secret=None), deps)
+    adapters, services = chat_adapters(config_of(slack=slack_settings(
+        fake, app_token=fake.app_token, signing_secret=None)), deps)
     [chat], [service] = adapters, services
     assert isinstance(chat, SlackChat) and isinstance(chat.tokens, StaticToken)
     assert isinstance(service, SocketModeService)
     assert chat.api_url == fake.api_url
 
-    adapters, services = chat_adapters(slack_settings(fake, slack_http_port=3999), deps)
+    adapters, services = chat_adapters(config_of(slack=slack_settings(fake, http_port=3999)),
+                                       deps)
     [service] = services
     assert isinstance(service, HttpService) and service.port == 3999
 
-    adapters, services = chat_adapters(slack_settings(
-        fake, slack_bot_token=None, slack_client_id=fake.client_id,
-        slack_client_secret=fake.client_secret), deps)
+    adapters, services = chat_adapters(config_of(slack=slack_settings(
+        fake, bot_token=None, client_id=fake.client_id,
+        client_secret=fake.client_secret)), deps)
     [chat] = adapters
     assert isinstance(chat, SlackChat) and isinstance(chat.tokens, InstalledTokens)
 
-    assert chat_adapters(slack_settings(fake, slack_bot_token=None,
-                                        slack_signing_secret=None), deps) == ([], [])
+    assert chat_adapters(config_of(slack=slack_settings(fake, bot_token=None,
+                                                        signing_secret=None)), deps) == ([], [])
 
 
 @pytest.mark.parametrize("overrides", [
-    {"slack_app_token": "xapp-1", "slack_bot_token": None, "slack_signing_secret": None},
-    {"slack_signing_secret": None},
-    {"slack_bot_token": None, "slack_client_id": "1.2"},
+    {"app_token": "xapp-1", "bot_token": None, "signing_secret": None},
+    {"signing_secret": None},
+    {"bot_token": None, "client_id": "1.2"},
 ])
 async def test_an_incomplete_slack_setup_stops_with_one_line(
         fake: FakeSlack, sqlite_store: Store, overrides: dict[str, object],
         capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SettingsError) as stopped:
-        chat_adapters(slack_settings(fake, **overrides), Deps(store=sqlite_store))
+        chat_adapters(config_of(slack=slack_settings(fake, **overrides)), Deps(store=sqlite_store))
     said = str(stopped.value)
     assert said.startswith("configuration error: ECHTZEIT_SLACK_")
     assert said.count("configuration error") == 1 and "\n" not in said

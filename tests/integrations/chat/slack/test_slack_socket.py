@@ -26,7 +26,7 @@ async def test_socket_mode_connects_acks_envelopes_and_answers(
         fake: FakeSlack, sqlite_store: Store, responders: dict[str, RecordingResponder],
         replies_file: Path) -> None:
     mid = seed(sqlite_store)
-    settings = slack_settings(fake, slack_app_token=fake.app_token, slack_signing_secret=None)
+    settings = slack_settings(fake, app_token=fake.app_token, signing_secret=None)
     built = slack_from_settings(settings, Deps(store=sqlite_store, responders=responders),
                                 per_second=1000)
     assert built is not None

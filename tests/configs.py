@@ -1,0 +1,18 @@
+"""A `Config` for tests that build the wiring from settings models made in the test."""
+
+from __future__ import annotations
+
+from bot.settings import Settings
+from echtzeit.config import Config
+from integrations.chat.discord.settings import DiscordSettings
+from integrations.chat.slack.settings import SlackSettings
+
+
+def config_of(*, core: Settings | None = None, slack: SlackSettings | None = None,
+              discord: DiscordSettings | None = None) -> Config:
+    """The given models; the others as the environment (not `.env`) makes them."""
+    return Config(
+        core=core or Settings(_env_file=None),  # type: ignore[call-arg]
+        slack=slack or SlackSettings(_env_file=None),  # type: ignore[call-arg]
+        discord=discord or DiscordSettings(_env_file=None),  # type: ignore[call-arg]
+    )
