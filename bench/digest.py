@@ -182,6 +182,10 @@ def bench(url: str, load: Callable[[Store, tuple[list[tuple[Any, ...]], ...]], N
 
 
 def main(argv: list[str] | None = None) -> None:
+    from bot.networks import install_networks
+    from integrations.networks.specs import SPECS
+
+    install_networks(SPECS)  # the list of networks the core reads, as `echtzeit` installs it
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--mentions", type=int, default=1_000_000)
     p.add_argument("--brands", type=int, default=50)

@@ -122,6 +122,10 @@ def run(url: str, names: list[str], queries: dict[str, str], posts: list[Post],
 
 
 def main() -> None:
+    from bot.networks import install_networks
+    from integrations.networks.specs import SPECS
+
+    install_networks(SPECS)  # the list of networks the core reads, as `echtzeit` installs it
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--posts", type=int, default=200_000)
     parser.add_argument("--brands", type=int, default=1000)

@@ -320,6 +320,10 @@ class Bench:
 
 
 def main() -> None:
+    from bot.networks import install_networks
+    from integrations.networks.specs import SPECS
+
+    install_networks(SPECS)  # the list of networks the core reads, as `echtzeit` installs it
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--minutes", type=float, default=5.0)
     parser.add_argument("--rate", type=float, default=10.0)

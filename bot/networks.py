@@ -1,8 +1,15 @@
-"""The two small protocols each network module implements: a source and a responder."""
+"""The two small protocols each network module implements (a source and a responder), and the
+one list of networks Echtzeit knows (`NetworkSpec`), installed by the top floor at start-up.
+
+The list lives with the network plug-ins (integrations/networks/specs.py); the core cannot
+import them, so `echtzeit` installs it (`install_networks`) and the query language, the SLA
+defaults and the demo's reply limits read it (`network_specs`). Reading it before it is
+installed raises `NetworksNotInstalled`: an empty list would silently refuse every network.
+"""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
@@ -71,3 +78,60 @@ def length_problem(network: str, text: str, limit: int, *, size: int | None = No
     if size > limit:
         return f"{network} allows {limit} characters, this reply has {size}"
     return None
+
+
+# --- the list of networks ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class NetworkSpec:
+    """What the core knows of one network.
+
+    `reply_limit`: characters one reply may have (None: no replies through its API);
+    `sla_minutes`: the default first-response target, the `target` of the SLA rule
+    (bot.reporting.sla.rule: due at created + target, warned at its warn share; None: the
+    rule's fallback); `queryable`: `network:<name>` may be used in a query; `off_reason`: what
+    turns it on, for `echtzeit networks` (None for networks only the webhook carries)."""
+
+    name: str
+    reply_limit: int | None = None
+    sla_minutes: int | None = None
+    queryable: bool = True
+    off_reason: str | None = None
+
+
+class NetworksNotInstalled(RuntimeError):
+    """The list of networks was read before the top floor installed it."""
+
+
+_installed: tuple[NetworkSpec, ...] | None = None
+
+
+def install_networks(specs: Iterable[NetworkSpec]) -> tuple[NetworkSpec, ...]:
+    """Make `specs` the list of networks (replacing an earlier one). Names must be unique."""
+    global _installed
+    specs = tuple(specs)
+    names = [s.name for s in specs]
+    twice = sorted({n for n in names if names.count(n) > 1})
+    if twice:
+        raise ValueError(f"network named twice: {', '.join(twice)}")
+    _installed = specs
+    return specs
+
+
+def network_specs() -> tuple[NetworkSpec, ...]:
+    """The installed list of networks, in `echtzeit networks` order."""
+    if _installed is None:
+        raise NetworksNotInstalled(
+            "the list of networks is not installed: the top floor (echtzeit) calls "
+            "bot.networks.install_networks(...) at start-up, tests in tests/conftest.py")
+    return _installed
+
+
+def network_names() -> tuple[str, ...]:
+    return tuple(s.name for s in network_specs())
+
+
+def queryable_networks() -> tuple[str, ...]:
+    """The names `network:` accepts in a query."""
+    return tuple(s.name for s in network_specs() if s.queryable)

@@ -164,58 +164,7 @@ class Settings(EchtzeitSettings):
         description="brands.json with the brands to set up on first start (default: the bundled "
                     "sample brands).")
 
-    # --- Networks (integrations/networks/*) -------------------------------------------------
-    mastodon_base_url: str | None = None  # e.g. https://mastodon.social
-    mastodon_access_token: SecretStr | None = None
-    mastodon_hashtags: CommaList = Field(default_factory=list)
-    mastodon_streaming: bool = True  # hashtags and @mentions live over the streaming API
-    bluesky_service_url: str = "https://bsky.social"
-    bluesky_handle: str | None = None
-    bluesky_app_password: SecretStr | None = None
-    bluesky_jetstream_url: str | None = None  # e.g. wss://jetstream2.us-east.bsky.network
-    bluesky_public_api_url: str = "https://public.api.bsky.app"  # profiles without an account
-    reddit_client_id: str | None = None
-    reddit_client_secret: SecretStr | None = None
-    reddit_username: str | None = None
-    reddit_password: SecretStr | None = None
-    reddit_user_agent: str | None = None  # "<platform>:<app id>:<version> (by /u/<name>)"
-    reddit_subreddits: CommaList = Field(default_factory=list)
-    reddit_api_url: str = "https://oauth.reddit.com"
-    reddit_auth_url: str = "https://www.reddit.com"
-    hackernews_enabled: bool = False
-    hackernews_api_url: str = "https://hn.algolia.com/api/v1"
-    rss_feeds: CommaList = Field(default_factory=list)
-    x_bearer_token: SecretStr | None = None  # app-only: recent search
-    x_user_token: SecretStr | None = None  # OAuth 2.0 user context: replies (lasts 2 h)
-    x_client_id: str | None = None  # the X app's OAuth 2.0 client id (renewing the user token)
-    x_client_secret: SecretStr | None = None  # confidential clients only
-    x_refresh_token: SecretStr | None = None  # offline.access; seed of the stored, rotated one
-    x_api_url: str = "https://api.x.com/2"
-    facebook_page_id: str | None = None
-    facebook_page_token: SecretStr | None = None
-    instagram_user_id: str | None = None
-    instagram_token: SecretStr | None = None
-    graph_api_url: str = "https://graph.facebook.com/v21.0"
-    github_token: SecretStr | None = None
-    github_api_url: str = "https://api.github.com"
-    youtube_api_key: SecretStr | None = None
-    youtube_oauth_token: SecretStr | None = None  # for replying
-    youtube_refresh_token: SecretStr | None = None  # replying, kept fresh (preferred)
-    youtube_client_id: str | None = None  # the OAuth client of that refresh token
-    youtube_client_secret: SecretStr | None = None
-    youtube_token_url: str = "https://oauth2.googleapis.com/token"
-    youtube_channel_id: str | None = None
-    youtube_video_ids: CommaList = Field(default_factory=list)
-    youtube_api_url: str = "https://www.googleapis.com/youtube/v3"
-    webhook_secret: SecretStr | None = None  # HMAC-SHA256 key of the signed webhook source
-    webhook_max_bytes: int = Field(default=256 * 1024, ge=1024, le=16 * 1024 * 1024)
-    webhook_host: str = "127.0.0.1"  # where pushed posts (signed webhook, Meta) arrive
-    webhook_port: int = Field(default=8787, ge=0, le=65535)
-    meta_app_secret: SecretStr | None = None  # checks Meta's X-Hub-Signature-256
-    meta_verify_token: SecretStr | None = None  # answers Meta's subscription handshake
-    poll_seconds: float = Field(default=60.0, ge=1, le=86_400)
-    # The brands' own accounts whose followers the digest reports: Brand=network:handle, ...
-    brand_accounts: CommaList = Field(default_factory=list)
+    # The networks' settings are their plug-ins' (integrations/networks/settings.py).
 
     # --- Digest, SLA, spikes (bot/reporting) ----------------------------------------------------
     digest_hour: int = Field(

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from bot.cards import card_for
 from bot.errors import NotFound
 from bot.reporting.sla.hours import BusinessHours
-from bot.reporting.sla.rule import DEFAULT_TARGET_MINUTES, FALLBACK_TARGET_MINUTES
+from bot.reporting.sla.rule import FALLBACK_TARGET_MINUTES, default_target_minutes
 from commands.base import (
     Attachment,
     Deps,
@@ -192,7 +192,7 @@ def sla(inv: Invocation, deps: Deps) -> Result:
             brands = [deps.store.brand(name=rest.strip().strip('"'))]
         targets = q.sla_targets([b.id or 0 for b in brands])
         lines = ["defaults: " + ", ".join(f"{n} {m} min" for n, m in
-                                          DEFAULT_TARGET_MINUTES.items())
+                                          default_target_minutes().items())
                  + f", other networks {FALLBACK_TARGET_MINUTES} min"]
         for b in brands:
             own = sorted((n, m) for (bid, n), m in targets.overrides.items() if bid == b.id)

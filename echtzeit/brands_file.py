@@ -31,7 +31,6 @@ Imported by `echtzeit.admin` when a brands file is read, not with the CLI.
 
 from __future__ import annotations
 
-import functools
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -60,14 +59,12 @@ _FIELD = re.compile(r"\{([^{}\s]{0,40})\}")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 
 
-@functools.cache
 def known_networks() -> tuple[str, ...]:
-    """The networks Echtzeit reads, and those with a default SLA target (the webhook may
-    carry them, e.g. trustpilot)."""
-    from bot.reporting.sla.rule import DEFAULT_TARGET_MINUTES
-    from integrations.networks.registry import NETWORKS
+    """The networks Echtzeit reads, and those only the webhook carries (e.g. trustpilot): the
+    installed list of networks (bot.networks)."""
+    from bot.networks import network_names
 
-    return tuple(dict.fromkeys([*NETWORKS, *DEFAULT_TARGET_MINUTES]))
+    return network_names()
 
 
 # --- the plan --------------------------------------------------------------------------------

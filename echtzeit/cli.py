@@ -102,7 +102,7 @@ def networks() -> None:
     """List each network: on or off, and whether its credentials work (one cheap call each)."""
     from integrations.networks.registry import networks_command
 
-    networks_command()
+    networks_command(_config().networks)  # every bad setting stops it, as every other command
 
 
 @app.command()
@@ -242,5 +242,14 @@ def _safe_url(url: str) -> str:
     return make_url(url).render_as_string(hide_password=True)
 
 
+def install_networks() -> None:
+    """The list of networks the core reads (query language, SLA defaults, reply limits)."""
+    from bot.networks import install_networks as install
+    from integrations.networks.specs import SPECS
+
+    install(SPECS)
+
+
 def main() -> None:
+    install_networks()
     app()

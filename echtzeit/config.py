@@ -1,10 +1,11 @@
 """Everything Echtzeit reads from the environment and `.env`, loaded once at start-up.
 
 Each part of the house has its own settings model: the core `bot.settings.Settings`, Slack's
-`SlackSettings`, Discord's `DiscordSettings` (the networks' fields are still core Settings').
+`SlackSettings`, Discord's `DiscordSettings`, and the networks' (integrations/networks/settings.py:
+the shared `NetworkSettings` and one model per network plug-in, gathered in `Config.networks`).
 `MODELS` lists them in `.env.example`'s order (echtzeit/envfile.py writes it from them); a new
-model (a network's) is added by appending it there: `load_config` then builds and checks it too,
-and `Config.get(Model)` hands it out.
+model is added by appending it there: `load_config` then builds and checks it too, and
+`Config.get(Model)` hands it out.
 `load_config` builds every model and reports every bad setting of every model at once, one line
 each (bot.settings.setting_errors), in one SettingsError.
 """
@@ -20,12 +21,20 @@ from pydantic import ValidationError
 from bot.settings import EchtzeitSettings, Settings, SettingsError, setting_errors
 from integrations.chat.discord.settings import DiscordSettings
 from integrations.chat.slack.settings import SlackSettings
+from integrations.networks.settings import (
+    PLUGIN_SETTINGS,
+    SECTIONS,
+    NetworkConfig,
+    NetworkSettings,
+    load_network_config,
+)
 
 # (section title in .env.example, model), in the order .env.example lists them.
 MODELS: tuple[tuple[str, type[EchtzeitSettings]], ...] = (
     ("Core", Settings),
     ("Slack", SlackSettings),
     ("Discord", DiscordSettings),
+    *SECTIONS,
 )
 
 M = TypeVar("M", bound=EchtzeitSettings)
@@ -38,17 +47,17 @@ class Config:
     core: Settings
     slack: SlackSettings
     discord: DiscordSettings
+    # The networks' models (the environment's, not `.env`'s, when a test leaves it out).
+    networks: NetworkConfig = field(
+        default_factory=lambda: load_network_config(env_file=None))
     # The models of MODELS without a field of their own, by class.
     others: Mapping[type[EchtzeitSettings], EchtzeitSettings] = field(default_factory=dict)
 
-    @property
-    def networks(self) -> Settings:
-        """The networks' settings: for now fields of the core Settings."""
-        return self.core
-
     def models(self) -> tuple[EchtzeitSettings, ...]:
-        """Every model of this configuration (for instance to mask each one's secrets)."""
-        return self.core, self.slack, self.discord, *self.others.values()
+        """Every model of this configuration, in MODELS' order (for instance to mask each
+        one's secrets)."""
+        return (self.core, self.slack, self.discord, *self.networks.models(),
+                *self.others.values())
 
     def get(self, model: type[M]) -> M:
         """The loaded settings of that model."""
@@ -77,9 +86,11 @@ def load_config() -> Config:
             errors.extend(setting_errors(exc, model))
     if errors:
         raise SettingsError("\n".join(errors))
-    own = (Settings, SlackSettings, DiscordSettings)
+    own = (Settings, SlackSettings, DiscordSettings, NetworkSettings, *PLUGIN_SETTINGS)
+    networks = NetworkConfig(shared=_pick(built, NetworkSettings),
+                             plugins={m: built[m] for m in PLUGIN_SETTINGS})
     return Config(core=_pick(built, Settings), slack=_pick(built, SlackSettings),
-                  discord=_pick(built, DiscordSettings),
+                  discord=_pick(built, DiscordSettings), networks=networks,
                   others={m: v for m, v in built.items() if m not in own})
 
 

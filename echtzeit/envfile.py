@@ -17,8 +17,7 @@ from collections.abc import Iterable
 
 from pydantic.fields import FieldInfo
 
-from bot.settings import EchtzeitSettings, Settings, env_name, holds_secret_str
-from echtzeit import network_env_help
+from bot.settings import EchtzeitSettings, env_name, holds_secret_str
 from echtzeit.config import MODELS
 
 WIDTH = 100
@@ -34,11 +33,8 @@ def heading(title: str) -> str:
 
 
 def description(model: type[EchtzeitSettings], name: str, info: FieldInfo) -> str | None:
-    """The field's description; for a network field still in the core Settings, its text in
-    echtzeit/network_env_help.py."""
-    if info.description:
-        return info.description
-    return network_env_help.HELP.get(name) if model is Settings else None
+    """The field's description (every field has one: a test checks)."""
+    return info.description
 
 
 def section(model: type[EchtzeitSettings], name: str, info: FieldInfo) -> str | None:
@@ -46,8 +42,6 @@ def section(model: type[EchtzeitSettings], name: str, info: FieldInfo) -> str | 
     extra = info.json_schema_extra
     if isinstance(extra, dict) and isinstance(extra.get("env_section"), str):
         return str(extra["env_section"])
-    if model is Settings and name == network_env_help.SECTION[0]:
-        return network_env_help.SECTION[1]
     return None
 
 

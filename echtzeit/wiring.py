@@ -20,7 +20,7 @@ from bot.chat import ChatAdapter, DigestSink, Notifier, Service
 from bot.enrich import LanguageDetector
 from bot.leader import Leader
 from bot.leases import Exclusive, LeaseSession
-from bot.networks import Responder, Source
+from bot.networks import Responder, Source, install_networks
 from bot.ops import OpsServer
 from bot.pipeline import IngestReport, Pipeline
 from bot.relay import Relay, RelayPolicy
@@ -38,6 +38,7 @@ from integrations.chat.console.chat import ConsoleChat
 from integrations.networks.registry import Networks
 from integrations.networks.registry import build as build_networks
 from integrations.networks.replay import recording_responders
+from integrations.networks.specs import SPECS
 
 log = logging.getLogger(__name__)
 
@@ -139,7 +140,9 @@ def chat_adapters(config: Config, deps: Deps) -> tuple[list[ChatAdapter], list[S
 
 def build_desk(config: Config, url: str, *, replies_file: Path,
                networks: bool = True) -> Desk:
+    """The desk of one process; with `networks` False (the demo) no network is built."""
     settings = config.core
+    install_networks(SPECS)  # the list the core reads; also for callers other than the CLI
     store = open_store(url)
     chat = ConsoleChat(files_dir=settings.data_dir / "files")
     spikes = SpikeDetector(store)
@@ -152,7 +155,8 @@ def build_desk(config: Config, url: str, *, replies_file: Path,
         flood=spikes,
     )
     # The demo replays invented posts: it must never reach (or reply on) a real network.
-    live = build_networks(config.networks, store) if networks else None
+    live = (build_networks(config.networks, store, zone=settings.timezone) if networks
+            else None)
     digests = DigestBuilder(store, timezone=settings.timezone, digest_hour=settings.digest_hour,
                             business_hours=settings.business_hours)
     deps = Deps(store=store, responders=network_responders(settings, replies_file, live),

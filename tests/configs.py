@@ -6,13 +6,16 @@ from bot.settings import Settings
 from echtzeit.config import Config
 from integrations.chat.discord.settings import DiscordSettings
 from integrations.chat.slack.settings import SlackSettings
+from integrations.networks.settings import NetworkConfig, load_network_config
 
 
 def config_of(*, core: Settings | None = None, slack: SlackSettings | None = None,
-              discord: DiscordSettings | None = None) -> Config:
+              discord: DiscordSettings | None = None,
+              networks: NetworkConfig | None = None) -> Config:
     """The given models; the others as the environment (not `.env`) makes them."""
     return Config(
         core=core or Settings(_env_file=None),  # type: ignore[call-arg]
         slack=slack or SlackSettings(_env_file=None),  # type: ignore[call-arg]
         discord=discord or DiscordSettings(_env_file=None),  # type: ignore[call-arg]
+        networks=networks or load_network_config(env_file=None),
     )

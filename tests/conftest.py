@@ -10,8 +10,13 @@ from pathlib import Path
 import pytest
 
 from bot import db
+from bot.networks import install_networks
 from bot.store import Store
+from integrations.networks.specs import SPECS
 from tests.pgcluster import PgCluster
+
+# The list of networks the core reads, as the `echtzeit` command installs it at start-up.
+install_networks(SPECS)
 
 _names = itertools.count(1)
 

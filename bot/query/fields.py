@@ -9,21 +9,9 @@ from __future__ import annotations
 import re
 from urllib.parse import urlsplit
 
-from .fold import normalise
+from bot.networks import queryable_networks
 
-NETWORKS = (
-    "mastodon",
-    "bluesky",
-    "reddit",
-    "hackernews",
-    "rss",
-    "x",
-    "github",
-    "youtube",
-    "facebook",
-    "instagram",
-    "webhook",
-)
+from .fold import normalise
 
 _LANG = re.compile(r"[a-z]{2}")
 _LABEL = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
@@ -52,8 +40,9 @@ def query_site(value: str) -> str | None:
 
 
 def query_network(value: str) -> str | None:
+    """The network a query names (one of the installed list's queryable ones), or None."""
     value = value.lower()
-    return value if value in NETWORKS else None
+    return value if value in queryable_networks() else None
 
 
 def handle(value: str | None) -> str:

@@ -14,9 +14,11 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 
+from bot.networks import queryable_networks
+
 from .ast import WILDCARDS, And, Field, Near, Node, Not, Or, Phrase, Term, needs_positive
 from .errors import QueryError
-from .fields import NETWORKS, handle, query_lang, query_network, query_site
+from .fields import handle, query_lang, query_network, query_site
 from .fold import fold_accents, is_word_char, normalise
 from .lexer import Kind, Token, tokenize
 
@@ -292,7 +294,7 @@ def _field(name: str, raw: str, col: int, value_col: int) -> Field:
         problem = "site: takes a domain such as reddit.com (no scheme, path or wildcard)"
     elif name == "network":
         value = query_network(raw)
-        problem = f"unknown network '{raw}' (networks: {', '.join(NETWORKS)})"
+        problem = f"unknown network '{raw}' (networks: {', '.join(queryable_networks())})"
     else:
         value = handle(raw) or None
         problem = "author: takes a handle such as acme_official (no wildcards)"

@@ -5,7 +5,8 @@ Search needs a session (Bluesky closed unauthenticated search in January 2025): 
 with the brand account's handle and an app password (`com.atproto.server.createSession`, cached;
 `refreshSession` when the access token expires) and asks the account's PDS, which proxies to the
 AppView. Jetstream needs no account but carries every post of the network with no keyword
-filter, so the source keeps only posts that contain one of the brands' search terms.
+filter, so its source (bluesky_jetstream.py) keeps only posts that contain one of the brands'
+search terms.
 
 Cursors (JSON): search `{"search": {query: newest sortAt}}`; Jetstream `{"time_us": n}`, and a
 reconnect rewinds a few seconds (delivery is at least once; the pipeline drops repeats).
@@ -14,39 +15,34 @@ reconnect rewinds a few seconds (delivery is at least once; the pipeline drops r
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import time
-from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from typing import Any
-from urllib.parse import urlencode, urlsplit
 
 import httpx
 import regex
-import websockets
-from websockets.asyncio.client import connect
 
 from bot.clock import utcnow
 from bot.domain import Author, Post
 from bot.models import Mention
 from bot.networks import Batch, PostedReply, ReplyRejected
-from bot.query.fold import fold_accents, normalise
+from integrations.networks import specs
 from integrations.networks.http_common import (
     JSON,
     Api,
     ApiError,
-    PollingSource,
     RateHeaders,
     Sleep,
-    dump_cursor,
-    load_cursor,
     parse_time,
     pick,
     response_json,
     send_reply,
 )
+from integrations.networks.plugin import BuildContext, Parts, Plugin, secret
+from integrations.networks.polling import PollingSource, dump_cursor, load_cursor
+from integrations.networks.settings import BlueskySettings
 from integrations.networks.terms import SearchTerm, TermsProvider
 
 log = logging.getLogger(__name__)
@@ -59,7 +55,6 @@ PAGE = 100
 MAX_PAGES = 5
 PROFILE_BATCH = 25  # app.bsky.actor.getProfiles takes at most 25 actors
 PROFILE_TTL = 3600.0
-REWIND_US = 5_000_000  # Jetstream: rewind five seconds on reconnect
 # The PDS and AppView send RateLimit-Remaining / RateLimit-Reset (Unix seconds).
 RATE = RateHeaders(remaining="ratelimit-remaining", reset="ratelimit-reset", reset_kind="epoch")
 
@@ -146,7 +141,7 @@ def _count(value: Any) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
-def _lang(record: JSON) -> str | None:
+def lang_of(record: JSON) -> str | None:
     langs = record.get("langs")
     if isinstance(langs, list) and langs and isinstance(langs[0], str):
         return langs[0]
@@ -179,7 +174,7 @@ def postview_to_post(view: JSON, followers: Mapping[str, int | None] | None = No
                       url=f"https://bsky.app/profile/{handle}"),
         text=text,
         created_at=parse_time(record.get("createdAt") or view.get("indexedAt")),
-        lang=_lang(record),
+        lang=lang_of(record),
         likes=_count(view.get("likeCount")),
         reposts=_count(view.get("repostCount")),
         replies=_count(view.get("replyCount")),
@@ -304,142 +299,6 @@ class BlueskySearch(PollingSource):
             if since is None or not page_cursor or not posts:
                 break
         return found, latest
-
-
-# --- Jetstream ------------------------------------------------------------------------------
-
-
-class TextFilter:
-    """A cheap pre-filter for the firehose: does the text contain any term (case- and
-    accent-insensitively)? Broader than the query; the pipeline decides."""
-
-    def __init__(self, terms: Sequence[SearchTerm]) -> None:
-        self.needles = sorted({fold_accents(normalise(t.text)) for t in terms if t.text})
-
-    def __call__(self, text: str) -> bool:
-        folded = fold_accents(normalise(text))
-        return any(n in folded for n in self.needles)
-
-
-@dataclass
-class _Pending:
-    did: str
-    uri: str
-    record: JSON
-
-
-class JetstreamSource:
-    """Every new post of the network from Jetstream, kept when it contains a search term.
-    Matching posts are handed on with their authors' handles and follower counts; the cursor
-    (time_us) is saved with every batch and at least every `flush` seconds."""
-
-    def __init__(self, url: str, profiles: Profiles, terms: TermsProvider, *,
-                 flush: float = 5.0, refresh_terms: float = 60.0,
-                 own_did: Callable[[], str | None] = lambda: None,
-                 sleep: Sleep = asyncio.sleep, clock: Callable[[], float] = time.monotonic,
-                 max_backoff: float = 300.0) -> None:
-        self.url = url.rstrip("/")
-        self.profiles = profiles
-        self.terms = terms
-        self.flush = flush
-        self.refresh_terms = refresh_terms
-        self.own_did = own_did
-        self.sleep = sleep
-        self.clock = clock
-        self.max_backoff = max_backoff
-        host = urlsplit(self.url).hostname or "jetstream"
-        self.name = f"bluesky-jetstream:{host}"
-
-    def subscribe_url(self, time_us: int | None) -> str:
-        base = self.url if self.url.endswith("/subscribe") else f"{self.url}/subscribe"
-        params: list[tuple[str, str]] = [("wantedCollections", POST)]
-        if time_us:
-            params.append(("cursor", str(max(time_us - REWIND_US, 0))))
-        return f"{base}?{urlencode(params)}"
-
-    async def stream(self, cursor: str | None) -> AsyncIterator[Batch]:
-        time_us = load_cursor(cursor).get("time_us")
-        time_us = time_us if isinstance(time_us, int) else None
-        failures = 0
-        while True:
-            try:
-                async with connect(self.subscribe_url(time_us), open_timeout=20,
-                                   max_size=10 * 1024 * 1024) as ws:
-                    failures = 0
-                    matches = TextFilter(await self.terms())
-                    terms_at = last_flush = self.clock()
-                    pending: list[_Pending] = []
-                    async for raw in ws:
-                        event = self._event(raw)
-                        if event is None:
-                            continue
-                        event_us, item = event
-                        time_us = max(time_us or 0, event_us)
-                        if item is not None and item.did != self.own_did() and matches(
-                                str(item.record.get("text", ""))):
-                            pending.append(item)
-                        now = self.clock()
-                        if now - terms_at >= self.refresh_terms:
-                            matches = TextFilter(await self.terms())
-                            terms_at = now
-                        if pending or now - last_flush >= self.flush:
-                            posts = await self._posts(pending)
-                            pending = []
-                            last_flush = now
-                            yield Batch(posts=posts, cursor=dump_cursor({"time_us": time_us}))
-                raise ConnectionError("Jetstream closed the connection")
-            except (OSError, websockets.exceptions.WebSocketException, TimeoutError) as exc:
-                failures += 1
-                pause = min(2.0 ** failures, self.max_backoff)
-                log.warning("%s: connection lost (%s); reconnecting in %.0f s", self.name, exc,
-                            pause)
-                await self.sleep(pause)
-
-    def _event(self, raw: str | bytes) -> tuple[int, _Pending | None] | None:
-        """(time_us, a created post or None) of one message; None when malformed (logged)."""
-        try:
-            event = json.loads(raw)
-            event_us = event["time_us"]
-            if not isinstance(event_us, int):
-                raise ValueError("time_us is not an integer")
-            commit = event.get("commit")
-            if (event.get("kind") != "commit" or not isinstance(commit, dict)
-                    or commit.get("operation") != "create" or commit.get("collection") != POST):
-                return event_us, None
-            record = commit.get("record")
-            did = event.get("did")
-            if not isinstance(record, dict) or not isinstance(did, str):
-                raise ValueError("create without record or did")
-            uri = f"at://{did}/{POST}/{commit['rkey']}"
-            return event_us, _Pending(did=did, uri=uri, record=record)
-        except (ValueError, TypeError, KeyError) as exc:
-            log.warning("%s: skipped a malformed event: %s", self.name, exc)
-            return None
-
-    async def _posts(self, pending: list[_Pending]) -> list[Post]:
-        if not pending:
-            return []
-        profiles = await self.profiles.lookup(p.did for p in pending)
-        posts = []
-        for item in pending:
-            followers, handle, name = profiles.get(item.did, (None, None, None))
-            actor = handle or item.did
-            try:
-                text = item.record.get("text")
-                if not isinstance(text, str) or not text.strip():
-                    raise ValueError("post without text")
-                parent = pick(item.record, "reply", "parent", "uri")
-                posts.append(Post(
-                    network=NETWORK, external_id=item.uri, url=web_url(actor, item.uri),
-                    author=Author(handle=actor, name=name, followers=followers,
-                                  url=f"https://bsky.app/profile/{actor}"),
-                    text=text, created_at=parse_time(item.record.get("createdAt")),
-                    lang=_lang(item.record),
-                    in_reply_to=parent if isinstance(parent, str) else None,
-                ))
-            except (ValueError, TypeError) as exc:
-                log.warning("%s: skipped a malformed post: %s", self.name, exc)
-        return posts
 
 
 # --- replies --------------------------------------------------------------------------------
@@ -591,3 +450,41 @@ def public_profiles(client: httpx.AsyncClient, api_url: str, *,
         return await api.get_json(f"/xrpc/{method}", params=params)
 
     return Profiles(fetch)
+
+
+# --- the plug-in --------------------------------------------------------------------------------
+
+
+def build(ctx: BuildContext[BlueskySettings]) -> Parts:
+    """Search and replies with an account, the firehose with a Jetstream URL; follower counts
+    from the public AppView always (the network is off without either)."""
+    s, client = ctx.settings, ctx.client
+    public = s.public_api_url
+    parts = Parts(followers=lambda handle: follower_count(client, handle, api_url=public))
+    password = secret(s.app_password)
+    session = None
+    what = []
+    if s.handle and password:
+        session = Session(client, s.service_url, s.handle, password)
+        parts.sources.append(BlueskySearch(session, Profiles(session.get), ctx.terms(NETWORK),
+                                           interval=ctx.shared.poll_seconds))
+        parts.responder = BlueskyResponder(session)
+        what.append(f"search via {s.service_url}; replies")
+    if s.jetstream_url:
+        profiles = (Profiles(session.get) if session is not None
+                    else public_profiles(client, public))
+        own = session
+        from integrations.networks.bluesky_jetstream import JetstreamSource
+
+        parts.sources.append(JetstreamSource(
+            s.jetstream_url, profiles, ctx.terms(NETWORK),
+            refresh_terms=ctx.shared.poll_seconds,
+            own_did=lambda: own.did if own is not None else None))
+        what.append(f"firehose {s.jetstream_url}")
+    if what:
+        parts.check = ("; ".join(what),
+                       (lambda: verify(session)) if session is not None else None)
+    return parts
+
+
+PLUGIN = Plugin(spec=specs.BLUESKY, settings=BlueskySettings, build=build)

@@ -24,20 +24,22 @@ from bot.clock import utcnow
 from bot.domain import Author, Post
 from bot.models import Mention
 from bot.networks import Batch, PostedReply, length_problem
+from integrations.networks import specs
 from integrations.networks.http_common import (
     JSON,
     ApiError,
-    PollingSource,
     Sleep,
     as_int,
-    dump_cursor,
-    load_cursor,
     parse_time,
     pick,
     response_json,
     send_reply,
 )
 from integrations.networks.meta_common import GraphApi, graph_write
+from integrations.networks.plugin import BuildContext, Parts, Plugin, secret
+from integrations.networks.polling import PollingSource, dump_cursor, load_cursor
+from integrations.networks.settings import FacebookSettings
+from integrations.networks.webhook_net import PushSource
 
 log = logging.getLogger(__name__)
 
@@ -263,9 +265,39 @@ async def verify(api: GraphApi, page_id: str) -> str:
     return f"page {body.get('name')} ({body.get('id')})"
 
 
-def build(client: httpx.AsyncClient, *, graph_url: str, page_id: str, token: str,
+def components(client: httpx.AsyncClient, *, graph_url: str, page_id: str, token: str,
           interval: float, sleep: Sleep = asyncio.sleep, now: Callable[[], datetime] = utcnow,
           ) -> tuple[FacebookSource, FacebookResponder, PageWebhook, GraphApi]:
     api = GraphApi(client, graph_url, token, sleep=sleep, now=now)
     return (FacebookSource(api, page_id, interval=interval, sleep=sleep),
             FacebookResponder(api), PageWebhook(api, page_id), api)
+
+
+# --- the plug-in --------------------------------------------------------------------------------
+
+
+def build(ctx: BuildContext[FacebookSettings]) -> Parts | None:
+    token, page = secret(ctx.settings.page_token), ctx.settings.page_id
+    if not token:
+        return None
+    graph_url = ctx.shared.graph_api_url
+    if not page:  # no page to read: only the brands' followers
+        graph = GraphApi(ctx.client, graph_url, token)
+        return Parts(followers=lambda handle: follower_count(graph, handle or str(page)))
+    source, responder, hook, api = components(
+        ctx.client, graph_url=graph_url, page_id=page, token=token,
+        interval=ctx.shared.poll_seconds)
+    parts = Parts(sources=[source], responder=responder,
+                  followers=lambda handle: follower_count(api, handle or page))
+    what = "page feed, comments and tags polled"
+    meta = ctx.meta()
+    if meta is not None:
+        push = PushSource("facebook-webhook")
+        meta.on("page", hook, push)
+        parts.sources.append(push)
+        what += f"; webhooks at {ctx.shared.webhook_host}:{ctx.shared.webhook_port}/meta"
+    parts.check = (what + "; comment replies", lambda: verify(api, page))
+    return parts
+
+
+PLUGIN = Plugin(spec=specs.FACEBOOK, settings=FacebookSettings, build=build)

@@ -25,21 +25,22 @@ from bot.clock import utcnow
 from bot.domain import Author, Post
 from bot.models import Mention
 from bot.networks import Batch, PostedReply, ReplyRejected, length_problem
+from integrations.networks import specs
 from integrations.networks.http_common import (
     JSON,
     Api,
     ApiError,
-    PollingSource,
     RateHeaders,
     Sleep,
     as_int,
-    dump_cursor,
-    load_cursor,
     parse_time,
     pick,
     response_json,
     send_reply,
 )
+from integrations.networks.plugin import BuildContext, Parts, Plugin, secret
+from integrations.networks.polling import PollingSource, dump_cursor, load_cursor
+from integrations.networks.settings import GitHubSettings
 from integrations.networks.terms import SearchTerm, TermsProvider
 
 log = logging.getLogger(__name__)
@@ -308,8 +309,26 @@ async def verify(api: Api) -> str:
     return f"@{me.get('login')}"
 
 
-def build(client: httpx.AsyncClient, *, api_url: str, token: str, terms: TermsProvider,
+def components(client: httpx.AsyncClient, *, api_url: str, token: str, terms: TermsProvider,
           interval: float, sleep: Sleep = asyncio.sleep, now: Callable[[], datetime] = utcnow,
           ) -> tuple[GitHubSource, GitHubResponder, Api]:
     api = api_for(client, api_url, token, sleep=sleep, now=now)
     return GitHubSource(api, terms, interval=interval, sleep=sleep), GitHubResponder(api), api
+
+
+# --- the plug-in --------------------------------------------------------------------------------
+
+
+def build(ctx: BuildContext[GitHubSettings]) -> Parts | None:
+    token = secret(ctx.settings.token)
+    if not token:
+        return None
+    source, responder, api = components(
+        ctx.client, api_url=ctx.settings.api_url, token=token, terms=ctx.terms(NETWORK),
+        interval=ctx.shared.poll_seconds)
+    return Parts(sources=[source], responder=responder,
+                 check=("issue and discussion search; comments", lambda: verify(api)),
+                 followers=lambda handle: follower_count(api, handle))
+
+
+PLUGIN = Plugin(spec=specs.GITHUB, settings=GitHubSettings, build=build)

@@ -21,17 +21,11 @@ import httpx
 from bot.clock import utcnow
 from bot.domain import Author, Post
 from bot.networks import Batch
-from integrations.networks.http_common import (
-    JSON,
-    Api,
-    PollingSource,
-    Sleep,
-    as_int,
-    dump_cursor,
-    html_to_text,
-    load_cursor,
-    parse_time,
-)
+from integrations.networks import specs
+from integrations.networks.http_common import JSON, Api, Sleep, as_int, html_to_text, parse_time
+from integrations.networks.plugin import BuildContext, Parts, Plugin
+from integrations.networks.polling import PollingSource, dump_cursor, load_cursor
+from integrations.networks.settings import HackerNewsSettings
 from integrations.networks.terms import TermsProvider
 
 log = logging.getLogger(__name__)
@@ -143,7 +137,7 @@ class HackerNewsSource(PollingSource):
         return posts, latest
 
 
-def build(client: httpx.AsyncClient, *, api_url: str, terms: TermsProvider, interval: float,
+def components(client: httpx.AsyncClient, *, api_url: str, terms: TermsProvider, interval: float,
           sleep: Sleep = asyncio.sleep, now: Callable[[], datetime] = utcnow,
           ) -> HackerNewsSource:
     return HackerNewsSource(Api(client, api_url, sleep=sleep, now=now), terms,
@@ -160,3 +154,22 @@ async def verify(client: httpx.AsyncClient, api_url: str) -> str:
     api = Api(client, api_url, attempts=1)
     body = await api.get_json("/search_by_date", params={"query": "", "hitsPerPage": 1})
     return f"no account needed; API answers ({as_int(body.get('nbHits'))} items indexed)"
+
+
+# --- the plug-in --------------------------------------------------------------------------------
+
+
+def build(ctx: BuildContext[HackerNewsSettings]) -> Parts | None:
+    s = ctx.settings
+    if not s.enabled:
+        return None
+    client, url = ctx.client, s.api_url
+    source = components(client, api_url=url, terms=ctx.terms(NETWORK),
+                        interval=ctx.shared.poll_seconds)
+    return Parts(sources=[source],
+                 check=("Algolia search of stories and comments; no replies (cards link to "
+                        "the item)", lambda: verify(client, url)),
+                 followers=follower_count)
+
+
+PLUGIN = Plugin(spec=specs.HACKERNEWS, settings=HackerNewsSettings, build=build)

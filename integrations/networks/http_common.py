@@ -1,5 +1,6 @@
 """What every network module shares: one HTTP call with the network's rate limits honoured,
-retries with jittered back-off, the polling loop, and small parsers (times, HTML, cursors).
+retries with jittered back-off, and small parsers (times, HTML); the polling loop and the
+cursors are in polling.py.
 
 Reads are retried (429 with the network's wait, 5xx and dropped connections with jittered
 exponential back-off, through tenacity). Writes (replies) are never retried blindly: a write
@@ -9,14 +10,13 @@ that may have reached the network surfaces as `Uncertain`, one the network certa
 
 from __future__ import annotations
 
-import abc
 import asyncio
 import html
 import json
 import logging
 import random
 import re
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -33,7 +33,7 @@ from tenacity import (
 )
 
 from bot.clock import utcnow
-from bot.networks import Batch, ReplyRejected, ReplyUncertain
+from bot.networks import ReplyRejected, ReplyUncertain
 
 log = logging.getLogger(__name__)
 
@@ -363,78 +363,6 @@ def response_json(response: httpx.Response) -> Any:
         return response.json()
     except ValueError as exc:
         raise ReplyUncertain(f"HTTP {response.status_code} without a JSON body") from exc
-
-
-# --- polling ----------------------------------------------------------------------------------
-
-
-class PollingSource(abc.ABC):
-    """A source that asks its network every `interval` seconds.
-
-    Subclasses implement `poll_once(cursor) -> Batch`: one round of requests after `cursor`,
-    returning the new posts and the cursor to save once they are stored. `stream` loops over it;
-    a failed round is logged and retried after a jittered, growing pause, so one network's
-    trouble never stops the source nor any other.
-    """
-
-    name: str = "polling"
-
-    def __init__(self, *, interval: float, sleep: Sleep = asyncio.sleep,
-                 error_backoff_cap: float = 15 * 60.0) -> None:
-        self.interval = interval
-        self.sleep = sleep
-        self.error_backoff_cap = error_backoff_cap
-
-    @abc.abstractmethod
-    async def poll_once(self, cursor: str | None) -> Batch:
-        """One round of requests after `cursor` (each network module implements it)."""
-
-    async def stream(self, cursor: str | None) -> AsyncIterator[Batch]:
-        failures = 0
-        while True:
-            try:
-                batch = await self.poll_once(cursor)
-            except Exception as exc:
-                failures += 1
-                pause = min(self.interval * 2 ** min(failures - 1, 10), self.error_backoff_cap)
-                pause = random.uniform(pause / 2, pause)
-                log.warning("%s: poll failed (%s); next try in %.0f s", self.name, exc, pause)
-                await self.sleep(pause)
-                continue
-            failures = 0
-            if batch.posts or (batch.cursor is not None and batch.cursor != cursor):
-                yield batch
-                if batch.cursor is not None:
-                    cursor = batch.cursor
-            await self.sleep(self.interval)
-
-
-# --- cursors ----------------------------------------------------------------------------------
-
-
-def load_cursor(cursor: str | None) -> JSON:
-    """A saved cursor as a dict; an unreadable one starts afresh (and says so)."""
-    if not cursor:
-        return {}
-    try:
-        value = json.loads(cursor)
-    except ValueError:
-        log.warning("unreadable cursor %r: starting afresh", cursor[:80])
-        return {}
-    return value if isinstance(value, dict) else {}
-
-
-def dump_cursor(value: Mapping[str, Any]) -> str:
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-
-
-def newer_id(a: str | None, b: str | None) -> str | None:
-    """The larger of two numeric string ids (snowflakes): longer is larger, then by text."""
-    if a is None:
-        return b
-    if b is None:
-        return a
-    return max(a, b, key=lambda s: (len(s), s))
 
 
 # --- parsing ----------------------------------------------------------------------------------

@@ -30,20 +30,22 @@ from bot.clock import utcnow
 from bot.domain import Author, Post
 from bot.models import Mention
 from bot.networks import Batch, PostedReply, ReplyRejected
+from integrations.networks import specs
 from integrations.networks.http_common import (
     JSON,
     ApiError,
-    PollingSource,
     Sleep,
     as_int,
-    dump_cursor,
-    load_cursor,
     parse_time,
     pick,
     response_json,
     send_reply,
 )
 from integrations.networks.meta_common import GraphApi, graph_write
+from integrations.networks.plugin import BuildContext, Parts, Plugin, secret
+from integrations.networks.polling import PollingSource, dump_cursor, load_cursor
+from integrations.networks.settings import InstagramSettings
+from integrations.networks.webhook_net import PushSource
 
 log = logging.getLogger(__name__)
 
@@ -301,9 +303,40 @@ async def verify(api: GraphApi, user_id: str) -> str:
     return f"@{body.get('username')} ({body.get('id')})"
 
 
-def build(client: httpx.AsyncClient, *, graph_url: str, user_id: str, token: str,
+def components(client: httpx.AsyncClient, *, graph_url: str, user_id: str, token: str,
           interval: float, sleep: Sleep = asyncio.sleep, now: Callable[[], datetime] = utcnow,
           ) -> tuple[InstagramSource, InstagramResponder, InstagramWebhook, GraphApi]:
     api = GraphApi(client, graph_url, token, sleep=sleep, now=now)
     source = InstagramSource(api, user_id, interval=interval, sleep=sleep)
     return source, InstagramResponder(api, user_id), InstagramWebhook(source), api
+
+
+# --- the plug-in --------------------------------------------------------------------------------
+
+
+def build(ctx: BuildContext[InstagramSettings]) -> Parts | None:
+    token, user = secret(ctx.settings.token), ctx.settings.user_id
+    if not (user and token):
+        return None
+    source, responder, hook, api = components(
+        ctx.client, graph_url=ctx.shared.graph_api_url, user_id=user, token=token,
+        interval=ctx.shared.poll_seconds)
+
+    async def followers(handle: str) -> int | None:
+        return await follower_count(api, user, None if handle in ("", user) else handle)
+
+    parts = Parts(sources=[source], responder=responder, followers=followers)
+    what = "comments on own media and tags polled"
+    meta = ctx.meta()
+    if meta is not None:
+        push = PushSource("instagram-webhook")
+        meta.on("instagram", hook, push)
+        parts.sources.append(push)
+        what += "; @mentions by webhook"
+    else:
+        what += "; no @mentions without the Meta webhook"
+    parts.check = (what + "; replies", lambda: verify(api, user))
+    return parts
+
+
+PLUGIN = Plugin(spec=specs.INSTAGRAM, settings=InstagramSettings, build=build)

@@ -5,6 +5,7 @@ Everything goes through ONE account on ONE instance (`mastodon_base_url` + a use
 `read` and `write:statuses`): full-text search needs a signed-in user, and since 4.2 so does
 streaming. Search only finds posts whose authors opted in to being indexed, and the instance
 only knows what federates to it; hashtag timelines and direct @mentions are the reliable part.
+The streaming source is mastodon_stream.py.
 
 Cursor (JSON): `{"search": {term: newest id}, "tags": {tag: newest id}, "mentions": id}` — ids
 are the instance's own status ids, and `min_id` paging picks up exactly after them.
@@ -14,38 +15,35 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import json
 import logging
 import re
-from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
-import websockets
-from websockets.asyncio.client import ClientConnection, connect
 
 from bot.clock import utcnow
 from bot.domain import Author, Post
 from bot.models import Mention
 from bot.networks import Batch, PostedReply, ReplyRejected
+from integrations.networks import specs
 from integrations.networks.http_common import (
     JSON,
     Api,
-    PollingSource,
     RateHeaders,
     Sleep,
-    dump_cursor,
     html_to_text,
-    load_cursor,
-    newer_id,
     parse_time,
     pick,
     require_str,
     response_json,
     send_reply,
 )
+from integrations.networks.plugin import BuildContext, Parts, Plugin, secret
+from integrations.networks.polling import PollingSource, dump_cursor, load_cursor, newer_id
+from integrations.networks.settings import MastodonSettings
 from integrations.networks.terms import SearchTerm, TermsProvider
 
 log = logging.getLogger(__name__)
@@ -217,7 +215,7 @@ class MastodonSource(PollingSource):
             new_state["tags"] = tags_state
             if mentions:
                 new_state["mentions"] = mentions
-        return Batch(posts=_unique(posts), cursor=dump_cursor(new_state))
+        return Batch(posts=unique(posts), cursor=dump_cursor(new_state))
 
     async def catch_up(
         self, state: dict[str, Any]
@@ -266,7 +264,7 @@ class MastodonSource(PollingSource):
         return posts, newest
 
 
-def _unique(posts: list[Post]) -> list[Post]:
+def unique(posts: list[Post]) -> list[Post]:
     seen: set[str] = set()
     out = []
     for p in posts:
@@ -274,117 +272,6 @@ def _unique(posts: list[Post]) -> list[Post]:
             seen.add(p.external_id)
             out.append(p)
     return out
-
-
-class MastodonStream:
-    """Hashtags and @mentions live over the instance's streaming WebSocket (one connection,
-    one subscription per hashtag plus `user:notification`). After each (re)connect it
-    catches up through the REST timelines from its cursor, so gaps are filled; subscriptions
-    follow the brands' queries as they change."""
-
-    def __init__(self, source: MastodonSource, token: str, *, refresh: float = 60.0,
-                 sleep: Sleep = asyncio.sleep, max_backoff: float = 300.0) -> None:
-        self.source = source
-        self.token = token
-        self.refresh = refresh
-        self.sleep = sleep
-        self.max_backoff = max_backoff
-        self.name = f"mastodon-stream:{source.instance.host}"
-
-    def _url(self) -> str:
-        base = self.source.instance.streaming_url or self.source.instance.api.base_url
-        parts = urlsplit(base)
-        scheme = {"https": "wss", "http": "ws"}.get(parts.scheme, parts.scheme)
-        return f"{scheme}://{parts.netloc}/api/v1/streaming"
-
-    async def stream(self, cursor: str | None) -> AsyncIterator[Batch]:
-        state = load_cursor(cursor)
-        failures = 0
-        while True:
-            try:
-                await self.source.instance.load()
-                async with connect(self._url(), additional_headers={
-                    "Authorization": f"Bearer {self.token}"}, open_timeout=20) as ws:
-                    subscribed = await self._subscribe(ws, set())
-                    await ws.send(json.dumps({"type": "subscribe",
-                                              "stream": "user:notification"}))
-                    # Subscribed first, then caught up: nothing falls in between.
-                    posts, tags, mentions = await self.source.catch_up(state)
-                    state = {"tags": {**state.get("tags", {}), **tags},
-                             "mentions": mentions or state.get("mentions")}
-                    failures = 0
-                    yield Batch(posts=_unique(posts), cursor=dump_cursor(state))
-                    async for batch in self._events(ws, state, subscribed):
-                        yield batch
-            except (OSError, websockets.exceptions.WebSocketException, TimeoutError,
-                    ValueError, httpx.HTTPError) as exc:
-                failures += 1
-                pause = min(2.0 ** failures, self.max_backoff)
-                log.warning("%s: connection lost (%s); reconnecting in %.0f s", self.name,
-                            exc, pause)
-                await self.sleep(pause)
-            except Exception as exc:
-                failures += 1
-                pause = min(2.0 ** failures, self.max_backoff)
-                log.warning("%s: %s; reconnecting in %.0f s", self.name, exc, pause)
-                await self.sleep(pause)
-
-    async def _subscribe(self, ws: ClientConnection, current: set[str]) -> set[str]:
-        wanted = set(await self.source.tags())
-        for tag in sorted(wanted - current):
-            await ws.send(json.dumps({"type": "subscribe", "stream": "hashtag", "tag": tag}))
-        for tag in sorted(current - wanted):
-            await ws.send(json.dumps({"type": "unsubscribe", "stream": "hashtag", "tag": tag}))
-        return wanted
-
-    async def _events(self, ws: ClientConnection, state: dict[str, Any],
-                      subscribed: set[str]) -> AsyncIterator[Batch]:
-        while True:
-            try:
-                raw = await asyncio.wait_for(ws.recv(), self.refresh)
-            except TimeoutError:
-                subscribed = await self._subscribe(ws, subscribed)
-                continue
-            event = self._parse(raw)
-            if event is None:
-                continue
-            post, tag, event_id = event
-            if tag is not None:
-                tags = dict(state.get("tags") or {})
-                tags[tag] = newer_id(tags.get(tag), event_id) or event_id
-                state["tags"] = tags
-            else:
-                state["mentions"] = newer_id(state.get("mentions"), event_id)
-            yield Batch(posts=[post], cursor=dump_cursor(state))
-
-    def _parse(self, raw: str | bytes) -> tuple[Post, str | None, str] | None:
-        """(post, hashtag or None for a mention, id for the cursor) of one stream message;
-        None for other events and malformed ones (logged)."""
-        try:
-            message = json.loads(raw)
-            event = message.get("event")
-            stream = message.get("stream") or []
-            if event not in ("update", "notification"):
-                return None
-            payload = json.loads(message["payload"])
-            tag: str | None = None
-            if event == "notification":
-                if payload.get("type") != "mention" or not isinstance(payload.get("status"),
-                                                                      dict):
-                    return None
-                event_id = str(payload["id"])  # the notification's id: the mentions cursor
-                payload = payload["status"]
-            else:
-                if not (isinstance(stream, list) and len(stream) > 1
-                        and stream[0].startswith("hashtag")):
-                    return None
-                tag = str(stream[1]).lower()
-                event_id = str(payload["id"])
-            posts = to_posts([payload], self.source.instance)
-        except (ValueError, TypeError, KeyError, AttributeError) as exc:
-            log.warning("%s: skipped a malformed event: %s", self.name, exc)
-            return None
-        return (posts[0], tag, event_id) if posts else None
 
 
 _URL = re.compile(r"https?://\S+")
@@ -474,7 +361,7 @@ async def verify(client: httpx.AsyncClient, base_url: str, token: str) -> str:
     return f"@{me.get('acct')}@{host}"
 
 
-def build(client: httpx.AsyncClient, *, base_url: str, token: str, terms: TermsProvider,
+def components(client: httpx.AsyncClient, *, base_url: str, token: str, terms: TermsProvider,
           interval: float, hashtags: Sequence[str] = (), streaming: bool = True,
           sleep: Sleep = asyncio.sleep, now: Callable[[], datetime] = utcnow,
           ) -> tuple[list[Any], MastodonResponder]:
@@ -485,6 +372,28 @@ def build(client: httpx.AsyncClient, *, base_url: str, token: str, terms: TermsP
                             streaming=streaming, sleep=sleep)
     sources: list[Any] = [poller]
     if streaming:
+        from integrations.networks.mastodon_stream import MastodonStream  # it imports this
+
         sources.append(MastodonStream(poller, token, refresh=interval, sleep=sleep))
     return sources, MastodonResponder(instance)
 
+
+# --- the plug-in --------------------------------------------------------------------------------
+
+
+def build(ctx: BuildContext[MastodonSettings]) -> Parts | None:
+    s = ctx.settings
+    token, base, client = secret(s.access_token), s.base_url, ctx.client
+    if not (base and token):
+        return None
+    sources, responder = components(
+        client, base_url=base, token=token, terms=ctx.terms(NETWORK),
+        interval=ctx.shared.poll_seconds, hashtags=s.hashtags, streaming=s.streaming)
+    mode = ("search polled, hashtags and mentions streamed" if s.streaming
+            else "search, hashtags and mentions polled")
+    return Parts(sources=sources, responder=responder,
+                 check=(f"{base}: {mode}; replies", lambda: verify(client, base, token)),
+                 followers=lambda handle: follower_count(client, base, token, handle))
+
+
+PLUGIN = Plugin(spec=specs.MASTODON, settings=MastodonSettings, build=build)

@@ -14,7 +14,6 @@ Reddit's listings are newest first; a poll pages back (`after`) until it reaches
 from __future__ import annotations
 
 import asyncio
-import base64
 import logging
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -27,20 +26,22 @@ from bot.clock import utcnow
 from bot.domain import Author, Post
 from bot.models import Mention
 from bot.networks import Batch, PostedReply, ReplyRejected, length_problem
+from integrations.networks import specs
 from integrations.networks.http_common import (
     JSON,
     Api,
     ApiError,
-    PollingSource,
     RateHeaders,
     Sleep,
     as_int,
-    dump_cursor,
-    load_cursor,
     parse_time,
     response_json,
     send_reply,
 )
+from integrations.networks.oauth import CachedToken, TokenEndpoint, lifetime
+from integrations.networks.plugin import BuildContext, Parts, Plugin, secret
+from integrations.networks.polling import PollingSource, dump_cursor, load_cursor
+from integrations.networks.settings import RedditSettings
 from integrations.networks.terms import SearchTerm, TermsProvider, or_query
 
 log = logging.getLogger(__name__)
@@ -61,8 +62,8 @@ def default_user_agent(username: str | None) -> str:
 
 
 class Token:
-    """The OAuth token: password grant for a script app's account, else client_credentials.
-    Cached until a minute before it expires."""
+    """The OAuth token: password grant for a script app's account, else client_credentials
+    (the app's id and secret by HTTP Basic). Cached until a minute before it expires."""
 
     def __init__(self, client: httpx.AsyncClient, *, auth_url: str, client_id: str,
                  client_secret: str, user_agent: str, username: str | None = None,
@@ -70,45 +71,34 @@ class Token:
                  clock: Callable[[], float] = time.monotonic) -> None:
         self.api = Api(client, auth_url, headers={"User-Agent": user_agent}, sleep=sleep)
         self.client_id = client_id
-        self._secret = client_secret
+        self.endpoint = TokenEndpoint(self.api, "/api/v1/access_token", client_id=client_id,
+                                      client_secret=client_secret)
         self.username = username
         self._password = password
-        self.clock = clock
-        self._token: str | None = None
-        self._expires = 0.0
-        self._lock = asyncio.Lock()
+        self._cache = CachedToken(self._fetch, clock=clock)
 
     @property
     def user_context(self) -> bool:
         return bool(self.username and self._password)
 
     async def headers(self) -> Mapping[str, str]:
-        async with self._lock:
-            if self._token is None or self.clock() >= self._expires:
-                await self._fetch()
-        return {"Authorization": f"bearer {self._token}"}
+        return {"Authorization": f"bearer {await self._cache.get()}"}
 
     def forget(self) -> None:
-        self._token = None
+        self._cache.forget()
 
-    async def _fetch(self) -> None:
-        form = ({"grant_type": "password", "username": self.username or "",
-                 "password": self._password or ""} if self.user_context
-                else {"grant_type": "client_credentials"})
-        response = await self.api.request(
-            "POST", "/api/v1/access_token", data=form,
-            headers={"Authorization": _basic(self.client_id, self._secret)})
+    async def _fetch(self) -> tuple[str, float]:
+        if self.user_context:
+            response = await self.endpoint.request("password", username=self.username or "",
+                                                   password=self._password or "")
+        else:
+            response = await self.endpoint.request("client_credentials")
         body = response.json()
         if not isinstance(body, dict) or "access_token" not in body:
             # Reddit answers a wrong password with 200 and {"error": "invalid_grant"}.
             error = body.get("error") if isinstance(body, dict) else "no token"
             raise ApiError(401, f"Reddit refused the sign-in: {error}")
-        self._token = str(body["access_token"])
-        self._expires = self.clock() + float(body.get("expires_in", 3600)) - 60
-
-
-def _basic(user: str, secret: str) -> str:
-    return "Basic " + base64.b64encode(f"{user}:{secret}".encode()).decode("ascii")
+        return str(body["access_token"]), lifetime(body, 3600.0)
 
 
 def api_for(client: httpx.AsyncClient, api_url: str, token: Token, *, user_agent: str,
@@ -331,7 +321,7 @@ async def verify(api: Api, token: Token) -> str:
     return f"u/{me.get('name')}"
 
 
-def build(client: httpx.AsyncClient, *, api_url: str, auth_url: str, client_id: str,
+def components(client: httpx.AsyncClient, *, api_url: str, auth_url: str, client_id: str,
           client_secret: str, user_agent: str | None, username: str | None,
           password: str | None, terms: TermsProvider, interval: float,
           subreddits: Iterable[str] = (), sleep: Sleep = asyncio.sleep,
@@ -347,3 +337,28 @@ def build(client: httpx.AsyncClient, *, api_url: str, auth_url: str, client_id: 
                           own=username, sleep=sleep)
     responder = RedditResponder(api) if token.user_context else None
     return source, responder, api, token
+
+
+# --- the plug-in --------------------------------------------------------------------------------
+
+
+def build(ctx: BuildContext[RedditSettings]) -> Parts | None:
+    s = ctx.settings
+    client_secret = secret(s.client_secret)
+    if not (s.client_id and client_secret):
+        return None
+    source, responder, api, token = components(
+        ctx.client, api_url=s.api_url, auth_url=s.auth_url, client_id=s.client_id,
+        client_secret=client_secret, user_agent=s.user_agent, username=s.username,
+        password=secret(s.password) or None, terms=ctx.terms(NETWORK),
+        interval=ctx.shared.poll_seconds, subreddits=s.subreddits)
+    subs = ", ".join(f"r/{sub}" for sub in source.subreddits) or "no subreddits"
+    what = f"search; new comments of {subs}"
+    if responder is not None:
+        what += "; replies"
+    return Parts(sources=[source], responder=responder,
+                 check=(what, lambda: verify(api, token)),
+                 followers=lambda handle: follower_count(api, handle))
+
+
+PLUGIN = Plugin(spec=specs.REDDIT, settings=RedditSettings, build=build)

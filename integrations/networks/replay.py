@@ -21,16 +21,14 @@ from typing import Any
 from bot.clock import utcnow
 from bot.domain import Author, Post
 from bot.models import Mention
-from bot.networks import Batch, PostedReply, length_problem
+from bot.networks import Batch, PostedReply, length_problem, network_specs
 
 log = logging.getLogger(__name__)
 
-# What each network allows in one reply (characters); networks missing here take no replies
-# through their API (Hacker News, RSS).
-REPLY_LIMITS = {
-    "x": 280, "bluesky": 300, "mastodon": 500, "reddit": 10_000, "github": 65_536,
-    "youtube": 10_000, "facebook": 8_000, "instagram": 2_200,
-}
+def reply_limits() -> dict[str, int]:
+    """What each network allows in one reply (characters), from the installed list of networks
+    (bot.networks); networks without one take no replies through their API (Hacker News, RSS)."""
+    return {s.name: s.reply_limit for s in network_specs() if s.reply_limit is not None}
 
 
 def bundled_sample() -> Path:
@@ -147,7 +145,7 @@ class RecordingResponder:
     now: Callable[[], datetime] = utcnow
 
     def check(self, text: str) -> str | None:
-        return length_problem(self.network, text, REPLY_LIMITS[self.network])
+        return length_problem(self.network, text, reply_limits()[self.network])
 
     async def reply(self, *, mention: Mention, text: str) -> PostedReply:
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -163,5 +161,5 @@ class RecordingResponder:
 
 
 def recording_responders(path: Path) -> dict[str, RecordingResponder]:
-    return {network: RecordingResponder(network=network, path=path) for network in REPLY_LIMITS}
+    return {network: RecordingResponder(network=network, path=path) for network in reply_limits()}
 

@@ -26,15 +26,11 @@ import httpx
 from bot.clock import utcnow
 from bot.domain import Author, Post
 from bot.networks import Batch
-from integrations.networks.http_common import (
-    Api,
-    ApiError,
-    PollingSource,
-    Sleep,
-    dump_cursor,
-    html_to_text,
-    load_cursor,
-)
+from integrations.networks import specs
+from integrations.networks.http_common import Api, ApiError, Sleep, html_to_text
+from integrations.networks.plugin import BuildContext, Parts, Plugin
+from integrations.networks.polling import PollingSource, dump_cursor, load_cursor
+from integrations.networks.settings import RssSettings
 
 log = logging.getLogger(__name__)
 
@@ -204,3 +200,19 @@ async def verify(client: httpx.AsyncClient, feeds: Sequence[str]) -> str:
     if problems:
         raise ApiError(0, "; ".join(problems))
     return f"no account needed; {good} feed(s) answer"
+
+
+# --- the plug-in --------------------------------------------------------------------------------
+
+
+def build(ctx: BuildContext[RssSettings]) -> Parts | None:
+    if not ctx.settings.feeds:
+        return None
+    feeds, client = list(ctx.settings.feeds), ctx.client
+    return Parts(sources=[FeedSource(client, feeds, interval=ctx.shared.poll_seconds)],
+                 check=(f"{len(feeds)} feed(s), conditional GET; no replies",
+                        lambda: verify(client, feeds)),
+                 followers=follower_count)
+
+
+PLUGIN = Plugin(spec=specs.RSS, settings=RssSettings, build=build)

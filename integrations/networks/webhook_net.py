@@ -36,7 +36,11 @@ from aiohttp import web
 from bot.clock import utcnow
 from bot.domain import Author, Post
 from bot.networks import Batch
+from integrations.networks import specs
 from integrations.networks.http_common import as_int, parse_time
+from integrations.networks.plugin import BuildContext, Parts, Plugin
+from integrations.networks.plugin import secret as secret_value
+from integrations.networks.settings import WebhookSettings
 
 log = logging.getLogger(__name__)
 
@@ -276,3 +280,20 @@ def signed_route(source: PushSource, *, secret: str, max_bytes: int,
     endpoint = SignedEndpoint(source=source, secret=secret.encode("utf-8"),
                               max_bytes=max_bytes, now=now, store_timeout=store_timeout)
     return WebhookRoute("POST", path, endpoint.handle)
+
+
+# --- the plug-in --------------------------------------------------------------------------------
+
+
+def build(ctx: BuildContext[WebhookSettings]) -> Parts | None:
+    key = secret_value(ctx.settings.secret)
+    if not key:
+        return None
+    push = PushSource("webhook")
+    shared = ctx.shared
+    return Parts(sources=[push],
+                 routes=[signed_route(push, secret=key, max_bytes=shared.webhook_max_bytes)],
+                 check=(f"POST {shared.webhook_host}:{shared.webhook_port}/webhook", None))
+
+
+PLUGIN = Plugin(spec=specs.WEBHOOK, settings=WebhookSettings, build=build)

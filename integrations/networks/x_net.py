@@ -26,22 +26,22 @@ from bot.clock import utcnow
 from bot.domain import Author, Post
 from bot.models import Mention
 from bot.networks import Batch, PostedReply
+from integrations.networks import specs, x_oauth
 from integrations.networks.http_common import (
     JSON,
     Api,
     ApiError,
-    PollingSource,
     RateHeaders,
     Sleep,
     as_int,
-    dump_cursor,
-    load_cursor,
-    newer_id,
     parse_time,
     pick,
     response_json,
     send_reply,
 )
+from integrations.networks.plugin import BuildContext, Parts, Plugin, secret
+from integrations.networks.polling import PollingSource, dump_cursor, load_cursor, newer_id
+from integrations.networks.settings import XSettings
 from integrations.networks.terms import SearchTerm, TermsProvider, or_query
 from integrations.networks.x_oauth import StaticToken, UserToken
 
@@ -291,7 +291,7 @@ async def verify(app: Api, user: Api | None, *, without_user: str = "no replies"
     return f"app-only bearer token ({without_user})"
 
 
-def build(client: httpx.AsyncClient, *, api_url: str, bearer: str, user_token: str | None,
+def components(client: httpx.AsyncClient, *, api_url: str, bearer: str, user_token: str | None,
           terms: TermsProvider, interval: float, sleep: Sleep = asyncio.sleep,
           now: Callable[[], datetime] = utcnow, token: UserToken | None = None,
           ) -> tuple[XSource, XResponder | None, Api, Api | None]:
@@ -308,3 +308,47 @@ def build(client: httpx.AsyncClient, *, api_url: str, bearer: str, user_token: s
                  if token is not None else None)
     return source, responder, app, user
 
+
+# --- the plug-in --------------------------------------------------------------------------------
+
+
+def _renewed(ctx: BuildContext[XSettings]) -> tuple[x_oauth.RenewedToken | None, str]:
+    """The renewed user token of X when a refresh token is configured (and a note for the
+    report when it cannot be used here)."""
+    s = ctx.settings
+    refresh = secret(s.refresh_token)
+    if not refresh:
+        return None, ""
+    if not s.client_id:
+        log.error("ECHTZEIT_X_REFRESH_TOKEN is set without ECHTZEIT_X_CLIENT_ID (the OAuth 2.0 "
+                  "Client ID of the X app): the user token is not renewed")
+        return None, "; ECHTZEIT_X_CLIENT_ID missing: the user token is not renewed"
+    if ctx.store is None:
+        # `echtzeit networks` has no store: renewing here would spend the single-use refresh
+        # token without keeping its successor.
+        return None, "; the user token is renewed from the stored refresh token while the " \
+                     "bot runs (not checked here: that would spend it)"
+    return x_oauth.renewed_token(
+        ctx.client, api_url=s.api_url, store=ctx.store, seed=refresh, client_id=s.client_id,
+        client_secret=secret(s.client_secret) or None), ""
+
+
+def build(ctx: BuildContext[XSettings]) -> Parts | None:
+    s = ctx.settings
+    bearer = secret(s.bearer_token)
+    if not bearer:
+        return None
+    token, note = _renewed(ctx)
+    source, responder, app, user = components(
+        ctx.client, api_url=s.api_url, bearer=bearer, user_token=secret(s.user_token) or None,
+        terms=ctx.terms(NETWORK), interval=ctx.shared.poll_seconds, token=token)
+    what = "recent search (billed per post read)" + note
+    if responder is not None:
+        what += "; replies where the author @mentioned the brand"
+    unchecked = "user token not checked" if note else "no replies"
+    return Parts(sources=[source], responder=responder,
+                 check=(what, lambda: verify(app, user, without_user=unchecked)),
+                 followers=lambda handle: follower_count(app, handle))
+
+
+PLUGIN = Plugin(spec=specs.X, settings=XSettings, build=build)

@@ -15,11 +15,11 @@ used stops working (400 `invalid_request`, "Value passed for the token was inval
 - A refused renewal is the operator's to fix (authorize again): it is logged once and every
   reply fails with that instruction until then, without asking X again.
 
-Authlib encodes the token request: the grant's form (RFC 6749 section 6) and the client's
-authentication (HTTP Basic `client_id:client_secret` for confidential clients, `client_id` in
-the form for public ones). The request goes through `Api`, like every call to X, on the one
-shared httpx client with tenacity's retries; Authlib's own httpx client does not fit that
-(docs/networks.md, "X").
+The token request is the networks' one OAuth helper (integrations/networks/oauth.py): Authlib
+encodes the grant's form (RFC 6749 section 6) and the client's authentication (HTTP Basic
+`client_id:client_secret` for confidential clients, `client_id` in the form for public ones).
+The request goes through `Api`, like every call to X, on the one shared httpx client with
+tenacity's retries; Authlib's own httpx client does not fit that (docs/networks.md, "X").
 """
 
 from __future__ import annotations
@@ -35,13 +35,11 @@ from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 import httpx
-from authlib.common.urls import url_decode
-from authlib.oauth2.auth import ClientAuth
-from authlib.oauth2.rfc6749.parameters import prepare_token_request
 
 from bot.models import Credential
 from bot.store import Store, utcnow
 from integrations.networks.http_common import Api, ApiError, Clock, Sleep
+from integrations.networks.oauth import TokenEndpoint, lifetime
 
 log = logging.getLogger(__name__)
 
@@ -104,8 +102,9 @@ class RenewedToken:
         self.origin = hashlib.sha256(seed.encode()).hexdigest()
         # Confidential clients (they have a secret) authenticate with HTTP Basic; public
         # clients name themselves with client_id in the form.
-        self._client = ClientAuth(client_id, client_secret,
-                                  "client_secret_basic" if client_secret else "none")
+        self.endpoint = TokenEndpoint(api, TOKEN_PATH, client_id=client_id,
+                                      client_secret=client_secret,
+                                      method="client_secret_basic" if client_secret else "none")
         self.holder = f"{socket.gethostname()[:60]}/{os.getpid()}/{uuid.uuid4().hex[:12]}"
         self._lock = asyncio.Lock()
         self._seeded = False
@@ -200,11 +199,8 @@ class RenewedToken:
 
     async def _exchange(self, refresh: str) -> tuple[str, str, datetime]:
         """POST /2/oauth2/token with grant_type=refresh_token: (access, refresh, expires)."""
-        form = prepare_token_request("refresh_token", refresh_token=refresh)
-        _, headers, body = self._client.prepare("POST", self.api.url(TOKEN_PATH), {}, form)
         try:
-            response = await self.api.request("POST", TOKEN_PATH, data=dict(url_decode(body)),
-                                              headers=headers)
+            response = await self.endpoint.request("refresh_token", refresh_token=refresh)
         except ApiError as exc:
             raise _refusal(exc) from exc
         try:
@@ -221,10 +217,7 @@ class RenewedToken:
         rotated = answer.get("refresh_token")
         if not isinstance(rotated, str) or not rotated:
             rotated = refresh  # X always rotates; RFC 6749 lets a server keep the old one
-        lifetime = answer.get("expires_in")
-        seconds = (float(lifetime) if isinstance(lifetime, int | float)
-                   and not isinstance(lifetime, bool) and lifetime > 0 else LIFETIME)
-        return access, rotated, self.now() + timedelta(seconds=seconds)
+        return access, rotated, self.now() + timedelta(seconds=lifetime(answer, LIFETIME))
 
 
 def _refusal(exc: ApiError) -> ApiError:

@@ -27,21 +27,23 @@ from bot.clock import utcnow
 from bot.domain import Author, Post
 from bot.models import Mention
 from bot.networks import Batch, PostedReply, ReplyRejected, length_problem
+from integrations.networks import specs
 from integrations.networks.http_common import (
     JSON,
     Api,
     ApiError,
-    PollingSource,
     Sleep,
     as_int,
-    dump_cursor,
     html_to_text,
-    load_cursor,
     parse_time,
     pick,
     response_json,
     send_reply,
 )
+from integrations.networks.oauth import CachedToken, TokenEndpoint, lifetime
+from integrations.networks.plugin import BuildContext, Parts, Plugin, secret
+from integrations.networks.polling import PollingSource, dump_cursor, load_cursor
+from integrations.networks.settings import YouTubeSettings
 
 log = logging.getLogger(__name__)
 
@@ -205,26 +207,30 @@ class OAuth:
                  sleep: Sleep = asyncio.sleep,
                  clock: Callable[[], float] = time.monotonic) -> None:
         self.api = Api(client, token_url, sleep=sleep)
-        self.access = access_token
         self.refresh_token = refresh_token
         self.client_id = client_id
-        self._secret = client_secret
-        self.clock = clock
-        self._expires = float("inf") if access_token and not refresh_token else 0.0
-        self._lock = asyncio.Lock()
+        # Google takes the client's id and secret in the form.
+        self.endpoint = TokenEndpoint(self.api, client_id=client_id or "",
+                                      client_secret=client_secret or "",
+                                      method="client_secret_post")
+        self._cache = CachedToken(self._refresh if refresh_token else None,
+                                  access=access_token, clock=clock)
+
+    @property
+    def access(self) -> str | None:
+        return self._cache.access
 
     async def headers(self) -> Mapping[str, str]:
-        async with self._lock:
-            if self.refresh_token and (self.access is None or self.clock() >= self._expires):
-                response = await self.api.request("POST", "", data={
-                    "grant_type": "refresh_token", "refresh_token": self.refresh_token,
-                    "client_id": self.client_id or "", "client_secret": self._secret or ""})
-                body = response.json()
-                self.access = body["access_token"]
-                self._expires = self.clock() + float(body.get("expires_in", 3600)) - 60
-        if not self.access:
+        access = await self._cache.get()
+        if not access:
             raise ApiError(401, "no YouTube OAuth token configured")
-        return {"Authorization": f"Bearer {self.access}"}
+        return {"Authorization": f"Bearer {access}"}
+
+    async def _refresh(self) -> tuple[str, float]:
+        response = await self.endpoint.request("refresh_token",
+                                               refresh_token=self.refresh_token or "")
+        body = response.json()
+        return str(body["access_token"]), lifetime(body, 3600.0)
 
 
 class YouTubeResponder:
@@ -301,7 +307,7 @@ async def verify(read: Api, write: Api | None, channel_id: str | None) -> str:
     return result
 
 
-def build(client: httpx.AsyncClient, *, api_url: str, api_key: str, channel_id: str | None,
+def components(client: httpx.AsyncClient, *, api_url: str, api_key: str, channel_id: str | None,
           video_ids: Sequence[str], oauth: OAuth | None, interval: float,
           sleep: Sleep = asyncio.sleep, now: Callable[[], datetime] = utcnow,
           ) -> tuple[YouTubeSource, YouTubeResponder | None, Api, Api | None]:
@@ -314,3 +320,33 @@ def build(client: httpx.AsyncClient, *, api_url: str, api_key: str, channel_id: 
                            interval=interval, sleep=sleep)
     return source, (YouTubeResponder(write) if write is not None else None), read, write
 
+
+# --- the plug-in --------------------------------------------------------------------------------
+
+
+def build(ctx: BuildContext[YouTubeSettings]) -> Parts | None:
+    s, client = ctx.settings, ctx.client
+    key = secret(s.api_key)
+    if not key:
+        return None
+    if not (s.channel_id or s.video_ids):  # nothing to read: only the brands' subscribers
+        read = Api(client, s.api_url, headers={"X-Goog-Api-Key": key})
+        return Parts(followers=lambda handle: follower_count(read, handle))
+    refresh = secret(s.refresh_token) or None
+    access = secret(s.oauth_token) or None
+    oauth = (OAuth(client, token_url=s.token_url, access_token=access, refresh_token=refresh,
+                   client_id=s.client_id, client_secret=secret(s.client_secret) or None)
+             if refresh or access else None)
+    source, responder, read, write = components(
+        client, api_url=s.api_url, api_key=key, channel_id=s.channel_id,
+        video_ids=s.video_ids, oauth=oauth, interval=ctx.shared.poll_seconds)
+    what = f"comment threads of {len(source.feeds())} channel/video feed(s)"
+    if responder is not None:
+        what += "; replies"
+    channel = s.channel_id
+    return Parts(sources=[source], responder=responder,
+                 check=(what, lambda: verify(read, write, channel)),
+                 followers=lambda handle: follower_count(read, handle))
+
+
+PLUGIN = Plugin(spec=specs.YOUTUBE, settings=YouTubeSettings, build=build)

@@ -65,12 +65,14 @@ def test_languages(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
 
 
 def test_secrets_are_not_shown(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from integrations.networks.settings import WebhookSettings, load_network_config
+
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("ECHTZEIT_WEBHOOK_SECRET", "s3cr3t-value")
-    s = load_settings()
+    s = load_network_config().of(WebhookSettings)
     assert "s3cr3t-value" not in repr(s)
-    assert s.webhook_secret is not None
-    assert s.webhook_secret.get_secret_value() == "s3cr3t-value"
+    assert s.secret is not None
+    assert s.secret.get_secret_value() == "s3cr3t-value"
 
 
 def test_env_example_lists_every_setting_with_a_comment() -> None:

@@ -11,8 +11,7 @@ from pydantic import Field, SecretStr, ValidationError
 from pydantic_settings import SettingsConfigDict
 from typer.testing import CliRunner
 
-from bot.settings import EchtzeitSettings, Settings, SettingsError, env_name, setting_errors
-from echtzeit import network_env_help
+from bot.settings import EchtzeitSettings, SettingsError, env_name, setting_errors
 from echtzeit.cli import app
 from echtzeit.config import MODELS, load_config
 from echtzeit.envfile import description, render
@@ -40,14 +39,6 @@ def test_every_field_of_every_model_has_a_description() -> None:
     assert missing == []
 
 
-def test_the_pending_network_help_names_only_core_fields_without_their_own() -> None:
-    # An entry outlives its field once the field moves to a network's own model: remove it.
-    stale = [name for name in network_env_help.HELP
-             if name not in Settings.model_fields or Settings.model_fields[name].description]
-    assert stale == []
-    assert network_env_help.SECTION[0] in network_env_help.HELP
-
-
 def test_the_chat_platforms_keep_their_environment_names() -> None:
     assert env_name(SlackSettings, "bot_token") == "ECHTZEIT_SLACK_BOT_TOKEN"
     assert env_name(DiscordSettings, "token") == "ECHTZEIT_DISCORD_TOKEN"
@@ -69,7 +60,7 @@ def test_load_config_reads_each_model_from_the_environment_and_dotenv(
     config = load_config()
     assert config.slack.admins == ["U1", "S2"] and config.slack.http_port == 3000
     assert config.discord.threads is True and config.discord.guild_ids == ["1", "2"]
-    assert config.core.admins == ["ana"] and config.networks is config.core
+    assert config.core.admins == ["ana"]
     assert [type(m) for m in config.models()] == [model for _title, model in MODELS]
 
 

@@ -25,6 +25,7 @@ from pathlib import Path
 
 from bot.chat import Service
 from bot.leader import Leader
+from bot.networks import install_networks
 from bot.pipeline import Pipeline
 from bot.relay import Relay, RelayPolicy
 from bot.reporting.digest.builder import DigestBuilder
@@ -34,6 +35,7 @@ from bot.scheduler import Scheduler
 from bot.store import Store
 from integrations.chat.slack.chat import SlackChat, StaticToken
 from integrations.networks.replay import ReplaySource
+from integrations.networks.specs import SPECS
 from tests.faults.fake_chat import TOKEN
 
 
@@ -102,6 +104,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--name", default="replica")
     parser.add_argument("--poll", type=float, default=0.5)
     args = parser.parse_args(argv)
+    install_networks(SPECS)  # as the `echtzeit` command does at start-up
     logging.basicConfig(level=logging.INFO, stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     store = Store.from_url(args.db)

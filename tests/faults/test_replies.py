@@ -98,7 +98,7 @@ async def test_no_reply_is_posted_twice_over_a_thousand_faulty_attempts(
     ids = sqlite_store.write_mentions([new_mention(bid) for _ in range(MENTIONS)], routes={})
     external = {mid: sqlite_store.view(mid).mention.external_id for mid in ids}
     async with httpx.AsyncClient(transport=httpx.MockTransport(fake)) as client:
-        _, responder = mastodon_net.build(
+        _, responder = mastodon_net.components(
             client, base_url=BASE, token="t", terms=fixed_terms("acme"), interval=60,
             streaming=False, sleep=NoSleep(), now=lambda: datetime(2026, 11, 20, tzinfo=UTC))
         deps = Deps(store=sqlite_store, responders={"mastodon": responder})

@@ -22,10 +22,10 @@ from bot.models import BrandAccountFollowers, ChannelSetting, DigestRun, SpikeAl
 from bot.reporting.digest.model import Channel, ChannelPrefs, OverdueRow, ResponseRow, Window
 from bot.reporting.sla.queries import OPEN, SlaQueries
 from bot.reporting.sla.rule import (
-    DEFAULT_TARGET_MINUTES,
     FALLBACK_TARGET_MINUTES,
     SlaTargets,
     breached_before,
+    default_target_minutes,
 )
 from bot.reporting.tables import (
     authors,
@@ -200,7 +200,7 @@ class DigestQueries(SlaQueries):
         whens: list[tuple[sa.ColumnElement[bool], sa.ColumnElement[Any]]] = [
             ((mentions.c.brand_id == b) & (mentions.c.network == n), cut(m))
             for (b, n), m in sorted(targets.overrides.items()) if b in ids]
-        whens += [(mentions.c.network == n, cut(m)) for n, m in DEFAULT_TARGET_MINUTES.items()]
+        whens += [(mentions.c.network == n, cut(m)) for n, m in default_target_minutes().items()]
         cutoff = sa.case(*whens, else_=cut(FALLBACK_TARGET_MINUTES))
         sent = (sa.select(sa.func.min(replies.c.id))
                 .where(replies.c.mention_id == mentions.c.id,

@@ -14,22 +14,15 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Literal
 
-# Minutes to the first reply that customers expect, per network (docs/digest.md, "SLA targets").
-DEFAULT_TARGET_MINUTES: Mapping[str, int] = {
-    "x": 60,
-    "bluesky": 60,
-    "mastodon": 60,
-    "threads": 60,
-    "facebook": 120,
-    "instagram": 120,
-    "reddit": 240,
-    "youtube": 24 * 60,
-    "github": 24 * 60,
-    "trustpilot": 24 * 60,
-    "google": 24 * 60,
-    "hackernews": 24 * 60,
-    "rss": 24 * 60,
-}
+from bot.networks import network_specs
+
+
+def default_target_minutes() -> dict[str, int]:
+    """Minutes to the first reply that customers expect, per network: the `sla_minutes` of the
+    installed list of networks (bot.networks; docs/digest.md, "SLA targets")."""
+    return {s.name: s.sla_minutes for s in network_specs() if s.sla_minutes is not None}
+
+
 # Any other network: the four hours customers said they would wait (Sprout Social Index 2016).
 FALLBACK_TARGET_MINUTES = 240
 # A reminder goes out when this share of the target has passed, another one at the breach.
@@ -37,7 +30,7 @@ WARNING_SHARE = 0.75
 
 
 def default_target(network: str) -> timedelta:
-    return timedelta(minutes=DEFAULT_TARGET_MINUTES.get(network, FALLBACK_TARGET_MINUTES))
+    return timedelta(minutes=default_target_minutes().get(network, FALLBACK_TARGET_MINUTES))
 
 
 SlaStage = Literal["sla_warning", "sla_breach"]

@@ -17,7 +17,7 @@ from websockets.asyncio.server import ServerConnection, serve
 from bot.domain import ReplyState
 from bot.pipeline import Pipeline
 from bot.store import Store
-from integrations.networks import bluesky_net
+from integrations.networks import bluesky_jetstream, bluesky_net
 from integrations.networks.terms import fixed_terms, store_terms
 from tests.integrations.networks.conftest import (
     FIXTURES,
@@ -350,7 +350,7 @@ async def test_jetstream_keeps_matching_posts_and_resumes_with_rewind(
     profiles = bluesky_net.Profiles(session.get)
     async with serve(jet.handler, "127.0.0.1", 0) as server:
         port = server.sockets[0].getsockname()[1]
-        source = bluesky_net.JetstreamSource(
+        source = bluesky_jetstream.JetstreamSource(
             f"ws://127.0.0.1:{port}", profiles, fixed_terms("acme"),
             own_did=lambda: "did:plc:acmebrand7x3kq2n5zh4wuvbe", sleep=NoSleep())
         batches = source.stream(json.dumps({"time_us": 1763626300000000}))
@@ -388,7 +388,7 @@ async def test_jetstream_posts_get_handles_and_followers(
     fake.profiles.append({"did": "did:plc:jt4kcv3sgwwaxq6rvbzfx3gu", "handle": "lena.bsky.social",
                           "displayName": "Lena", "followersCount": 300})
     session, _, _ = parts(client)
-    source = bluesky_net.JetstreamSource("ws://unused", bluesky_net.Profiles(session.get),
+    source = bluesky_jetstream.JetstreamSource("ws://unused", bluesky_net.Profiles(session.get),
                                          fixed_terms("acme"))
     event = source._event((FIXTURES / "bluesky" / "jetstream_events.jsonl")
                           .read_text().splitlines()[2])

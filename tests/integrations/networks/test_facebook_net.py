@@ -100,7 +100,7 @@ async def client(fake: FakeGraph) -> AsyncIterator[httpx.AsyncClient]:
 
 
 def build(client: httpx.AsyncClient, sleep: Any = None) -> Any:
-    return facebook_net.build(client, graph_url=GRAPH, page_id=PAGE, token=TOKEN, interval=60,
+    return facebook_net.components(client, graph_url=GRAPH, page_id=PAGE, token=TOKEN, interval=60,
                               sleep=sleep or NoSleep(), now=lambda: NOW)
 
 
@@ -162,7 +162,7 @@ async def test_graph_throttling_waits_for_the_regain_time(client: httpx.AsyncCli
 
 async def test_an_invalid_token_fails_without_retrying(client: httpx.AsyncClient) -> None:
     sleep = NoSleep()
-    _, _, _, api = facebook_net.build(client, graph_url=GRAPH, page_id=PAGE, token="expired",
+    _, _, _, api = facebook_net.components(client, graph_url=GRAPH, page_id=PAGE, token="expired",
                                       interval=60, sleep=sleep)
     with pytest.raises(Exception, match="Invalid OAuth access token"):
         await facebook_net.verify(api, PAGE)

@@ -126,8 +126,9 @@ async def client(fake: FakeGitHub) -> AsyncIterator[httpx.AsyncClient]:
 
 
 def build(client: httpx.AsyncClient, *, terms: Any = None, sleep: Any = None) -> Any:
-    return github_net.build(client, api_url=API, token=TOKEN, terms=terms or fixed_terms("acme"),
-                            interval=60, sleep=sleep or NoSleep(), now=lambda: NOW)
+    return github_net.components(client, api_url=API, token=TOKEN,
+                                 terms=terms or fixed_terms("acme"), interval=60,
+                                 sleep=sleep or NoSleep(), now=lambda: NOW)
 
 
 async def test_issues_and_discussions_become_posts(client: httpx.AsyncClient,

@@ -76,7 +76,7 @@ async def client(fake: FakeAlgolia) -> AsyncIterator[httpx.AsyncClient]:
 
 
 async def test_stories_and_comments_become_posts(client: httpx.AsyncClient) -> None:
-    source = hackernews_net.build(client, api_url=API, terms=fixed_terms("acme"), interval=60,
+    source = hackernews_net.components(client, api_url=API, terms=fixed_terms("acme"), interval=60,
                                   sleep=NoSleep())
     batch = await source.poll_once(None)
     comment, story = batch.posts
@@ -96,7 +96,7 @@ async def test_stories_and_comments_become_posts(client: httpx.AsyncClient) -> N
 
 async def test_later_polls_slice_by_time_and_page(client: httpx.AsyncClient,
                                                   fake: FakeAlgolia) -> None:
-    source = hackernews_net.build(client, api_url=API, terms=fixed_terms("acme"), interval=60,
+    source = hackernews_net.components(client, api_url=API, terms=fixed_terms("acme"), interval=60,
                                   sleep=NoSleep())
     first = await source.poll_once(None)
     new = {fake.add(n, f"Acme story {n}") for n in range(250)}
@@ -112,7 +112,7 @@ async def test_rate_limit_server_errors_and_malformed_hits(
     client: httpx.AsyncClient, fake: FakeAlgolia, caplog: pytest.LogCaptureFixture
 ) -> None:
     sleep = NoSleep()
-    source = hackernews_net.build(client, api_url=API, terms=fixed_terms("acme"), interval=60,
+    source = hackernews_net.components(client, api_url=API, terms=fixed_terms("acme"), interval=60,
                                   sleep=sleep)
     fake.fail = [httpx.Response(429, text="Too many requests", headers={"Retry-After": "9"}),
                  httpx.Response(502, text="bad gateway")]
@@ -126,7 +126,7 @@ async def test_rate_limit_server_errors_and_malformed_hits(
 async def test_into_the_store_and_no_reply_but_the_link(
     client: httpx.AsyncClient, pipeline: Pipeline, sqlite_store: Store, gate: Gate
 ) -> None:
-    source = hackernews_net.build(client, api_url=API,
+    source = hackernews_net.components(client, api_url=API,
                                   terms=store_terms(sqlite_store, "hackernews"), interval=60,
                                   sleep=gate)
     await pump_rounds(source, pipeline, gate)

@@ -92,7 +92,7 @@ async def client(fake: FakeInstagramGraph) -> AsyncIterator[httpx.AsyncClient]:
 
 
 def build(client: httpx.AsyncClient) -> Any:
-    return instagram_net.build(client, graph_url=GRAPH, user_id=IG, token=TOKEN, interval=60,
+    return instagram_net.components(client, graph_url=GRAPH, user_id=IG, token=TOKEN, interval=60,
                                sleep=NoSleep())
 
 

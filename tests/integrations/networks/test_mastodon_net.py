@@ -136,7 +136,7 @@ async def client(fake: FakeMastodon) -> AsyncIterator[httpx.AsyncClient]:
 
 def build(client: httpx.AsyncClient, *, terms: Any = None, streaming: bool = False,
           sleep: Any = None, clock: Any = None, hashtags: tuple[str, ...] = ()) -> Any:
-    sources, responder = mastodon_net.build(
+    sources, responder = mastodon_net.components(
         client, base_url=BASE, token=TOKEN,
         terms=terms or fixed_terms("acme", SearchTerm("acme", "hashtag")),
         interval=60, streaming=streaming, sleep=sleep or NoSleep(),

@@ -118,7 +118,7 @@ async def client(fake: FakeReddit) -> AsyncIterator[httpx.AsyncClient]:
 
 def build(client: httpx.AsyncClient, *, terms: Any = None, sleep: Any = None,
           password: str | None = "hunter2", username: str | None = "AcmeSupport") -> Any:
-    return reddit_net.build(
+    return reddit_net.components(
         client, api_url=API, auth_url=AUTH, client_id="client-id",
         client_secret="client-secret", user_agent=UA, username=username, password=password,
         terms=terms or fixed_terms("acme", SearchTerm("acme hub", "phrase")), interval=60,

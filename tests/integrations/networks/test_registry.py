@@ -17,6 +17,7 @@ from bot.settings import Settings
 from bot.store import Store
 from integrations.networks import registry
 from integrations.networks.replay import RecordingResponder
+from integrations.networks.settings import NetworkConfig, load_network_config
 from integrations.networks.webhook_net import WebhookServer
 from tests.integrations.networks.conftest import fixture
 
@@ -40,6 +41,10 @@ def settings(**values: Any) -> Settings:
     return Settings(_env_file=None, **values)  # type: ignore[call-arg]
 
 
+def config(**values: Any) -> NetworkConfig:
+    return load_network_config(values, env_file=None)
+
+
 @pytest.fixture
 async def client() -> AsyncIterator[httpx.AsyncClient]:
     def answer(request: httpx.Request) -> httpx.Response:
@@ -59,12 +64,12 @@ async def client() -> AsyncIterator[httpx.AsyncClient]:
 
 
 def test_nothing_configured_turns_nothing_on(sqlite_store: Store) -> None:
-    nets = registry.build(settings(), sqlite_store)
+    nets = registry.build(config(), sqlite_store)
     assert (nets.sources, nets.responders, nets.services, nets.live) == ([], {}, [], set())
 
 
 def test_every_network_on_with_its_credentials(sqlite_store: Store) -> None:
-    nets = registry.build(settings(**EVERYTHING), sqlite_store)
+    nets = registry.build(config(**EVERYTHING), sqlite_store)
     assert nets.live == set(registry.NETWORKS)
     assert [s.name for s in nets.sources] == [
         "webhook", "mastodon:social.example", "mastodon-stream:social.example",
@@ -83,7 +88,7 @@ def test_every_network_on_with_its_credentials(sqlite_store: Store) -> None:
 async def test_report_checks_credentials_with_one_cheap_call(client: httpx.AsyncClient) -> None:
     values = {k: EVERYTHING[k] for k in ("mastodon_base_url", "mastodon_access_token",
                                          "github_token", "hackernews_enabled")}
-    statuses = {s.network: s for s in await registry.report(settings(**values), client)}
+    statuses = {s.network: s for s in await registry.report(config(**values), client)}
     assert statuses["mastodon"].ok is True
     assert statuses["mastodon"].detail.endswith("signed in as @acme@social.example")
     assert statuses["github"].ok is False
@@ -102,23 +107,25 @@ def test_the_composition_root_never_fakes_replies_on_a_live_network(
 
     values = {k: EVERYTHING[k] for k in ("reddit_client_id", "reddit_client_secret",
                                          "mastodon_base_url", "mastodon_access_token")}
-    live = registry.build(settings(**values), sqlite_store)
-    responders = network_responders(settings(**values), tmp_path / "r.jsonl", live)
+    live = registry.build(config(**values), sqlite_store)
+    responders = network_responders(settings(), tmp_path / "r.jsonl", live)
     assert type(responders["mastodon"]).__name__ == "MastodonResponder"
     # Reddit is live but app-only: no responder at all, rather than the demo's recorder.
     assert "reddit" not in responders
     # Networks that are off keep the demo recorder (the replay network's posts use them).
     assert isinstance(responders["x"], RecordingResponder)
-    assert [s.name for s in network_sources(settings(**values), live)] == [
+    assert [s.name for s in network_sources(settings(), live)] == [
         "mastodon:social.example", "mastodon-stream:social.example", "reddit"]
 
 
 async def test_follower_counts_for_the_digest(client: httpx.AsyncClient) -> None:
-    counts = registry.FollowerCounts(settings(**EVERYTHING), client)
+    counts = registry.FollowerCounts(
+        registry.build(config(**EVERYTHING), None, client=client).followers)
     assert await counts("mastodon", "acme") == 5120
     assert await counts("hackernews", "pg") is None
     assert await counts("x", "AcmeSupport") is None  # the fake answers 404: unknown, no crash
-    assert await registry.FollowerCounts(settings(), client)("mastodon", "acme") is None
+    assert await registry.FollowerCounts(
+        registry.build(config(), None, client=client).followers)("mastodon", "acme") is None
 
 
 def test_networks_command(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
@@ -138,7 +145,7 @@ def test_networks_command(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> No
 
 
 async def test_webhook_server_of_the_registry_serves(sqlite_store: Store) -> None:
-    nets = registry.build(settings(webhook_secret="whsec", webhook_port=0), sqlite_store)
+    nets = registry.build(config(webhook_secret="whsec", webhook_port=0), sqlite_store)
     (server,) = nets.services
     stop = asyncio.Event()
     task = asyncio.create_task(server.serve(stop))
@@ -164,9 +171,8 @@ async def test_brand_accounts_followers_are_recorded_daily(
     from integrations.networks.followers import FollowerRecorder
 
     sqlite_store.add_brand(name="Acme", query="acme", actor="t")
-    values = dict(EVERYTHING, brand_accounts="Acme=mastodon:acme,Acme=rss:feed,Nobody=x:n",
-                  timezone="Europe/Berlin")
-    nets = registry.build(settings(**values), sqlite_store, client=client)
+    values = dict(EVERYTHING, brand_accounts="Acme=mastodon:acme,Acme=rss:feed,Nobody=x:n")
+    nets = registry.build(config(**values), sqlite_store, client=client, zone="Europe/Berlin")
     recorder = next(s for s in nets.services if isinstance(s, FollowerRecorder))
     assert [(a.brand, a.network, a.handle) for a in recorder.accounts] == [
         ("Acme", "mastodon", "acme"), ("Acme", "rss", "feed"), ("Nobody", "x", "n")]
@@ -180,7 +186,7 @@ async def test_brand_accounts_followers_are_recorded_daily(
 
 def test_malformed_brand_accounts_are_named(sqlite_store: Store,
                                             caplog: pytest.LogCaptureFixture) -> None:
-    nets = registry.build(settings(brand_accounts="Acme-mastodon-acme"), sqlite_store)
+    nets = registry.build(config(brand_accounts="Acme-mastodon-acme"), sqlite_store)
     assert nets.services == []
     assert "write Brand=network:handle" in caplog.text
 
@@ -200,7 +206,8 @@ async def test_follower_recorder_stops_when_told(sqlite_store: Store,
         await forever.wait()
 
     recorder = FollowerRecorder(sqlite_store, parse_accounts(["Acme=mastodon:acme"]),
-                                registry.FollowerCounts(settings(**EVERYTHING), client),
+                                registry.FollowerCounts(registry.build(
+                                    config(**EVERYTHING), None, client=client).followers),
                                 sleep=sleep)
     stop = asyncio.Event()
     task = asyncio.create_task(recorder.serve(stop))
@@ -214,13 +221,13 @@ def test_the_demo_never_touches_a_real_network(tmp_path: Path) -> None:
     from echtzeit.wiring import build_desk
     from tests.configs import config_of
 
-    values = dict(EVERYTHING, data_dir=tmp_path)
-    demo = build_desk(config_of(core=settings(**values)), f"sqlite:///{tmp_path / 'demo.db'}",
+    everything = config_of(core=settings(data_dir=tmp_path), networks=config(**EVERYTHING))
+    demo = build_desk(everything, f"sqlite:///{tmp_path / 'demo.db'}",
                       replies_file=tmp_path / "r.jsonl", networks=False)
     assert demo.sources == []
     assert all(isinstance(r, RecordingResponder) for r in demo.deps.responders.values())
     assert not any(isinstance(s, WebhookServer) for s in demo.services)
-    live = build_desk(config_of(core=settings(**values)), f"sqlite:///{tmp_path / 'live.db'}",
+    live = build_desk(everything, f"sqlite:///{tmp_path / 'live.db'}",
                       replies_file=tmp_path / "r.jsonl")
     assert len(live.sources) == 15
     assert type(live.deps.responders["x"]).__name__ == "XResponder"

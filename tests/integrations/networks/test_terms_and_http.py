@@ -10,12 +10,12 @@ import pytest
 from bot.networks import Batch, ReplyRejected, ReplyUncertain
 from integrations.networks.http_common import (
     Api,
-    PollingSource,
     RateHeaders,
     retry_after,
     seconds_until_reset,
     send_reply,
 )
+from integrations.networks.polling import PollingSource
 from integrations.networks.terms import SearchTerm, or_query, search_terms, terms_for
 from tests.integrations.networks.conftest import NoSleep
 

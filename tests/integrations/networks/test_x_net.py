@@ -194,7 +194,7 @@ async def client(fake: FakeX) -> AsyncIterator[httpx.AsyncClient]:
 
 def build(client: httpx.AsyncClient, *, terms: Any = None, sleep: Any = None,
           user: str | None = USER) -> Any:
-    return x_net.build(client, api_url=API, bearer=BEARER, user_token=user,
+    return x_net.components(client, api_url=API, bearer=BEARER, user_token=user,
                        terms=terms or fixed_terms("acme", SearchTerm("AcmeSupport", "handle")),
                        interval=60, sleep=sleep or NoSleep(), now=lambda: NOW)
 

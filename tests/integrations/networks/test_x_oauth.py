@@ -23,6 +23,7 @@ from bot.networks import ReplyRejected
 from bot.settings import Settings
 from bot.store import Store
 from integrations.networks import registry, x_net, x_oauth
+from integrations.networks.settings import load_network_config
 from integrations.networks.terms import fixed_terms
 from tests.conftest import Clock
 from tests.factories import new_mention
@@ -57,7 +58,7 @@ def responder_on(client: httpx.AsyncClient, store: Store, clock: Clock, *, seed:
     token = x_oauth.renewed_token(client, api_url=API, store=store, seed=seed,
                                   client_id=CLIENT_ID, client_secret=secret,
                                   sleep=sleep or NoSleep(), now=clock)
-    _, responder, _, _ = x_net.build(client, api_url=API, bearer=BEARER, user_token=None,
+    _, responder, _, _ = x_net.components(client, api_url=API, bearer=BEARER, user_token=None,
                                      terms=fixed_terms(), interval=60, sleep=NoSleep(),
                                      now=clock, token=token)
     assert responder is not None
@@ -316,7 +317,7 @@ async def test_a_public_client_names_itself_in_the_form(
 async def test_a_fixed_user_token_that_expired_says_what_to_set(
     client: httpx.AsyncClient, fake: FakeX
 ) -> None:
-    _, responder, _, _ = x_net.build(client, api_url=API, bearer=BEARER,
+    _, responder, _, _ = x_net.components(client, api_url=API, bearer=BEARER,
                                      user_token="expired-user-token", terms=fixed_terms(),
                                      interval=60, sleep=NoSleep())
     assert responder is not None
@@ -329,12 +330,13 @@ async def test_renewals_log_no_secret(
     client: httpx.AsyncClient, fake: FakeX, sqlite_store: Store, clock: Clock,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    settings = Settings(_env_file=None, log_level="DEBUG",  # type: ignore[call-arg]
-                        x_client_id=CLIENT_ID, x_client_secret=SecretStr(CLIENT_SECRET),
-                        x_refresh_token=SecretStr(SEED))
+    settings = Settings(_env_file=None, log_level="DEBUG")  # type: ignore[call-arg]
+    networks = load_network_config({"x_client_id": CLIENT_ID,
+                                    "x_client_secret": SecretStr(CLIENT_SECRET),
+                                    "x_refresh_token": SecretStr(SEED)}, env_file=None)
     stream = io.StringIO()
     caplog.set_level(logging.DEBUG)
-    handler = setup_logging(settings, stream=stream)
+    handler = setup_logging(settings, stream=stream, also=networks.models())
     try:
         responder, _ = responder_on(client, sqlite_store, clock)
         for _ in range(3):
@@ -365,22 +367,20 @@ async def test_the_registry_wires_the_renewed_token(
     values: dict[str, Any] = {"x_bearer_token": BEARER, "x_api_url": API,
                               "x_client_id": CLIENT_ID, "x_client_secret": CLIENT_SECRET,
                               "x_refresh_token": SEED}
-    nets = registry.build(Settings(_env_file=None, **values),  # type: ignore[call-arg]
-                          store, client=client)
+    nets = registry.build(load_network_config(values, env_file=None), store, client=client)
     responder = nets.responders["x"]
     assert isinstance(responder, x_net.XResponder)
     assert isinstance(responder.token, x_oauth.RenewedToken)
     await responder.reply(mention=dana(), text="@danawhit wired")
     assert fake.spent == [SEED]
     # `echtzeit networks` has no store: it must not spend the single-use token.
-    statuses = await registry.report(Settings(_env_file=None, **values),  # type: ignore[call-arg]
+    statuses = await registry.report(load_network_config(values, env_file=None),
                                      client=client)
     [x] = [s for s in statuses if s.network == "x"]
     assert "not checked here" in x.detail and fake.spent == [SEED]
     assert x.detail.endswith("signed in as app-only bearer token (user token not checked)")
     # Without the client id nothing is renewed, and the log says why.
     del values["x_client_id"]
-    nets = registry.build(Settings(_env_file=None, **values),  # type: ignore[call-arg]
-                          store, client=client)
+    nets = registry.build(load_network_config(values, env_file=None), store, client=client)
     assert "x" not in nets.responders
     assert "ECHTZEIT_X_REFRESH_TOKEN is set without ECHTZEIT_X_CLIENT_ID" in caplog.text

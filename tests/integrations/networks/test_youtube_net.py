@@ -127,7 +127,7 @@ def build(client: httpx.AsyncClient, *, sleep: Any = None, videos: tuple[str, ..
         "acmeK2rev01",)) -> Any:
     oauth = youtube_net.OAuth(client, token_url=TOKEN_URL, refresh_token="1//refresh",
                               client_id="cid.apps.googleusercontent.com", client_secret="s")
-    return youtube_net.build(client, api_url=API, api_key=KEY, channel_id=CHANNEL,
+    return youtube_net.components(client, api_url=API, api_key=KEY, channel_id=CHANNEL,
                              video_ids=videos, oauth=oauth, interval=60,
                              sleep=sleep or NoSleep(), now=lambda: NOW)
 

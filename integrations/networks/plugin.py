@@ -1,0 +1,83 @@
+"""The network plug-in protocol: every network module declares one `PLUGIN`, and the registry
+builds them all the same way.
+
+    PLUGIN = Plugin(spec=specs.MASTODON, settings=MastodonSettings, build=build)
+
+`build(ctx)` gets the shared HTTP client, the terms of the brands, the store (None for
+`echtzeit networks`), the shared network settings and the plug-in's own, and returns the
+network's `Parts`, or None when its settings leave it off. A network is on when its parts carry
+a `check` (what it does, for `echtzeit networks`); parts without one only count followers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Generic, TypeVar
+
+from pydantic import SecretStr
+
+from bot.chat import Service
+from bot.networks import NetworkSpec, Responder, Source
+from bot.settings import EchtzeitSettings
+
+if TYPE_CHECKING:  # httpx, aiohttp: only for the annotations
+    import httpx
+
+    from bot.store import Store
+    from integrations.networks.meta_common import MetaWebhook
+    from integrations.networks.settings import NetworkSettings
+    from integrations.networks.terms import TermsProvider
+    from integrations.networks.webhook_net import WebhookRoute
+
+S = TypeVar("S", bound=EchtzeitSettings)
+
+# A cheap authenticated call that names the account (None: nothing to check).
+Verify = Callable[[], Awaitable[str]]
+# Followers of one of the brand's accounts on this network, or None (unknown, no such thing).
+FollowerCounter = Callable[[str], Awaitable[int | None]]
+
+
+def secret(value: SecretStr | None) -> str:
+    """A secret setting's value, "" when unset."""
+    return value.get_secret_value() if value is not None else ""
+
+
+@dataclass
+class BuildContext(Generic[S]):
+    """What a plug-in's `build` gets."""
+
+    client: httpx.AsyncClient
+    terms: Callable[[str], TermsProvider]  # network name -> the brands' search terms
+    store: Store | None
+    shared: NetworkSettings
+    settings: S
+    # Meta's webhook endpoint, one for Facebook and Instagram, made on first use (None when
+    # ECHTZEIT_META_APP_SECRET or ECHTZEIT_META_VERIFY_TOKEN is missing).
+    meta: Callable[[], MetaWebhook | None]
+
+
+@dataclass
+class Parts:
+    """What one network contributes to a process."""
+
+    sources: list[Source] = field(default_factory=list)
+    responder: Responder | None = None
+    services: list[Service] = field(default_factory=list)
+    routes: list[WebhookRoute] = field(default_factory=list)
+    # (what the network does, the credential check); None: the network is off.
+    check: tuple[str, Verify | None] | None = None
+    followers: FollowerCounter | None = None
+
+
+@dataclass(frozen=True)
+class Plugin(Generic[S]):
+    """One network: its spec (bot.networks), its settings model and its builder."""
+
+    spec: NetworkSpec
+    settings: type[S]
+    build: Callable[[BuildContext[S]], Parts | None]
+
+    @property
+    def name(self) -> str:
+        return self.spec.name

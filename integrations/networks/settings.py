@@ -1,0 +1,316 @@
+"""The networks' settings: one model shared by all of them (`NetworkSettings`, prefix
+ECHTZEIT_) and one per network plug-in (prefix ECHTZEIT_<NAME>_), built on the common base of
+bot.settings (the environment and `.env`, an empty value meaning the default). Kept light
+(pydantic only, no network module), so that the command line loads them (and masks their
+secrets in the log) without httpx.
+
+echtzeit/config.py loads them with every other model (`Config.networks`);
+`load_network_config` builds them alone, from the environment and given values, for
+`echtzeit networks` and tests. A bad value stops with one line naming the variable.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from pydantic import Field, SecretStr
+from pydantic_settings import SettingsConfigDict
+
+from bot.settings import ENV_PREFIX, CommaList, EchtzeitSettings, load_model
+
+
+def _config(name: str) -> SettingsConfigDict:
+    return SettingsConfigDict(env_prefix=f"{ENV_PREFIX}{name.upper()}_")
+
+
+class NetworkSettings(EchtzeitSettings):
+    """What several networks share (prefix ECHTZEIT_)."""
+
+    poll_seconds: float = Field(
+        default=60.0, ge=1, le=86_400,
+        description="Seconds between polls of the polled networks.")
+    brand_accounts: CommaList = Field(
+        default_factory=list,
+        description="The brands' own accounts, for the digest's follower growth: "
+                    "Brand=network:handle, comma-separated.")
+    webhook_max_bytes: int = Field(
+        default=256 * 1024, ge=1024, le=16 * 1024 * 1024,
+        description="Largest webhook body accepted, in bytes.")
+    webhook_host: str = Field(
+        default="127.0.0.1",
+        description="Address the webhook server listens on (put a TLS reverse proxy in front of "
+                    "it).")
+    webhook_port: int = Field(
+        default=8787, ge=0, le=65535,
+        description="Port of the webhook server (signed webhook at /webhook, Meta webhooks at "
+                    "/meta).")
+    meta_app_secret: SecretStr | None = Field(
+        default=None,
+        description="Meta app secret: verifies Facebook/Instagram webhook deliveries "
+                    "(X-Hub-Signature-256).")
+    meta_verify_token: SecretStr | None = Field(
+        default=None,
+        description="Token you type into Meta's webhook settings; Echtzeit answers the handshake "
+                    "with it.")
+    graph_api_url: str = Field(
+        default="https://graph.facebook.com/v21.0",
+        description="Meta Graph API base URL with version.")
+
+
+class WebhookSettings(EchtzeitSettings):
+    model_config = _config("webhook")
+
+    secret: SecretStr | None = Field(
+        default=None,
+        description="HMAC-SHA256 key of the signed webhook source; set it to turn the webhook on.")
+
+
+class MastodonSettings(EchtzeitSettings):
+    model_config = _config("mastodon")
+
+    base_url: str | None = Field(
+        default=None,
+        description="Mastodon instance URL, e.g. https://mastodon.social")
+    access_token: SecretStr | None = Field(
+        default=None,
+        description="Mastodon access token (read, write:statuses).")
+    hashtags: CommaList = Field(
+        default_factory=list,
+        description="Hashtags to follow on Mastodon besides the brands' terms, comma-separated.")
+    streaming: bool = Field(
+        default=True,
+        description="true: hashtags and @mentions arrive live over the instance's streaming API "
+                    "(search is polled).")
+
+
+class BlueskySettings(EchtzeitSettings):
+    model_config = _config("bluesky")
+
+    service_url: str = Field(
+        default="https://bsky.social",
+        description="Bluesky PDS / entryway URL.")
+    handle: str | None = Field(
+        default=None,
+        description="Bluesky handle of the brand account that searches and replies.")
+    app_password: SecretStr | None = Field(
+        default=None,
+        description="Bluesky app password (Settings > App passwords).")
+    jetstream_url: str | None = Field(
+        default=None,
+        description="Jetstream websocket URL for the live firehose, e.g. "
+                    "wss://jetstream2.us-east.bsky.network")
+    public_api_url: str = Field(
+        default="https://public.api.bsky.app",
+        description="Public Bluesky AppView: follower counts and handles when no account is "
+                    "configured.")
+
+
+class RedditSettings(EchtzeitSettings):
+    model_config = _config("reddit")
+
+    client_id: str | None = Field(
+        default=None,
+        description="Reddit script app client id.")
+    client_secret: SecretStr | None = Field(
+        default=None,
+        description="Reddit script app client secret.")
+    username: str | None = Field(
+        default=None,
+        description="Reddit account that posts replies.")
+    password: SecretStr | None = Field(
+        default=None,
+        description="Password of that Reddit account.")
+    user_agent: str | None = Field(
+        default=None,
+        description="Reddit user agent as Reddit requires: <platform>:<app id>:<version> (by "
+                    "/u/<name>)")
+    subreddits: CommaList = Field(
+        default_factory=list,
+        description="Subreddits whose new comments are watched, comma-separated.")
+    api_url: str = Field(
+        default="https://oauth.reddit.com",
+        description="Reddit OAuth API base URL.")
+    auth_url: str = Field(
+        default="https://www.reddit.com",
+        description="Reddit token endpoint base URL.")
+
+
+class HackerNewsSettings(EchtzeitSettings):
+    model_config = _config("hackernews")
+
+    enabled: bool = Field(
+        default=False,
+        description="true: search Hacker News (no key needed).")
+    api_url: str = Field(
+        default="https://hn.algolia.com/api/v1",
+        description="Hacker News Algolia API base URL.")
+
+
+class RssSettings(EchtzeitSettings):
+    model_config = _config("rss")
+
+    feeds: CommaList = Field(
+        default_factory=list,
+        description="RSS/Atom feed URLs (Google Alerts feeds too), comma-separated.")
+
+
+class XSettings(EchtzeitSettings):
+    model_config = _config("x")
+
+    bearer_token: SecretStr | None = Field(
+        default=None,
+        description="X app-only bearer token (recent search).")
+    user_token: SecretStr | None = Field(
+        default=None,
+        description="X OAuth 2.0 user-context token of the brand account (replies); X lets it "
+                    "expire after 2 hours: prefer ECHTZEIT_X_REFRESH_TOKEN.")
+    client_id: str | None = Field(
+        default=None,
+        description="X app's OAuth 2.0 Client ID (Keys and Tokens), needed to renew the user "
+                    "token.")
+    client_secret: SecretStr | None = Field(
+        default=None,
+        description="X app's OAuth 2.0 Client Secret (confidential clients: web app, automated app"
+                    " or bot).")
+    refresh_token: SecretStr | None = Field(
+        default=None,
+        description="X OAuth 2.0 refresh token of the brand account (scope offline.access): "
+                    "replies keep working; X rotates it on every use, the current one is kept in "
+                    "the database (docs/networks.md).")
+    api_url: str = Field(
+        default="https://api.x.com/2",
+        description="X API v2 base URL.")
+
+
+class GitHubSettings(EchtzeitSettings):
+    model_config = _config("github")
+
+    token: SecretStr | None = Field(
+        default=None,
+        description="GitHub token (public_repo to comment).")
+    api_url: str = Field(
+        default="https://api.github.com",
+        description="GitHub REST API base URL.")
+
+
+class YouTubeSettings(EchtzeitSettings):
+    model_config = _config("youtube")
+
+    api_key: SecretStr | None = Field(
+        default=None,
+        description="YouTube Data API key (reading comments).")
+    oauth_token: SecretStr | None = Field(
+        default=None,
+        description="YouTube OAuth token with youtube.force-ssl (replying).")
+    refresh_token: SecretStr | None = Field(
+        default=None,
+        description="YouTube OAuth refresh token (scope youtube.force-ssl) of the channel owner; "
+                    "replaces the token above.")
+    client_id: str | None = Field(
+        default=None,
+        description="OAuth client id the refresh token was issued to.")
+    client_secret: SecretStr | None = Field(
+        default=None,
+        description="OAuth client secret of that client.")
+    token_url: str = Field(
+        default="https://oauth2.googleapis.com/token",
+        description="Google OAuth token endpoint.")
+    channel_id: str | None = Field(
+        default=None,
+        description="The brand's YouTube channel id.")
+    video_ids: CommaList = Field(
+        default_factory=list,
+        description="Extra YouTube video ids to watch, comma-separated.")
+    api_url: str = Field(
+        default="https://www.googleapis.com/youtube/v3",
+        description="YouTube Data API base URL.")
+
+
+class FacebookSettings(EchtzeitSettings):
+    model_config = _config("facebook")
+
+    page_id: str | None = Field(
+        default=None,
+        description="Facebook Page id.")
+    page_token: SecretStr | None = Field(
+        default=None,
+        description="Facebook Page access token (pages_read_engagement, pages_manage_engagement).")
+
+
+class InstagramSettings(EchtzeitSettings):
+    model_config = _config("instagram")
+
+    user_id: str | None = Field(
+        default=None,
+        description="Instagram business account id.")
+    token: SecretStr | None = Field(
+        default=None,
+        description="Instagram Graph API token (instagram_basic, instagram_manage_comments).")
+
+
+# One per plug-in, in the order of registry.PLUGINS (tests/integrations/networks/test_plugins.py).
+PLUGIN_SETTINGS: tuple[type[EchtzeitSettings], ...] = (
+    WebhookSettings, MastodonSettings, BlueskySettings, RedditSettings, HackerNewsSettings,
+    RssSettings, XSettings, GitHubSettings, YouTubeSettings, FacebookSettings, InstagramSettings)
+
+# (section title in .env.example, model): echtzeit/config.py appends them to its MODELS.
+SECTIONS: tuple[tuple[str, type[EchtzeitSettings]], ...] = (
+    ("Networks: shared (a network without credentials is off)", NetworkSettings),
+    ("Signed webhook", WebhookSettings),
+    ("Mastodon", MastodonSettings),
+    ("Bluesky", BlueskySettings),
+    ("Reddit", RedditSettings),
+    ("Hacker News", HackerNewsSettings),
+    ("RSS / Atom", RssSettings),
+    ("X", XSettings),
+    ("GitHub", GitHubSettings),
+    ("YouTube", YouTubeSettings),
+    ("Facebook", FacebookSettings),
+    ("Instagram", InstagramSettings),
+)
+
+S = TypeVar("S", bound=EchtzeitSettings)
+
+
+@dataclass(frozen=True)
+class NetworkConfig:
+    """The shared network settings and each plug-in's own."""
+
+    shared: NetworkSettings
+    plugins: Mapping[type[EchtzeitSettings], EchtzeitSettings]
+
+    def of(self, model: type[S]) -> S:
+        value = self.plugins[model]
+        assert isinstance(value, model)
+        return value
+
+    def models(self) -> Iterator[EchtzeitSettings]:
+        yield self.shared
+        yield from self.plugins.values()
+
+
+def _route(key: str) -> tuple[type[EchtzeitSettings], str]:
+    if key in NetworkSettings.model_fields:
+        return NetworkSettings, key
+    for model in PLUGIN_SETTINGS:
+        prefix = str(model.model_config.get("env_prefix", "")).removeprefix(ENV_PREFIX).lower()
+        if key.startswith(prefix) and key[len(prefix):] in model.model_fields:
+            return model, key[len(prefix):]
+    raise TypeError(f"no network setting {ENV_PREFIX}{key.upper()}")
+
+
+def load_network_config(values: Mapping[str, Any] | None = None, *,
+                        env_file: str | None = ".env") -> NetworkConfig:
+    """Every network model from the environment and `env_file`, with `values` (named as the
+    variables without ECHTZEIT_, e.g. mastodon_base_url) taking precedence. Raises
+    bot.settings.SettingsError naming the bad variable."""
+    given: dict[type[EchtzeitSettings], dict[str, Any]] = {}
+    for key, value in (values or {}).items():
+        model, field = _route(key)
+        given.setdefault(model, {})[field] = value
+    models: tuple[type[EchtzeitSettings], ...] = PLUGIN_SETTINGS
+    shared = load_model(NetworkSettings, _env_file=env_file, **given.get(NetworkSettings, {}))
+    plugins = {m: load_model(m, _env_file=env_file, **given.get(m, {})) for m in models}
+    return NetworkConfig(shared=shared, plugins=plugins)

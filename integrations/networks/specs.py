@@ -1,0 +1,66 @@
+"""What the core knows of each network (`bot.networks.NetworkSpec`), kept light: `echtzeit`
+installs `SPECS` at start-up without importing the network modules (httpx, websockets,
+aiohttp), so that `echtzeit --help` stays fast. Each network module's `PLUGIN` carries its spec
+from here; tests/integrations/networks/test_plugins.py checks that they agree.
+
+SLA targets: docs/digest.md, "SLA targets", gives their sources. Reply limits: characters in
+one reply, as each network counts them (None: no replies through its API).
+"""
+
+from __future__ import annotations
+
+from bot.networks import NetworkSpec
+
+_META_HOOK = "ECHTZEIT_META_APP_SECRET and ECHTZEIT_META_VERIFY_TOKEN"
+
+WEBHOOK = NetworkSpec("webhook", off_reason="set ECHTZEIT_WEBHOOK_SECRET")
+MASTODON = NetworkSpec(
+    "mastodon", reply_limit=500, sla_minutes=60,
+    off_reason="set ECHTZEIT_MASTODON_BASE_URL and ECHTZEIT_MASTODON_ACCESS_TOKEN")
+BLUESKY = NetworkSpec(
+    "bluesky", reply_limit=300, sla_minutes=60,
+    off_reason="set ECHTZEIT_BLUESKY_HANDLE and ECHTZEIT_BLUESKY_APP_PASSWORD "
+               "(search, replies) and/or ECHTZEIT_BLUESKY_JETSTREAM_URL (firehose)")
+REDDIT = NetworkSpec(
+    "reddit", reply_limit=10_000, sla_minutes=240,
+    off_reason="set ECHTZEIT_REDDIT_CLIENT_ID and ECHTZEIT_REDDIT_CLIENT_SECRET (and "
+               "ECHTZEIT_REDDIT_USERNAME/PASSWORD to reply)")
+HACKERNEWS = NetworkSpec(
+    "hackernews", sla_minutes=24 * 60,
+    off_reason="set ECHTZEIT_HACKERNEWS_ENABLED=true (no key needed)")
+RSS = NetworkSpec(
+    "rss", sla_minutes=24 * 60,
+    off_reason="set ECHTZEIT_RSS_FEEDS (feed URLs, e.g. Google Alerts feeds)")
+X = NetworkSpec(
+    "x", reply_limit=280, sla_minutes=60,
+    off_reason="set ECHTZEIT_X_BEARER_TOKEN (paid API; and to reply ECHTZEIT_X_CLIENT_ID with "
+               "ECHTZEIT_X_REFRESH_TOKEN, or ECHTZEIT_X_USER_TOKEN for two hours)")
+GITHUB = NetworkSpec("github", reply_limit=65_536, sla_minutes=24 * 60,
+                     off_reason="set ECHTZEIT_GITHUB_TOKEN")
+YOUTUBE = NetworkSpec(
+    "youtube", reply_limit=10_000, sla_minutes=24 * 60,
+    off_reason="set ECHTZEIT_YOUTUBE_API_KEY and ECHTZEIT_YOUTUBE_CHANNEL_ID or "
+               "ECHTZEIT_YOUTUBE_VIDEO_IDS (and ECHTZEIT_YOUTUBE_REFRESH_TOKEN to reply)")
+FACEBOOK = NetworkSpec(
+    "facebook", reply_limit=8_000, sla_minutes=120,
+    off_reason=f"set ECHTZEIT_FACEBOOK_PAGE_ID and ECHTZEIT_FACEBOOK_PAGE_TOKEN (webhooks: "
+               f"{_META_HOOK})")
+INSTAGRAM = NetworkSpec(
+    "instagram", reply_limit=2_200, sla_minutes=120,
+    off_reason=f"set ECHTZEIT_INSTAGRAM_USER_ID and ECHTZEIT_INSTAGRAM_TOKEN (@mentions need "
+               f"the Meta webhook: {_META_HOOK})")
+
+# The networks with a plug-in, in the order `echtzeit networks` lists them.
+PLUGIN_SPECS: tuple[NetworkSpec, ...] = (
+    WEBHOOK, MASTODON, BLUESKY, REDDIT, HACKERNEWS, RSS, X, GITHUB, YOUTUBE, FACEBOOK,
+    INSTAGRAM)
+
+# Networks only the signed webhook carries (a relay of Threads, Trustpilot or Google reviews):
+# they have an SLA target and may be named in a brands file, not in a query.
+CARRIED: tuple[NetworkSpec, ...] = (
+    NetworkSpec("threads", sla_minutes=60, queryable=False),
+    NetworkSpec("trustpilot", sla_minutes=24 * 60, queryable=False),
+    NetworkSpec("google", sla_minutes=24 * 60, queryable=False),
+)
+
+SPECS: tuple[NetworkSpec, ...] = (*PLUGIN_SPECS, *CARRIED)
