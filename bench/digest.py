@@ -6,7 +6,7 @@ resolved), bulk-loaded (executemany on SQLite, COPY on PostgreSQL), then times
 DigestBuilder.build for one channel and one day: the median of 20 runs after one warm-up, in
 wall time (the goal figure) and in CPU time of the benchmark's own process (time.process_time;
 steadier on a busy machine, and without the server's share on PostgreSQL).
-PostgreSQL is a throwaway cluster started by tests.pgcluster.PgCluster.
+PostgreSQL is a throwaway cluster started by testkit.pgcluster.PgCluster.
 
     python bench/digest.py [--mentions 1000000] [--runs 20] [--no-postgres]
 
@@ -204,7 +204,7 @@ def main(argv: list[str] | None = None) -> None:
         out["sqlite"] = bench(f"sqlite:///{tmp}/bench.db", load_sqlite, data, args)
         print(f"sqlite: {out['sqlite']}", flush=True)
     if not args.no_postgres:
-        from tests.pgcluster import PgCluster
+        from testkit.pgcluster import PgCluster
 
         with PgCluster() as pg:
             out["postgres"] = bench(pg.create_database("bench"), load_postgres, data, args)

@@ -149,7 +149,7 @@ def main() -> None:
               f"({sqlite['stored']} mentions, {sqlite['seconds']} s)")
         figures["sqlite"] = sqlite
     if not args.no_postgres:
-        from tests.pgcluster import PgCluster
+        from testkit.pgcluster import PgCluster
 
         with PgCluster() as pg:
             pgres = run(pg.create_database("bench"), names, queries, posts, args.batch)

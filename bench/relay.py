@@ -1,6 +1,6 @@
 """Relay benchmark: ingest to chat through the real pipeline, SQLite, relay and Slack adapter.
 
-A local fake Slack (tests/integrations/chat/slack/fake_slack.py) on 127.0.0.1 answers the real
+A local fake Slack (testkit/fake_slack.py) on 127.0.0.1 answers the real
 slack-sdk calls of `integrations.chat.slack.chat.SlackChat` and enforces one message per second
 per channel (its `burst`/`window` limit set to 1 per 1 s; more gets HTTP 429 + Retry-After).
 Wired as `bot/__main__.py: build_desk` wires it: `Pipeline(flood=SpikeDetector)`, `Relay` over
@@ -57,9 +57,8 @@ from bot.store import Store, utcnow
 from commands import Deps
 from integrations.chat.slack.serve import HttpService, slack_from_settings
 from integrations.chat.slack.settings import SlackSettings
-from tests.factories import new_mention
-from tests.integrations.chat.slack.conftest import SIGNING_SECRET, sign
-from tests.integrations.chat.slack.fake_slack import FakeSlack, fixture
+from testkit.factories import new_mention
+from testkit.fake_slack import SIGNING_SECRET, FakeSlack, fixture, sign
 
 FLOOD_CHANNEL = "C0FLOOD"
 

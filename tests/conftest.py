@@ -13,7 +13,7 @@ from bot import db
 from bot.networks import install_networks
 from bot.store import Store
 from integrations.networks.specs import SPECS
-from tests.pgcluster import PgCluster
+from testkit.pgcluster import PgCluster
 
 # The list of networks the core reads, as the `echtzeit` command installs it at start-up.
 install_networks(SPECS)

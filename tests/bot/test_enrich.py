@@ -22,7 +22,7 @@ from bot.enrich import (
 from bot.pipeline import Pipeline
 from bot.settings import load_settings
 from bot.store import Store
-from tests.factories import post
+from testkit.factories import post
 
 FRENCH = [
     "Le colis n'est toujours pas arrivé, c'est inadmissible",

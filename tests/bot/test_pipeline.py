@@ -9,8 +9,8 @@ import pytest
 from bot.enrich import LanguageDetector, SentimentAnalyzer
 from bot.pipeline import Pipeline
 from bot.store import Store
+from testkit.factories import post
 from tests.conftest import Clock
-from tests.factories import post
 
 
 @pytest.fixture(scope="module")

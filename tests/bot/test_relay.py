@@ -10,8 +10,8 @@ from bot.chat import ChatError
 from bot.domain import DeliveryState
 from bot.relay import Relay, RelayPolicy, backoff_delay
 from bot.store import Store
+from testkit.factories import new_mention
 from tests.conftest import Clock
-from tests.factories import new_mention
 
 
 class FlakyChat:

@@ -16,8 +16,8 @@ from bot.reporting.digest.queries import DigestQueries
 from bot.reporting.sla.monitor import SlaMonitor
 from bot.scheduler import Scheduler
 from bot.store import Store
+from testkit.factories import new_mention
 from tests.conftest import Clock
-from tests.factories import new_mention
 
 
 class Chat:

@@ -11,8 +11,8 @@ import sqlalchemy as sa
 from bot.db import current_revision
 from bot.domain import DeliveryState, MentionStatus, ReplyState
 from bot.store import Conflict, NotFound, Store
+from testkit.factories import new_mention
 from tests.conftest import Clock
-from tests.factories import new_mention
 
 
 def _brand(store: Store, name: str = "Acme", channels: tuple[str, ...] = ("care",)) -> int:

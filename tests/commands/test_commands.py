@@ -21,8 +21,8 @@ from bot.store import Store
 from commands import BY_NAME, COMMANDS, Deps, Invocation, Result, Role, dispatch
 from integrations.chat.console.chat import ConsoleChat
 from integrations.networks.replay import RecordingResponder
+from testkit.factories import post
 from tests.conftest import Clock
-from tests.factories import post
 
 
 class FlakyResponder(RecordingResponder):

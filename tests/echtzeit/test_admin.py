@@ -24,7 +24,7 @@ from commands import Deps
 from echtzeit import admin
 from echtzeit.brands_apply import NOTHING_TO_CHANGE
 from echtzeit.brands_file import load_plan
-from tests.factories import new_mention
+from testkit.factories import new_mention
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "deploy" / "brands.example.yaml"

@@ -20,10 +20,10 @@ import pytest
 
 from bot.store import Store
 from integrations.networks.webhook_net import SIGNATURE_HEADER, TIMESTAMP_HEADER, sign
+from testkit.fake_slack import FakeSlack, fixture
+from testkit.pgcluster import PgCluster
 from tests.echtzeit.bots import bots, clean_env, free_port
 from tests.echtzeit.fake_mastodon import TOKEN, FakeMastodon
-from tests.integrations.chat.slack.fake_slack import FakeSlack, fixture
-from tests.pgcluster import PgCluster
 
 pytestmark = pytest.mark.postgres
 SECRET = "webhook-secret-of-the-tests"

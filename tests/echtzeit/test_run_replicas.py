@@ -18,9 +18,9 @@ import pytest
 
 from bot import db
 from bot.store import MentionView, Store
+from testkit.pgcluster import PgCluster
 from tests.echtzeit.bots import Bot, bots, clean_env, free_port
 from tests.echtzeit.fake_mastodon import TOKEN, FakeMastodon
-from tests.pgcluster import PgCluster
 
 pytestmark = pytest.mark.postgres
 SOURCE = "source:mastodon:127.0.0.1"

@@ -36,11 +36,11 @@ from bot.store import Store
 from integrations.chat.slack.chat import SlackChat, StaticToken
 from integrations.networks.replay import ReplaySource
 from integrations.networks.specs import SPECS
-from tests.faults.fake_chat import TOKEN
+from testkit.fake_slack import BOT_TOKEN
 
 
 def _slack(api_url: str) -> SlackChat:
-    return SlackChat(StaticToken(TOKEN), api_url=api_url, per_second=1000, burst=1000,
+    return SlackChat(StaticToken(BOT_TOKEN), api_url=api_url, per_second=1000, burst=1000,
                      timeout=5)
 
 

@@ -21,7 +21,7 @@ from pathlib import Path
 from bot import db
 from bot.domain import DeliveryState
 from bot.store import Store
-from tests.faults.fake_chat import FakeChat, Fault
+from testkit.fake_slack import FakeSlack, Fault
 from tests.faults.procs import processes
 
 N = int(os.environ.get("ECHTZEIT_CRASH_MENTIONS", "10000"))
@@ -60,15 +60,15 @@ async def test_sigkill_mid_burst_then_restart_delivers_each_card_once(tmp_path: 
         # Just before the kill: stored by Slack, the answer never reaches the bot.
         return "accept_then_timeout" if kill_at - 10 < posted <= kill_at else None
 
-    chat = await FakeChat(fault=fault, hang_seconds=60).start()
+    chat = await FakeSlack(channels=tuple(CHANNELS), fault=fault, hang_seconds=60).start()
     args = ["burst", "--db", url, "--api", chat.api_url, "--posts", str(posts), "--lease", "1"]
     try:
         async with processes(tmp_path) as procs:
             first = await procs.start(*args)
-            await chat.wait_until(lambda: len(chat.messages) >= kill_at, within=240)
+            await chat.wait_until(lambda: len(chat.posted) >= kill_at, within=240)
             first.kill()  # SIGKILL
             assert await first.wait() == -9
-            at_kill = len(chat.messages)
+            at_kill = len(chat.posted)
             assert at_kill < N
             second = await procs.start(*args)
             assert await asyncio.wait_for(second.wait(), timeout=240) == 0, procs.log(2)
@@ -76,16 +76,17 @@ async def test_sigkill_mid_burst_then_restart_delivers_each_card_once(tmp_path: 
     finally:
         await chat.stop()
 
-    tokens = Counter(chat.tokens())
+    tokens = Counter(chat.delivery_tokens())
     deliveries = store.deliveries()
     store.close()
     assert len(deliveries) == N
     assert all(d.state == DeliveryState.SENT.value for d in deliveries)  # 0 lost
-    assert len(chat.messages) == N and len(tokens) == N  # 0 duplicated
+    assert len(chat.posted) == N and len(tokens) == N  # 0 duplicated
     assert max(tokens.values()) == 1
     # The cards the chat took while the bot died were found, not posted again.
     assert recovered >= 10
     refs = {d.message_ref for d in deliveries}
-    assert refs == {f"{m.channel}:{m.ts}" for m in chat.messages}
+    assert refs == {f"{m.channel}:{m.ts}" for m in chat.posted}
+    assert chat.violations == []
     print(f"crash: {N} mentions, killed at {at_kill} in the chat, {recovered} found in "
           f"Slack's history after the restart, 0 lost, 0 duplicated")

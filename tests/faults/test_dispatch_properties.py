@@ -39,8 +39,8 @@ from bot.networks import PostedReply, ReplyRejected, ReplyUncertain
 from bot.store import Store
 from commands import COMMANDS, Deps, Invocation, Result, Role, dispatch
 from integrations.networks.replay import RecordingResponder
+from testkit.factories import new_mention
 from tests.conftest import Clock
-from tests.factories import new_mention
 
 MANY = settings(max_examples=10_000, deadline=None, database=None,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])

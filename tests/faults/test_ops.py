@@ -10,7 +10,7 @@ from prometheus_client import CollectorRegistry
 from bot import metrics
 from bot.ops import OpsServer
 from bot.store import Store
-from tests.factories import new_mention
+from testkit.factories import new_mention
 
 
 async def test_health_and_metrics(sqlite_store: Store) -> None:

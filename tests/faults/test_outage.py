@@ -20,16 +20,16 @@ from bot.domain import DeliveryState
 from bot.relay import Relay, RelayPolicy
 from bot.store import Store
 from integrations.chat.slack.chat import SlackChat, StaticToken
+from testkit.factories import new_mention
+from testkit.fake_slack import BOT_TOKEN, FakeSlack, Fault
 from tests.conftest import Clock
-from tests.factories import new_mention
-from tests.faults.fake_chat import TOKEN, FakeChat, Fault
 
 CHANNELS = ("C0OUTAGE1", "C0OUTAGE2", "C0HEALTHY")
 
 
 @pytest.fixture
-async def chat() -> AsyncIterator[FakeChat]:
-    fake = await FakeChat(hang_seconds=5).start()
+async def chat() -> AsyncIterator[FakeSlack]:
+    fake = await FakeSlack(channels=CHANNELS, hang_seconds=5).start()
     yield fake
     await fake.stop()
 
@@ -44,7 +44,7 @@ def _mentions(store: Store, n: int) -> list[int]:
 
 
 async def test_ten_minutes_of_errors_lose_nothing_and_keep_order(
-    store: Store, clock: Clock, chat: FakeChat,
+    store: Store, clock: Clock, chat: FakeSlack,
 ) -> None:
     _mentions(store, 20)
     start = clock()
@@ -65,7 +65,7 @@ async def test_ten_minutes_of_errors_lose_nothing_and_keep_order(
         return next(kinds)
 
     chat.fault = fault
-    slack = SlackChat(StaticToken(TOKEN), api_url=chat.api_url, per_second=1000, burst=1000,
+    slack = SlackChat(StaticToken(BOT_TOKEN), api_url=chat.api_url, per_second=1000, burst=1000,
                       timeout=1, now=clock)
     relay = Relay(store, {"slack": slack}, now=clock, rng=random.Random(8),
                   policy=RelayPolicy())

@@ -19,10 +19,10 @@ import pytest
 from bot import db
 from bot.domain import DeliveryState
 from bot.store import Store
-from tests.factories import new_mention
-from tests.faults.fake_chat import FakeChat, Fault
+from testkit.factories import new_mention
+from testkit.fake_slack import FakeSlack, Fault
+from testkit.pgcluster import PgCluster
 from tests.faults.procs import processes, read_lines
-from tests.pgcluster import PgCluster
 
 pytestmark = pytest.mark.postgres
 N = 600
@@ -58,7 +58,7 @@ async def test_three_replicas_share_the_outbox_and_elect_one_scheduler(
     slack_routes = [r for r in store.routes() if r.platform == "slack"]
     store.write_mentions([new_mention(bid) for _ in range(N // 3)], routes={bid: slack_routes})
 
-    chat = await FakeChat().start()
+    chat = await FakeSlack(channels=("C0REPLICA1", "C0REPLICA2", "C0REPLICA3")).start()
     lines: list[str] = []
     changed = asyncio.Event()
 
@@ -76,7 +76,7 @@ async def test_three_replicas_share_the_outbox_and_elect_one_scheduler(
                                          "--name", name, "--poll", str(POLL))
                 by_name[name] = proc
                 readers.append(asyncio.create_task(read_lines(proc, lines, changed)))
-            await _until(changed, lambda: len(chat.messages) >= N
+            await _until(changed, lambda: len(chat.posted) >= N
                          and any(s.startswith("DIGEST") for s in lines), within=60)
             leaders = [s.split()[1] for s in lines if s.startswith("LEADER")]
             assert len(leaders) == 1, lines
@@ -90,7 +90,7 @@ async def test_three_replicas_share_the_outbox_and_elect_one_scheduler(
             # More cards after the failover: the survivors drain them.
             store.write_mentions([new_mention(bid) for _ in range(N // 3)],
                                  routes={bid: slack_routes})
-            await _until(changed, lambda: len(chat.messages) >= 2 * N, within=60)
+            await _until(changed, lambda: len(chat.posted) >= 2 * N, within=60)
             for proc in by_name.values():
                 if proc.returncode is None:
                     proc.terminate()
@@ -106,12 +106,13 @@ async def test_three_replicas_share_the_outbox_and_elect_one_scheduler(
     assert took_over < 10 * POLL + 5  # replaced within the election's poll (plus start-up)
     assert [s for s in lines if s.startswith("DIGEST")] != []
     assert len([s for s in lines if s.startswith("DIGEST")]) == 1  # posted once
-    tokens = Counter(chat.tokens())
-    assert len(chat.messages) == 2 * N and len(tokens) == 2 * N  # 0 duplicates
+    tokens = Counter(chat.delivery_tokens())
+    assert len(chat.posted) == 2 * N and len(tokens) == 2 * N  # 0 duplicates
     deliveries = store.deliveries()
     store.close()
     assert all(d.state == DeliveryState.SENT.value for d in deliveries)  # 0 lost
-    workers = Counter(m.channel for m in chat.messages)
+    workers = Counter(m.channel for m in chat.posted)
     assert set(workers) == {"C0REPLICA1", "C0REPLICA2", "C0REPLICA3"}
+    assert chat.violations == []
     print(f"replicas: 3 processes, {2 * N} cards once each, leader {first} killed, "
           f"{second} took over in {took_over:.2f}s, 1 digest")

@@ -31,7 +31,7 @@ from bot.store import Store
 from commands import Deps, Invocation, Role, dispatch
 from integrations.networks import mastodon_net
 from integrations.networks.terms import fixed_terms
-from tests.factories import new_mention
+from testkit.factories import new_mention
 from tests.integrations.networks.conftest import NoSleep, fixture
 
 BASE = "https://social.example"

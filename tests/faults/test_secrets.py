@@ -28,8 +28,8 @@ from bot.settings import ENV_PREFIX, EchtzeitSettings, Settings, env_name
 from bot.store import Store
 from echtzeit.config import MODELS
 from integrations.chat.slack.chat import SlackChat, StaticToken
-from tests.factories import new_mention
-from tests.faults.fake_chat import FakeChat
+from testkit.factories import new_mention
+from testkit.fake_slack import FakeSlack
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -79,14 +79,15 @@ async def test_a_debug_session_logs_no_secret(caplog: pytest.LogCaptureFixture,
     try:
         log = logging.getLogger("echtzeit.test")
         # slack_sdk at DEBUG logs its requests; the fake checks the token.
-        chat = await FakeChat(token=secrets["slack_bot_token"]).start()
+        chat = await FakeSlack(bot_token=secrets["slack_bot_token"],
+                               channels=("C0SECRET",)).start()
         try:
             sqlite_store.add_brand(name="Acme", query="acme", actor="t")
             bid = sqlite_store.brand(name="Acme").id or 0
             [mid] = sqlite_store.write_mentions([new_mention(bid)], routes={bid: []})
             slack = SlackChat(StaticToken(secrets["slack_bot_token"]), api_url=chat.api_url)
             await slack.send_card("C0SECRET", card_for(sqlite_store.view(mid)))
-            assert len(chat.messages) == 1
+            assert len(chat.posted) == 1 and chat.violations == []
         finally:
             await chat.stop()
         # httpx at DEBUG, every token as a Bearer header and in a query string.

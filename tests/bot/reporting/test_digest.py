@@ -13,8 +13,8 @@ from bot.reporting.digest.text import digest_lines, safe_handle
 from bot.store import Store
 from commands import Deps, Invocation, Role, dispatch
 from integrations.chat.console.chat import ConsoleChat
+from testkit.factories import new_mention
 from tests.conftest import Clock
-from tests.factories import new_mention
 
 BERLIN = ZoneInfo("Europe/Berlin")
 

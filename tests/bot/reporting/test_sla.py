@@ -16,8 +16,8 @@ from bot.reporting.sla.rule import (
     due_at,
 )
 from bot.store import Store
+from testkit.factories import new_mention
 from tests.conftest import Clock
-from tests.factories import new_mention
 
 BERLIN = ZoneInfo("Europe/Berlin")
 

@@ -11,8 +11,8 @@ from bot.relay import Relay
 from bot.reporting.spikes.detector import SpikeDetector, mean_sd
 from bot.reporting.spikes.monitor import SpikeMonitor
 from bot.store import Store
+from testkit.factories import new_mention
 from tests.conftest import Clock
-from tests.factories import new_mention
 
 
 class Notices:

@@ -25,8 +25,8 @@ from bot.store import Store
 from integrations.networks import registry, x_net, x_oauth
 from integrations.networks.settings import load_network_config
 from integrations.networks.terms import fixed_terms
+from testkit.factories import new_mention
 from tests.conftest import Clock
-from tests.factories import new_mention
 from tests.integrations.networks.conftest import NoSleep, console_reply
 from tests.integrations.networks.test_x_net import (
     API,

@@ -17,7 +17,7 @@ from commands import Deps
 from integrations.chat.discord.chat import DiscordChat
 from integrations.chat.discord.render import card_message
 from integrations.chat.discord.settings import DiscordSettings
-from tests.factories import new_mention
+from testkit.factories import new_mention
 from tests.integrations.chat.discord.conftest import discord_settings
 from tests.integrations.chat.discord.fake_discord import FakeDiscord
 

@@ -13,7 +13,7 @@ from bot.relay import Relay
 from commands import Deps
 from integrations.chat.discord.chat import DiscordChat
 from integrations.chat.discord.settings import DiscordSettings
-from tests.factories import new_mention
+from testkit.factories import new_mention
 from tests.integrations.chat.discord.conftest import ANA, BEN, OWNER
 from tests.integrations.chat.discord.fake_discord import TOKEN, FakeDiscord, InteractionState
 

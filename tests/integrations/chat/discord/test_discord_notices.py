@@ -10,7 +10,7 @@ from bot.reporting.chart import digest_chart
 from bot.reporting.digest.builder import DigestBuilder
 from commands import Deps
 from integrations.chat.discord.chat import DiscordChat
-from tests.factories import new_mention
+from testkit.factories import new_mention
 from tests.integrations.chat.discord.conftest import discord_settings
 from tests.integrations.chat.discord.discord_rules import hazards
 from tests.integrations.chat.discord.fake_discord import FakeDiscord

@@ -18,10 +18,10 @@ from commands import Deps
 from echtzeit.wiring import chat_adapters
 from integrations.chat.discord.chat import DiscordChat
 from integrations.chat.slack.settings import SlackSettings
+from testkit.fake_slack import FakeSlack
 from tests.configs import config_of
 from tests.integrations.chat.discord.conftest import ANA, discord_settings
 from tests.integrations.chat.discord.fake_discord import FakeDiscord
-from tests.integrations.chat.slack.fake_slack import FakeSlack
 
 SIGNING_SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
 

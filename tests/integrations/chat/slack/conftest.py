@@ -4,11 +4,7 @@ over HTTP on 127.0.0.1, reached with signed requests as Slack sends them."""
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import hmac
-import inspect
 import json
-import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,7 +13,7 @@ from urllib.parse import quote, urlencode
 
 import aiohttp
 import pytest
-from slack_bolt.listener.asyncio_runner import AsyncioListenerRunner
+import slack_bolt
 
 from bot.relay import Relay
 from bot.store import Store
@@ -26,10 +22,8 @@ from integrations.chat.slack.chat import SlackChat
 from integrations.chat.slack.serve import HttpService, SocketModeService, slack_from_settings
 from integrations.chat.slack.settings import SlackSettings
 from integrations.networks.replay import RecordingResponder, recording_responders
-from tests.factories import new_mention
-from tests.integrations.chat.slack.fake_slack import FakeSlack, fixture
-
-SIGNING_SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
+from testkit.factories import new_mention
+from testkit.fake_slack import SIGNING_SECRET, FakeSlack, fixture, sign
 
 
 @pytest.fixture
@@ -40,14 +34,6 @@ async def fake() -> AsyncIterator[FakeSlack]:
     finally:
         await slack.stop()
     assert slack.violations == [], slack.violations
-
-
-def sign(body: str, *, secret: str = SIGNING_SECRET,
-         timestamp: int | None = None) -> dict[str, str]:
-    """The headers Slack sends with a request: v0 HMAC-SHA256 of "v0:<ts>:<body>"."""
-    ts = str(int(time.time()) if timestamp is None else timestamp)
-    digest = hmac.new(secret.encode(), f"v0:{ts}:{body}".encode(), hashlib.sha256).hexdigest()
-    return {"X-Slack-Request-Timestamp": ts, "X-Slack-Signature": f"v0={digest}"}
 
 
 def slack_settings(fake: FakeSlack, **overrides: Any) -> SlackSettings:
@@ -176,18 +162,23 @@ async def http_desk(fake: FakeSlack, sqlite_store: Store, responders: dict[str, 
             await settled()
 
 
-_LISTENER_TASK = "run_ack_function_asynchronously"
-assert _LISTENER_TASK in inspect.getsource(AsyncioListenerRunner.run), "bolt changed"
+_BOLT = str(Path(slack_bolt.__file__).parent)
+
+
+def _bolts(task: asyncio.Task[Any]) -> bool:
+    """A task running code of slack_bolt (a listener it started after the ack)."""
+    coro = task.get_coro()
+    code = getattr(coro, "cr_code", None)
+    return code is not None and code.co_filename.startswith(_BOLT)
 
 
 async def settled() -> None:
     """Wait until every listener bolt started after an ack has finished: bolt runs them in
-    tasks of their own (AsyncioListenerRunner), and a request's HTTP answer or Socket Mode ack
-    comes before they are done."""
+    tasks of their own, and a request's HTTP answer or Socket Mode ack comes before they are
+    done. Found by where their code lives (the slack_bolt package), not by a private name."""
     me = asyncio.current_task()
     while True:
-        running = [t for t in asyncio.all_tasks() if t is not me and not t.done()
-                   and _LISTENER_TASK in t.get_coro().__qualname__]  # type: ignore[union-attr]
+        running = [t for t in asyncio.all_tasks() if t is not me and not t.done() and _bolts(t)]
         if not running:
             return
         await asyncio.wait(running, timeout=10)

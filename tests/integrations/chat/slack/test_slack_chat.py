@@ -12,9 +12,9 @@ from bot.domain import DeliveryState
 from bot.relay import Relay
 from bot.store import Store
 from integrations.chat.slack.chat import SlackChat, StaticToken, split_channel
+from testkit.fake_slack import FakeSlack
 from tests.conftest import Clock
 from tests.integrations.chat.slack.conftest import seed
-from tests.integrations.chat.slack.fake_slack import FakeSlack
 
 
 def chat_for(fake: FakeSlack, **kwargs: object) -> SlackChat:

@@ -10,7 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from echtzeit.cli import app
-from tests.integrations.chat.slack.blockkit import hostile_problems, message_errors
+from testkit.blockkit import hostile_problems, message_errors
 
 
 @pytest.fixture

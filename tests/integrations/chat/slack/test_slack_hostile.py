@@ -16,8 +16,8 @@ from commands.base import HistoryItem, Result
 from integrations.chat.slack.chat import SlackChat, StaticToken
 from integrations.chat.slack.modal import ReplyTarget, reply_modal
 from integrations.chat.slack.render import card_message, card_update, result_message
-from tests.integrations.chat.slack.blockkit import hostile_problems, message_errors, view_errors
-from tests.integrations.chat.slack.fake_slack import FakeSlack
+from testkit.blockkit import hostile_problems, message_errors, view_errors
+from testkit.fake_slack import FakeSlack
 
 CORPUS = Path(__file__).resolve().parents[3] / "fixtures" / "hostile_texts.json"
 NOW = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)

@@ -12,13 +12,12 @@ import pytest
 from bot.domain import MentionStatus
 from bot.store import Store
 from integrations.chat.slack.serve import HttpService, slack_from_settings
+from testkit.fake_slack import fixture, sign
 from tests.integrations.chat.slack.conftest import (
     SlackDeskUnderTest,
     settled,
-    sign,
     slack_settings,
 )
-from tests.integrations.chat.slack.fake_slack import fixture
 
 
 def texts(blocks: list[dict]) -> str:

@@ -21,9 +21,9 @@ from integrations.chat.slack.chat import InstalledTokens, SlackChat
 from integrations.chat.slack.install import SqlInstallationStore, SqlOAuthStateStore
 from integrations.chat.slack.serve import HttpService, slack_from_settings
 from integrations.networks.replay import RecordingResponder
+from testkit.fake_slack import FakeSlack, fixture, sign
 from tests.conftest import Clock
-from tests.integrations.chat.slack.conftest import seed, settled, sign, slack_settings
-from tests.integrations.chat.slack.fake_slack import FakeSlack, fixture
+from tests.integrations.chat.slack.conftest import seed, settled, slack_settings
 
 
 def installation(team: str = "T0SECOND", token: str = "xoxb-2222-3333-installed",

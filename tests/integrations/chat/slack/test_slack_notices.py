@@ -10,10 +10,10 @@ from bot.reporting.chart import digest_chart
 from bot.reporting.digest.builder import DigestBuilder
 from bot.store import Store
 from integrations.chat.slack.chat import SlackChat, StaticToken
-from tests.factories import new_mention
-from tests.integrations.chat.slack.blockkit import hostile_problems
+from testkit.blockkit import hostile_problems
+from testkit.factories import new_mention
+from testkit.fake_slack import FakeSlack
 from tests.integrations.chat.slack.conftest import seed
-from tests.integrations.chat.slack.fake_slack import FakeSlack
 
 
 def chat_for(fake: FakeSlack) -> SlackChat:

@@ -22,7 +22,7 @@ from integrations.chat.slack.render import (
     result_message,
 )
 from integrations.networks.replay import RecordingResponder
-from tests.integrations.chat.slack.blockkit import message_errors, view_errors
+from testkit.blockkit import message_errors, view_errors
 from tests.integrations.chat.slack.test_slack_hostile import NOW, base_card
 
 

@@ -22,9 +22,9 @@ from integrations.chat.slack.serve import (
     HttpService,
     SocketModeService,
 )
+from testkit.fake_slack import FakeSlack, fixture
 from tests.configs import config_of
 from tests.integrations.chat.slack.conftest import slack_settings
-from tests.integrations.chat.slack.fake_slack import FakeSlack, fixture
 
 MANIFEST = Path(__file__).resolve().parents[4] / "integrations" / "chat" / "slack" / "manifest.yml"
 

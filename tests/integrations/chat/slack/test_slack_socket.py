@@ -12,8 +12,8 @@ from bot.store import Store
 from commands import Deps
 from integrations.chat.slack.serve import SocketModeService, slack_from_settings
 from integrations.networks.replay import RecordingResponder
+from testkit.fake_slack import FakeSlack, fixture
 from tests.integrations.chat.slack.conftest import seed, settled, slack_settings
-from tests.integrations.chat.slack.fake_slack import FakeSlack, fixture
 
 
 def events_envelope(envelope_id: str, payload: dict[str, Any], attempt: int) -> dict[str, Any]:

@@ -367,7 +367,7 @@ class PgCluster:
         settings = {**_SERVER_SETTINGS, "unix_socket_directories": str(self.socket_dir)}
         lines = [f"{key} = {_quote_setting(value)}" for key, value in settings.items()]
         with (self.data_dir / "postgresql.conf").open("a", encoding="utf-8") as conf:
-            conf.write("\n# --- tests/pgcluster.py ---\n" + "\n".join(lines) + "\n")
+            conf.write("\n# --- testkit/pgcluster.py ---\n" + "\n".join(lines) + "\n")
 
     def _start_server(self) -> None:
         """``pg_ctl start`` on a free port; retries if the port is taken meanwhile."""

@@ -1,4 +1,4 @@
-"""The throwaway PostgreSQL server of tests/pgcluster.py works as the suite needs it.
+"""The throwaway PostgreSQL server of testkit/pgcluster.py works as the suite needs it.
 
 These tests do not skip when PostgreSQL is missing: they fail with the
 RuntimeError from ``PgCluster.start()``, which says what to install.
@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 try:  # tests/ as a package (tests/__init__.py) or /work/main on sys.path
-    from tests import pgcluster
+    from testkit import pgcluster
 except ModuleNotFoundError:  # rootdir-less import mode: pytest put tests/ itself on sys.path
     import pgcluster  # type: ignore[no-redef]
 

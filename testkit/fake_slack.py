@@ -1,12 +1,20 @@
 """A local stand-in for Slack: the Web API, response_url webhooks and a Socket Mode endpoint.
+The one fake Slack of the tests and benchmarks (the unit tests of the adapter, the fault tests'
+crash, outage and replica runs, bench/relay.py).
 
 It speaks the documented API with real payload shapes (tests/fixtures/slack/), and enforces what
 Slack enforces: a valid bearer token on every call (bot `xoxb-` tokens for the Web API, the app
-token `xapp-` for apps.connections.open), Block Kit schemas and limits (tests/.../blockkit.py),
+token `xapp-` for apps.connections.open), Block Kit schemas and limits (testkit/blockkit.py),
 known channels and messages, and a per-channel rate limit answered with HTTP 429, `Retry-After`
 and `{"ok": false, "error": "ratelimited"}`. Every request is recorded; tests await what they
-expect with `wait_for` (no sleeps). What breaks a rule Slack would reject is also listed in
-`violations`, and the fixtures fail a test that left any.
+expect with `wait_for` / `wait_until` (no sleeps). What breaks a rule Slack would reject is also
+listed in `violations`, and the fixtures fail a test that left any.
+
+Faults a test schedules with `fault(method, channel)` (only for authenticated calls): "500"
+(internal_error), "429" (ratelimited, Retry-After 7), "timeout" (no answer for `hang_seconds`)
+and "accept_then_timeout" (the message is stored, the client never hears so). `posted` lists
+every chat.postMessage Slack accepted, in order, with its message metadata. `sign` makes the
+headers Slack signs its own requests with (slash commands, interactivity, events).
 
 Runs on 127.0.0.1 with an ephemeral port, in the test's own event loop.
 """
@@ -15,10 +23,13 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import hashlib
+import hmac
 import itertools
 import json
 import time
 from collections import defaultdict, deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,13 +37,41 @@ from urllib.parse import parse_qsl
 
 from aiohttp import WSMsgType, web
 
-from tests.integrations.chat.slack.blockkit import message_errors, view_errors
+from testkit.blockkit import message_errors, view_errors
 
-FIXTURES = Path(__file__).resolve().parents[3] / "fixtures" / "slack"
+FIXTURES = Path(__file__).resolve().parents[1] / "tests" / "fixtures" / "slack"
+SIGNING_SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
+BOT_TOKEN = "xoxb-1111-2222-echtzeit"
+
+# What `FakeSlack.fault` may schedule for one call (None: answer as Slack would).
+Fault = str | None  # "500" | "429" | "timeout" | "accept_then_timeout" | None
 
 
 def fixture(name: str) -> Any:
     return json.loads((FIXTURES / name).read_text(encoding="utf-8"))
+
+
+def sign(body: str, *, secret: str = SIGNING_SECRET,
+         timestamp: int | None = None) -> dict[str, str]:
+    """The headers Slack sends with a request: v0 HMAC-SHA256 of "v0:<ts>:<body>"."""
+    ts = str(int(time.time()) if timestamp is None else timestamp)
+    digest = hmac.new(secret.encode(), f"v0:{ts}:{body}".encode(), hashlib.sha256).hexdigest()
+    return {"X-Slack-Request-Timestamp": ts, "X-Slack-Signature": f"v0={digest}"}
+
+
+def no_fault(method: str, channel: str) -> Fault:
+    return None
+
+
+@dataclass(frozen=True)
+class Posted:
+    """A message chat.postMessage stored, as the relay's crash and replica tests read it."""
+
+    channel: str
+    ts: str
+    text: str
+    metadata: dict[str, Any] | None
+    at: float  # time.monotonic() when stored
 
 
 @dataclass
@@ -52,11 +91,13 @@ class FakeSlack:
         self,
         *,
         team_id: str = "T0ECHTZEIT",
-        bot_token: str = "xoxb-1111-2222-echtzeit",
+        bot_token: str = BOT_TOKEN,
         app_token: str = "xapp-1-A0ECHTZEIT-3333-socket",
         channels: tuple[str, ...] = ("C0CARDS", "C0OTHER"),
         client_id: str = "1111.2222",
         client_secret: str = "oauth-client-secret",
+        fault: Callable[[str, str], Fault] = no_fault,
+        hang_seconds: float = 30.0,
     ) -> None:
         self.team_id = team_id
         self.bot_user_id = "U0ECHTBOT"
@@ -77,6 +118,9 @@ class FakeSlack:
         self.webhooks: list[tuple[str, dict[str, Any]]] = []
         self.reactions: set[tuple[str, str, str]] = set()
         self.files: dict[str, dict[str, Any]] = {}  # file id -> filename, length, data, shares
+        self.posted: list[Posted] = []
+        self.fault = fault
+        self.hang_seconds = hang_seconds  # how long a "timeout" keeps the request open
         # Per-channel limit for chat.postMessage / chat.update: `burst` calls per `window` s.
         self.burst = 1000
         self.window = 1.0
@@ -163,6 +207,21 @@ class FakeSlack:
     def ok_calls(self, method: str) -> list[Call]:
         return [c for c in self.calls if c.method == method and c.answer.get("ok")]
 
+    async def wait_until(self, predicate: Callable[[], bool], within: float = 120.0) -> None:
+        """Until `predicate()` holds, checked after each request."""
+        async def until() -> None:
+            async with self._changed:
+                await self._changed.wait_for(predicate)
+        await asyncio.wait_for(until(), within)
+
+    def in_channel(self, channel: str) -> list[Posted]:
+        return [m for m in self.posted if m.channel == channel]
+
+    def delivery_tokens(self) -> list[str]:
+        """The relay's token (message metadata event_payload.delivery) of each posted card."""
+        return [str((m.metadata or {}).get("event_payload", {}).get("delivery"))
+                for m in self.posted if m.metadata]
+
     # --- Web API -------------------------------------------------------------------------------
 
     async def _args(self, request: web.Request) -> dict[str, Any]:
@@ -173,7 +232,7 @@ class FakeSlack:
                 args.update(json.loads(raw or "{}"))
             else:
                 args.update(dict(parse_qsl(raw, keep_blank_values=True)))
-        for key in ("blocks", "view"):
+        for key in ("blocks", "view", "metadata"):
             if isinstance(args.get(key), str):
                 try:
                     args[key] = json.loads(args[key])
@@ -188,7 +247,24 @@ class FakeSlack:
         token = auth.removeprefix("Bearer ").strip() if auth.startswith("Bearer ") else None
         call = Call(method=method, token=token, args=args, at=time.monotonic())
         self.calls.append(call)
-        status, answer, headers = self._handle(method, token, args, auth)
+        fault = self.fault(method, str(args.get("channel") or "")) if token in self.tokens \
+            else None
+        if fault in ("timeout", "accept_then_timeout"):
+            call.status = 0  # no answer reached the client
+            if fault == "accept_then_timeout":
+                _, call.answer, _ = self._handle(method, token, args, auth)
+            await self._notify()
+            await asyncio.sleep(self.hang_seconds)  # the client gives up first
+            return web.json_response({"ok": False, "error": "too_late"})
+        if fault == "500":
+            status, answer, headers = 500, {"ok": False, "error": "internal_error"}, {}
+        elif fault == "429":
+            status, answer, headers = 429, {"ok": False, "error": "ratelimited"}, {
+                "Retry-After": "7"}
+        elif fault is not None:
+            raise ValueError(f"unknown fault {fault!r}")
+        else:
+            status, answer, headers = self._handle(method, token, args, auth)
         call.status, call.answer = status, answer
         await self._notify()
         return web.json_response(answer, status=status, headers=headers)
@@ -316,6 +392,10 @@ class FakeSlack:
             self.violations.append("chat.postMessage without unfurl_links/unfurl_media=false")
         self.messages[(channel, ts)] = dict(args)
         self.received_at[(channel, ts)] = time.time()
+        metadata = args.get("metadata")
+        self.posted.append(Posted(channel, ts, str(args.get("text") or ""),
+                                  metadata if isinstance(metadata, dict) else None,
+                                  time.monotonic()))
         message = {"type": "message", "user": self.bot_user_id, "bot_id": self.bot_id,
                    "text": args.get("text", ""), "ts": ts}
         return 200, {"ok": True, "channel": channel, "ts": ts, "message": message}, {}
