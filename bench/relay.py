@@ -48,12 +48,13 @@ import aiohttp
 import sqlalchemy as sa
 
 from bot import db
+from bot.clock import utcnow
 from bot.domain import Author, Post
 from bot.pipeline import Pipeline
 from bot.relay import Relay
 from bot.reporting.spikes.detector import SpikeDetector
 from bot.reporting.spikes.monitor import SpikeMonitor
-from bot.store import Store, utcnow
+from bot.store import Store
 from commands import Deps
 from integrations.chat.slack.serve import HttpService, slack_from_settings
 from integrations.chat.slack.settings import SlackSettings

@@ -15,6 +15,7 @@ from typing import Protocol
 
 from sqlalchemy.exc import IntegrityError
 
+from bot.clock import utcnow
 from bot.domain import Post
 from bot.enrich import (
     LanguageDetector,
@@ -25,7 +26,7 @@ from bot.enrich import (
 )
 from bot.models import Route
 from bot.query import Candidate, Matcher, QueryError
-from bot.store import NewMention, Store, utcnow
+from bot.store import NewMention, Store
 
 log = logging.getLogger(__name__)
 

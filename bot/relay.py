@@ -23,9 +23,10 @@ from datetime import datetime, timedelta
 from bot import metrics
 from bot.cards import card_for
 from bot.chat import ChatAdapter, ChatError, IdempotentChat
+from bot.clock import utcnow
 from bot.domain import DeliveryState
 from bot.models import Delivery
-from bot.store import ClaimedDelivery, Store, utcnow
+from bot.store import ClaimedDelivery, Store
 
 log = logging.getLogger(__name__)
 

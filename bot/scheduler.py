@@ -23,12 +23,13 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from bot.chat import DigestSink, Notifier
+from bot.clock import utcnow
 from bot.reporting.digest.builder import DigestBuilder
 from bot.reporting.digest.poster import DigestPoster
 from bot.reporting.digest.queries import DigestQueries
 from bot.reporting.sla.monitor import SlaMonitor
 from bot.reporting.spikes.monitor import SpikeMonitor
-from bot.store import Store, utcnow
+from bot.store import Store
 
 log = logging.getLogger(__name__)
 

@@ -2,11 +2,10 @@
 live in one module per aggregate (brands, mentions, outbox, workflow, replies, templates, cursors,
 seen events, credentials, followers) over a shared base (bot/store/base.py).
 
-utcnow, the refusals and the two constants live in light modules (bot.clock, bot.errors,
-bot.domain) that need no SQLAlchemy; they stay importable from here.
+The refusals and the two constants live in light modules (bot.errors, bot.domain) that need no
+SQLAlchemy, and stay importable from here; the clock is bot.clock's `utcnow`.
 """
 
-from bot.clock import utcnow
 from bot.domain import OPEN_STATUSES, PRIORITY_ORDER
 from bot.errors import Conflict, NotFound
 from bot.store.base import handle_key
@@ -26,5 +25,4 @@ __all__ = [
     "Store",
     "handle_key",
     "route_accepts",
-    "utcnow",
 ]

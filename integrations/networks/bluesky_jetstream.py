@@ -1,6 +1,6 @@
 """Bluesky's Jetstream firehose: every new post of the network over a WebSocket, kept when it
 contains one of the brands' search terms (Jetstream has no keyword filter). No account needed;
-authors' handles and follower counts come from bluesky_net.Profiles.
+authors' handles and follower counts come from bluesky_common.Profiles.
 
 Cursor (JSON): `{"time_us": n}`; a reconnect rewinds a few seconds (delivery is at least once;
 the pipeline drops repeats).
@@ -22,7 +22,7 @@ from websockets.asyncio.client import connect
 from bot.domain import Author, Post
 from bot.networks import Batch
 from bot.query.fold import fold_accents, normalise
-from integrations.networks.bluesky_net import NETWORK, POST, Profiles, lang_of, web_url
+from integrations.networks.bluesky_common import NETWORK, POST, Profiles, lang_of, web_url
 from integrations.networks.http_common import JSON, Sleep, parse_time, pick
 from integrations.networks.polling import backoff, dump_cursor, load_cursor
 from integrations.networks.terms import SearchTerm, TermsProvider

@@ -16,8 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -29,6 +28,14 @@ from bot.domain import Author, Post
 from bot.models import Mention
 from bot.networks import Batch, PostedReply, ReplyRejected
 from integrations.networks import specs
+from integrations.networks.bluesky_common import (
+    NETWORK,
+    POST,
+    Profiles,
+    count,
+    lang_of,
+    web_url,
+)
 from integrations.networks.http_common import (
     JSON,
     Api,
@@ -47,14 +54,10 @@ from integrations.networks.terms import SearchTerm, TermsProvider
 
 log = logging.getLogger(__name__)
 
-NETWORK = "bluesky"
-POST = "app.bsky.feed.post"
 MAX_GRAPHEMES = 300
 MAX_BYTES = 3000
 PAGE = 100
 MAX_PAGES = 5
-PROFILE_BATCH = 25  # app.bsky.actor.getProfiles takes at most 25 actors
-PROFILE_TTL = 3600.0
 # The PDS and AppView send RateLimit-Remaining / RateLimit-Reset (Unix seconds).
 RATE = RateHeaders(remaining="ratelimit-remaining", reset="ratelimit-reset", reset_kind="epoch")
 
@@ -129,25 +132,6 @@ def _expired(exc: ApiError) -> bool:
                                          or "ExpiredToken" in exc.message)
 
 
-def rkey(uri: str) -> str:
-    return uri.rstrip("/").rsplit("/", 1)[-1]
-
-
-def web_url(actor: str, uri: str) -> str:
-    return f"https://bsky.app/profile/{actor}/post/{rkey(uri)}"
-
-
-def _count(value: Any) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
-
-
-def lang_of(record: JSON) -> str | None:
-    langs = record.get("langs")
-    if isinstance(langs, list) and langs and isinstance(langs[0], str):
-        return langs[0]
-    return None
-
-
 def postview_to_post(view: JSON, followers: Mapping[str, int | None] | None = None) -> Post:
     """An `app.bsky.feed.defs#postView` as a Post."""
     uri = view.get("uri")
@@ -175,9 +159,9 @@ def postview_to_post(view: JSON, followers: Mapping[str, int | None] | None = No
         text=text,
         created_at=parse_time(record.get("createdAt") or view.get("indexedAt")),
         lang=lang_of(record),
-        likes=_count(view.get("likeCount")),
-        reposts=_count(view.get("repostCount")),
-        replies=_count(view.get("replyCount")),
+        likes=count(view.get("likeCount")),
+        reposts=count(view.get("repostCount")),
+        replies=count(view.get("replyCount")),
         in_reply_to=parent if isinstance(parent, str) else None,
     )
 
@@ -193,39 +177,6 @@ def sort_at(view: JSON) -> str | None:
     if not times:
         return None
     return min(times).isoformat().replace("+00:00", "Z")
-
-
-class Profiles:
-    """Follower counts (and handles, for Jetstream's bare DIDs) via app.bsky.actor.getProfiles,
-    cached for an hour so a chatty author costs one lookup."""
-
-    def __init__(self, fetch: Callable[[str, Any], Any], *,
-                 clock: Callable[[], float] = time.monotonic) -> None:
-        self.fetch = fetch
-        self.clock = clock
-        self._cache: dict[str, tuple[float, int | None, str | None, str | None]] = {}
-
-    async def lookup(self, dids: Iterable[str]) -> dict[str, tuple[int | None, str | None,
-                                                                   str | None]]:
-        """did -> (followers, handle, display name); unknown ones are left out."""
-        now = self.clock()
-        wanted = sorted({d for d in dids if d})
-        missing = [d for d in wanted
-                   if d not in self._cache or now - self._cache[d][0] > PROFILE_TTL]
-        for start in range(0, len(missing), PROFILE_BATCH):
-            chunk = missing[start:start + PROFILE_BATCH]
-            try:
-                body = await self.fetch("app.bsky.actor.getProfiles",
-                                        [("actors", d) for d in chunk])
-            except (ApiError, httpx.HTTPError, ValueError) as exc:
-                log.warning("bluesky: profiles unavailable (%s); follower counts unknown", exc)
-                break
-            for profile in body.get("profiles", []) if isinstance(body, dict) else []:
-                if isinstance(profile, dict) and isinstance(profile.get("did"), str):
-                    self._cache[profile["did"]] = (
-                        now, _count(profile.get("followersCount")), profile.get("handle"),
-                        profile.get("displayName") or None)
-        return {d: self._cache[d][1:] for d in wanted if d in self._cache}
 
 
 def search_query(term: SearchTerm) -> str:
@@ -430,7 +381,7 @@ async def follower_count(client: httpx.AsyncClient, handle: str, *,
     except (ApiError, httpx.HTTPError) as exc:
         log.warning("bluesky: followers of %s unknown: %s", handle, exc)
         return None
-    return _count(profile.get("followersCount")) if isinstance(profile, dict) else None
+    return count(profile.get("followersCount")) if isinstance(profile, dict) else None
 
 
 async def verify(session: Session) -> str:

@@ -38,8 +38,8 @@ from integrations.networks.http_common import (
 from integrations.networks.meta_common import GraphApi, graph_write
 from integrations.networks.plugin import BuildContext, Parts, Plugin, secret
 from integrations.networks.polling import PollingSource, dump_cursor, load_cursor
+from integrations.networks.push import PushSource
 from integrations.networks.settings import FacebookSettings
-from integrations.networks.webhook_net import PushSource
 
 log = logging.getLogger(__name__)
 

@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from bot.store import NotFound, Store, utcnow
+from bot.clock import utcnow
+from bot.store import NotFound, Store
 from integrations.networks.http_common import Sleep
 
 log = logging.getLogger(__name__)

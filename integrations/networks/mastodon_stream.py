@@ -1,5 +1,6 @@
 """Mastodon's streaming WebSocket: hashtags and @mentions of the brand account live, caught up
-through the REST timelines of mastodon_net.MastodonSource after every (re)connect.
+through the REST timelines (mastodon_net.MastodonSource, as a `CatchUp`) after every
+(re)connect.
 
 Cursor (JSON): as MastodonSource's, `{"tags": {tag: newest id}, "mentions": id}`.
 """
@@ -10,7 +11,7 @@ import asyncio
 import json
 import logging
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 import httpx
@@ -20,10 +21,23 @@ from websockets.asyncio.client import ClientConnection, connect
 from bot.domain import Post
 from bot.networks import Batch
 from integrations.networks.http_common import Sleep
-from integrations.networks.mastodon_net import MastodonSource, to_posts, unique
+from integrations.networks.mastodon_statuses import Instance, to_posts, unique
 from integrations.networks.polling import backoff, dump_cursor, load_cursor, newer_id
 
 log = logging.getLogger(__name__)
+
+
+class CatchUp(Protocol):
+    """What the stream needs of the polled source: its instance, the hashtags to follow, and
+    the posts since a cursor's state through the REST timelines."""
+
+    instance: Instance
+
+    async def tags(self) -> list[str]: ...
+
+    async def catch_up(
+        self, state: dict[str, Any]
+    ) -> tuple[list[Post], dict[str, str], str | None]: ...
 
 
 class MastodonStream:
@@ -32,7 +46,7 @@ class MastodonStream:
     catches up through the REST timelines from its cursor, so gaps are filled; subscriptions
     follow the brands' queries as they change."""
 
-    def __init__(self, source: MastodonSource, token: str, *, refresh: float = 60.0,
+    def __init__(self, source: CatchUp, token: str, *, refresh: float = 60.0,
                  sleep: Sleep = asyncio.sleep, max_backoff: float = 300.0) -> None:
         self.source = source
         self.token = token

@@ -23,7 +23,7 @@ from aiohttp import web
 from bot.clock import utcnow
 from bot.domain import Post
 from integrations.networks.http_common import Api, ApiError, RateLimited, pick
-from integrations.networks.webhook_net import PushSource, WebhookRoute
+from integrations.networks.push import PushSource, WebhookRoute
 
 log = logging.getLogger(__name__)
 

@@ -26,9 +26,9 @@ if TYPE_CHECKING:  # httpx, aiohttp: only for the annotations
 
     from bot.store import Store
     from integrations.networks.meta_common import MetaWebhook
+    from integrations.networks.push import WebhookRoute
     from integrations.networks.settings import NetworkSettings
     from integrations.networks.terms import TermsProvider
-    from integrations.networks.webhook_net import WebhookRoute
 
 S = TypeVar("S", bound=EchtzeitSettings)
 

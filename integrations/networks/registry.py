@@ -26,6 +26,7 @@ from integrations.networks import (
     hackernews_net,
     instagram_net,
     mastodon_net,
+    push,
     reddit_net,
     rss_net,
     webhook_net,
@@ -69,7 +70,7 @@ class Networks:
     sources: list[Source] = field(default_factory=list)
     responders: dict[str, Responder] = field(default_factory=dict)
     services: list[Service] = field(default_factory=list)
-    routes: list[webhook_net.WebhookRoute] = field(default_factory=list)
+    routes: list[push.WebhookRoute] = field(default_factory=list)
     # Networks with a live source: the demo's recording responder must not pretend to
     # answer their mentions when no real responder is configured.
     live: set[str] = field(default_factory=set)
@@ -133,7 +134,7 @@ def build(config: NetworkConfig, store: Store | None, *,
             nets.services.append(FollowerRecorder(
                 store, accounts, FollowerCounts(nets.followers), zone=zone))
     if nets.routes:
-        nets.services.append(webhook_net.WebhookServer(
+        nets.services.append(push.WebhookServer(
             host=shared.webhook_host, port=shared.webhook_port, routes=nets.routes,
             max_bytes=shared.webhook_max_bytes,
         ))

@@ -1,9 +1,9 @@
 """The signed webhook: anything else (a review site, a CRM, a scraper) POSTs posts to Echtzeit.
 
-`WebhookServer` is an aiohttp endpoint (a `bot.chat.Service`) and `PushSource` is the `Source`
-it feeds: the endpoint checks size, timestamp and HMAC signature, parses the posts, queues them,
-and answers 200 only once the runner has stored them (the runner asks the source for its next
-batch only after storing the last one). A sender that gets anything else retries; dedupe in the
+`SignedEndpoint` is its route on the webhook server (integrations/networks/push.py) and feeds a
+`PushSource`: it checks size, timestamp and HMAC signature, parses the posts, queues them, and
+answers 200 only once the runner has stored them (the runner asks the source for its next batch
+only after storing the last one). A sender that gets anything else retries; dedupe in the
 pipeline makes a repeat harmless. Other networks' push endpoints (Meta's webhooks) mount their
 routes on the same server.
 
@@ -20,14 +20,13 @@ duplicates (same network and id), so it stores nothing twice.
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import hmac
 import json
 import logging
 import re
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -35,11 +34,11 @@ from aiohttp import web
 
 from bot.clock import utcnow
 from bot.domain import Author, Post
-from bot.networks import Batch
 from integrations.networks import specs
 from integrations.networks.http_common import as_int, parse_time
 from integrations.networks.plugin import BuildContext, Parts, Plugin
 from integrations.networks.plugin import secret as secret_value
+from integrations.networks.push import PushSource, WebhookRoute
 from integrations.networks.settings import WebhookSettings
 
 log = logging.getLogger(__name__)
@@ -90,42 +89,6 @@ def check_signed(*, secret: bytes, max_bytes: int, now: datetime, timestamp: str
                                                           signature.encode()):
         return Refusal(401, "bad signature")
     return None
-
-
-class PushSource:
-    """A source whose posts arrive over HTTP. `push` hands posts over and waits until the
-    runner has stored them; it has no cursor (the sender keeps its own)."""
-
-    # Fed by this process's own endpoint: every replica runs it (no lease).
-    everywhere = True
-
-    def __init__(self, name: str = "webhook", *, queue_size: int = 100) -> None:
-        self.name = name
-        self._queue: asyncio.Queue[tuple[list[Post], asyncio.Future[None]]] = asyncio.Queue(
-            queue_size
-        )
-
-    async def push(self, posts: list[Post], *, within: float) -> bool:
-        """True once the runner stored the posts; False if it did not `within` that many
-        seconds or the queue is full (the sender should retry later)."""
-        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        try:
-            self._queue.put_nowait((posts, done))
-        except asyncio.QueueFull:
-            return False
-        try:
-            await asyncio.wait_for(asyncio.shield(done), within)
-        except TimeoutError:
-            return False
-        return True
-
-    async def stream(self, cursor: str | None) -> AsyncIterator[Batch]:
-        while True:
-            posts, done = await self._queue.get()
-            yield Batch(posts=posts, cursor=None)
-            # Resumed: the runner stored the batch before asking for the next one.
-            if not done.done():
-                done.set_result(None)
 
 
 def parse_pushed(raw: Any, now: datetime) -> Post:
@@ -184,15 +147,6 @@ def _problem(status: int, message: str) -> web.Response:
 
 
 @dataclass
-class WebhookRoute:
-    """One route on the webhook server (the signed endpoint, Meta's webhook, ...)."""
-
-    method: str
-    path: str
-    handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
-
-
-@dataclass
 class SignedEndpoint:
     """POST handler for signed pushes into `source`."""
 
@@ -236,42 +190,6 @@ class SignedEndpoint:
             return web.json_response({"error": "not stored yet; retry later"}, status=503,
                                      headers={"Retry-After": "30"})
         return web.json_response({"stored": len(posts)})
-
-
-@dataclass
-class WebhookServer:
-    """The HTTP endpoint for pushed posts (a `bot.chat.Service`). Port 0 picks a free port;
-    `ready` is set once it listens and `port` then holds the real one."""
-
-    host: str
-    port: int
-    routes: Sequence[WebhookRoute]
-    name: str = "webhook-server"
-    max_bytes: int = 256 * 1024
-    ready: asyncio.Event = field(default_factory=asyncio.Event)
-
-    async def serve(self, stop: asyncio.Event) -> None:
-        # aiohttp's own limit covers handlers that call request.read()/json() (Meta's route).
-        app = web.Application(client_max_size=self.max_bytes)
-        for route in self.routes:
-            app.router.add_route(route.method, route.path, route.handler)
-        app.router.add_get("/healthz", _healthz)
-        runner = web.AppRunner(app, access_log=None)
-        await runner.setup()
-        try:
-            site = web.TCPSite(runner, self.host, self.port)
-            await site.start()
-            address = runner.addresses[0]
-            self.port = int(address[1])
-            log.info("webhook server listening on %s:%s", self.host, self.port)
-            self.ready.set()
-            await stop.wait()
-        finally:
-            await runner.cleanup()
-
-
-async def _healthz(request: web.Request) -> web.Response:
-    return web.json_response({"ok": True})
 
 
 def signed_route(source: PushSource, *, secret: str, max_bytes: int,

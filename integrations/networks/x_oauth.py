@@ -36,8 +36,9 @@ from typing import Any, Protocol
 
 import httpx
 
+from bot.clock import utcnow
 from bot.models import Credential
-from bot.store import Store, utcnow
+from bot.store import Store
 from integrations.networks.http_common import Api, ApiError, Clock, Sleep
 from integrations.networks.oauth import TokenEndpoint, lifetime
 

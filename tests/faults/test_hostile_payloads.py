@@ -31,6 +31,7 @@ from integrations.networks import (
     hackernews_net,
     instagram_net,
     mastodon_net,
+    mastodon_statuses,
     reddit_net,
     rss_net,
     x_net,
@@ -47,10 +48,10 @@ def load(path: str) -> Any:
     return json.loads((FIXTURES / path).read_text(encoding="utf-8"))
 
 
-def _instance() -> mastodon_net.Instance:
+def _instance() -> mastodon_statuses.Instance:
     # Never sends a request: the parser only reads the instance's host and base URL.
     client = httpx.AsyncClient(transport=httpx.MockTransport(lambda r: httpx.Response(500)))
-    return mastodon_net.Instance(mastodon_net._api(client, "https://social.example", "t",
+    return mastodon_statuses.Instance(mastodon_net._api(client, "https://social.example", "t",
                                                    sleep=lambda s: None,  # type: ignore[arg-type,return-value]
                                                    now=lambda: NOW))
 
@@ -68,7 +69,7 @@ def _rss(raw: Any) -> Post:
 
 # name -> (parser of one raw object, the real objects of that kind from the fixtures)
 PARSERS: dict[str, tuple[Callable[[Any], Post], list[Any]]] = {
-    "mastodon": (lambda raw: mastodon_net.status_to_post(raw, INSTANCE),
+    "mastodon": (lambda raw: mastodon_statuses.status_to_post(raw, INSTANCE),
                  [*load("mastodon/statuses.json"),
                   load("mastodon/notification_mention.json")["status"]]),
     "bluesky": (bluesky_net.postview_to_post, load("bluesky/search_posts.json")["posts"]),

@@ -34,13 +34,12 @@ from hypothesis import strategies as st
 from bot.pipeline import IngestReport, Pipeline
 from bot.runner import pump
 from bot.store import Store
+from integrations.networks.push import PushSource, WebhookServer
 from integrations.networks.webhook_net import (
     MAX_SKEW_SECONDS,
     SIGNATURE_HEADER,
     TIMESTAMP_HEADER,
-    PushSource,
     Refusal,
-    WebhookServer,
     check_signed,
     sign,
     signed_route,

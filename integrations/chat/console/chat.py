@@ -13,8 +13,8 @@ from rich.console import Console
 from rich.text import Text
 
 from bot.cards import Card
+from bot.clock import utcnow
 from bot.reporting.digest.model import Digest
-from bot.store import utcnow
 from commands import Result
 from integrations.chat.console.render import (
     STYLE,

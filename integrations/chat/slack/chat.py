@@ -33,9 +33,9 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.cards import Card
 from bot.chat import ChatError, when_allowed
+from bot.clock import utcnow
 from bot.reporting.digest.model import Digest
 from bot.reporting.digest.text import digest_lines
-from bot.store import utcnow
 from integrations.chat.common import Pacers
 from integrations.chat.slack.render import (
     CARD_POST_FLAGS,

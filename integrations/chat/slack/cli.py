@@ -123,10 +123,10 @@ def render_slack(
              "bundled brands).", exists=True, dir_okay=False)] = None,
 ) -> None:
     """Print, as JSON, the chat.postMessage arguments of the Slack card for the post in FILE."""
+    from bot.clock import utcnow
     from bot.enrich import LanguageDetector, SentimentAnalyzer
     from bot.query import QueryError
     from bot.settings import SettingsError, load_settings
-    from bot.store import utcnow
     from integrations.chat.slack.render import card_message
     from integrations.networks.replay import bundled_brands
 

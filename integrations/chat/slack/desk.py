@@ -14,8 +14,9 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.cards import card_for
+from bot.clock import utcnow
 from bot.networks import Responder
-from bot.store import MentionView, NotFound, utcnow
+from bot.store import MentionView, NotFound
 from commands import Deps, Invocation, Result, Role
 from commands.mentions import fill_template
 from integrations.chat.slack.chat import PLATFORM

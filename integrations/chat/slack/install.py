@@ -24,8 +24,8 @@ from slack_sdk.oauth.installation_store.models.bot import Bot
 from slack_sdk.oauth.installation_store.models.installation import Installation
 from slack_sdk.oauth.state_store.async_state_store import AsyncOAuthStateStore
 
+from bot.clock import utcnow
 from bot.models import UTCDateTime
-from bot.store import utcnow
 
 log = logging.getLogger(__name__)
 

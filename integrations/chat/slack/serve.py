@@ -23,8 +23,8 @@ from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.chat import Service
+from bot.clock import utcnow
 from bot.settings import SettingsError
-from bot.store import utcnow
 from commands import Deps
 from integrations.chat.slack.app import build_app
 from integrations.chat.slack.chat import InstalledTokens, SlackChat, StaticToken

@@ -17,7 +17,7 @@ from websockets.asyncio.server import ServerConnection, serve
 from bot.domain import ReplyState
 from bot.pipeline import Pipeline
 from bot.store import Store
-from integrations.networks import bluesky_jetstream, bluesky_net
+from integrations.networks import bluesky_common, bluesky_jetstream, bluesky_net
 from integrations.networks.terms import fixed_terms, store_terms
 from tests.integrations.networks.conftest import (
     FIXTURES,
@@ -139,7 +139,7 @@ async def client(fake: FakePDS) -> AsyncIterator[httpx.AsyncClient]:
 def parts(client: httpx.AsyncClient, terms: Any = None, sleep: Any = None) -> Any:
     sleep = sleep or NoSleep()
     session = bluesky_net.Session(client, PDS, HANDLE, PASSWORD, sleep=sleep, now=lambda: NOW)
-    profiles = bluesky_net.Profiles(session.get)
+    profiles = bluesky_common.Profiles(session.get)
     search = bluesky_net.BlueskySearch(session, profiles, terms or fixed_terms("acme"),
                                        interval=60, sleep=sleep)
     return session, search, bluesky_net.BlueskyResponder(session, now=lambda: NOW)
@@ -219,7 +219,7 @@ async def test_wrong_app_password_fails_the_poll_not_the_source(
 ) -> None:
     sleep = NoSleep()
     session = bluesky_net.Session(client, PDS, HANDLE, "wrong", sleep=sleep)
-    search = bluesky_net.BlueskySearch(session, bluesky_net.Profiles(session.get),
+    search = bluesky_net.BlueskySearch(session, bluesky_common.Profiles(session.get),
                                        fixed_terms("acme"), interval=60, sleep=sleep)
     with pytest.raises(Exception, match="Invalid identifier or password"):
         await search.poll_once(None)
@@ -347,7 +347,7 @@ async def test_jetstream_keeps_matching_posts_and_resumes_with_rewind(
 ) -> None:
     jet = FakeJetstream()
     session, _, _ = parts(client)
-    profiles = bluesky_net.Profiles(session.get)
+    profiles = bluesky_common.Profiles(session.get)
     async with serve(jet.handler, "127.0.0.1", 0) as server:
         port = server.sockets[0].getsockname()[1]
         source = bluesky_jetstream.JetstreamSource(
@@ -388,7 +388,7 @@ async def test_jetstream_posts_get_handles_and_followers(
     fake.profiles.append({"did": "did:plc:jt4kcv3sgwwaxq6rvbzfx3gu", "handle": "lena.bsky.social",
                           "displayName": "Lena", "followersCount": 300})
     session, _, _ = parts(client)
-    source = bluesky_jetstream.JetstreamSource("ws://unused", bluesky_net.Profiles(session.get),
+    source = bluesky_jetstream.JetstreamSource("ws://unused", bluesky_common.Profiles(session.get),
                                          fixed_terms("acme"))
     event = source._event((FIXTURES / "bluesky" / "jetstream_events.jsonl")
                           .read_text().splitlines()[2])

@@ -22,7 +22,7 @@ from bot.runner import pump
 from bot.store import Store
 from integrations.networks import facebook_net
 from integrations.networks.meta_common import MetaWebhook
-from integrations.networks.webhook_net import PushSource, WebhookServer
+from integrations.networks.push import PushSource, WebhookServer
 from tests.integrations.networks.conftest import (
     Gate,
     NoSleep,

@@ -18,7 +18,7 @@ from bot.pipeline import Pipeline
 from bot.runner import pump
 from bot.store import Store
 from integrations.networks import instagram_net
-from integrations.networks.webhook_net import PushSource
+from integrations.networks.push import PushSource
 from tests.integrations.networks.conftest import (
     Gate,
     NoSleep,

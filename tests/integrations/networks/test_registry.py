@@ -16,9 +16,9 @@ from typer.testing import CliRunner
 from bot.settings import Settings
 from bot.store import Store
 from integrations.networks import registry
+from integrations.networks.push import WebhookServer
 from integrations.networks.replay import RecordingResponder
 from integrations.networks.settings import NetworkConfig, load_network_config
-from integrations.networks.webhook_net import WebhookServer
 from tests.integrations.networks.conftest import fixture
 
 EVERYTHING: dict[str, Any] = {

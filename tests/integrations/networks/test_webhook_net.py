@@ -14,12 +14,8 @@ import pytest
 from bot.pipeline import Pipeline
 from bot.runner import pump
 from bot.store import Store
-from integrations.networks.webhook_net import (
-    PushSource,
-    WebhookServer,
-    sign,
-    signed_route,
-)
+from integrations.networks.push import PushSource, WebhookServer
+from integrations.networks.webhook_net import sign, signed_route
 from tests.conftest import Clock
 from tests.integrations.networks.conftest import fixture, stored
 
