@@ -10,6 +10,17 @@ and `{"ok": false, "error": "ratelimited"}`. Every request is recorded; tests aw
 expect with `wait_for` / `wait_until` (no sleeps). What breaks a rule Slack would reject is also
 listed in `violations`, and the fixtures fail a test that left any.
 
+Rate limits (docs.slack.dev/apis/web-api/rate-limits): chat.postMessage and chat.update per
+channel (`burst` calls per `window` seconds, default permissive: tests that need Slack's
+one-a-second pace set `burst`, `window`); the other methods per workspace in their documented
+tier (`TIERS`: calls per minute). `apps="distributed"` applies the limits Slack gives
+commercially distributed apps outside the Marketplace since 2025-05-29 (existing installs since
+2026-03-03): conversations.history once a minute, at most 15 messages a page
+(docs.slack.dev/reference/methods/conversations.history). Limits count on `clock` (injected:
+a test advances it instead of waiting); an exceeded one answers 429, `Retry-After` and
+`{"ok": false, "error": "ratelimited"}`. The bot is a member of `channels` unless a test
+removes it from `members` (then `not_in_channel`, as Slack answers).
+
 Faults a test schedules with `fault(method, channel)` (only for authenticated calls): "500"
 (internal_error), "429" (ratelimited, Retry-After 7), "timeout" (no answer for `hang_seconds`)
 and "accept_then_timeout" (the message is stored, the client never hears so). `posted` lists
@@ -63,6 +74,25 @@ def no_fault(method: str, channel: str) -> Fault:
     return None
 
 
+# Calls per minute, per method and workspace, of the methods the fake serves (Slack's tiers:
+# Tier 2 20+, Tier 3 50+, Tier 4 100+; each method's reference page names its tier).
+TIERS: dict[str, int] = {
+    "conversations.history": 50,  # Tier 3
+    "reactions.add": 50,  # Tier 3
+    "usergroups.users.list": 20,  # Tier 2
+    "users.info": 100,  # Tier 4
+    "views.open": 100,  # Tier 4
+    "views.update": 100,  # Tier 4
+    "chat.postEphemeral": 100,  # Tier 4
+    "files.getUploadURLExternal": 100,  # Tier 4
+    "files.completeUploadExternal": 100,  # Tier 4
+}
+# Commercially distributed, non-Marketplace apps: conversations.history and .replies.
+DISTRIBUTED_HISTORY_PER_MINUTE = 1
+DISTRIBUTED_HISTORY_PAGE = 15
+INTERNAL_HISTORY_PAGE = 999
+
+
 @dataclass(frozen=True)
 class Posted:
     """A message chat.postMessage stored, as the relay's crash and replica tests read it."""
@@ -98,7 +128,12 @@ class FakeSlack:
         client_secret: str = "oauth-client-secret",
         fault: Callable[[str, str], Fault] = no_fault,
         hang_seconds: float = 30.0,
+        apps: str = "internal",
+        clock: Callable[[], float] = time.monotonic,
+        wall: Callable[[], float] = time.time,
     ) -> None:
+        if apps not in ("internal", "distributed"):
+            raise ValueError(f"apps must be internal or distributed, not {apps!r}")
         self.team_id = team_id
         self.bot_user_id = "U0ECHTBOT"
         self.bot_id = "B0ECHTBOT"
@@ -107,6 +142,11 @@ class FakeSlack:
         self.client_id = client_id
         self.client_secret = client_secret
         self.channels = set(channels)
+        self.members = set(channels)  # channels the bot is in
+        self.apps = apps
+        self.clock = clock
+        self.wall = wall  # Unix time of a message, for history's `oldest`
+        self._per_method: dict[tuple[str, str], deque[float]] = defaultdict(deque)
         self.users: dict[str, dict[str, Any]] = {}
         self.groups: dict[str, list[str]] = {}
         self.oauth_codes: dict[str, dict[str, Any]] = {}
@@ -214,6 +254,13 @@ class FakeSlack:
                 await self._changed.wait_for(predicate)
         await asyncio.wait_for(until(), within)
 
+    def human_says(self, channel: str, text: str, user: str = "U0ANA") -> str:
+        """A person's message in the channel (it shows in conversations.history)."""
+        ts = f"1764000000.{next(self._ts):06d}"
+        self.messages[(channel, ts)] = {"channel": channel, "text": text, "user": user}
+        self.received_at[(channel, ts)] = self.wall()
+        return ts
+
     def in_channel(self, channel: str) -> list[Posted]:
         return [m for m in self.posted if m.channel == channel]
 
@@ -273,7 +320,7 @@ class FakeSlack:
         return 200, {"ok": False, "error": error, **extra}, {}
 
     def _limited(self, channel: str) -> bool:
-        now = time.monotonic()
+        now = self.clock()
         recent = self._recent[channel]
         while recent and now - recent[0] >= self.window:
             recent.popleft()
@@ -281,6 +328,23 @@ class FakeSlack:
             return True
         recent.append(now)
         return False
+
+    def _over_tier(self, method: str, team: str) -> int | None:
+        """Seconds to wait when `method` is over its per-minute tier in `team`, else None (and
+        the call is counted)."""
+        per_minute = TIERS.get(method)
+        if method == "conversations.history" and self.apps == "distributed":
+            per_minute = DISTRIBUTED_HISTORY_PER_MINUTE
+        if per_minute is None:
+            return None
+        now = self.clock()
+        recent = self._per_method[(method, team)]
+        while recent and now - recent[0] >= 60.0:
+            recent.popleft()
+        if len(recent) >= per_minute:
+            return max(1, int(60.0 - (now - recent[0]) + 0.999))
+        recent.append(now)
+        return None
 
     def _flags(self, method: str, args: dict[str, Any]) -> None:
         if str(args.get("link_names")).lower() in ("true", "1"):
@@ -302,6 +366,9 @@ class FakeSlack:
         if token not in self.tokens:
             return self._refuse("invalid_auth")
         team = self.tokens[token]
+        wait = self._over_tier(method, team)
+        if wait is not None:
+            return 429, {"ok": False, "error": "ratelimited"}, {"Retry-After": str(wait)}
         if method == "auth.test":
             answer = fixture("auth_test.json")
             answer.update(team_id=team, user_id=self.bot_user_id, bot_id=self.bot_id)
@@ -365,6 +432,8 @@ class FakeSlack:
         is_dm = channel.startswith("U")
         if not is_dm and channel not in self.channels:
             return self._refuse("channel_not_found")
+        if not is_dm and method != "chat.postEphemeral" and channel not in self.members:
+            return self._refuse("not_in_channel")
         blocks = args.get("blocks")
         if not args.get("text") and not blocks:
             return self._refuse("no_text")
@@ -391,7 +460,7 @@ class FakeSlack:
         if args.get("unfurl_links") is not False or args.get("unfurl_media") is not False:
             self.violations.append("chat.postMessage without unfurl_links/unfurl_media=false")
         self.messages[(channel, ts)] = dict(args)
-        self.received_at[(channel, ts)] = time.time()
+        self.received_at[(channel, ts)] = self.wall()
         metadata = args.get("metadata")
         self.posted.append(Posted(channel, ts, str(args.get("text") or ""),
                                   metadata if isinstance(metadata, dict) else None,
@@ -407,16 +476,20 @@ class FakeSlack:
         channel = str(args.get("channel") or "")
         if channel not in self.channels:
             return self._refuse("channel_not_found")
+        if channel not in self.members:
+            return self._refuse("not_in_channel")
         oldest = float(args.get("oldest") or 0)
-        limit = max(1, min(int(args.get("limit") or 100), 999))
+        page = DISTRIBUTED_HISTORY_PAGE if self.apps == "distributed" else INTERNAL_HISTORY_PAGE
+        limit = max(1, min(int(args.get("limit") or min(100, page)), page))
         start = int(args.get("cursor") or 0)
         found = [(ts, m) for (ch, ts), m in reversed(self.messages.items())
                  if ch == channel and self.received_at.get((ch, ts), 0.0) > oldest]
         with_meta = str(args.get("include_all_metadata")).lower() in ("true", "1")
         out = []
         for ts, m in found[start:start + limit]:
-            item: dict[str, Any] = {"type": "message", "user": self.bot_user_id,
-                                    "bot_id": self.bot_id, "text": m.get("text", ""), "ts": ts}
+            item: dict[str, Any] = {"type": "message", "text": m.get("text", ""), "ts": ts}
+            item.update({"user": m["user"]} if "user" in m else
+                        {"user": self.bot_user_id, "bot_id": self.bot_id})
             meta = m.get("metadata")
             if with_meta and meta:
                 item["metadata"] = json.loads(meta) if isinstance(meta, str) else meta

@@ -151,6 +151,8 @@ class SlackChat:
         self.timeout = timeout
         self.now = now
         self._clients: dict[str, AsyncWebClient] = {}
+        # History walks a rate limit interrupted: (channel, oldest) -> (next cursor, found).
+        self._walks: dict[tuple[str, str], tuple[str | None, dict[str, str]]] = {}
         # Per channel, a leaky bucket of `burst` messages that drains at `per_second`.
         self._pacer = Pacers[str](lambda: AsyncLimiter(self.burst, self.burst / self.per_second))
 
@@ -197,19 +199,35 @@ class SlackChat:
     async def find_sent(self, channel: str, tokens: Sequence[str], *,
                         since: datetime) -> dict[str, str]:
         """The cards among `tokens` that the channel already shows, {token: message ref}, from
-        conversations.history since `since` (a minute earlier, for clock skew)."""
+        conversations.history since `since` (a minute earlier, for clock skew).
+
+        The walk resumes where a rate limit stopped it: Slack gives apps distributed outside the
+        Marketplace one history page (15 messages) a minute, so in a busy channel finding a card
+        in doubt takes several calls; each keeps its page cursor and what it found here, and the
+        relay calls again after Retry-After (the cards wait meanwhile, never posted twice)."""
         client, channel_id = await self.client_for(channel)
         wanted = set(tokens)
-        found: dict[str, str] = {}
         oldest = f"{since.timestamp() - 60:.6f}"
-        cursor: str | None = None
+        key = (channel_id, oldest)
+        cursor, found = self._walks.pop(key, (None, {}))
+        pages = 0
         while wanted - found.keys():
-            response = await self._call(
-                "conversations.history", channel_id,
-                functools.partial(client.conversations_history, channel=channel_id,
-                                  oldest=oldest, include_all_metadata=True, limit=200,
-                                  cursor=cursor),
-            )
+            try:
+                response = await self._call(
+                    "conversations.history", channel_id,
+                    functools.partial(client.conversations_history, channel=channel_id,
+                                      oldest=oldest, include_all_metadata=True, limit=200,
+                                      cursor=cursor),
+                )
+            except ChatError as exc:
+                if exc.retry_after is not None:  # resume from this page next time
+                    self._walks[key] = (cursor, found)
+                    log.info("looking for %d card(s) in doubt in %s: Slack limits "
+                             "conversations.history after %d page(s) this time; going on in "
+                             "%.0f s", len(wanted - found.keys()), channel_id, pages,
+                             exc.retry_after)
+                raise
+            pages += 1
             for m in response.get("messages") or []:
                 meta = m.get("metadata") or {}
                 token = (meta.get("event_payload") or {}).get("delivery")
@@ -218,7 +236,7 @@ class SlackChat:
             cursor = (response.get("response_metadata") or {}).get("next_cursor") or None
             if cursor is None:
                 break
-        return found
+        return {t: ref for t, ref in found.items() if t in wanted}
 
     async def update_card(self, channel: str, message_ref: str, card: Card) -> None:
         client, _ = await self.client_for(channel)
