@@ -21,6 +21,14 @@ a test advances it instead of waiting); an exceeded one answers 429, `Retry-Afte
 `{"ok": false, "error": "ratelimited"}`. The bot is a member of `channels` unless a test
 removes it from `members` (then `not_in_channel`, as Slack answers).
 
+Interactions (docs.slack.dev/interactivity/handling-user-interaction): a `trigger_id` is good
+for views.open only if the fake issued it (`trigger()`, which the payloads a test sends carry)
+and for `TRIGGER_SECONDS` after that on `clock` (`expired_trigger_id`, `invalid_trigger_id`); a
+`response_url` takes at most `RESPONSE_URL_USES` posts within `RESPONSE_URL_SECONDS`; a Socket
+Mode envelope must be acknowledged within `ACK_SECONDS` of real time (`socket_send` notes when it
+went out; an HTTP request's answer time is checked by the test client that sends it, with
+`late_ack`). Each broken rule is also a violation.
+
 Faults a test schedules with `fault(method, channel)` (only for authenticated calls): "500"
 (internal_error), "429" (ratelimited, Retry-After 7), "timeout" (no answer for `hang_seconds`)
 and "accept_then_timeout" (the message is stored, the client never hears so). `posted` lists
@@ -87,6 +95,10 @@ TIERS: dict[str, int] = {
     "files.getUploadURLExternal": 100,  # Tier 4
     "files.completeUploadExternal": 100,  # Tier 4
 }
+TRIGGER_SECONDS = 3.0  # a trigger_id expires three seconds after it was issued
+RESPONSE_URL_USES = 5  # "valid for 30 minutes and accepts at most 5 calls"
+RESPONSE_URL_SECONDS = 30 * 60.0
+ACK_SECONDS = 3.0  # every interaction, command and event is acknowledged within 3 s
 # Commercially distributed, non-Marketplace apps: conversations.history and .replies.
 DISTRIBUTED_HISTORY_PER_MINUTE = 1
 DISTRIBUTED_HISTORY_PAGE = 15
@@ -147,6 +159,9 @@ class FakeSlack:
         self.clock = clock
         self.wall = wall  # Unix time of a message, for history's `oldest`
         self._per_method: dict[tuple[str, str], deque[float]] = defaultdict(deque)
+        self._triggers: dict[str, float] = {}  # trigger_id -> when issued (clock)
+        self._hooks: dict[str, list[float]] = defaultdict(list)  # response_url -> uses (clock)
+        self._envelopes: dict[str, float] = {}  # envelope_id -> sent (time.monotonic)
         self.users: dict[str, dict[str, Any]] = {}
         self.groups: dict[str, list[str]] = {}
         self.oauth_codes: dict[str, dict[str, Any]] = {}
@@ -200,6 +215,18 @@ class FakeSlack:
 
     def response_url(self, name: str) -> str:
         return f"{self.base_url}/webhook/{name}"
+
+    def trigger(self) -> str:
+        """A fresh trigger_id, as Slack puts in each interaction it sends."""
+        trigger = f"13345224609.738474920.{next(self._ids):012x}"
+        self._triggers[trigger] = self.clock()
+        return trigger
+
+    def late_ack(self, what: str, seconds: float) -> None:
+        """Note an acknowledgement the app gave `seconds` after the request (a violation
+        beyond ACK_SECONDS: Slack shows the person an error and retries events)."""
+        if seconds > ACK_SECONDS:
+            self.violations.append(f"{what} acknowledged after {seconds:.2f} s")
 
     async def start(self) -> FakeSlack:
         app = web.Application()
@@ -509,7 +536,12 @@ class FakeSlack:
             trigger = str(args.get("trigger_id") or "")
             if not trigger:
                 return self._refuse("invalid_arguments")
-            if trigger.startswith("expired"):
+            issued = self._triggers.get(trigger)
+            if issued is None:
+                self.violations.append(f"views.open with a trigger_id Slack never sent: "
+                                       f"{trigger}")
+                return self._refuse("invalid_trigger_id")
+            if self.clock() - issued > TRIGGER_SECONDS:
                 return self._refuse("expired_trigger_id")
             view_id = f"V{next(self._ids):08d}"
         else:
@@ -560,7 +592,18 @@ class FakeSlack:
             if errors:
                 self.violations.extend(f"response_url: {e}" for e in errors)
                 return web.Response(status=400, text="invalid_blocks")
-        self.webhooks.append((request.match_info["name"], body))
+        name = request.match_info["name"]
+        now = self.clock()
+        uses = self._hooks[name]
+        if uses and now - uses[0] > RESPONSE_URL_SECONDS:
+            self.violations.append(f"response_url {name} used after 30 minutes")
+            return web.Response(status=404, text="expired_url")
+        if len(uses) >= RESPONSE_URL_USES:
+            self.violations.append(f"response_url {name} used more than {RESPONSE_URL_USES} "
+                                   "times")
+            return web.Response(status=404, text="used_url")
+        uses.append(now)
+        self.webhooks.append((name, body))
         await self._notify()
         return web.Response(text="ok")
 
@@ -579,6 +622,9 @@ class FakeSlack:
                 continue
             data = json.loads(message.data)
             if "envelope_id" in data:
+                sent = self._envelopes.pop(str(data["envelope_id"]), None)
+                if sent is not None:
+                    self.late_ack(f"envelope {data['envelope_id']}", time.monotonic() - sent)
                 self.socket_acks.append(data)
                 await self._notify()
         return ws
@@ -586,6 +632,8 @@ class FakeSlack:
     async def socket_send(self, envelope: dict[str, Any], within: float = 10.0) -> None:
         await asyncio.wait_for(self._socket_open.wait(), within)
         assert self._socket is not None
+        if "envelope_id" in envelope:
+            self._envelopes[str(envelope["envelope_id"])] = time.monotonic()
         await self._socket.send_str(json.dumps(envelope))
 
     async def wait_socket_ack(self, envelope_id: str,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -71,15 +72,19 @@ class SlackDeskUnderTest:
                    signed: bool = True) -> tuple[int, str]:
         all_headers = {"Content-Type": content_type, **(sign(body) if signed else {}),
                        **(headers or {})}
+        started = time.monotonic()
         async with self.session.post(f"{self.url}/slack/events", data=body.encode(),
                                      headers=all_headers) as response:
-            return response.status, await response.text()
+            answer = response.status, await response.text()
+        self.fake.late_ack("HTTP request", time.monotonic() - started)
+        return answer
 
     async def command(self, text: str, *, user: str = "U0ANA", channel: str = "C0CARDS",
                       hook: str = "cmd", **extra: str) -> tuple[int, str]:
         payload = fixture("slash_command.json")
         payload.update(text=text, user_id=user, channel_id=channel,
-                       response_url=self.fake.response_url(hook), **extra)
+                       response_url=self.fake.response_url(hook),
+                       trigger_id=self.fake.trigger(), **extra)
         return await self.post(urlencode(payload),
                                content_type="application/x-www-form-urlencoded")
 
@@ -97,6 +102,7 @@ class SlackDeskUnderTest:
         payload = fixture("block_actions.json")
         payload["user"].update(id=user)
         payload["response_url"] = self.fake.response_url(hook)
+        payload["trigger_id"] = self.fake.trigger()
         payload["actions"][0].update(action_id=action, value=value or str(self.mention_id))
         if message_ts:
             payload["container"]["message_ts"] = message_ts

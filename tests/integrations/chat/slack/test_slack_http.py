@@ -282,12 +282,14 @@ async def test_message_shortcut_on_a_card_opens_the_reply_modal(
     shortcut = fixture("message_shortcut.json")
     shortcut["message"]["ts"] = shortcut["message_ts"] = ts
     shortcut["response_url"] = http_desk.fake.response_url("shortcut")
+    shortcut["trigger_id"] = http_desk.fake.trigger()
     await http_desk.interact(shortcut)
     [opened] = await http_desk.fake.wait_for("views.open")
     assert opened.args["view"]["callback_id"] == "echtzeit_reply"
     elsewhere = fixture("message_shortcut.json")
     elsewhere["message"]["ts"] = "1700000000.000009"
     elsewhere["response_url"] = http_desk.fake.response_url("elsewhere")
+    elsewhere["trigger_id"] = http_desk.fake.trigger()
     await http_desk.interact(elsewhere)
     [(_, answer)] = await http_desk.fake.wait_webhooks(1)
     assert "not an Echtzeit card" in texts(answer["blocks"])
@@ -317,3 +319,18 @@ async def test_a_captured_request_replayed_counts_once_and_a_tampered_or_late_on
     await settled()
     notes = http_desk.store.events(mention_id=http_desk.mention_id, kind="note")
     assert [json.loads(n.detail)["text"] for n in notes] == ["noted once"]
+
+
+async def test_a_reply_button_clicked_after_the_trigger_expired_gets_a_clear_answer(
+        http_desk: SlackDeskUnderTest) -> None:
+    """Slack's trigger_id lasts three seconds: a modal opened later is refused
+    (expired_trigger_id), and the person is told instead of nothing happening."""
+    await http_desk.relay.run_once()
+    _, ts = http_desk.card_ref()
+    click = http_desk.click("echtzeit_reply", hook="late", message_ts=ts)
+    http_desk.fake.clock = lambda: time.monotonic() + 10  # the trigger is 10 s old on arrival
+    await http_desk.interact(click)
+    [(_, answer)] = await http_desk.fake.wait_webhooks(1)
+    assert "could not open in time" in (answer.get("text") or texts(answer.get("blocks", [])))
+    [refused] = [c for c in http_desk.fake.calls if c.method == "views.open"]
+    assert refused.answer.get("error") == "expired_trigger_id"
