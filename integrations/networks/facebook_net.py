@@ -38,7 +38,6 @@ from integrations.networks.http_common import (
 from integrations.networks.meta_common import GraphApi, graph_write
 from integrations.networks.plugin import BuildContext, Parts, Plugin, secret
 from integrations.networks.polling import PollingSource, dump_cursor, load_cursor
-from integrations.networks.push import PushSource
 from integrations.networks.settings import FacebookSettings
 
 log = logging.getLogger(__name__)
@@ -292,9 +291,7 @@ def build(ctx: BuildContext[FacebookSettings]) -> Parts | None:
     what = "page feed, comments and tags polled"
     meta = ctx.meta()
     if meta is not None:
-        push = PushSource("facebook-webhook")
-        meta.on("page", hook, push)
-        parts.sources.append(push)
+        parts.sources.append(meta.push_source("page", hook, "facebook-webhook"))
         what += f"; webhooks at {ctx.shared.webhook_host}:{ctx.shared.webhook_port}/meta"
     parts.check = (what + "; comment replies", lambda: verify(api, page))
     return parts

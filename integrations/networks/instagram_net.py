@@ -44,7 +44,6 @@ from integrations.networks.http_common import (
 from integrations.networks.meta_common import GraphApi, graph_write
 from integrations.networks.plugin import BuildContext, Parts, Plugin, secret
 from integrations.networks.polling import PollingSource, dump_cursor, load_cursor
-from integrations.networks.push import PushSource
 from integrations.networks.settings import InstagramSettings
 
 log = logging.getLogger(__name__)
@@ -329,9 +328,7 @@ def build(ctx: BuildContext[InstagramSettings]) -> Parts | None:
     what = "comments on own media and tags polled"
     meta = ctx.meta()
     if meta is not None:
-        push = PushSource("instagram-webhook")
-        meta.on("instagram", hook, push)
-        parts.sources.append(push)
+        parts.sources.append(meta.push_source("instagram", hook, "instagram-webhook"))
         what += "; @mentions by webhook"
     else:
         what += "; no @mentions without the Meta webhook"

@@ -117,6 +117,12 @@ class MetaWebhook:
     def on(self, obj: str, handler: Handler, source: PushSource) -> None:
         self.handlers[obj] = (handler, source)
 
+    def push_source(self, obj: str, handler: Handler, name: str) -> PushSource:
+        """A source fed by this endpoint's deliveries of `obj` ("page", "instagram")."""
+        source = PushSource(name)
+        self.on(obj, handler, source)
+        return source
+
     def routes(self, path: str = "/meta") -> list[WebhookRoute]:
         return [WebhookRoute("GET", path, self.handshake), WebhookRoute("POST", path,
                                                                         self.deliver)]
