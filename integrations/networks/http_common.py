@@ -148,8 +148,25 @@ def _error_message(response: httpx.Response) -> str:
                 first = value[0]
                 value = first.get("message", str(first)) if isinstance(first, dict) else first
             if value:
-                return str(value)[:300]
+                return (str(value) + _details(body, str(value)))[:300]
     return response.reason_phrase or "error"
+
+
+def _details(body: dict[str, Any], shown: str) -> str:
+    """What a generic message leaves out: GitHub puts the reason of its 422 "Validation
+    Failed" in `errors[].message` ("Body is too long (maximum is 65536 characters)"), Google
+    its machine-readable `error.errors[].reason` ("commentTextTooLong")."""
+    found: list[str] = []
+    errors = body.get("errors")
+    inner = body.get("error")
+    if isinstance(errors, list):
+        found += [e["message"] for e in errors
+                  if isinstance(e, dict) and isinstance(e.get("message"), str)]
+    if isinstance(inner, dict) and isinstance(inner.get("errors"), list):
+        found += [e["reason"] for e in inner["errors"]
+                  if isinstance(e, dict) and isinstance(e.get("reason"), str)]
+    extra = [f for f in dict.fromkeys(found) if f and f not in shown]
+    return f" ({'; '.join(extra)})" if extra else ""
 
 
 def _is_403_limit(response: httpx.Response, rate: RateHeaders) -> bool:

@@ -50,6 +50,9 @@ log = logging.getLogger(__name__)
 NETWORK = "youtube"
 PAGE = 100
 MAX_PAGES = 5
+# comments.insert refuses a longer snippet.textOriginal with 400 commentTextTooLong
+# (developers.google.com/youtube/v3/docs/comments/insert, "Errors"); the reference names no
+# number: 10,000 characters is YouTube's comment limit as commonly reported.
 MAX_REPLY = 10_000
 
 

@@ -13,9 +13,11 @@ import httpx
 import pytest
 
 from bot.domain import ReplyState
+from bot.networks import ReplyRejected
 from bot.pipeline import Pipeline
 from bot.store import Store
 from integrations.networks import youtube_net
+from tests.integrations.networks import service_rules
 from tests.integrations.networks.conftest import (
     Gate,
     NoSleep,
@@ -23,6 +25,7 @@ from tests.integrations.networks.conftest import (
     fixture,
     pump_rounds,
     stored,
+    stored_mention,
 )
 
 API = "https://yt.example/youtube/v3"
@@ -76,6 +79,11 @@ class FakeYouTube:
                                                            "message": "Invalid Credentials"}})
             body = json.loads(request.content)
             self.inserted.append({"params": dict(params), "body": body})
+            # 10,000 characters; 400 commentTextTooLong / commentTextRequired
+            # (developers.google.com/youtube/v3/docs/comments/insert; service_rules.py).
+            refused = service_rules.youtube_comment_text(body["snippet"].get("textOriginal"))
+            if refused:
+                return httpx.Response(refused[0], json=refused[1])
             if not any(t["id"] == body["snippet"]["parentId"] for t in self.threads):
                 return httpx.Response(404, json={"error": {
                     "code": 404, "message": "The comment identified by the request's parentId "
@@ -214,3 +222,33 @@ async def test_followers_verify_and_length(client: httpx.AsyncClient) -> None:
     assert await youtube_net.verify(read, write, CHANNEL) == (
         "API key works (channel: Acme Official); replies as Acme Official")
     assert responder.check("x" * 10_001) == "youtube allows 10000 characters, this reply has 10001"
+
+
+async def test_youtube_refuses_an_over_long_reply_and_it_is_rejected(
+    client: httpx.AsyncClient, fake: FakeYouTube, sqlite_store: Store,
+) -> None:
+    """reply() sends what it is given (the length check is responder.check, run by /reply);
+    comments.insert's 400 commentTextTooLong comes back as ReplyRejected with its reason."""
+    _, responder, _, _ = build(client)
+    mention = sqlite_store.view(stored_mention(
+        sqlite_store, "youtube", "Ugx7TnQ1aB2cD3eF4gH5AaABAg",
+        url="https://www.youtube.com/watch?v=acmeK2rev01&lc=Ugx7TnQ1aB2cD3eF4gH5AaABAg")).mention
+    with pytest.raises(ReplyRejected, match=r"^HTTP 400: The comment resource that is being "
+                                            r"inserted contains too many characters in the "
+                                            r"snippet.textOriginal property. "
+                                            r"\(commentTextTooLong\)$"):
+        await responder.reply(mention=mention, text="x" * 10_001)
+    assert len(fake.inserted) == 1  # it reached YouTube, which said no
+    await responder.reply(mention=mention, text="x" * 10_000)
+    assert len(fake.inserted) == 2
+
+
+async def test_the_check_refuses_an_over_long_reply_before_sending(
+    client: httpx.AsyncClient, fake: FakeYouTube, sqlite_store: Store,
+) -> None:
+    _, responder, _, _ = build(client)
+    mid = stored_mention(sqlite_store, "youtube", "Ugx7TnQ1aB2cD3eF4gH5AaABAg")
+    result = await console_reply(sqlite_store, {"youtube": responder}, mid, "x" * 10_001)
+    assert not result.ok
+    assert "not sent: youtube allows 10000 characters, this reply has 10001" in result.text
+    assert fake.inserted == [] and fake.tokens == 0 and not sqlite_store.view(mid).replies
