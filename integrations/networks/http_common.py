@@ -11,7 +11,6 @@ that may have reached the network surfaces as `Uncertain`, one the network certa
 from __future__ import annotations
 
 import asyncio
-import html
 import json
 import logging
 import random
@@ -450,14 +449,18 @@ class _TextExtractor(HTMLParser):
 
 
 def html_to_text(markup: str) -> str:
-    """Plain text of an HTML snippet (Mastodon content, HN comments, feed summaries):
-    tags dropped, entities decoded, paragraphs and <br> kept as line breaks."""
+    """Plain text of an HTML snippet (Mastodon content, HN comments, feed summaries, YouTube's
+    textDisplay): tags dropped, link text kept, entities decoded, paragraphs and <br> kept as
+    line breaks.
+
+    Entities are decoded exactly once, by the parser (`convert_charrefs`): someone who typed
+    "&lt;3" arrives as `&amp;lt;3` and must stay "&lt;3", not turn into "<3"."""
     if "<" not in markup and "&" not in markup:
         return markup.strip()
     parser = _TextExtractor()
     parser.feed(markup)
     parser.close()
-    text = html.unescape("".join(parser.parts)).replace("\xa0", " ")
+    text = "".join(parser.parts).replace("\xa0", " ")
     text = re.sub(r"[ \t]+\n", "\n", text)
     return re.sub(r"\n{3,}", "\n\n", text).strip()
 
