@@ -43,6 +43,8 @@ from integrations.networks.settings import FacebookSettings
 log = logging.getLogger(__name__)
 
 NETWORK = "facebook"
+# Meta's reference names no limit for a comment's message; 8,000 is Facebook's comment limit
+# as commonly reported (docs/networks.md, "Reply limits").
 MAX_REPLY = 8_000
 POST_FIELDS = ("id,message,created_time,updated_time,from,permalink_url,"
                "comments.summary(true).limit(0),reactions.summary(true).limit(0),shares")

@@ -48,6 +48,8 @@ log = logging.getLogger(__name__)
 NETWORK = "github"
 PAGE = 100
 MAX_PAGES = 3
+# "Body is too long (maximum is 65536 characters)" (422 on REST, a GraphQL error on
+# addDiscussionComment); Ruby counts code points, like len().
 MAX_BODY = 65_536
 RATE = RateHeaders(remaining="x-ratelimit-remaining", reset="x-ratelimit-reset",
                    reset_kind="epoch")

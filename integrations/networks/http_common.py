@@ -11,7 +11,6 @@ that may have reached the network surfaces as `Uncertain`, one the network certa
 from __future__ import annotations
 
 import asyncio
-import html
 import json
 import logging
 import random
@@ -148,8 +147,25 @@ def _error_message(response: httpx.Response) -> str:
                 first = value[0]
                 value = first.get("message", str(first)) if isinstance(first, dict) else first
             if value:
-                return str(value)[:300]
+                return (str(value) + _details(body, str(value)))[:300]
     return response.reason_phrase or "error"
+
+
+def _details(body: dict[str, Any], shown: str) -> str:
+    """What a generic message leaves out: GitHub puts the reason of its 422 "Validation
+    Failed" in `errors[].message` ("Body is too long (maximum is 65536 characters)"), Google
+    its machine-readable `error.errors[].reason` ("commentTextTooLong")."""
+    found: list[str] = []
+    errors = body.get("errors")
+    inner = body.get("error")
+    if isinstance(errors, list):
+        found += [e["message"] for e in errors
+                  if isinstance(e, dict) and isinstance(e.get("message"), str)]
+    if isinstance(inner, dict) and isinstance(inner.get("errors"), list):
+        found += [e["reason"] for e in inner["errors"]
+                  if isinstance(e, dict) and isinstance(e.get("reason"), str)]
+    extra = [f for f in dict.fromkeys(found) if f and f not in shown]
+    return f" ({'; '.join(extra)})" if extra else ""
 
 
 def _is_403_limit(response: httpx.Response, rate: RateHeaders) -> bool:
@@ -433,14 +449,18 @@ class _TextExtractor(HTMLParser):
 
 
 def html_to_text(markup: str) -> str:
-    """Plain text of an HTML snippet (Mastodon content, HN comments, feed summaries):
-    tags dropped, entities decoded, paragraphs and <br> kept as line breaks."""
+    """Plain text of an HTML snippet (Mastodon content, HN comments, feed summaries, YouTube's
+    textDisplay): tags dropped, link text kept, entities decoded, paragraphs and <br> kept as
+    line breaks.
+
+    Entities are decoded exactly once, by the parser (`convert_charrefs`): someone who typed
+    "&lt;3" arrives as `&amp;lt;3` and must stay "&lt;3", not turn into "<3"."""
     if "<" not in markup and "&" not in markup:
         return markup.strip()
     parser = _TextExtractor()
     parser.feed(markup)
     parser.close()
-    text = html.unescape("".join(parser.parts)).replace("\xa0", " ")
+    text = "".join(parser.parts).replace("\xa0", " ")
     text = re.sub(r"[ \t]+\n", "\n", text)
     return re.sub(r"\n{3,}", "\n\n", text).strip()
 

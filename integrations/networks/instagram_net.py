@@ -49,6 +49,8 @@ from integrations.networks.settings import InstagramSettings
 log = logging.getLogger(__name__)
 
 NETWORK = "instagram"
+# Meta's references for replies and mentions name no limit; 2,200 is Instagram's limit for
+# captions and comments (docs/networks.md, "Reply limits").
 MAX_REPLY = 2_200
 MAX_HASHTAGS = 30
 RECENT_MEDIA = 10  # comments are read on the account's ten newest media

@@ -37,9 +37,9 @@ from integrations.networks.http_common import (
     response_json,
     send_reply,
 )
+from integrations.networks.mastodon_length import mastodon_length
 from integrations.networks.mastodon_statuses import (
     NETWORK,
-    URL_WEIGHT,
     Instance,
     count,
     to_posts,
@@ -163,18 +163,6 @@ class MastodonSource(PollingSource):
         return posts, newest
 
 
-_URL = re.compile(r"https?://\S+")
-_MENTION = re.compile(r"(?<![\w@])@(\w+)@[\w.-]+\w")
-
-
-def mastodon_length(text: str, url_weight: int = URL_WEIGHT) -> int:
-    """Characters as Mastodon counts them: each link as `url_weight`, a remote mention
-    `@user@domain` as `@user`."""
-    counted = _URL.sub("x" * url_weight, text)
-    counted = _MENTION.sub(lambda m: "@" + m.group(1), counted)
-    return len(counted)
-
-
 def idempotency_key(mention: Mention, text: str) -> str:
     digest = hashlib.sha256(f"{mention.id}\n{text}".encode()).hexdigest()[:32]
     return f"echtzeit-{mention.id}-{digest}"
@@ -191,9 +179,10 @@ class MastodonResponder:
         self.visibility = visibility
 
     def check(self, text: str) -> str | None:
+        """The instance's limit, counted as Mastodon counts (mastodon_length.py). The author's
+        @handle that reply() may put in front is checked there, once the handle is known."""
         if not text.strip():
             return "the reply is empty"
-        # The author's @handle that reply() may add counts as up to 31 characters.
         size = mastodon_length(text, self.instance.url_weight)
         limit = self.instance.max_characters
         if size > limit:
@@ -213,19 +202,31 @@ class MastodonResponder:
             if size > self.instance.max_characters:
                 raise ReplyRejected(f"with the author's @handle the reply has {size} characters; "
                                     f"this instance allows {self.instance.max_characters}")
-            response = await self.instance.api.write(
-                "POST", "/api/v1/statuses",
-                json_body={"status": body, "in_reply_to_id": mention.external_id,
-                           "visibility": self.visibility},
-                # Stable per mention and text: if an unclear attempt did post, sending the
-                # same answer again within the hour returns that status instead of a twin.
-                headers={"Idempotency-Key": idempotency_key(mention, text)},
-            )
-            created = response_json(response)
-            return PostedReply(id=str(created.get("id")), url=created.get("url"))
+            # Stable per mention and text: if an unclear attempt did post, sending the same
+            # answer again within the hour returns that status instead of a twin.
+            return await self._create(mention, body, idempotency_key(mention, text))
 
         result: PostedReply = await send_reply(post)
         return result
+
+    async def send(self, *, mention: Mention, status: str) -> PostedReply:
+        """Post `status` in reply to `mention` as it is: no @handle added and no length check
+        of ours, so the instance's own validation is the only one (what reply() does after its
+        checks; the tests use it to show that the instance's refusal comes back as
+        ReplyRejected)."""
+        result: PostedReply = await send_reply(
+            lambda: self._create(mention, status, idempotency_key(mention, status)))
+        return result
+
+    async def _create(self, mention: Mention, status: str, key: str) -> PostedReply:
+        response = await self.instance.api.write(
+            "POST", "/api/v1/statuses",
+            json_body={"status": status, "in_reply_to_id": mention.external_id,
+                       "visibility": self.visibility},
+            headers={"Idempotency-Key": key},
+        )
+        created = response_json(response)
+        return PostedReply(id=str(created.get("id")), url=created.get("url"))
 
 
 async def follower_count(client: httpx.AsyncClient, base_url: str, token: str, handle: str,

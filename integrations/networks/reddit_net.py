@@ -51,6 +51,8 @@ WEB = "https://www.reddit.com"
 PAGE = 100
 MAX_PAGES = 5
 MAX_QUERY = 512  # Reddit cuts `q` at 512 characters
+# reddit-archive/reddit r2/r2/controllers/api.py POST_comment: VMarkdownLength(max_length=10000),
+# len() of the text; refused with 200 and json.errors [["TOO_LONG", ...]].
 MAX_REPLY = 10_000
 # X-Ratelimit-Reset is seconds until the 10-minute window ends.
 RATE = RateHeaders(remaining="x-ratelimit-remaining", reset="x-ratelimit-reset",

@@ -50,12 +50,34 @@ log = logging.getLogger(__name__)
 NETWORK = "youtube"
 PAGE = 100
 MAX_PAGES = 5
+# comments.insert refuses a longer snippet.textOriginal with 400 commentTextTooLong
+# (developers.google.com/youtube/v3/docs/comments/insert, "Errors"); the reference names no
+# number: 10,000 characters is YouTube's comment limit as commonly reported.
 MAX_REPLY = 10_000
 
 
 def watch_url(video_id: str, comment_id: str | None = None) -> str:
     url = f"https://www.youtube.com/watch?v={video_id}"
     return f"{url}&lc={comment_id}" if comment_id else url
+
+
+def comment_text(snippet: JSON) -> str:
+    """The comment's words as plain text.
+
+    Google's comments resource (https://developers.google.com/youtube/v3/docs/comments):
+    `snippet.textOriginal` is "the original, raw text of the comment as it was initially posted
+    or last updated", returned "only if it is accessible to the viewer, which is only guaranteed
+    if the viewer is the comment's author" - so with an API key it is usually absent.
+    `snippet.textDisplay` is always there: "the comment's text", plain text or HTML as
+    `textFormat` asks (we ask for html, the default), and it "may differ from the original
+    comment text" (video links become titles, for one). Its HTML (entities such as &amp; and
+    &#39;, <br> for line breaks, <a href> around links, <b>) becomes plain text here: entities
+    decoded once, <br> a line break, tags dropped, a link's text kept."""
+    original = snippet.get("textOriginal")
+    if isinstance(original, str) and original.strip():
+        return original
+    display = snippet.get("textDisplay")
+    return html_to_text(display) if isinstance(display, str) else ""
 
 
 def comment_to_post(comment: JSON, *, video_title: str | None,
@@ -68,9 +90,7 @@ def comment_to_post(comment: JSON, *, video_title: str | None,
     video = snippet.get("videoId")
     if not isinstance(video, str):
         raise ValueError("comment without videoId")
-    text = snippet.get("textOriginal")
-    if not isinstance(text, str) or not text:
-        text = html_to_text(str(snippet.get("textDisplay") or ""))
+    text = comment_text(snippet)
     if not text:
         raise ValueError("comment without text")
     if video_title:
@@ -149,8 +169,10 @@ class YouTubeSource(PollingSource):
         latest = since
         token: str | None = None
         for _ in range(MAX_PAGES):
+            # comment_text() reads textDisplay as HTML, so ask for HTML: as "plainText", what
+            # an author typed ("a <b> c", "&amp;") would be taken for markup and mangled.
             query = {**params, "part": "snippet,replies", "order": "time",
-                     "maxResults": str(PAGE), "textFormat": "plainText"}
+                     "maxResults": str(PAGE), "textFormat": "html"}
             if token:
                 query["pageToken"] = token
             body = await self.api.get_json("/commentThreads", params=query)

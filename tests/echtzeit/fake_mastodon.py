@@ -2,8 +2,10 @@
 
 It speaks the documented REST API with the fixtures' payload shapes (tests/fixtures/mastodon/)
 and enforces what Mastodon enforces: a valid bearer token (401 `{"error": ...}`), the
-instance's 500-character limit with links counted as 23 (422 "Validation failed: Text
-character limit of 500 exceeded"), an existing `in_reply_to_id` (404 "Record not found"),
+instance's 500-character limit counted as Mastodon counts (graphemes, links as 23, remote
+mentions by their user name; tests/integrations/networks/service_rules.py, from Mastodon's
+StatusLengthValidator) with its 422 "Validation failed: Text character limit of 500
+exceeded", an existing `in_reply_to_id` (404 "Record not found"),
 `Idempotency-Key` (the same key within an hour answers with the status it created), and the
 rate limit of 300 requests per 5 minutes per token (429 with `X-RateLimit-*` headers).
 
@@ -28,23 +30,17 @@ from typing import Any
 
 from aiohttp import web
 
+from tests.integrations.networks import service_rules
+
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "mastodon"
 TOKEN = "mastodon-token-for-the-tests"
-LIMIT = 500
-URL_WEIGHT = 23
+LIMIT = service_rules.MASTODON_LIMIT  # what fixtures/mastodon/instance.json reports
 RATE = 300  # requests per window per token
 WINDOW = 300.0
-_URL = re.compile(r"https?://\S+")
-_REMOTE = re.compile(r"@(\w+)@[\w.-]+")
 
 
 def fixture(name: str) -> Any:
     return json.loads((FIXTURES / name).read_text(encoding="utf-8"))
-
-
-def counted(text: str) -> int:
-    """Characters as Mastodon counts them."""
-    return len(_REMOTE.sub(lambda m: "@" + m.group(1), _URL.sub("x" * URL_WEIGHT, text)))
 
 
 @dataclass
@@ -183,11 +179,10 @@ class FakeMastodon:
         if key and key in self._keys and now - self._keys[key][0] < 3600:
             return 200, self.statuses[self._keys[key][1]], {}
         text = body.get("status")
-        if not isinstance(text, str) or not text.strip():
-            return 422, {"error": "Validation failed: Text can't be blank"}, {}
-        if counted(text) > LIMIT:
-            return 422, {"error": f"Validation failed: Text character limit of {LIMIT} "
-                                  "exceeded"}, {}
+        refused = service_rules.mastodon_status(text, LIMIT)
+        if refused:
+            return refused[0], refused[1], {}
+        assert isinstance(text, str)
         parent = body.get("in_reply_to_id")
         if parent is not None and str(parent) not in self.statuses:
             return 404, {"error": "Record not found"}, {}

@@ -93,7 +93,10 @@ PARSERS: dict[str, tuple[Callable[[Any], Post], list[Any]]] = {
     "x": (lambda raw: x_net.tweet_to_post(raw, X_USERS), load("x/search_recent.json")["data"]),
     "youtube": (lambda raw: youtube_net.comment_to_post(raw, video_title="Launch"),
                 [t["snippet"]["topLevelComment"]
-                 for t in load("youtube/comment_threads.json")["items"]]),
+                 for t in load("youtube/comment_threads.json")["items"]]
+                # Comments without textOriginal: their text comes from textDisplay's HTML.
+                + [c for t in load("youtube/comment_threads_display_only.json")["items"]
+                   for c in [t["snippet"]["topLevelComment"], *t["replies"]["comments"]]]),
     "rss": (_rss, [dict(e) for e in FEED.entries]),
 }
 

@@ -32,6 +32,7 @@ from commands import Deps, Invocation, Role, dispatch
 from integrations.networks import mastodon_net
 from integrations.networks.terms import fixed_terms
 from testkit.factories import new_mention
+from tests.integrations.networks import service_rules
 from tests.integrations.networks.conftest import NoSleep, fixture
 
 BASE = "https://social.example"
@@ -75,6 +76,11 @@ class FlakyMastodon:
             raise httpx.ConnectError("connection refused", request=request)
         if outcome == "drop_before":
             raise httpx.ReadError("connection reset by peer", request=request)
+        # What reaches the instance is validated as Mastodon does (service_rules.py); an
+        # over-long status is refused whatever else would have happened.
+        refused = service_rules.mastodon_status(body.get("status"))
+        if refused:
+            return httpx.Response(refused[0], json=refused[1])
         if outcome == "http_500":
             return httpx.Response(500, json={"error": "Internal server error"})
         if outcome == "http_422":

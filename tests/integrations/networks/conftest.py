@@ -21,6 +21,7 @@ from bot.runner import pump
 from bot.store import Store
 from commands import dispatch
 from commands.base import Deps, Invocation, Result, Role
+from testkit.factories import new_mention
 from tests.conftest import Clock
 
 FIXTURES = Path(__file__).parents[2] / "fixtures"
@@ -104,6 +105,19 @@ async def console_reply(store: Store, responders: Mapping[str, Responder], menti
     inv = Invocation(user="ana", platform="console", roles=frozenset({Role.RESPONDER}))
     return await dispatch(f"/reply {mention_id} {text}", inv,
                           Deps(store=store, responders=responders))
+
+
+def stored_mention(store: Store, network: str, external_id: str, *, url: str | None = None,
+                   in_reply_to: str | None = None) -> int:
+    """A mention on `network` written straight into the store (no source, no pipeline), for
+    tests that only need something to reply to; its id."""
+    brand = next((b for b in store.brands() if b.name == "Acme"), None) or store.add_brand(
+        name="Acme", query="acme", actor="t")
+    link = url or f"https://{network}.example/{external_id}"
+    (mid,) = store.write_mentions([new_mention(
+        brand.id or 0, network=network, external_id=external_id, url=link,
+        canonical_url=link, in_reply_to=in_reply_to)], routes={})
+    return mid
 
 
 Handler = Callable[[httpx.Request], Awaitable[httpx.Response] | httpx.Response]

@@ -15,10 +15,12 @@ import pytest
 from websockets.asyncio.server import ServerConnection, serve
 
 from bot.domain import ReplyState
+from bot.networks import ReplyRejected
 from bot.pipeline import Pipeline
 from bot.store import Store
 from integrations.networks import bluesky_common, bluesky_jetstream, bluesky_net
 from integrations.networks.terms import fixed_terms, store_terms
+from tests.integrations.networks import service_rules
 from tests.integrations.networks.conftest import (
     FIXTURES,
     Gate,
@@ -27,6 +29,7 @@ from tests.integrations.networks.conftest import (
     fixture,
     pump_rounds,
     stored,
+    stored_mention,
 )
 
 PDS = "https://pds.example"
@@ -119,8 +122,11 @@ class FakePDS:
             self.records.append(body)
             if body["repo"] != self.session["did"]:
                 return xrpc_error(400, "InvalidRequest", "repo does not match the session")
-            if len(body["record"]["text"]) > 3000:
-                return xrpc_error(400, "InvalidRequest", "Invalid app.bsky.feed.post record")
+            # 3,000 UTF-8 bytes, then 300 graphemes: bluesky-social/atproto
+            # lexicons/app/bsky/feed/post.json; 400 InvalidRequest (service_rules.py).
+            refused = service_rules.bluesky_post_text(body["record"].get("text"))
+            if refused:
+                return httpx.Response(refused[0], json=refused[1])
             return httpx.Response(200, json=fixture("bluesky", "create_record.json"))
         return xrpc_error(501, "MethodNotImplemented", f"{method} not implemented")
 
@@ -280,6 +286,42 @@ async def test_reply_checks_graphemes_and_bytes(client: httpx.AsyncClient) -> No
     assert responder.check(family * 150) is None
     assert bluesky_net.graphemes(family * 3) == 3
     assert responder.check("é" * 300) is None
+
+
+MIRA = "at://did:plc:k7uoclxyzq4f2bmwdy3gmx6p/app.bsky.feed.post/3lbx7r2vq4s2k"
+
+
+async def test_the_pds_refuses_an_over_long_post_and_it_is_rejected(
+    client: httpx.AsyncClient, fake: FakePDS, sqlite_store: Store,
+) -> None:
+    """send() skips our check; the PDS validates the record against the lexicon (bytes
+    first, then graphemes) and its 400 InvalidRequest comes back as ReplyRejected."""
+    _, _, responder = parts(client)
+    mention = sqlite_store.view(stored_mention(sqlite_store, "bluesky", MIRA)).mention
+    with pytest.raises(ReplyRejected, match="Record/text must not be longer than 300 graphemes"):
+        await responder.send(mention=mention, text="é" * 301)  # 602 bytes: bytes are fine
+    family = "👨‍👩‍👧"  # 18 bytes, one grapheme
+    with pytest.raises(ReplyRejected, match=r"^HTTP 400: Invalid app.bsky.feed.post record: "
+                                            r"Record/text must not be longer than 3000 "
+                                            r"characters$"):
+        await responder.send(mention=mention, text=family * 167)  # 3,006 bytes
+    assert len(fake.records) == 2  # both reached the PDS, which said no
+    await responder.send(mention=mention, text=family * 166)  # 2,988 bytes, 166 graphemes
+    assert len(fake.records) == 3
+
+
+async def test_the_check_refuses_an_over_long_reply_before_sending(
+    client: httpx.AsyncClient, fake: FakePDS, sqlite_store: Store,
+) -> None:
+    _, _, responder = parts(client)
+    mid = stored_mention(sqlite_store, "bluesky", MIRA)
+    for text, why in (("é" * 301, "bluesky allows 300 characters, this reply has 301"),
+                      ("👨‍👩‍👧" * 167, "bluesky allows 3000 bytes, this reply has 3006")):
+        result = await console_reply(sqlite_store, {"bluesky": responder}, mid, text)
+        assert not result.ok and f"not sent: {why}" in result.text
+        with pytest.raises(ReplyRejected, match=why):  # reply() checks too
+            await responder.reply(mention=sqlite_store.view(mid).mention, text=text)
+    assert fake.records == [] and sqlite_store.view(mid).replies == []
 
 
 async def test_reply_to_a_deleted_post_is_refused(

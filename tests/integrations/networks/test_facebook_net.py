@@ -17,12 +17,14 @@ import httpx
 import pytest
 
 from bot.domain import ReplyState
+from bot.networks import ReplyRejected
 from bot.pipeline import Pipeline
 from bot.runner import pump
 from bot.store import Store
 from integrations.networks import facebook_net
 from integrations.networks.meta_common import MetaWebhook
 from integrations.networks.push import PushSource, WebhookServer
+from tests.integrations.networks import service_rules
 from tests.integrations.networks.conftest import (
     Gate,
     NoSleep,
@@ -30,6 +32,7 @@ from tests.integrations.networks.conftest import (
     fixture,
     pump_rounds,
     stored,
+    stored_mention,
 )
 
 GRAPH = "https://graph.example/v21.0"
@@ -62,6 +65,11 @@ class FakeGraph:
             target = path.removesuffix("/comments").strip("/")
             form = parse_qs(request.content.decode())
             self.written.append((target, form))
+            # 8,000 characters (no number in Meta's reference); 400 code 100 (service_rules.py).
+            refused = service_rules.graph_message((form.get("message") or [""])[0],
+                                                  service_rules.FACEBOOK_MAX_COMMENT)
+            if refused:
+                return httpx.Response(refused[0], json=refused[1])
             known = {i["id"] for i in self.feed["data"] + self.comments["data"]}
             if target not in known:
                 return httpx.Response(400, json={"error": {
@@ -252,3 +260,30 @@ async def test_followers(client: httpx.AsyncClient) -> None:
     assert await facebook_net.follower_count(api, PAGE) == 20411
     assert await facebook_net.verify(api, PAGE) == f"page Acme ({PAGE})"
     assert responder.check("x" * 8001) == "facebook allows 8000 characters, this reply has 8001"
+
+
+async def test_the_graph_api_refuses_an_over_long_comment_and_it_is_rejected(
+    client: httpx.AsyncClient, fake: FakeGraph, sqlite_store: Store,
+) -> None:
+    """reply() sends what it is given (the length check is responder.check, run by /reply);
+    Graph's 400 (code 100, OAuthException) comes back as ReplyRejected with its message."""
+    _, responder, _, _ = build(client)
+    mention = sqlite_store.view(stored_mention(
+        sqlite_store, "facebook", "911874523980045_1203301122334455")).mention
+    with pytest.raises(ReplyRejected, match=r"^HTTP 400: \(#100\) Param message must be at "
+                                            r"most 8000 characters long$"):
+        await responder.reply(mention=mention, text="x" * 8_001)
+    assert len(fake.written) == 1  # it reached the Graph API, which said no
+    await responder.reply(mention=mention, text="x" * 8_000)
+    assert len(fake.written) == 2
+
+
+async def test_the_check_refuses_an_over_long_comment_before_sending(
+    client: httpx.AsyncClient, fake: FakeGraph, sqlite_store: Store,
+) -> None:
+    _, responder, _, _ = build(client)
+    mid = stored_mention(sqlite_store, "facebook", "911874523980045_1203301122334455")
+    result = await console_reply(sqlite_store, {"facebook": responder}, mid, "x" * 8_001)
+    assert not result.ok
+    assert "not sent: facebook allows 8000 characters, this reply has 8001" in result.text
+    assert fake.written == [] and not sqlite_store.view(mid).replies

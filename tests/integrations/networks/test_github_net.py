@@ -13,10 +13,12 @@ import httpx
 import pytest
 
 from bot.domain import ReplyState
+from bot.networks import ReplyRejected
 from bot.pipeline import Pipeline
 from bot.store import Store
 from integrations.networks import github_net
 from integrations.networks.terms import fixed_terms, store_terms
+from tests.integrations.networks import service_rules
 from tests.integrations.networks.conftest import (
     Gate,
     NoSleep,
@@ -24,6 +26,7 @@ from tests.integrations.networks.conftest import (
     fixture,
     pump_rounds,
     stored,
+    stored_mention,
 )
 
 API = "https://api.github.example"
@@ -72,6 +75,11 @@ class FakeGitHub:
         self.graphql.append(body)
         variables = body["variables"]
         if "addDiscussionComment" in body["query"]:
+            # 65,536 characters ("Body is too long (maximum is 65536 characters)"), as a
+            # GraphQL error in a 200 (service_rules.py).
+            refused = service_rules.github_discussion_comment(variables["body"])
+            if refused:
+                return httpx.Response(refused[0], json=refused[1])
             if not any(d["id"] == variables["id"] for d in self.discussions):
                 return httpx.Response(200, json={
                     "data": {"addDiscussionComment": None},
@@ -109,7 +117,13 @@ class FakeGitHub:
                     "message": "Unable to create comment because issue is locked.",
                     "documentation_url": "https://docs.github.com/articles/locking-conversations/",
                     "status": "403"})
-            self.comments.append((key, json.loads(request.content)))
+            sent = json.loads(request.content)
+            # 65,536 characters; 422 "Validation Failed" with the reason in errors[]
+            # (service_rules.py).
+            refused = service_rules.github_issue_comment(sent.get("body"))
+            if refused:
+                return httpx.Response(refused[0], json=refused[1])
+            self.comments.append((key, sent))
             return httpx.Response(201, json=fixture("github", "issue_comment_created.json"))
         return httpx.Response(404, json={"message": "Not Found", "status": "404"})
 
@@ -240,3 +254,35 @@ async def test_follower_count_and_verify(client: httpx.AsyncClient) -> None:
         "github allows 65536 characters, this reply has 65537")
     assert github_net.graphql_url("https://ghe.example/api/v3") == (
         "https://ghe.example/api/graphql")
+
+
+async def test_github_refuses_an_over_long_comment_and_it_is_rejected(
+    client: httpx.AsyncClient, fake: FakeGitHub, sqlite_store: Store,
+) -> None:
+    """reply() sends what it is given (the length check is responder.check, run by /reply).
+    GitHub's 422 "Validation Failed" hides the reason in errors[].message, and the refusal
+    names it; the GraphQL mutation's error (a 200 with `errors`) is refused the same way."""
+    _, responder, _ = build(client)
+    issue = sqlite_store.view(stored_mention(
+        sqlite_store, "github", "homelab-tools/sensor-bridge#412")).mention
+    with pytest.raises(ReplyRejected, match=r"^HTTP 422: Validation Failed \(Body is too long "
+                                            r"\(maximum is 65536 characters\)\)$"):
+        await responder.reply(mention=issue, text="x" * 65_537)
+    talk = sqlite_store.view(stored_mention(sqlite_store, "github", "D_kwDOHb3xQc4AbC12")).mention
+    with pytest.raises(ReplyRejected, match=r"^Body is too long \(maximum is 65536 characters\)$"):
+        await responder.reply(mention=talk, text="x" * 65_537)
+    assert fake.comments == [] and len(fake.graphql) == 1  # both reached GitHub
+    await responder.reply(mention=issue, text="ü" * 65_536)  # characters, not bytes
+    await responder.reply(mention=talk, text="x" * 65_536)
+    assert len(fake.comments) == 1 and len(fake.graphql) == 2
+
+
+async def test_the_check_refuses_an_over_long_comment_before_sending(
+    client: httpx.AsyncClient, fake: FakeGitHub, sqlite_store: Store,
+) -> None:
+    _, responder, _ = build(client)
+    mid = stored_mention(sqlite_store, "github", "homelab-tools/sensor-bridge#412")
+    result = await console_reply(sqlite_store, {"github": responder}, mid, "x" * 65_537)
+    assert not result.ok
+    assert "not sent: github allows 65536 characters, this reply has 65537" in result.text
+    assert fake.comments == [] and fake.graphql == [] and not sqlite_store.view(mid).replies

@@ -14,11 +14,13 @@ import httpx
 import pytest
 
 from bot.domain import ReplyState
+from bot.networks import ReplyRejected
 from bot.pipeline import Pipeline
 from bot.runner import pump
 from bot.store import Store
 from integrations.networks import instagram_net
 from integrations.networks.push import PushSource
+from tests.integrations.networks import service_rules
 from tests.integrations.networks.conftest import (
     Gate,
     NoSleep,
@@ -26,6 +28,7 @@ from tests.integrations.networks.conftest import (
     fixture,
     pump_rounds,
     stored,
+    stored_mention,
 )
 
 GRAPH = "https://graph.example/v21.0"
@@ -48,6 +51,12 @@ class FakeInstagramGraph:
         if request.method == "POST":
             form = parse_qs(request.content.decode())
             self.written.append((path, form))
+            # 2,200 characters (no number in Meta's reference); 400 code 100
+            # (service_rules.py).
+            refused = service_rules.graph_message((form.get("message") or [""])[0],
+                                                  service_rules.INSTAGRAM_MAX_COMMENT)
+            if refused:
+                return httpx.Response(refused[0], json=refused[1])
             if path == "/17858893269000099/replies":
                 return httpx.Response(400, json={"error": {
                     "message": "(#100) The comment was deleted", "code": 100}})
@@ -200,3 +209,34 @@ async def test_followers_verify_and_limits(client: httpx.AsyncClient) -> None:
     assert responder.check("x" * 2201) == "instagram allows 2200 characters, this reply has 2201"
     assert responder.check("#a " * 31) == "instagram allows 30 hashtags in a comment"
     assert json.dumps(responder.check("ok")) == "null"
+
+
+@pytest.mark.parametrize(("external_id", "path"), [
+    ("17858893269000001", "/17858893269000001/replies"),
+    ("mention-comment:17887498072083520:17887498072083521", f"/{IG}/mentions"),
+    ("mention-media:17995511223344001", f"/{IG}/mentions"),
+])
+async def test_the_graph_api_refuses_an_over_long_reply_and_it_is_rejected(
+    client: httpx.AsyncClient, fake: FakeInstagramGraph, sqlite_store: Store,
+    external_id: str, path: str,
+) -> None:
+    """reply() sends what it is given (the length check is responder.check, run by /reply);
+    on every kind of reply Graph's 400 (code 100) comes back as ReplyRejected."""
+    _, responder, _, _ = build(client)
+    mention = sqlite_store.view(stored_mention(sqlite_store, "instagram", external_id)).mention
+    with pytest.raises(ReplyRejected, match=r"^HTTP 400: \(#100\) Param message must be at "
+                                            r"most 2200 characters long$"):
+        await responder.reply(mention=mention, text="x" * 2_201)
+    await responder.reply(mention=mention, text="x" * 2_200)
+    assert [p for p, _ in fake.written] == [path, path]  # both reached Instagram
+
+
+async def test_the_check_refuses_an_over_long_reply_before_sending(
+    client: httpx.AsyncClient, fake: FakeInstagramGraph, sqlite_store: Store,
+) -> None:
+    _, responder, _, _ = build(client)
+    mid = stored_mention(sqlite_store, "instagram", "17858893269000001")
+    result = await console_reply(sqlite_store, {"instagram": responder}, mid, "x" * 2_201)
+    assert not result.ok
+    assert "not sent: instagram allows 2200 characters, this reply has 2201" in result.text
+    assert fake.written == [] and not sqlite_store.view(mid).replies

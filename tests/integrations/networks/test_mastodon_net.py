@@ -21,6 +21,7 @@ from bot.store import Store
 from integrations.networks import mastodon_net
 from integrations.networks.http_common import html_to_text
 from integrations.networks.terms import SearchTerm, fixed_terms, store_terms
+from tests.integrations.networks import service_rules
 from tests.integrations.networks.conftest import (
     Gate,
     NoSleep,
@@ -117,6 +118,14 @@ class FakeMastodon:
             self.posted.append({"body": body, "key": request.headers.get("Idempotency-Key")})
             if body["in_reply_to_id"] not in self.statuses:
                 return self._json({"error": "Validation failed: reply to unknown status"}, 422)
+            # The instance's limit (500 by default), in graphemes, links as 23, @user@domain as
+            # @user: mastodon/mastodon app/validators/status_length_validator.rb; 422 as
+            # Mastodon answers it (service_rules.py).
+            limits = self.instance["configuration"]["statuses"]
+            refused = service_rules.mastodon_status(body["status"], limits["max_characters"],
+                                                    limits["characters_reserved_per_url"])
+            if refused:
+                return self._json(refused[1], refused[0])
             created = fixture("mastodon", "status_created.json")
             created["in_reply_to_id"] = body["in_reply_to_id"]
             return self._json(created)

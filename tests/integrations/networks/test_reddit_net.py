@@ -15,10 +15,12 @@ import httpx
 import pytest
 
 from bot.domain import ReplyState
+from bot.networks import ReplyRejected
 from bot.pipeline import Pipeline
 from bot.store import Store
 from integrations.networks import reddit_net
 from integrations.networks.terms import SearchTerm, fixed_terms, store_terms
+from tests.integrations.networks import service_rules
 from tests.integrations.networks.conftest import (
     Gate,
     NoSleep,
@@ -26,6 +28,7 @@ from tests.integrations.networks.conftest import (
     fixture,
     pump_rounds,
     stored,
+    stored_mention,
 )
 
 API = "https://oauth.reddit.com"
@@ -96,6 +99,11 @@ class FakeReddit:
         if path == "/api/comment":
             form = parse_qs(request.content.decode())
             self.comment_posts.append(form)
+            # 10,000 characters: reddit-archive/reddit r2/r2/controllers/api.py POST_comment
+            # (VMarkdownLength); refused with 200 and json.errors TOO_LONG (service_rules.py).
+            errors = service_rules.reddit_comment_errors((form.get("text") or [""])[0])
+            if errors:
+                return httpx.Response(200, json={"json": {"errors": errors}}, headers=headers)
             return httpx.Response(200, json=self.comment_answer, headers=headers)
         if path == "/api/v1/me":
             return httpx.Response(200, json=fixture("reddit", "me.json"), headers=headers)
@@ -242,3 +250,28 @@ async def test_length_limit_and_follower_count(client: httpx.AsyncClient) -> Non
     assert await reddit_net.follower_count(api, "AcmeSupport") == 1834
     assert await reddit_net.follower_count(api, "nobody") is None
     assert await reddit_net.verify(api, token) == "u/AcmeSupport"
+
+
+async def test_reddit_refuses_an_over_long_comment_and_it_is_rejected(
+    client: httpx.AsyncClient, fake: FakeReddit, sqlite_store: Store,
+) -> None:
+    """reply() sends what it is given (the length check is responder.check, run by /reply);
+    Reddit's TOO_LONG, a 200 with json.errors, comes back as ReplyRejected."""
+    _, responder, _, _ = build(client)
+    mention = sqlite_store.view(stored_mention(sqlite_store, "reddit", "t3_1gvk9qa")).mention
+    with pytest.raises(ReplyRejected, match=r"^TOO_LONG: this is too long \(max: 10000\)$"):
+        await responder.reply(mention=mention, text="x" * 10_001)
+    assert len(fake.comment_posts) == 1  # it reached Reddit, which said no
+    posted = await responder.reply(mention=mention, text="ü" * 10_000)  # characters, not bytes
+    assert posted.id == "t1_lz9c7vb"
+
+
+async def test_the_check_refuses_an_over_long_comment_before_sending(
+    client: httpx.AsyncClient, fake: FakeReddit, sqlite_store: Store,
+) -> None:
+    _, responder, _, _ = build(client)
+    mid = stored_mention(sqlite_store, "reddit", "t3_1gvk9qa")
+    result = await console_reply(sqlite_store, {"reddit": responder}, mid, "x" * 10_001)
+    assert not result.ok
+    assert "not sent: reddit allows 10000 characters, this reply has 10001" in result.text
+    assert fake.comment_posts == [] and sqlite_store.view(mid).replies == []

@@ -13,9 +13,11 @@ import httpx
 import pytest
 
 from bot.domain import ReplyState
+from bot.networks import ReplyRejected
 from bot.pipeline import Pipeline
 from bot.store import Store
 from integrations.networks import youtube_net
+from tests.integrations.networks import service_rules
 from tests.integrations.networks.conftest import (
     Gate,
     NoSleep,
@@ -23,6 +25,7 @@ from tests.integrations.networks.conftest import (
     fixture,
     pump_rounds,
     stored,
+    stored_mention,
 )
 
 API = "https://yt.example/youtube/v3"
@@ -76,6 +79,11 @@ class FakeYouTube:
                                                            "message": "Invalid Credentials"}})
             body = json.loads(request.content)
             self.inserted.append({"params": dict(params), "body": body})
+            # 10,000 characters; 400 commentTextTooLong / commentTextRequired
+            # (developers.google.com/youtube/v3/docs/comments/insert; service_rules.py).
+            refused = service_rules.youtube_comment_text(body["snippet"].get("textOriginal"))
+            if refused:
+                return httpx.Response(refused[0], json=refused[1])
             if not any(t["id"] == body["snippet"]["parentId"] for t in self.threads):
                 return httpx.Response(404, json={"error": {
                     "code": 404, "message": "The comment identified by the request's parentId "
@@ -214,3 +222,87 @@ async def test_followers_verify_and_length(client: httpx.AsyncClient) -> None:
     assert await youtube_net.verify(read, write, CHANNEL) == (
         "API key works (channel: Acme Official); replies as Acme Official")
     assert responder.check("x" * 10_001) == "youtube allows 10000 characters, this reply has 10001"
+
+
+async def test_comments_without_text_original_are_read_from_text_display(
+    client: httpx.AsyncClient, fake: FakeYouTube,
+) -> None:
+    """With an API key Google only guarantees textOriginal to the comment's author; textDisplay
+    (HTML) is what usually comes. It becomes plain text: entities decoded once, <br> a line
+    break, tags dropped, a link's text kept."""
+    fake.threads = fixture("youtube", "comment_threads_display_only.json")["items"]
+    source, _, _, _ = build(client)
+    batch = await source.poll_once(None)
+    by_id = {p.external_id: p for p in batch.posts}
+    kai = by_id["UgzKaiK2lidLeaks0001AaABAg"]
+    assert kai.text == ("Tom & Jerry's favourite kettle?\nMine leaks at the lid <3 anyway\n\n"
+                        "Manual: https://www.acme.example/k2/manual?lang=en&v=2\n\n"
+                        "(on: Acme K2 kettle review)")
+    leni = by_id["UgzKaiK2lidLeaks0001AaABAg.AEeFfGgHh01"]
+    assert leni.text.startswith('Same here – see 0:42, the lid "clicks" but doesn\'t seal\n\n')
+    assert leni.in_reply_to == "UgzKaiK2lidLeaks0001AaABAg"
+    # Someone who typed an entity keeps it: decoded once, "&lt;b&gt;", not "<b>".
+    mo = by_id["UgzKaiK2lidLeaks0001AaABAg.AEeFfGgHh02"]
+    assert mo.text.startswith("I typed &lt;b&gt; on purpose <i>not bold</i>\n\n")
+    listings = [r for r in fake.requests if r.url.path.endswith("/commentThreads")]
+    assert {r.url.params["textFormat"] for r in listings} == {"html"}  # what we parse
+
+
+@pytest.mark.parametrize(("display", "text"), [
+    ('<script>alert("x")</script>thanks', "thanks"),
+    ('<img src=x onerror="alert(1)">nice <a href="javascript:alert(1)">click</a>', "nice click"),
+    ("<b><i>unclosed <u>tags", "unclosed tags"),
+    ("a<!-- hidden -->b<![CDATA[c]]>d", "abd"),
+    ("&#0;&#x110000;&bogus; &amp;amp; &#39;", "\ufffd\ufffd&bogus; &amp; '"),
+    ("</p></br><br/>x<br><br><br><br>y", "x\n\ny"),
+    ("<div>" * 5_000 + "deep" + "</div>" * 5_000, "deep"),
+    ("&lt;script&gt;alert(1)&lt;/script&gt;", "<script>alert(1)</script>"),
+    ("\u202eevil\u202c &nbsp;x", "\u202eevil\u202c  x"),
+])
+def test_hostile_markup_in_text_display_becomes_plain_text(display: str, text: str) -> None:
+    comment = copy.deepcopy(fixture("youtube", "comment_threads_display_only.json")
+                            ["items"][0]["snippet"]["topLevelComment"])
+    comment["snippet"]["textDisplay"] = display
+    post = youtube_net.comment_to_post(comment, video_title=None)
+    assert post.text == text
+    # Markup the author escaped stays text; nothing YouTube sent as markup survives as a tag.
+    assert "<img" not in post.text and "<a " not in post.text and "<div" not in post.text
+
+
+@pytest.mark.parametrize("display", ["<script>alert(1)</script>", "<br><br>", "<p> </p>", ""])
+def test_text_display_with_no_words_is_a_malformed_comment(display: str) -> None:
+    comment = copy.deepcopy(fixture("youtube", "comment_threads_display_only.json")
+                            ["items"][0]["snippet"]["topLevelComment"])
+    comment["snippet"]["textDisplay"] = display
+    with pytest.raises(ValueError, match="comment without text"):
+        youtube_net.comment_to_post(comment, video_title="Acme K2 kettle review")
+
+
+async def test_youtube_refuses_an_over_long_reply_and_it_is_rejected(
+    client: httpx.AsyncClient, fake: FakeYouTube, sqlite_store: Store,
+) -> None:
+    """reply() sends what it is given (the length check is responder.check, run by /reply);
+    comments.insert's 400 commentTextTooLong comes back as ReplyRejected with its reason."""
+    _, responder, _, _ = build(client)
+    mention = sqlite_store.view(stored_mention(
+        sqlite_store, "youtube", "Ugx7TnQ1aB2cD3eF4gH5AaABAg",
+        url="https://www.youtube.com/watch?v=acmeK2rev01&lc=Ugx7TnQ1aB2cD3eF4gH5AaABAg")).mention
+    with pytest.raises(ReplyRejected, match=r"^HTTP 400: The comment resource that is being "
+                                            r"inserted contains too many characters in the "
+                                            r"snippet.textOriginal property. "
+                                            r"\(commentTextTooLong\)$"):
+        await responder.reply(mention=mention, text="x" * 10_001)
+    assert len(fake.inserted) == 1  # it reached YouTube, which said no
+    await responder.reply(mention=mention, text="x" * 10_000)
+    assert len(fake.inserted) == 2
+
+
+async def test_the_check_refuses_an_over_long_reply_before_sending(
+    client: httpx.AsyncClient, fake: FakeYouTube, sqlite_store: Store,
+) -> None:
+    _, responder, _, _ = build(client)
+    mid = stored_mention(sqlite_store, "youtube", "Ugx7TnQ1aB2cD3eF4gH5AaABAg")
+    result = await console_reply(sqlite_store, {"youtube": responder}, mid, "x" * 10_001)
+    assert not result.ok
+    assert "not sent: youtube allows 10000 characters, this reply has 10001" in result.text
+    assert fake.inserted == [] and fake.tokens == 0 and not sqlite_store.view(mid).replies

@@ -1,0 +1,216 @@
+"""What each network's server enforces on the text of a reply, and how it says no, as the fakes
+apply it (issue 14: the fakes are as strict as the services).
+
+Written from the services' own sources and documentation, NOT from Echtzeit's client code: a
+fake that reused the client's counting could never catch the client counting wrong. Each rule
+names its source; docs/networks.md ("Reply limits and how the fakes enforce them") has the same
+table for readers. Every function returns None when the server would accept the text, else
+the (HTTP status, JSON body) the server answers.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import regex
+
+Refusal = tuple[int, Any]
+
+# --- Mastodon ---------------------------------------------------------------------------------
+# mastodon/mastodon app/validators/status_length_validator.rb: a local status may have
+# MAX_CHARS (500; what /api/v2/instance reports as configuration.statuses.max_characters)
+# grapheme clusters (`each_grapheme_cluster.size`) after `countable_text` replaced each link
+# with a scheme by URL_PLACEHOLDER ("x" * 23, characters_reserved_per_url) and each mention by
+# "@" + its user name. Links as config/initializers/twitter_regex.rb defines valid_url (path
+# characters, the characters a path may end with, one level of balanced parentheses, the query);
+# mentions as app/models/account.rb MENTION_RE and app/lib/extractor.rb (not followed by "@", a
+# Latin accented letter or "://"); overlapping entities: the earlier one stays (twitter-text
+# remove_overlapping_entities). Refusal: 422 {"error": "Validation failed: Text character limit
+# of 500 exceeded"} (config/locales/en.yml statuses.over_character_limit, through
+# ActiveRecord::RecordInvalid). The fake does not know twitter-text's TLD list: any host with a
+# dot counts as a link.
+MASTODON_LIMIT = 500
+MASTODON_URL_WEIGHT = 23
+
+_GENERAL = r"[^\p{White_Space}<>()?]"
+_BALANCED = rf"\((?:{_GENERAL}+|{_GENERAL}*\({_GENERAL}+\){_GENERAL}*)\)"
+_PATH_END = rf"(?:[^\p{{White_Space}}()?!*\"'「」<>;:=,.$%\[\]~&|@]|{_BALANCED})"
+_PATH = rf"(?:{_GENERAL}*(?:{_BALANCED}{_GENERAL}*)*{_PATH_END}|{_GENERAL}+/)"
+_UCHARS = (r"\u00a0-\ud7ff\ue000-\uf8ff\uf900-\ufdcf\ufdf0-\uffef"
+           r"\U00010000-\U0001fffd\U00020000-\U0002fffd\U00030000-\U0003fffd"
+           r"\U00040000-\U0004fffd\U00050000-\U0005fffd\U00060000-\U0006fffd"
+           r"\U00070000-\U0007fffd\U00080000-\U0008fffd\U00090000-\U0009fffd"
+           r"\U000a0000-\U000afffd\U000b0000-\U000bfffd\U000c0000-\U000cfffd"
+           r"\U000d0000-\U000dfffd\U000e1000-\U000efffd\U000f0000-\U000ffffd"
+           r"\U00100000-\U0010fffd")
+_QUERY = (rf"\?[a-z0-9!?*'();:&=+$/%#\[\]\-_.,~|@^{_UCHARS}]*"
+          rf"[a-z0-9_&=#/\-{_UCHARS}]")
+_VALID_URL = regex.compile(
+    r"(?<![A-Z0-9@＠$#＃])"
+    r"(?:https?|dat|dweb|ipfs|ipns|ssb|gopher|gemini)://"
+    r"[\w-]+(?:\.[\w-]+)+(?::[0-9]+)?"
+    rf"(?:/{_PATH}*)?(?:{_QUERY})?",
+    regex.IGNORECASE)
+_MENTION_RE = regex.compile(
+    r"(?<![=/\w])@(([a-z0-9_]+(?:[a-z0-9_.-]+[a-z0-9_]+)?)(?:@[\w.-]+\w+)?)",
+    regex.IGNORECASE)
+_END_MENTION = regex.compile(
+    r"[@＠\u00c0-\u00d6\u00d8-\u00f6\u00f8-\u00ff\u0100-\u024f\u0300-\u036f\u1e00-\u1eff]|://")
+
+
+def mastodon_counted(text: str, url_weight: int = MASTODON_URL_WEIGHT) -> int:
+    """The length StatusLengthValidator compares with the limit."""
+    if not text.strip():
+        return 0
+    entities = [(m.start(), m.end(), "x" * url_weight) for m in _VALID_URL.finditer(text)]
+    entities += [(m.start(), m.end(), "@" + m.group(1).split("@")[0])
+                 for m in _MENTION_RE.finditer(text) if not _END_MENTION.match(text, m.end())]
+    entities.sort(key=lambda e: e[0])
+    kept: list[tuple[int, int, str]] = []
+    for entity in entities:
+        if kept and kept[-1][1] > entity[0]:
+            continue
+        kept.append(entity)
+    out, at = "", 0
+    for start, end, replacement in kept:
+        out += text[at:start] + replacement
+        at = end
+    out += text[at:]
+    return len(regex.findall(r"\X", out))
+
+
+def mastodon_status(text: Any, limit: int = MASTODON_LIMIT,
+                    url_weight: int = MASTODON_URL_WEIGHT) -> Refusal | None:
+    if not isinstance(text, str) or not text.strip():
+        return 422, {"error": "Validation failed: Text can't be blank"}
+    if mastodon_counted(text, url_weight) > limit:
+        return 422, {"error": f"Validation failed: Text character limit of {limit} exceeded"}
+    return None
+
+
+# --- Bluesky ----------------------------------------------------------------------------------
+# bluesky-social/atproto lexicons/app/bsky/feed/post.json: "text": {"type": "string",
+# "maxLength": 3000, "maxGraphemes": 300}. A lexicon string's maxLength counts UTF-8 bytes
+# (atproto's lexicon validator: utf8Len), maxGraphemes grapheme clusters; the byte limit is
+# checked first. The PDS refuses the createRecord with 400 {"error": "InvalidRequest",
+# "message": "Invalid app.bsky.feed.post record: Record/text must not be longer than 300
+# graphemes"} (packages/pds repo/prepare.ts wraps the lexicon's ValidationError in
+# InvalidRecordError, which createRecord answers as InvalidRequest).
+BLUESKY_MAX_BYTES = 3000
+BLUESKY_MAX_GRAPHEMES = 300
+
+
+def bluesky_post_text(text: Any) -> Refusal | None:
+    def invalid(why: str) -> Refusal:
+        return 400, {"error": "InvalidRequest",
+                     "message": f"Invalid app.bsky.feed.post record: Record/text {why}"}
+
+    if not isinstance(text, str):
+        return invalid("must be a string")
+    if len(text.encode("utf-8")) > BLUESKY_MAX_BYTES:
+        return invalid(f"must not be longer than {BLUESKY_MAX_BYTES} characters")
+    if len(regex.findall(r"\X", text)) > BLUESKY_MAX_GRAPHEMES:
+        return invalid(f"must not be longer than {BLUESKY_MAX_GRAPHEMES} graphemes")
+    return None
+
+
+# --- Reddit -----------------------------------------------------------------------------------
+# reddit-archive/reddit r2/r2/controllers/api.py POST_comment validates
+# `VMarkdownLength(['text', 'comment'], max_length=10000)`; r2/r2/lib/validator/validator.py
+# VLength: empty or only whitespace -> NO_TEXT, `len(text) > max_length` (code points of the
+# decoded form field) -> TOO_LONG; r2/r2/lib/errors.py: "we need something here", "this is too
+# long (max: %(max_length)s)". `api_type=json` answers HTTP 200 with the errors as
+# {"json": {"errors": [[code, message, field]]}}.
+REDDIT_MAX_COMMENT = 10_000
+
+
+def reddit_comment_errors(text: str) -> list[list[str]]:
+    if not text or not text.strip():
+        return [["NO_TEXT", "we need something here", "text"]]
+    if len(text) > REDDIT_MAX_COMMENT:
+        return [["TOO_LONG", f"this is too long (max: {REDDIT_MAX_COMMENT})", "text"]]
+    return []
+
+
+# --- GitHub -----------------------------------------------------------------------------------
+# An issue or discussion comment body may have 65,536 characters: GitHub's validation message
+# names it ("Body is too long (maximum is 65536 characters)"), e.g. in the 422s quoted by
+# danger/danger#424, telia-oss/github-pr-resource#259 and docker/scout-action#66. REST answers
+# 422 {"message": "Validation Failed", "errors": [{"resource": "IssueComment", "code":
+# "unprocessable", "field": "data", "message": "Body is too long (maximum is 65536
+# characters)"}], "documentation_url": ..., "status": "422"}; GraphQL answers 200 with the
+# mutation's field null and the message in `errors` (type UNPROCESSABLE). Counted in characters
+# (Ruby String#length: code points). Some measurements (dead-claudia/github-limits#13) suggest
+# github.com now accepts up to 262,144 UTF-8 bytes; 65,536 code points never exceed that.
+GITHUB_MAX_BODY = 65_536
+GITHUB_TOO_LONG = f"Body is too long (maximum is {GITHUB_MAX_BODY} characters)"
+
+
+def github_issue_comment(body: Any) -> Refusal | None:
+    if isinstance(body, str) and len(body) <= GITHUB_MAX_BODY:
+        return None
+    return 422, {"message": "Validation Failed",
+                 "errors": [{"resource": "IssueComment", "code": "unprocessable",
+                             "field": "data", "message": GITHUB_TOO_LONG}],
+                 "documentation_url": "https://docs.github.com/rest/issues/comments"
+                                      "#create-an-issue-comment",
+                 "status": "422"}
+
+
+def github_discussion_comment(body: Any) -> Refusal | None:
+    if isinstance(body, str) and len(body) <= GITHUB_MAX_BODY:
+        return None
+    return 200, {"data": {"addDiscussionComment": None},
+                 "errors": [{"type": "UNPROCESSABLE", "path": ["addDiscussionComment"],
+                             "locations": [{"line": 3, "column": 3}],
+                             "message": GITHUB_TOO_LONG}]}
+
+
+# --- YouTube ----------------------------------------------------------------------------------
+# https://developers.google.com/youtube/v3/docs/comments/insert, "Errors": badRequest (400)
+# commentTextRequired ("...must specify a value for the snippet.textOriginal property. Comments
+# cannot be empty.") and commentTextTooLong ("The comment resource that is being inserted
+# contains too many characters in the snippet.textOriginal property."), in Google's error shape
+# {"error": {"code", "message", "errors": [{"message", "domain", "reason"}]}}. The reference
+# names no number: 10,000 characters is YouTube's comment limit as commonly reported, counted
+# here in code points (Google does not say how it counts).
+YOUTUBE_MAX_COMMENT = 10_000
+
+
+def _google_error(code: int, reason: str, message: str) -> Refusal:
+    return code, {"error": {"code": code, "message": message, "errors": [
+        {"message": message, "domain": "youtube.comment", "reason": reason}]}}
+
+
+def youtube_comment_text(text: Any) -> Refusal | None:
+    if not isinstance(text, str) or not text.strip():
+        return _google_error(400, "commentTextRequired",
+                             "The comment resource that is being inserted must specify a "
+                             "value for the snippet.textOriginal property. Comments cannot "
+                             "be empty.")
+    if len(text) > YOUTUBE_MAX_COMMENT:
+        return _google_error(400, "commentTextTooLong",
+                             "The comment resource that is being inserted contains too many "
+                             "characters in the snippet.textOriginal property.")
+    return None
+
+
+# --- Facebook and Instagram (Graph API) ------------------------------------------------------
+# Meta's Graph API reference for POST /{object-id}/comments, /{ig-comment-id}/replies and
+# /{ig-user-id}/mentions names no length for `message`. Facebook: 8,000 characters (the
+# comment box's limit as commonly reported); Instagram: 2,200 (Instagram's limit for captions
+# and comments). A bad parameter is refused with 400 and Graph's error object {"error":
+# {"message": "(#100) ...", "type": "OAuthException", "code": 100, "fbtrace_id": ...}}
+# (developers.facebook.com/docs/graph-api/guides/error-handling: code 100, invalid parameter);
+# the wording of the message is the fake's. Counted in code points.
+FACEBOOK_MAX_COMMENT = 8_000
+INSTAGRAM_MAX_COMMENT = 2_200
+
+
+def graph_message(text: Any, limit: int) -> Refusal | None:
+    if isinstance(text, str) and text.strip() and len(text) <= limit:
+        return None
+    why = (f"must be at most {limit} characters long" if isinstance(text, str)
+           and text.strip() else "is required")
+    return 400, {"error": {"message": f"(#100) Param message {why}", "type": "OAuthException",
+                           "code": 100, "fbtrace_id": "AbCdEfGhIjK"}}
