@@ -9,7 +9,7 @@ installed raises `NetworksNotInstalled`: an empty list would silently refuse eve
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
@@ -88,13 +88,17 @@ class NetworkSpec:
     """What the core knows of one network.
 
     `reply_limit`: characters one reply may have (None: no replies through its API);
-    `sla_minutes`: the default first-response target, the `target` of the SLA rule
-    (bot.reporting.sla.rule: due at created + target, warned at its warn share; None: the
-    rule's fallback); `queryable`: `network:<name>` may be used in a query; `off_reason`: what
-    turns it on, for `echtzeit networks` (None for networks only the webhook carries)."""
+    `reply_length`: how the network counts them where that is not by code points (X weighs
+    links, emoji and CJK), so that every responder of the network, the demo's too, refuses
+    what the network would; `sla_minutes`: the default first-response target, the `target` of
+    the SLA rule (bot.reporting.sla.rule: due at created + target, warned at its warn share;
+    None: the rule's fallback); `queryable`: `network:<name>` may be used in a query;
+    `off_reason`: what turns it on, for `echtzeit networks` (None for networks only the webhook
+    carries)."""
 
     name: str
     reply_limit: int | None = None
+    reply_length: Callable[[str], int] | None = None
     sla_minutes: int | None = None
     queryable: bool = True
     off_reason: str | None = None

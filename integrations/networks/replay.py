@@ -145,7 +145,10 @@ class RecordingResponder:
     now: Callable[[], datetime] = utcnow
 
     def check(self, text: str) -> str | None:
-        return length_problem(self.network, text, reply_limits()[self.network])
+        """The real network's rule, counted as it counts (bot.networks.NetworkSpec)."""
+        spec = next(s for s in network_specs() if s.name == self.network)
+        size = spec.reply_length(text) if spec.reply_length is not None else None
+        return length_problem(self.network, text, reply_limits()[self.network], size=size)
 
     async def reply(self, *, mention: Mention, text: str) -> PostedReply:
         self.path.parent.mkdir(parents=True, exist_ok=True)

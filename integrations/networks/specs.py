@@ -4,12 +4,14 @@ aiohttp), so that `echtzeit --help` stays fast. Each network module's `PLUGIN` c
 from here; tests/integrations/networks/test_plugins.py checks that they agree.
 
 SLA targets: docs/digest.md, "SLA targets", gives their sources. Reply limits: characters in
-one reply, as each network counts them (None: no replies through its API).
+one reply, as each network counts them (None: no replies through its API; X's count is
+x_text.weighted_length, which imports no HTTP code and compiles its patterns on first use).
 """
 
 from __future__ import annotations
 
 from bot.networks import NetworkSpec
+from integrations.networks import x_text
 
 _META_HOOK = "ECHTZEIT_META_APP_SECRET and ECHTZEIT_META_VERIFY_TOKEN"
 
@@ -32,7 +34,8 @@ RSS = NetworkSpec(
     "rss", sla_minutes=24 * 60,
     off_reason="set ECHTZEIT_RSS_FEEDS (feed URLs, e.g. Google Alerts feeds)")
 X = NetworkSpec(
-    "x", reply_limit=280, sla_minutes=60,
+    "x", reply_limit=x_text.MAX_WEIGHTED_LENGTH, reply_length=x_text.weighted_length,
+    sla_minutes=60,
     off_reason="set ECHTZEIT_X_BEARER_TOKEN (paid API; and to reply ECHTZEIT_X_CLIENT_ID with "
                "ECHTZEIT_X_REFRESH_TOKEN, or ECHTZEIT_X_USER_TOKEN for two hours)")
 GITHUB = NetworkSpec("github", reply_limit=65_536, sla_minutes=24 * 60,

@@ -8,6 +8,24 @@ brand account or quoted its post; X answers other replies with 403, which the re
 on as a refusal. See docs/networks.md.
 
 Cursor (JSON): `{"since": {query: newest tweet id}}`; `since_id` with `next_token` paging.
+
+Field names: X renamed its v2 vocabulary in API version 2.167 (August 2026). Its OpenAPI
+description, which api.x.com serves at /2/openapi.json and docs.x.com renders as the API
+reference (copy in github.com/xdevplatform/docs, openapi.json, 2.167 since 2026-08-07; the same
+in github.com/xdevplatform/xdk, specs/openapi.json, "the production spec", 2026-07-21), names
+the recent-search parameter `post.fields`, whose values no longer include `author_id` or the
+references (both are `expansions` now: `author_id`, `referenced_posts`), and the response
+fields `referenced_posts`, `public_metrics.repost_count`, `edit_history_post_ids`,
+`includes.posts`. The spec of 2.166 (xdevplatform/docs at 541ef718, 2026-07-06) and X's
+hand-written pages (docs.x.com x-api/fundamentals/fields, .../data-dictionary,
+.../posts/search/quickstart/recent-search, .../fundamentals/consistency: "retweet_count, not
+repost_count") still say `tweet.fields`, `referenced_tweets`, `retweet_count`; the last refusal
+of an unknown parameter seen from the live API (github.com/plhery/node-twitter-api-v2 issue
+597, August 2025) listed `tweet.fields` among the accepted ones. The spec is what the API says
+of itself and the newer source, so the search sends the `post.fields` vocabulary; X answers an
+unknown query parameter with 400 and the list of the ones it knows, and when that list holds
+the other spelling the source switches to it once (`VOCABULARIES`). Responses are read in
+either spelling. docs/networks.md, "X", keeps the sources.
 """
 
 from __future__ import annotations
@@ -15,18 +33,19 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 import httpx
-import regex
 
 from bot.clock import utcnow
 from bot.domain import Author, Post
 from bot.models import Mention
 from bot.networks import Batch, PostedReply
-from integrations.networks import specs, x_oauth
+from integrations.networks import specs, x_oauth, x_text
 from integrations.networks.http_common import (
     JSON,
     Api,
@@ -44,6 +63,8 @@ from integrations.networks.polling import PollingSource, dump_cursor, load_curso
 from integrations.networks.settings import XSettings
 from integrations.networks.terms import SearchTerm, TermsProvider, or_query
 from integrations.networks.x_oauth import StaticToken, UserToken
+from integrations.networks.x_text import MAX_WEIGHTED_LENGTH
+from integrations.networks.x_text import weighted_length as weighted_length  # the count X uses
 
 log = logging.getLogger(__name__)
 
@@ -52,12 +73,83 @@ MAX_RESULTS = 100
 MAX_PAGES = 5
 MAX_QUERY = 512  # pay-per-use and Basic; Pro and Enterprise allow 4,096
 SUFFIX = " -is:retweet"
-MAX_WEIGHT = 280
-URL_WEIGHT = 23
+MAX_WEIGHT = MAX_WEIGHTED_LENGTH
 RATE = RateHeaders(remaining="x-rate-limit-remaining", reset="x-rate-limit-reset",
                    reset_kind="epoch")
-TWEET_FIELDS = "created_at,public_metrics,lang,author_id,conversation_id,referenced_tweets"
 USER_FIELDS = "username,name,public_metrics"
+
+
+@dataclass(frozen=True, slots=True)
+class Vocabulary:
+    """How one version of X's API names what the search asks for: the fields parameter and
+    its values, and the expansions that bring the author (and the replied-to post's id)."""
+
+    name: str
+    fields_param: str
+    fields: str
+    expansions: str
+
+    def params(self) -> dict[str, str]:
+        return {self.fields_param: self.fields, "expansions": self.expansions,
+                "user.fields": USER_FIELDS}
+
+
+# 2.167 on: author and references are expansions. `referenced_posts` also puts the replied-to
+# posts into includes.posts, and X bills every resource it returns: one more post read per
+# reply (deduplicated within 24 hours), the price of keeping `in_reply_to`.
+POST_VOCABULARY = Vocabulary(
+    "post", "post.fields", "created_at,public_metrics,lang,conversation_id",
+    "author_id,referenced_posts")
+# Up to 2.166: the references are a field, without the referenced posts.
+TWEET_VOCABULARY = Vocabulary(
+    "tweet", "tweet.fields",
+    "created_at,public_metrics,lang,author_id,conversation_id,referenced_tweets", "author_id")
+VOCABULARIES = (POST_VOCABULARY, TWEET_VOCABULARY)
+_UNKNOWN_PARAMETER = re.compile(r"The query parameter \[(?P<name>[^\]]+)\] is not one of "
+                                r"\[(?P<known>[^\]]*)\]")
+
+
+def x_problem(exc: ApiError) -> ApiError:
+    """X's 400 (problem type invalid-request) says what was wrong in `errors[].message`; its
+    `detail`, which ApiError carries, is the same for every such answer ("One or more
+    parameters to your request was invalid.")."""
+    body = exc.body
+    errors = body.get("errors") if isinstance(body, dict) else None
+    if exc.status != 400 or not isinstance(errors, list):
+        return exc
+    messages = [e["message"] for e in errors if isinstance(e, dict)
+                and isinstance(e.get("message"), str)]
+    if not messages:
+        return exc
+    return ApiError(exc.status, "; ".join(messages)[:300], body=body, headers=exc.headers)
+
+
+@contextmanager
+def explained() -> Iterator[None]:
+    """Errors of the block, X's 400s re-raised with what X said was wrong (x_problem)."""
+    try:
+        yield
+    except ApiError as exc:
+        better = x_problem(exc)
+        if better is exc:
+            raise
+        raise better from exc
+
+
+def other_vocabulary(exc: ApiError, current: Vocabulary) -> Vocabulary | None:
+    """The vocabulary to try when X refused `current`'s fields parameter as unknown and
+    listed the other one's among the parameters it accepts; None otherwise."""
+    if exc.status != 400 or not isinstance(exc.body, dict):
+        return None
+    for error in exc.body.get("errors") or []:
+        found = _UNKNOWN_PARAMETER.search(str(error.get("message", ""))) \
+            if isinstance(error, dict) else None
+        if found is None or found["name"] != current.fields_param:
+            continue
+        known = {name.strip() for name in found["known"].split(",")}
+        return next((v for v in VOCABULARIES if v is not current and v.fields_param in known),
+                    None)
+    return None
 
 
 def api_for(client: httpx.AsyncClient, api_url: str, token: str, *, sleep: Sleep,
@@ -76,8 +168,14 @@ def search_piece(term: SearchTerm) -> str:
     return term.text
 
 
+def _either(obj: JSON, new: str, old: str) -> Any:
+    """A field under its 2.167 name, or else under its older one."""
+    return obj[new] if obj.get(new) is not None else obj.get(old)
+
+
 def tweet_to_post(tweet: JSON, users: dict[str, JSON]) -> Post:
-    """A v2 Tweet object (with its author from `includes.users`) as a Post."""
+    """A v2 Post (Tweet) object, in either vocabulary, with its author from `includes.users`,
+    as a Post."""
     tid = tweet.get("id")
     text = tweet.get("text")
     if not isinstance(tid, str) or not tid.isdigit():
@@ -91,7 +189,8 @@ def tweet_to_post(tweet: JSON, users: dict[str, JSON]) -> Post:
     metrics = tweet.get("public_metrics")
     if not isinstance(metrics, dict):
         metrics = {}
-    referenced = tweet.get("referenced_tweets")
+    # Both spellings: 2.167 renamed referenced_tweets and retweet_count (see the module doc).
+    referenced = _either(tweet, "referenced_posts", "referenced_tweets")
     replied = next((r.get("id") for r in (referenced if isinstance(referenced, list) else [])
                     if isinstance(r, dict) and r.get("type") == "replied_to"), None)
     lang = tweet.get("lang")
@@ -107,7 +206,7 @@ def tweet_to_post(tweet: JSON, users: dict[str, JSON]) -> Post:
         # "und" and "zxx" mean X could not tell (or there is no language).
         lang=lang if isinstance(lang, str) and len(lang) == 2 else None,
         likes=as_int(metrics.get("like_count")),
-        reposts=as_int(metrics.get("retweet_count")),
+        reposts=as_int(_either(metrics, "repost_count", "retweet_count")),
         replies=as_int(metrics.get("reply_count")),
         in_reply_to=str(replied) if replied else None,
         extra={"author_id": str(tweet.get("author_id"))},
@@ -140,12 +239,14 @@ class XSource(PollingSource):
     name = "x"
 
     def __init__(self, api: Api, terms: TermsProvider, me: Me, *, interval: float,
-                 max_query: int = MAX_QUERY, sleep: Sleep = asyncio.sleep) -> None:
+                 max_query: int = MAX_QUERY, sleep: Sleep = asyncio.sleep,
+                 vocabulary: Vocabulary = POST_VOCABULARY) -> None:
         super().__init__(interval=interval, sleep=sleep)
         self.api = api
         self.terms = terms
         self.me = me
         self.max_query = max_query
+        self.vocabulary = vocabulary
 
     async def poll_once(self, cursor: str | None) -> Batch:
         state = load_cursor(cursor).get("since") or {}
@@ -171,14 +272,12 @@ class XSource(PollingSource):
         newest = since_id
         token: str | None = None
         for _ in range(MAX_PAGES):
-            params: dict[str, Any] = {
-                "query": query, "max_results": MAX_RESULTS, "tweet.fields": TWEET_FIELDS,
-                "expansions": "author_id", "user.fields": USER_FIELDS}
+            params: dict[str, Any] = {"query": query, "max_results": MAX_RESULTS}
             if since_id:
                 params["since_id"] = since_id
             if token:
                 params["next_token"] = token
-            body = await self.api.get_json("/tweets/search/recent", params=params)
+            body = await self._get_page(params)
             if not isinstance(body, dict):
                 raise ValueError("search answer is not an object")
             users = {str(u.get("id")): u for u in pick(body, "includes", "users") or []
@@ -197,25 +296,23 @@ class XSource(PollingSource):
                 break
         return posts, newest
 
-
-_URL = re.compile(r"https?://\S+")
-# twitter-text v3: these code points weigh 1, every other one 2; an emoji weighs 2.
-_LIGHT = ((0, 4351), (8192, 8205), (8208, 8223), (8242, 8247))
-_EMOJI = regex.compile(r"\p{Extended_Pictographic}")
-
-
-def weighted_length(text: str) -> int:
-    """The length X counts: links are 23, CJK and emoji 2, most other characters 1."""
-    total = 0
-    rest = _URL.sub(lambda m: "\0", text)
-    total += URL_WEIGHT * rest.count("\0")
-    for cluster in regex.findall(r"\X", rest.replace("\0", "")):
-        if _EMOJI.search(cluster):
-            total += 2
-            continue
-        total += sum(1 if any(lo <= ord(ch) <= hi for lo, hi in _LIGHT) else 2
-                     for ch in cluster)
-    return total
+    async def _get_page(self, params: dict[str, Any]) -> Any:
+        """One page of recent search in the current vocabulary; once more in the other one when
+        X refuses this one's fields parameter as unknown (400, invalid-request)."""
+        with explained():
+            try:
+                return await self.api.get_json("/tweets/search/recent",
+                                               params=params | self.vocabulary.params())
+            except ApiError as exc:
+                other = other_vocabulary(exc, self.vocabulary)
+                if other is None:
+                    raise
+                log.warning("x: recent search refused %s (%s); asking with %s from now on",
+                            self.vocabulary.fields_param, x_problem(exc).message,
+                            other.fields_param)
+                self.vocabulary = other
+            return await self.api.get_json("/tweets/search/recent",
+                                           params=params | self.vocabulary.params())
 
 
 class XResponder:
@@ -229,11 +326,14 @@ class XResponder:
         self.token = token
 
     def check(self, text: str) -> str | None:
+        """X's own count (integrations/networks/x_text.py): links 23, emoji and CJK 2."""
         if not text.strip():
             return "the reply is empty"
-        size = weighted_length(text)
-        if size > MAX_WEIGHT:
-            return f"x allows {MAX_WEIGHT} characters, this reply counts {size}"
+        parsed = x_text.parse(text)
+        if parsed.weighted_length > MAX_WEIGHT:
+            return f"x allows {MAX_WEIGHT} characters, this reply counts {parsed.weighted_length}"
+        if not parsed.valid:
+            return "x refuses the characters U+FFFE, U+FEFF and U+FFFF"
         return None
 
     async def _create(self, body: JSON) -> httpx.Response:
@@ -241,14 +341,15 @@ class XResponder:
         before its time) renews the token and sends once more: X refused the first request,
         so nothing was posted twice."""
         auth = await self.token.headers()
-        try:
-            return await self.api.write("POST", "/tweets", json_body=body, headers=auth)
-        except ApiError as exc:
-            if exc.status != 401:
-                raise
-        await self.token.rejected(auth)
-        return await self.api.write("POST", "/tweets", json_body=body,
-                                    headers=await self.token.headers())
+        with explained():
+            try:
+                return await self.api.write("POST", "/tweets", json_body=body, headers=auth)
+            except ApiError as exc:
+                if exc.status != 401:
+                    raise
+            await self.token.rejected(auth)
+            return await self.api.write("POST", "/tweets", json_body=body,
+                                        headers=await self.token.headers())
 
     async def reply(self, *, mention: Mention, text: str) -> PostedReply:
         async def post() -> PostedReply:
