@@ -477,8 +477,11 @@ class FakeSlack:
             if key not in self.messages:
                 return self._refuse("message_not_found")
             self.messages[key] = {**self.messages[key], **args}
+            # As Slack answers (and its Web API description requires): the edited message too.
             return 200, {"ok": True, "channel": channel, "ts": key[1],
-                         "text": args.get("text", "")}, {}
+                         "text": args.get("text", ""),
+                         "message": {"type": "message", "user": self.bot_user_id,
+                                     "bot_id": self.bot_id, "text": args.get("text", "")}}, {}
         ts = f"1764000000.{next(self._ts):06d}"
         if method == "chat.postEphemeral":
             if not args.get("user"):
@@ -522,7 +525,10 @@ class FakeSlack:
                 item["metadata"] = json.loads(meta) if isinstance(meta, str) else meta
             out.append(item)
         more = start + limit < len(found)
-        return 200, {"ok": True, "messages": out, "has_more": more,
+        # pin_count and channel_actions_* come with every answer (the Web API description
+        # requires them); the fake pins nothing and has no channel actions.
+        return 200, {"ok": True, "messages": out, "has_more": more, "pin_count": 0,
+                     "channel_actions_ts": None, "channel_actions_count": 0,
                      "response_metadata": {"next_cursor": str(start + limit) if more else ""}}, {}
 
     def _view(self, method: str, args: dict[str, Any]) -> tuple[int, dict[str, Any],
