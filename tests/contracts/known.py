@@ -30,16 +30,6 @@ class Known:
 
 
 KNOWN: tuple[Known, ...] = (
-    Known("X-1", "x:requests", r"query tweet\.fields",
-          "x/openapi.json#/paths/~12~1tweets~1search~1recent/get/parameters", "code",
-          "x_net.py sends tweet.fields; the description names the parameter post.fields"),
-    Known("X-2", "x:search_recent.json", r"body\.data\[\d+\]\.public_metrics",
-          "x/openapi.json#/components/schemas/PostPublicMetrics", "code",
-          "the post metric is repost_count in the description; the fixture has retweet_count "
-          "and x_net.py reads retweet_count"),
-    Known("X-3", "x:search_recent.json", r"body\.includes\.users\[\d+\]\.public_metrics",
-          "x/openapi.json#/components/schemas/UserPublicMetrics", "fixture",
-          "the user metric is post_count in the description; the fixture has tweet_count"),
     Known("X-3", "x:user_by_username.json", r"body\.data\.public_metrics",
           "x/openapi.json#/components/schemas/UserPublicMetrics", "fixture",
           "the user metric is post_count in the description; the fixture has tweet_count"),
