@@ -68,6 +68,27 @@ THREAD_ARCHIVE_MINUTES: Literal[60, 1440, 4320, 10080] = 1440
 # that on its own, and discord.py still handles whatever 429 comes back.
 CHANNEL_RATE = (5, 5.0)
 
+# What Discord's refusals about a channel mean for the operator (JSON error codes,
+# developers/topics/opcodes-and-status-codes.mdx). The card is given up: only a new route or
+# new permissions help, and the log names the channel.
+_CHANNEL_REFUSALS = {
+    10003: "Discord knows no channel {channel} (Unknown Channel): the route's channel id is "
+           "wrong, or the channel was deleted",
+    50001: "the bot cannot see Discord channel {channel} (Missing Access): give its role View "
+           "Channel there, or route the brand to another channel",
+    50013: "the bot lacks a permission in Discord channel {channel} (Missing Permissions): it "
+           "needs View Channel, Send Messages and Embed Links there (with threads on, also "
+           "Create Public Threads and Send Messages in Threads)",
+}
+
+
+def refusal(exc: discord.HTTPException, channel: int | None) -> str:
+    """A permanent refusal (403, 404) in words that say what to fix, and where."""
+    if channel is not None and exc.code in _CHANNEL_REFUSALS:
+        return _CHANNEL_REFUSALS[exc.code].format(channel=channel)
+    where = f" in channel {channel}" if channel is not None else ""
+    return f"Discord refused{where}: {exc.status} {exc.text} (code {exc.code})"
+
 
 class DiscordChat:
     """The ChatAdapter (cards) and Service (the gateway connection) for Discord."""
@@ -139,15 +160,16 @@ class DiscordChat:
         except (discord.HTTPException, aiohttp.ClientError, OSError, TimeoutError) as exc:
             raise ChatError(f"cannot log in to Discord: {exc}") from exc
 
-    async def _call(self, action: Callable[[], Awaitable[Any]]) -> Any:
-        """Run one REST call and turn discord.py's errors into ChatError."""
+    async def _call(self, action: Callable[[], Awaitable[Any]], *,
+                    channel: int | None = None) -> Any:
+        """Run one REST call about `channel` and turn discord.py's errors into ChatError."""
         try:
             return await action()
         except discord.RateLimited as exc:
             raise ChatError(f"rate limited for {exc.retry_after:.1f}s",
                             retry_after=exc.retry_after) from exc
         except (discord.Forbidden, discord.NotFound) as exc:
-            raise ChatError(f"Discord refused: {exc.status} {exc.text}", permanent=True) from exc
+            raise ChatError(refusal(exc, channel), permanent=True) from exc
         except discord.DiscordServerError as exc:
             raise ChatError(f"Discord server error {exc.status}") from exc
         except discord.HTTPException as exc:
@@ -194,7 +216,7 @@ class DiscordChat:
                 async with self._pace(channel_id):
                     await self._call(lambda: http.start_thread_with_message(
                         channel_id, message_id, name=thread_name(card),
-                        auto_archive_duration=THREAD_ARCHIVE_MINUTES))
+                        auto_archive_duration=THREAD_ARCHIVE_MINUTES), channel=channel_id)
             except ChatError as exc:
                 log.warning("discord: no thread for card %s in %s: %s", message_id, channel_id,
                             exc)
@@ -209,7 +231,8 @@ class DiscordChat:
                       channel_id=channel_id, message_id=int(message_ref))
         http = self.client.http
         async with self._pace(channel_id):
-            await self._call(lambda: http.request(route, json=card_message(card)))
+            await self._call(lambda: http.request(route, json=card_message(card)),
+                             channel=channel_id)
 
     async def _post(self, channel_id: int, body: dict[str, Any],
                     upload: tuple[str, bytes] | None = None) -> dict[str, Any]:
@@ -217,7 +240,8 @@ class DiscordChat:
         http = self.client.http
         if upload is None:
             async with self._pace(channel_id):
-                data: dict[str, Any] = await self._call(lambda: http.request(route, json=body))
+                data: dict[str, Any] = await self._call(
+                    lambda: http.request(route, json=body), channel=channel_id)
             return data
         # An upload goes as multipart/form-data: the body as payload_json, the file as files[0].
         name, blob = upload
@@ -228,7 +252,7 @@ class DiscordChat:
              "content_type": "application/octet-stream"},
         ]
         async with self._pace(channel_id):
-            data = await self._call(lambda: http.request(route, form=form))
+            data = await self._call(lambda: http.request(route, form=form), channel=channel_id)
         return data
 
     async def notify(self, channel: str, text: str, *, person: str | None = None,
@@ -247,7 +271,7 @@ class DiscordChat:
                 async with self._pace(channel_id):
                     await self._call(lambda: http.start_thread_with_message(
                         channel_id, ref, name=plain(text, THREAD_NAME_MAX) or "details",
-                        auto_archive_duration=THREAD_ARCHIVE_MINUTES))
+                        auto_archive_duration=THREAD_ARCHIVE_MINUTES), channel=channel_id)
                 for body in thread_messages(thread):
                     await when_allowed(partial(self._post, int(ref), body))
             except ChatError as exc:  # the notice itself is out: never send it twice

@@ -1,12 +1,16 @@
 """Interactions from Discord: slash commands, card buttons and the Reply modal's submission.
 Every interaction is acknowledged first (defer or modal) and answered later: Discord allows
-three seconds. Who may act comes from the member's roles and permissions."""
+three seconds for the first response and fifteen minutes for the rest
+(developers/interactions/receiving-and-responding.mdx). When either has run out, Discord
+refuses, and the log says so in words: nothing crashes. Who may act comes from the member's
+roles and permissions."""
 from __future__ import annotations
 
 import asyncio
 import logging
 import re
-from collections.abc import Awaitable, Callable, Collection, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Iterable
+from contextlib import asynccontextmanager
 from dataclasses import replace
 from typing import Any
 
@@ -16,7 +20,7 @@ from bot.cards import Card, card_for
 from bot.chat import ChatError
 from bot.store import NotFound
 from commands import BY_NAME, Deps, Invocation, Result, Role, run
-from commands.base import CommandSpec
+from commands.base import CommandSpec, one_line
 from integrations.chat.discord.autocomplete import quote
 from integrations.chat.discord.client import NO_PINGS, ReplyModal, embeds, files
 from integrations.chat.discord.render import (
@@ -31,6 +35,13 @@ log = logging.getLogger(__name__)
 PLATFORM = "discord"
 
 _MODAL_ID = re.compile(REPLY_MODAL_PATTERN)
+
+# Discord's JSON error codes when an interaction's time is up (opcodes-and-status-codes.mdx).
+UNKNOWN_INTERACTION = 10062  # no initial response within three seconds of the event
+INVALID_WEBHOOK_TOKEN = 50027  # the interaction token's fifteen minutes are over
+# Of Discord's three seconds, what the Reply button may spend looking up the mention for its
+# form's placeholder; a slower store gets the form without it rather than no form at all.
+MODAL_LOOKUP_SECONDS = 1.0
 
 
 # --- who may act ------------------------------------------------------------------------------
@@ -129,6 +140,41 @@ class Interactions:
                                responders=self.responders),
         )
 
+    @staticmethod
+    def _who(interaction: discord.Interaction[Any]) -> str:
+        return f"{interaction.user} ({interaction.user.id})"
+
+    async def _acknowledge(self, interaction: discord.Interaction[Any], what: str,
+                           respond: Callable[[], Awaitable[Any]]) -> bool:
+        """The initial response; False when Discord no longer takes it (Unknown interaction:
+        more than three seconds went by), and then nothing else is done."""
+        try:
+            await respond()
+        except discord.NotFound as exc:
+            if exc.code != UNKNOWN_INTERACTION:
+                raise
+            log.warning("discord: %s from %s was not acknowledged within Discord's 3 seconds "
+                        "(Unknown interaction): they saw \"The application did not respond\", "
+                        "and nothing was done", what, self._who(interaction))
+            return False
+        return True
+
+    @asynccontextmanager
+    async def _answering(self, interaction: discord.Interaction[Any], what: str,
+                         result: Result) -> AsyncIterator[None]:
+        """Around the follow-ups and edits that bring `result`: once the interaction token's
+        fifteen minutes are over (Invalid Webhook Token), the member cannot be told any more;
+        the log says what became of their command."""
+        try:
+            yield
+        except discord.HTTPException as exc:
+            if exc.code != INVALID_WEBHOOK_TOKEN:
+                raise
+            log.warning("discord: the answer to %s for %s came after Discord's 15 minutes for "
+                        "an interaction (Invalid Webhook Token) and could not be shown to them; "
+                        "the command %s: %s", what, self._who(interaction),
+                        "was done" if result.ok else "failed", one_line(result.text, 300))
+
     async def _run(self, spec: CommandSpec, inv: Invocation) -> Result:
         try:
             return await run(spec, inv, self._deps())
@@ -136,53 +182,59 @@ class Interactions:
             log.exception("discord: /%s failed", spec.name)
             return Result.error(f"{spec.name} failed unexpectedly; the log has the details.")
 
-    async def _answer(self, interaction: discord.Interaction[Any], result: Result,
+    async def _answer(self, interaction: discord.Interaction[Any], what: str, result: Result,
                       inv: Invocation) -> None:
         """Answer a deferred (ephemeral, thinking) interaction: privately when the result is
         only for the actor, otherwise in the channel, signed with their name."""
-        if result.ephemeral or not result.ok:
-            await interaction.edit_original_response(embeds=embeds(result),
-                                                     attachments=files(result),
-                                                     allowed_mentions=NO_PINGS)
-            return
-        await interaction.edit_original_response(content="Done; the answer is in the channel.",
-                                                 allowed_mentions=NO_PINGS)
-        await interaction.followup.send(embeds=embeds(result, actor=inv.actor),
-                                        files=files(result),
-                                        allowed_mentions=NO_PINGS, ephemeral=False)
+        async with self._answering(interaction, what, result):
+            if result.ephemeral or not result.ok:
+                await interaction.edit_original_response(embeds=embeds(result),
+                                                         attachments=files(result),
+                                                         allowed_mentions=NO_PINGS)
+                return
+            await interaction.edit_original_response(
+                content="Done; the answer is in the channel.", allowed_mentions=NO_PINGS)
+            await interaction.followup.send(embeds=embeds(result, actor=inv.actor),
+                                            files=files(result),
+                                            allowed_mentions=NO_PINGS, ephemeral=False)
 
     async def on_command(self, interaction: discord.Interaction[Any], spec: CommandSpec,
                          args: str) -> None:
         """A slash command: acknowledge, run the core's command, answer."""
-        await interaction.response.defer(ephemeral=True, thinking=True)
+        what = f"/{spec.name}"
+        if not await self._acknowledge(interaction, what, lambda: interaction.response.defer(
+                ephemeral=True, thinking=True)):
+            return
         inv = self.invocation(interaction, args)
         result = await self._run(spec, inv)
-        await self._answer(interaction, result, inv)
+        await self._answer(interaction, what, result, inv)
 
     async def on_button(self, interaction: discord.Interaction[Any], action: str,
                         mention_id: int) -> None:
         """A card button: Reply opens the modal; the others run their command and redraw the
         card at once (the relay redraws it in the other channels)."""
+        what = f"the {action} button of mention {mention_id}"
         spec = BY_NAME.get(action)
         if spec is None:
-            await interaction.response.send_message(
+            await self._acknowledge(interaction, what, lambda: interaction.response.send_message(
                 embeds=embeds(Result.error(f"{action} is no longer a command")),
-                ephemeral=True, allowed_mentions=NO_PINGS)
+                ephemeral=True, allowed_mentions=NO_PINGS))
             return
         inv = self.invocation(interaction)
         if action == "reply":
             if not may(spec, inv.roles):
-                await interaction.response.send_message(
-                    embeds=embeds(await self._run(spec, inv)), ephemeral=True,
-                    allowed_mentions=NO_PINGS)
+                refused = embeds(await self._run(spec, inv))
+                await self._acknowledge(
+                    interaction, what, lambda: interaction.response.send_message(
+                        embeds=refused, ephemeral=True, allowed_mentions=NO_PINGS))
                 return
-            # A modal must be the first response; the lookup for its placeholder is one
-            # indexed read.
-            card = await self._card(mention_id)
-            await interaction.response.send_modal(
-                ReplyModal(mention_id, reply_modal_placeholder(card)))
+            # A modal must be the first response, so its placeholder's lookup is bounded.
+            card = await self._modal_card(mention_id)
+            await self._acknowledge(interaction, what, lambda: interaction.response.send_modal(
+                ReplyModal(mention_id, reply_modal_placeholder(card))))
             return
-        await interaction.response.defer()
+        if not await self._acknowledge(interaction, what, interaction.response.defer):
+            return
         args = str(mention_id)
         if action == "mute":
             card = await self._card(mention_id)
@@ -190,23 +242,43 @@ class Interactions:
         result = await self._run(spec, replace(inv, args=args))
         if result.ok:
             await self._redraw(interaction, mention_id)
-        await interaction.followup.send(embeds=embeds(result), ephemeral=True,
-                                        allowed_mentions=NO_PINGS)
+        async with self._answering(interaction, what, result):
+            await interaction.followup.send(embeds=embeds(result), ephemeral=True,
+                                            allowed_mentions=NO_PINGS)
 
     async def on_modal_submit(self, interaction: discord.Interaction[Any]) -> None:
         """The Reply modal: the answer goes to the core's reply command."""
         data: dict[str, Any] = dict(interaction.data or {})
         match = _MODAL_ID.fullmatch(str(data.get("custom_id", "")))
-        if match is None:
+        if match is None:  # a form of another version: say so, or Discord shows a failure
+            log.info("discord: a form this version does not know: %r",
+                     str(data.get("custom_id", ""))[:100])
+            gone = embeds(Result.error("This form is no longer in use; open it again from "
+                                       "the card."))
+            await self._acknowledge(interaction, "a form", lambda: interaction.response.
+                                    send_message(embeds=gone, ephemeral=True,
+                                                 allowed_mentions=NO_PINGS))
             return
-        await interaction.response.defer(ephemeral=True, thinking=True)
         mention_id = int(match["id"])
+        what = f"the Reply form of mention {mention_id}"
+        if not await self._acknowledge(interaction, what, lambda: interaction.response.defer(
+                ephemeral=True, thinking=True)):
+            return
         text = (_modal_value(data.get("components", []), REPLY_INPUT_ID) or "").strip()
         inv = self.invocation(interaction, f"{mention_id} {text}")
         result = await self._run(BY_NAME["reply"], inv)
         if result.ok:
             await self._redraw(interaction, mention_id)
-        await self._answer(interaction, result, inv)
+        await self._answer(interaction, what, result, inv)
+
+    async def _modal_card(self, mention_id: int) -> Card | None:
+        try:
+            return await asyncio.wait_for(self._card(mention_id), MODAL_LOOKUP_SECONDS)
+        except TimeoutError:
+            log.warning("discord: looking up mention %s took over %.1f s; its Reply form opens "
+                        "without the author in the placeholder (Discord allows 3 s)",
+                        mention_id, MODAL_LOOKUP_SECONDS)
+            return None
 
     async def _card(self, mention_id: int) -> Card | None:
         try:

@@ -1,23 +1,58 @@
 """A local stand-in for Discord: the HTTP API (v10) and the gateway, on 127.0.0.1.
 
-It speaks the documented shapes (sample payloads in tests/fixtures/discord/), enforces what
-Discord enforces on what a bot sends (tests/integrations/chat/discord/discord_rules.py: limits,
-components, commands, modals; and our rule that allowed_mentions.parse is [] on every
-message), keeps per-route rate-limit buckets with the X-RateLimit-* headers, answers 429s as
-Discord does (JSON body with retry_after, Retry-After and Via headers), and can be told to fail
-the next matching requests. The gateway says HELLO, takes IDENTIFY, sends READY and
-GUILD_CREATE (zlib-stream compressed when asked), acknowledges heartbeats, and dispatches
-INTERACTION_CREATE events that tests build from the fixtures.
+It speaks the documented shapes (sample payloads in tests/fixtures/discord/) and can be told to
+fail or hold the next matching requests. The gateway says HELLO, takes IDENTIFY, sends READY
+and GUILD_CREATE (zlib-stream compressed when asked), acknowledges heartbeats, and dispatches
+INTERACTION_CREATE (and CHANNEL_CREATE / CHANNEL_UPDATE for channels a test adds or changes).
 
-Create Message honours `enforce_nonce` as Discord documents it (developers/resources/
-message.mdx, Create Message: "If true and nonce is present, it will be checked for uniqueness
-in the past few minutes. If another message was created by the same author with the same
-nonce, that message will be returned and no new message will be created"; a nonce is at most
-25 characters). Discord names no exact window: NONCE_WINDOW is the fake's choice, and `clock`
-can be replaced to step past it. A nonce whose message was deleted meanwhile answers 404
-Unknown Message (not a new message), as Discord's engineer described it in
-discord/discord-api-docs#6647. The fake can also hold a request's answer after doing its work
-(`hold`): the answer a client never gets because it gave up or died.
+The rules it enforces, each with its number and where Discord states it (discord/
+discord-api-docs @ 2026-08; the parts of the fake that apply them say more):
+
+- What a bot sends (discord_rules.py): message, embed, component, command, modal and
+  autocomplete limits (developers/resources/message.mdx, developers/components/reference.mdx,
+  developers/interactions/*.mdx); broken, it is 400 Invalid Form Body (50035) and a violation.
+  Our own rule besides: allowed_mentions.parse is [] on every message.
+- Global rate limit (fake_ratelimits.py): GLOBAL_LIMIT = 50 requests per GLOBAL_WINDOW = 1 s
+  per bot token over all routes ("All bots can make up to 50 requests per second to our API",
+  developers/topics/rate-limits.mdx, Global Rate Limit), answered with 429,
+  {"message": "You are being rate limited.", "retry_after": <s>, "global": true}, Retry-After,
+  X-RateLimit-Global: true, X-RateLimit-Scope: global (same page, "Example Exceeded Global Rate
+  Limit Response"). The interaction callback and the interaction webhooks are exempt
+  ("Interaction endpoints are not bound to the bot's Global Rate Limit", same page; the list in
+  developers/interactions/receiving-and-responding.mdx, Endpoints). Recorded in
+  `globally_limited`, not a violation: nothing announces the limit beforehand.
+- Per-route buckets (fake_ratelimits.py): ROUTE_LIMIT = 50 per second per route and top-level
+  resource, announced in X-RateLimit-* headers (rate-limits.mdx, Header Format); the number is
+  the fake's, Discord publishes none. Going over a bucket the headers described is a violation.
+- Channels (fake_guild.py): the guild's channels are GUILD_CREATE's (acme-care, acme-escalations,
+  care-team-only, announcements) plus the bot's threads and channels a test adds; the bot's
+  permissions come from @everyone, its managed role and the channel's overwrites
+  (developers/topics/permissions.mdx). An unknown channel answers 404 Unknown Channel (10003);
+  one without VIEW_CHANNEL 403 Missing Access (50001); posting without SEND_MESSAGES (in a
+  thread SEND_MESSAGES_IN_THREADS, developers/resources/message.mdx, Create Message,
+  Limitations) or starting a thread without CREATE_PUBLIC_THREADS 403 Missing Permissions
+  (50013) (codes: developers/topics/opcodes-and-status-codes.mdx). Refusals, not violations:
+  they come from how a server is set up, and the adapter has to deal with them.
+- Interaction deadlines (fake_interactions.py), on `clock` from the dispatch: the initial
+  response within INITIAL_RESPONSE_SECONDS = 3 ("you must send an initial response within 3
+  seconds of receiving the event", receiving-and-responding.mdx, Interaction Callback), else
+  404 Unknown interaction (10062) and a violation; an interaction never acknowledged by the time
+  the fake closes is a violation too. The token for follow-ups and edits lasts TOKEN_SECONDS =
+  15 minutes ("Interaction tokens are valid for 15 minutes", same page, Followup Messages),
+  after that 401 Invalid Webhook Token (50027), as after a missed 3-second deadline ("the token
+  will be invalidated").
+- Create Message honours `enforce_nonce` (developers/resources/message.mdx, Create Message:
+  "If true and nonce is present, it will be checked for uniqueness in the past few minutes.
+  If another message was created by the same author with the same nonce, that message will be
+  returned and no new message will be created"; a nonce is at most 25 characters). Discord
+  names no exact window: NONCE_WINDOW = 180 s is the fake's choice, on `clock`. A nonce whose
+  message was deleted meanwhile answers 404 Unknown Message (not a new message), as Discord's
+  engineer described it in discord/discord-api-docs#6647.
+
+Clocks: `clock` (nonces, interaction deadlines) and `rate_clock` (rate-limit windows) are
+time.monotonic unless a test replaces them to step past a window without waiting.
+`hold` carries a request out but keeps its answer back: the answer a client never gets because
+it gave up or died.
 
 Anything the fake does not know answers 404 and is recorded in `violations`, so an unexpected
 request fails the test that made it.
@@ -26,10 +61,8 @@ request fails the test that made it.
 from __future__ import annotations
 
 import asyncio
-import copy
 import itertools
 import json
-import math
 import mimetypes
 import re
 import time
@@ -37,32 +70,52 @@ import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 from aiohttp import WSMsgType, web
 
 from tests.integrations.chat.discord.discord_rules import (
-    autocomplete_problems,
     command_problems,
     message_problems,
-    modal_problems,
     nonce_problems,
     upload_problems,
 )
+from tests.integrations.chat.discord.fake_guild import (
+    CREATE_PUBLIC_THREADS,
+    MISSING_PERMISSIONS,
+    UNKNOWN_CHANNEL,
+    Guild,
+    Refusal,
+)
+from tests.integrations.chat.discord.fake_http import (
+    BODY,
+    FILES,
+    FIXTURES,
+    Upload,
+    error,
+    fixture,
+    json_response,
+    read_body,
+)
+from tests.integrations.chat.discord.fake_interactions import (
+    FakeInteractions,
+    InteractionState,
+    Member,
+)
+from tests.integrations.chat.discord.fake_ratelimits import (
+    ROUTE_LIMIT,
+    GlobalLimit,
+    RouteBuckets,
+    global_too_many,
+    interaction_route,
+    route_too_many,
+)
 
-FIXTURES = Path(__file__).resolve().parents[3] / "fixtures" / "discord"
+__all__ = ["FIXTURES", "TOKEN", "FakeDiscord", "InteractionState", "Member", "Upload"]
+
 TOKEN = "test-bot-token.abc.def"
 WAIT = 10.0  # seconds a test waits for the bot before it fails
-BODY: web.RequestKey[Any] = web.RequestKey("body", object)  # a JSON value
-FILES: web.RequestKey[dict[str, Upload]] = web.RequestKey("files", dict)
-EPHEMERAL = 1 << 6
 NONCE_WINDOW = 180.0  # seconds; Discord documents "the past few minutes"
-
-
-def fixture(name: str) -> dict[str, Any]:
-    data: dict[str, Any] = json.loads((FIXTURES / name).read_text(encoding="utf-8"))
-    return data
 
 
 @dataclass
@@ -73,15 +126,6 @@ class Recorded:
     body: Any
     status: int = 0
     files: dict[str, Upload] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class Upload:
-    """A file sent as multipart/form-data part files[n]."""
-
-    filename: str
-    content_type: str
-    data: bytes
 
 
 @dataclass
@@ -104,41 +148,8 @@ class Hold:
     release: asyncio.Event = field(default_factory=asyncio.Event)
 
 
-@dataclass
-class Bucket:
-    limit: int
-    window: float
-    used: int = 0
-    reset_at: float = 0.0
-
-
-@dataclass
-class InteractionState:
-    """What the fake knows about one interaction it dispatched."""
-
-    payload: dict[str, Any]
-    callback: dict[str, Any] | None = None
-    original: dict[str, Any] | None = None  # the response message (after defer: once edited)
-    loading: bool = False
-    ephemeral: bool = False
-    followups: list[dict[str, Any]] = field(default_factory=list)
-
-
-@dataclass
-class Member:
-    """A guild member for interaction payloads: roles by id, permissions as Discord computes
-    them for the channel."""
-
-    user_id: str
-    username: str
-    global_name: str | None = None
-    nick: str | None = None
-    roles: tuple[str, ...] = ()
-    permissions: int = 0
-
-
-class FakeDiscord:
-    def __init__(self, *, token: str = TOKEN, bucket: tuple[int, float] = (50, 1.0)) -> None:
+class FakeDiscord(FakeInteractions):
+    def __init__(self, *, token: str = TOKEN, bucket: tuple[int, float] = ROUTE_LIMIT) -> None:
         self.token = token
         self.user = fixture("user_me.json")
         self.application = fixture("application_me.json")
@@ -146,12 +157,13 @@ class FakeDiscord:
         self.app_id = self.application["id"]
         self.guild_id = self.guild["id"]
         self.channel_id = self.guild["channels"][0]["id"]
-        self.bucket_shape = bucket
+        # The channels of GUILD_CREATE, the bot's threads, and its permissions in each.
+        self.server = Guild(self.guild, bot_id=str(self.user["id"]))
         self.requests: list[Recorded] = []
         self.violations: list[str] = []
         self.errors: list[str] = []
         self.messages: dict[str, dict[str, dict[str, Any]]] = {}
-        self.threads: dict[str, dict[str, Any]] = {}
+        self.threads = self.server.threads
         self.commands: dict[str, list[dict[str, Any]]] = {}
         self.interactions: dict[str, InteractionState] = {}
         self.uploads: dict[str, Upload] = {}
@@ -161,9 +173,14 @@ class FakeDiscord:
         # (channel, author id, nonce as JSON) -> (message id, when) for enforce_nonce.
         self._nonces: dict[tuple[str, str, str], tuple[str, float]] = {}
         self.nonce_window = NONCE_WINDOW
-        self.clock: Callable[[], float] = time.monotonic  # for the nonce window only
+        # Minutes-long windows (nonces, interaction deadlines) count on `clock`, rate limits on
+        # `rate_clock` (fake_ratelimits.py says why): tests replace either to step past them.
+        self.clock: Callable[[], float] = time.monotonic
+        self.rate_clock: Callable[[], float] = time.monotonic
         self.nonce_hits: list[Any] = []  # nonces answered with the earlier message
-        self._buckets: dict[str, Bucket] = {}
+        self.routes = RouteBuckets(bucket, lambda: self.rate_clock())
+        self.global_limit = GlobalLimit(lambda: self.rate_clock())
+        self.globally_limited: list[Recorded] = []  # requests answered with the global 429
         self._ids = itertools.count(1_310_000_000_000_000_000)
         self._changed = asyncio.Condition()
         self._sockets: list[_Session] = []
@@ -196,6 +213,8 @@ class FakeDiscord:
         self.port = int(self._runner.addresses[0][1])
 
     async def close(self) -> None:
+        """Stop serving. An interaction the bot never acknowledged is a violation now."""
+        self.violations += self.unacknowledged()
         for held in self._holds:
             held.release.set()
         for session in list(self._sockets):
@@ -240,6 +259,29 @@ class FakeDiscord:
         async with self._changed:
             await asyncio.wait_for(self._changed.wait_for(predicate), WAIT)
 
+    def channel_named(self, name: str) -> str:
+        """The id of the guild's channel `name` (tests/fixtures/discord/guild_create.json:
+        acme-care, acme-escalations, care-team-only which the bot cannot see, announcements
+        where it may not post)."""
+        return self.server.channel_named(name)
+
+    async def add_channel(self, name: str, *,
+                          overwrites: list[dict[str, Any]] | None = None) -> str:
+        """Make a text channel in the guild (CHANNEL_CREATE to connected sessions)."""
+        channel = self.server.add_channel(self.snowflake(), name, overwrites=overwrites)
+        if self._sockets:
+            await self.dispatch("CHANNEL_CREATE", channel)
+        return str(channel["id"])
+
+    async def overwrite(self, channel_id: str, *, allow: int = 0, deny: int = 0,
+                        target: str | None = None) -> None:
+        """Set a permission overwrite on a channel, for the bot itself unless `target` names a
+        role (CHANNEL_UPDATE to connected sessions)."""
+        channel = self.server.overwrite(channel_id, target or self.server.bot_id, allow=allow,
+                                        deny=deny, member=target is None)
+        if self._sockets:
+            await self.dispatch("CHANNEL_UPDATE", dict(channel, guild_id=self.guild_id))
+
     def channel_messages(self, channel_id: str | None = None) -> list[dict[str, Any]]:
         return list(self.messages.get(channel_id or self.channel_id, {}).values())
 
@@ -263,22 +305,24 @@ class FakeDiscord:
 
     async def _handle(self, request: web.Request,
                       handler: Callable[[web.Request], Any]) -> web.StreamResponse:
-        body, files = await _read_body(request)
+        body, files = await read_body(request)
         request[BODY], request[FILES] = body, files
         record = Recorded(request.method, request.path, dict(request.query), body, files=files)
         self.requests.append(record)
         try:
-            bot_route = not re.match(r"/api/v10/(interactions|webhooks)/", request.path)
+            # Interaction callbacks and webhooks go with the interaction's token: no bot token,
+            # no global limit (fake_ratelimits.py).
+            bot_route = not interaction_route(request.path)
             handled = False
             if bot_route and request.headers.get("Authorization") != f"Bot {self.token}":
-                response = _error(401, 0, "401: Unauthorized")
+                response = error(401, 0, "401: Unauthorized")
             else:
                 limited = self._injected(request) or (
-                    self._rate_limited(request) if bot_route else None)
+                    self._rate_limited(request, record) if bot_route else None)
                 handled = limited is None
                 response = limited or await handler(request)
-            if bot_route:
-                self._bucket_headers(request, response)
+            if bot_route and response.headers.get("X-RateLimit-Scope") != "global":
+                self.routes.headers(self._bucket_key(request), response)
             record.status = response.status
             held = self._held(request) if handled else None
             if held is not None:
@@ -294,13 +338,13 @@ class FakeDiscord:
             if f.times > 0 and f.method == request.method and f.path.search(request.path):
                 f.times -= 1
                 if f.status == 429:
-                    return _too_many(f.retry_after if f.retry_after is not None else 1.0,
-                                     bucket=self._bucket_key(request))
+                    return self._too_many(request, f.retry_after
+                                          if f.retry_after is not None else 1.0)
                 if f.status == 403:
-                    return _error(403, 50013, "Missing Permissions")
+                    return self._refuse(MISSING_PERMISSIONS)
                 if f.status == 404:
-                    return _error(404, 10003, "Unknown Channel")
-                return _error(f.status, 0, f"{f.status}: injected")
+                    return self._refuse(UNKNOWN_CHANNEL)
+                return error(f.status, 0, f"{f.status}: injected")
         return None
 
     def _held(self, request: web.Request) -> Hold | None:
@@ -311,70 +355,57 @@ class FakeDiscord:
                 return held
         return None
 
-    @staticmethod
-    def _route_template(path: str) -> str:
-        # Discord buckets by route with the top-level resource id kept (channel, guild,
-        # webhook); other ids are generic.
-        path = re.sub(r"(/channels/\d+/messages)/\d+", r"\1/{id}", path)
-        path = re.sub(r"(/applications)/\d+", r"\1/{app}", path)
-        return path
-
     def _bucket_key(self, request: web.Request) -> str:
-        return f"{request.method} {self._route_template(request.path)}"
+        return self.routes.key(request.method, request.path)
 
-    def _bucket(self, request: web.Request) -> Bucket:
+    def _too_many(self, request: web.Request, retry_after: float) -> web.Response:
         key = self._bucket_key(request)
-        bucket = self._buckets.get(key)
-        now = time.monotonic()
-        if bucket is None:
-            bucket = self._buckets[key] = Bucket(*self.bucket_shape, reset_at=now)
-        if now >= bucket.reset_at:
-            bucket.used, bucket.reset_at = 0, now + bucket.window
-        return bucket
+        return route_too_many(retry_after, bucket=key, limit=self.routes.bucket(key).limit,
+                              body=fixture("rate_limited.json"))
 
-    def _rate_limited(self, request: web.Request) -> web.Response | None:
-        bucket = self._bucket(request)
-        if bucket.used >= bucket.limit:
+    def _rate_limited(self, request: web.Request, record: Recorded) -> web.Response | None:
+        """The global limit first (a request it refuses costs no route bucket), then the
+        route's bucket. Going over a bucket is a violation: its headers told the bot how many
+        were left. The global limit is announced nowhere, so its 429 is only recorded."""
+        wait = self.global_limit.take()
+        if wait is not None:
+            self.globally_limited.append(record)
+            return global_too_many(wait)
+        wait = self.routes.take(self._bucket_key(request))
+        if wait is not None:
             self.violations.append(f"{request.method} {request.path}: over the rate limit")
-            return _too_many(bucket.reset_at - time.monotonic(), bucket=self._bucket_key(request))
-        bucket.used += 1
+            return self._too_many(request, wait)
         return None
 
-    def _bucket_headers(self, request: web.Request, response: web.StreamResponse) -> None:
-        bucket = self._bucket(request)
-        after = max(bucket.reset_at - time.monotonic(), 0.0)
-        response.headers.setdefault("X-RateLimit-Limit", str(bucket.limit))
-        response.headers.setdefault("X-RateLimit-Remaining",
-                                    str(max(bucket.limit - bucket.used, 0)))
-        response.headers.setdefault("X-RateLimit-Reset", f"{time.time() + after:.3f}")
-        response.headers.setdefault("X-RateLimit-Reset-After", f"{after:.3f}")
-        response.headers.setdefault("X-RateLimit-Bucket", _hash(self._bucket_key(request)))
+    @staticmethod
+    def _refuse(refusal: Refusal) -> web.Response:
+        return error(refusal.status, refusal.code, refusal.message)
 
     def _bad(self, where: str, problems: list[str]) -> web.Response | None:
         if not problems:
             return None
         self.violations += [f"{where}: {p}" for p in problems]
-        return _json({"code": 50035, "message": "Invalid Form Body",
-                                  "errors": {"_errors": [{"code": "BASE_TYPE_BAD",
-                                                          "message": p} for p in problems]}},
-                                 status=400)
+        return json_response({"code": 50035, "message": "Invalid Form Body",
+                              "errors": {"_errors": [{"code": "BASE_TYPE_BAD",
+                                                      "message": p} for p in problems]}},
+                             status=400)
 
     async def _unknown(self, request: web.Request) -> web.Response:
         self.violations.append(f"unexpected request {request.method} {request.path}")
-        return _error(404, 0, "404: Not Found")
+        return error(404, 0, "404: Not Found")
 
     # --- REST ---------------------------------------------------------------------------------
 
     async def _me(self, request: web.Request) -> web.Response:
-        return _json(self.user)
+        return json_response(self.user)
 
     async def _application(self, request: web.Request) -> web.Response:
-        return _json(self.application)
+        return json_response(self.application)
 
     async def _gateway_bot(self, request: web.Request) -> web.Response:
         data = fixture("gateway_bot.json")
         data["url"] = self.gateway_url
-        return _json(data)
+        return json_response(data)
 
     def _message(self, channel: str, body: dict[str, Any], *, mid: str | None = None,
                  flags: int = 0, webhook: bool = False,
@@ -414,6 +445,9 @@ class FakeDiscord:
 
     async def _create_message(self, request: web.Request) -> web.Response:
         channel = request.match_info["channel"]
+        refused = self.server.to_post(channel)
+        if refused:
+            return self._refuse(refused)
         body = request[BODY]
         bad = self._bad(f"POST message to {channel}", message_problems(body)
                         + upload_problems(body, request[FILES]) + nonce_problems(body))
@@ -428,8 +462,8 @@ class FakeDiscord:
                 self.nonce_hits.append(nonce)
                 existing = self.messages.get(channel, {}).get(earlier[0])
                 if existing is None:  # created, then deleted: not created again
-                    return _error(404, 10008, "Unknown Message")
-                return _json(dict(existing, nonce=nonce))
+                    return error(404, 10008, "Unknown Message")
+                return json_response(dict(existing, nonce=nonce))
         message = self._message(channel, body, files=request[FILES])
         message["guild_id"] = self.guild_id
         self.messages.setdefault(channel, {})[message["id"]] = message
@@ -437,14 +471,17 @@ class FakeDiscord:
             self._nonces[key] = (message["id"], self.clock())
         # The answer carries the nonce (as MESSAGE_CREATE does); the stored message, like
         # Discord's channel history, does not.
-        return _json(message if nonce is None else dict(message, nonce=nonce))
+        return json_response(message if nonce is None else dict(message, nonce=nonce))
 
     async def _edit_message(self, request: web.Request) -> web.Response:
         channel, mid = request.match_info["channel"], request.match_info["message"]
+        refused = self.server.refusal(channel)  # the author edits: seeing the channel is enough
+        if refused:
+            return self._refuse(refused)
         body = request[BODY]
         existing = self.messages.get(channel, {}).get(mid)
         if existing is None:
-            return _error(404, 10008, "Unknown Message")
+            return error(404, 10008, "Unknown Message")
         bad = self._bad(f"PATCH message {mid}", message_problems(body)
                         + upload_problems(body, request[FILES]))
         if bad:
@@ -454,13 +491,16 @@ class FakeDiscord:
         updated["edited_timestamp"] = datetime.now(UTC).isoformat()
         updated["guild_id"] = self.guild_id
         self.messages[channel][mid] = updated
-        return _json(updated)
+        return json_response(updated)
 
     async def _thread(self, request: web.Request) -> web.Response:
         channel, mid = request.match_info["channel"], request.match_info["message"]
+        refused = self.server.refusal(channel, CREATE_PUBLIC_THREADS)
+        if refused:
+            return self._refuse(refused)
         body = request[BODY]
         if mid not in self.messages.get(channel, {}):
-            return _error(404, 10008, "Unknown Message")
+            return error(404, 10008, "Unknown Message")
         name = body.get("name", "")
         problems = [] if 1 <= len(name) <= 100 else [f"thread name must be 1-100 chars: {name!r}"]
         if body.get("auto_archive_duration") not in (60, 1440, 4320, 10080):
@@ -475,7 +515,7 @@ class FakeDiscord:
                                       body["auto_archive_duration"], "locked": False,
                                       "archive_timestamp": datetime.now(UTC).isoformat()}}
         self.threads[mid] = thread
-        return _json(thread, status=201)
+        return json_response(thread, status=201)
 
     async def _put_commands(self, request: web.Request) -> web.Response:
         body = request[BODY]
@@ -494,184 +534,7 @@ class FakeDiscord:
                 out["guild_id"] = guild
             stored.append(out)
         self.commands[guild or "global"] = stored
-        return _json(stored)
-
-    # --- interactions -------------------------------------------------------------------------
-
-    async def _callback(self, request: web.Request) -> web.Response:
-        iid, token = request.match_info["id"], request.match_info["token"]
-        state = self.interactions.get(token)
-        if state is None or state.payload["id"] != iid:
-            return _error(404, 10062, "Unknown interaction")
-        if state.callback is not None:
-            return _error(400, 40060, "Interaction has already been acknowledged.")
-        body = request[BODY]
-        kind, data = body.get("type"), body.get("data") or {}
-        itype = state.payload["type"]
-        allowed = {2: {4, 5, 9}, 3: {4, 5, 6, 7, 9}, 4: {8}, 5: {4, 5, 6, 7}}[itype]
-        problems = [] if kind in allowed else [f"callback type {kind} for interaction {itype}"]
-        if kind in (4, 7):
-            problems += message_problems(data, interaction=True)
-        if kind == 5 and data and set(data) - {"flags"}:
-            problems.append(f"deferred response carries more than flags: {data!r}")
-        if kind == 8:
-            problems += autocomplete_problems(data)
-        if kind == 9:
-            problems += modal_problems(data)
-        bad = self._bad(f"interaction callback {kind}", problems)
-        if bad:
-            return bad
-        state.callback = body
-        state.ephemeral = bool(int(data.get("flags", 0)) & EPHEMERAL)
-        state.loading = kind == 5
-        response: dict[str, Any] = {"interaction": {
-            "id": iid, "type": itype, "response_message_loading": state.loading,
-            "response_message_ephemeral": state.ephemeral}}
-        if kind in (4, 5):
-            state.original = self._message(state.payload["channel_id"], data,
-                                           flags=EPHEMERAL if state.ephemeral else 0,
-                                           webhook=True)
-            response["interaction"]["response_message_id"] = state.original["id"]
-        if kind in (4, 5, 6, 7, 8, 9):
-            response["resource"] = {"type": kind}
-            if kind == 4 and state.original is not None:
-                response["resource"]["message"] = state.original
-        return _json(response)
-
-    def _state_for_webhook(self, request: web.Request) -> InteractionState | None:
-        if request.match_info["app"] != self.app_id:
-            return None
-        return self.interactions.get(request.match_info["token"])
-
-    async def _followup(self, request: web.Request) -> web.Response:
-        state = self._state_for_webhook(request)
-        if state is None or state.callback is None:
-            return _error(404, 10015, "Unknown Webhook")
-        body = request[BODY]
-        bad = self._bad("follow-up", message_problems(body)
-                        + upload_problems(body, request[FILES]))
-        if bad:
-            return bad
-        if state.loading and state.original is not None:
-            # Documented: right after a deferred response, this edits the loading message
-            # and keeps its ephemeral state.
-            state.original = self._message(state.payload["channel_id"], body,
-                                           mid=state.original["id"],
-                                           flags=state.original["flags"], webhook=True,
-                                           files=request[FILES])
-            state.loading = False
-            return _json(state.original)
-        flags = EPHEMERAL if int(body.get("flags", 0)) & EPHEMERAL else 0
-        message = self._message(state.payload["channel_id"], body, flags=flags, webhook=True,
-                                files=request[FILES])
-        state.followups.append(message)
-        return _json(message)
-
-    async def _edit_followup(self, request: web.Request) -> web.Response:
-        state = self._state_for_webhook(request)
-        if state is None or state.callback is None:
-            return _error(404, 10015, "Unknown Webhook")
-        body = request[BODY]
-        bad = self._bad("edit interaction message", message_problems(body, interaction=True)
-                        + upload_problems(body, request[FILES]))
-        if bad:
-            return bad
-        target = request.match_info["message"]
-        if target == "@original":
-            if state.original is None:
-                return _error(404, 10008, "Unknown Message")
-            state.original = self._message(state.payload["channel_id"], body,
-                                           mid=state.original["id"],
-                                           flags=state.original["flags"], webhook=True,
-                                           files=request[FILES])
-            state.loading = False
-            return _json(state.original)
-        for i, m in enumerate(state.followups):
-            if m["id"] == target:
-                state.followups[i] = self._message(state.payload["channel_id"], body,
-                                                   mid=target, flags=m["flags"], webhook=True,
-                                                   files=request[FILES])
-                return _json(state.followups[i])
-        return _error(404, 10008, "Unknown Message")
-
-    # --- interaction payloads -----------------------------------------------------------------
-
-    def _base(self, fixture_name: str, member: Member, channel_id: str | None) -> dict[str, Any]:
-        payload = fixture(fixture_name)
-        payload["id"] = self.snowflake()
-        payload["token"] = f"itoken-{payload['id']}"
-        payload["application_id"] = self.app_id
-        payload["guild_id"] = self.guild_id
-        payload["guild"]["id"] = self.guild_id
-        channel = channel_id or self.channel_id
-        payload["channel_id"] = channel
-        payload["channel"]["id"] = channel
-        payload["channel"]["guild_id"] = self.guild_id
-        m = payload["member"]
-        m["user"].update(id=member.user_id, username=member.username,
-                         global_name=member.global_name)
-        m.update(nick=member.nick, roles=list(member.roles), permissions=str(member.permissions))
-        return payload
-
-    def command(self, name: str, options: dict[str, str], member: Member,
-                *, channel_id: str | None = None) -> dict[str, Any]:
-        payload = self._base("interaction_application_command.json", member, channel_id)
-        registered = {c["name"]: c for c in self.commands.get(self.guild_id, [])}
-        payload["data"].update(
-            name=name, id=registered.get(name, {}).get("id", self.snowflake()),
-            guild_id=self.guild_id,
-            options=[{"type": 3, "name": k, "value": v} for k, v in options.items()])
-        return payload
-
-    def autocomplete(self, name: str, options: dict[str, str], focused: str,
-                     member: Member) -> dict[str, Any]:
-        payload = self._base("interaction_autocomplete.json", member, None)
-        payload["data"].update(
-            name=name, guild_id=self.guild_id,
-            options=[dict({"type": 3, "name": k, "value": v}, **({"focused": True}
-                                                                 if k == focused else {}))
-                     for k, v in options.items()])
-        return payload
-
-    def click(self, message: dict[str, Any], custom_id: str, member: Member) -> dict[str, Any]:
-        payload = self._base("interaction_message_component.json", member,
-                             message["channel_id"])
-        payload["message"] = copy.deepcopy(message)
-        payload["data"] = {"custom_id": custom_id, "component_type": 2}
-        return payload
-
-    def submit(self, modal: dict[str, Any], values: dict[str, str], member: Member,
-               message: dict[str, Any] | None = None) -> dict[str, Any]:
-        """A MODAL_SUBMIT for a modal the bot opened, shaped after the components it sent."""
-        payload = self._base("interaction_modal_submit.json", member,
-                             message["channel_id"] if message else None)
-        rows = []
-        for c in modal["components"]:
-            inner = c["component"] if c["type"] == 18 else c["components"][0]
-            answer = {"type": 4, "id": inner.get("id", 2), "custom_id": inner["custom_id"],
-                      "value": values.get(inner["custom_id"], "")}
-            if c["type"] == 18:
-                rows.append({"type": 18, "id": c.get("id", 1), "component": answer})
-            else:
-                rows.append({"type": 1, "id": c.get("id", 1), "components": [answer]})
-        payload["data"] = {"custom_id": modal["custom_id"], "components": rows}
-        if message is not None:
-            payload["message"] = copy.deepcopy(message)
-        else:
-            payload.pop("message", None)
-        return payload
-
-    async def interact(self, payload: dict[str, Any]) -> InteractionState:
-        """Send an INTERACTION_CREATE to every connected gateway session."""
-        state = InteractionState(payload=payload)
-        self.interactions[payload["token"]] = state
-        await self.dispatch("INTERACTION_CREATE", payload)
-        return state
-
-    async def answered(self, state: InteractionState,
-                       predicate: Callable[[], bool] | None = None) -> InteractionState:
-        await self.wait_for(predicate or (lambda: state.callback is not None))
-        return state
+        return json_response(stored)
 
     # --- gateway ------------------------------------------------------------------------------
 
@@ -749,28 +612,6 @@ class _Session:
         await self.ws.send_bytes(data)
 
 
-async def _read_body(request: web.Request) -> tuple[Any, dict[str, Upload]]:
-    """A JSON body, or a multipart one (payload_json plus files[n]) as Discord takes uploads."""
-    if request.content_type == "multipart/form-data":
-        form = await request.post()
-        files = {name: Upload(part.filename, part.content_type, part.file.read())
-                 for name, part in form.items()
-                 if isinstance(part, web.FileField) and name != "payload_json"}
-        payload = form.get("payload_json")
-        if isinstance(payload, web.FileField):
-            payload = payload.file.read()
-        if isinstance(payload, bytes | bytearray):
-            payload = payload.decode("utf-8")
-        return (json.loads(payload) if isinstance(payload, str) else None), files
-    raw = await request.read()
-    if not raw:
-        return None, {}
-    try:
-        return json.loads(raw), {}
-    except ValueError:
-        return raw.decode("utf-8", "replace"), {}
-
-
 def _numbered(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     # Discord answers with an `id` on every component.
     counter = itertools.count(1)
@@ -780,33 +621,3 @@ def _numbered(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
         row["components"] = [dict(c, id=next(counter)) for c in row.get("components", [])]
         out.append(row)
     return out
-
-
-def _json(data: Any, *, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
-    # Exactly "application/json", as Discord sends it: discord.py compares the header verbatim.
-    return web.Response(body=json.dumps(data).encode("utf-8"), status=status,
-                        headers={**(headers or {}), "Content-Type": "application/json"})
-
-
-def _hash(key: str) -> str:
-    return f"{abs(hash(key)) & 0xFFFFFFFF:08x}"
-
-
-def _error(status: int, code: int, message: str) -> web.Response:
-    return _json({"message": message, "code": code}, status=status)
-
-
-def _too_many(retry_after: float, *, bucket: str) -> web.Response:
-    body = fixture("rate_limited.json")
-    body["retry_after"] = round(retry_after, 3)
-    headers = {
-        "Retry-After": str(max(math.ceil(retry_after), 0)),
-        "X-RateLimit-Limit": "5", "X-RateLimit-Remaining": "0",
-        "X-RateLimit-Reset": f"{time.time() + retry_after:.3f}",
-        "X-RateLimit-Reset-After": f"{retry_after:.3f}",
-        "X-RateLimit-Bucket": _hash(bucket), "X-RateLimit-Scope": "user",
-        # Discord's 429s come through Google's front end; discord.py treats a 429 without
-        # Via as a Cloudflare ban.
-        "Via": "1.1 google",
-    }
-    return _json(body, status=429, headers=headers)

@@ -186,7 +186,7 @@ async def test_the_fake_enforces_nonces_as_discord_documents(
     fake: FakeDiscord, deps: Deps, settings: DiscordSettings
 ) -> None:
     card = card_for(deps.store.view(mention(deps)))
-    other_channel = "1300000000000000299"
+    other_channel = fake.channel_named("acme-escalations")
     fake.clock = discord_time = SteppedTime()
     chat = DiscordChat(settings, deps, channel_rate=(100, 1.0))  # no pacing waits here
     try:
