@@ -25,6 +25,7 @@ from integrations.networks import (
     github_net,
     hackernews_net,
     instagram_net,
+    lemmy_net,
     mastodon_net,
     push,
     reddit_net,
@@ -48,7 +49,7 @@ USER_AGENT = "Echtzeit/0.1 (social customer care bot; +https://github.com/echtze
 PLUGINS: tuple[Plugin[Any], ...] = (
     webhook_net.PLUGIN, mastodon_net.PLUGIN, bluesky_net.PLUGIN, reddit_net.PLUGIN,
     hackernews_net.PLUGIN, rss_net.PLUGIN, x_net.PLUGIN, github_net.PLUGIN, youtube_net.PLUGIN,
-    facebook_net.PLUGIN, instagram_net.PLUGIN,
+    facebook_net.PLUGIN, instagram_net.PLUGIN, lemmy_net.PLUGIN,
 )
 NETWORKS: tuple[str, ...] = tuple(p.name for p in PLUGINS)
 

@@ -250,10 +250,31 @@ class InstagramSettings(EchtzeitSettings):
         description="Instagram Graph API token (instagram_basic, instagram_manage_comments).")
 
 
+class LemmySettings(EchtzeitSettings):
+    model_config = _config("lemmy")
+
+    base_url: str | None = Field(
+        default=None,
+        description="Lemmy instance URL, e.g. https://lemmy.world; set it to search that "
+                    "instance.")
+    username: str | None = Field(
+        default=None,
+        description="Lemmy account (user name or e-mail) that posts replies.")
+    password: SecretStr | None = Field(
+        default=None,
+        description="Password of that Lemmy account (replies need a login; search works "
+                    "anonymously on most instances).")
+    communities: CommaList = Field(
+        default_factory=list,
+        description="Lemmy communities whose new posts and comments are all read, besides the "
+                    "brands' terms, comma-separated (name or name@instance).")
+
+
 # One per plug-in, in the order of registry.PLUGINS (tests/integrations/networks/test_plugins.py).
 PLUGIN_SETTINGS: tuple[type[EchtzeitSettings], ...] = (
     WebhookSettings, MastodonSettings, BlueskySettings, RedditSettings, HackerNewsSettings,
-    RssSettings, XSettings, GitHubSettings, YouTubeSettings, FacebookSettings, InstagramSettings)
+    RssSettings, XSettings, GitHubSettings, YouTubeSettings, FacebookSettings, InstagramSettings,
+    LemmySettings)
 
 # (section title in .env.example, model): echtzeit/config.py appends them to its MODELS.
 SECTIONS: tuple[tuple[str, type[EchtzeitSettings]], ...] = (
@@ -269,6 +290,7 @@ SECTIONS: tuple[tuple[str, type[EchtzeitSettings]], ...] = (
     ("YouTube", YouTubeSettings),
     ("Facebook", FacebookSettings),
     ("Instagram", InstagramSettings),
+    ("Lemmy", LemmySettings),
 )
 
 S = TypeVar("S", bound=EchtzeitSettings)

@@ -48,6 +48,17 @@ FACEBOOK = NetworkSpec(
     "facebook", reply_limit=8_000, sla_minutes=120,
     off_reason=f"set ECHTZEIT_FACEBOOK_PAGE_ID and ECHTZEIT_FACEBOOK_PAGE_TOKEN (webhooks: "
                f"{_META_HOOK})")
+
+
+def utf16_length(text: str) -> int:
+    """UTF-16 code units: how Lemmy counts a comment (crates/utils/src/utils/validation.rs,
+    max_length_check: `item.encode_utf16().count()`, like an HTML maxlength)."""
+    return len(text.encode("utf-16-le")) // 2
+
+
+LEMMY = NetworkSpec(
+    "lemmy", reply_limit=10_000, reply_length=utf16_length, sla_minutes=240,
+    off_reason="set ECHTZEIT_LEMMY_BASE_URL (and ECHTZEIT_LEMMY_USERNAME/PASSWORD to reply)")
 INSTAGRAM = NetworkSpec(
     "instagram", reply_limit=2_200, sla_minutes=120,
     off_reason=f"set ECHTZEIT_INSTAGRAM_USER_ID and ECHTZEIT_INSTAGRAM_TOKEN (@mentions need "
@@ -56,7 +67,7 @@ INSTAGRAM = NetworkSpec(
 # The networks with a plug-in, in the order `echtzeit networks` lists them.
 PLUGIN_SPECS: tuple[NetworkSpec, ...] = (
     WEBHOOK, MASTODON, BLUESKY, REDDIT, HACKERNEWS, RSS, X, GITHUB, YOUTUBE, FACEBOOK,
-    INSTAGRAM)
+    INSTAGRAM, LEMMY)
 
 # Networks only the signed webhook carries (a relay of Threads, Trustpilot or Google reviews):
 # they have an SLA target and may be named in a brands file, not in a query.

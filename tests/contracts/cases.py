@@ -158,6 +158,9 @@ UNDESCRIBED: dict[str, str] = {
     "reddit": "Reddit publishes no machine-readable API description",
     "facebook": "Meta publishes no machine-readable Graph API description",
     "instagram": "Meta publishes no machine-readable Graph API description",
+    "lemmy": "Lemmy's API is described by Rust structs and their TypeScript exports "
+             "(lemmy-js-client), not a vendored machine-readable description; the fixtures "
+             "follow LemmyNet/lemmy 0.19.20 crates/db_views/src/structs.rs and api_common",
     "hackernews": "the HN Algolia API has no machine-readable description",
     "rss": "feeds are RSS/Atom documents, not an API",
     "webhook": "Echtzeit's own generic webhook format",

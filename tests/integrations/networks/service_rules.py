@@ -214,3 +214,27 @@ def graph_message(text: Any, limit: int) -> Refusal | None:
            and text.strip() else "is required")
     return 400, {"error": {"message": f"(#100) Param message {why}", "type": "OAuthException",
                            "code": 100, "fbtrace_id": "AbCdEfGhIjK"}}
+
+
+# --- Lemmy ------------------------------------------------------------------------------------
+# LemmyNet/lemmy 0.19.x crates/api_crud/src/comment/create.rs checks the content with
+# crates/utils/src/utils/validation.rs is_valid_body_field(content, false): BODY_MAX_LENGTH =
+# 10000, counted by max_length_check in UTF-16 code units (`item.encode_utf16().count()`, as
+# an HTML maxlength counts), refused with LemmyErrorType::InvalidBodyField. Errors are
+# serialized `#[serde(tag = "error", content = "message", rename_all = "snake_case")]`
+# (crates/utils/src/error.rs) with HTTP 400 (401 for incorrect_login, 404 for not found):
+# 400 {"error": "invalid_body_field"}. The rate limiter (crates/utils/src/rate_limit/mod.rs)
+# answers with the same error shape: 400 {"error": "rate_limit_error"}, no Retry-After; the
+# default buckets (migrations/2022-10-06-183632_move_blocklist_to_db: local_site_rate_limit) are
+# comment 6 per 600 s, search 60 per 600 s, message (the other API calls) 180 per 60 s,
+# register (which login shares) 3 per 3600 s.
+LEMMY_MAX_COMMENT = 10_000
+LEMMY_RATE_LIMITED: Refusal = (400, {"error": "rate_limit_error"})
+
+
+def lemmy_comment_content(content: Any) -> Refusal | None:
+    if not isinstance(content, str):
+        return 400, {"error": "invalid_body_field"}
+    if len(content.encode("utf-16-le")) // 2 > LEMMY_MAX_COMMENT:
+        return 400, {"error": "invalid_body_field"}
+    return None

@@ -34,6 +34,8 @@ EVERYTHING: dict[str, Any] = {
     "facebook_page_id": "104882255478301", "facebook_page_token": "fbtok",
     "instagram_user_id": "17841405309211844", "instagram_token": "igtok",
     "meta_app_secret": "appsecret", "meta_verify_token": "verify",
+    "lemmy_base_url": "https://lemmy.world", "lemmy_username": "AcmeSupport",
+    "lemmy_password": "hunter2",
 }
 
 
@@ -75,9 +77,9 @@ def test_every_network_on_with_its_credentials(sqlite_store: Store) -> None:
         "webhook", "mastodon:social.example", "mastodon-stream:social.example",
         "bluesky:acme.example.com", "bluesky-jetstream:jetstream.example", "reddit",
         "hackernews", "rss", "x", "github", "youtube", "facebook", "facebook-webhook",
-        "instagram", "instagram-webhook"]
+        "instagram", "instagram-webhook", "lemmy:lemmy.world"]
     # Reddit without an account reads app-only and cannot reply; HN and RSS never can.
-    assert sorted(nets.responders) == ["bluesky", "facebook", "github", "instagram",
+    assert sorted(nets.responders) == ["bluesky", "facebook", "github", "instagram", "lemmy",
                                        "mastodon", "x", "youtube"]
     (server,) = nets.services
     assert isinstance(server, WebhookServer)
@@ -229,7 +231,7 @@ def test_the_demo_never_touches_a_real_network(tmp_path: Path) -> None:
     assert not any(isinstance(s, WebhookServer) for s in demo.services)
     live = build_desk(everything, f"sqlite:///{tmp_path / 'live.db'}",
                       replies_file=tmp_path / "r.jsonl")
-    assert len(live.sources) == 15
+    assert len(live.sources) == 16
     assert type(live.deps.responders["x"]).__name__ == "XResponder"
     demo.store.close()
     live.store.close()
