@@ -204,6 +204,8 @@ def network_settings(dead: str) -> dict[str, str]:
         "ECHTZEIT_GRAPH_API_URL": dead,
         "ECHTZEIT_META_APP_SECRET": "bench", "ECHTZEIT_META_VERIFY_TOKEN": "bench",
         "ECHTZEIT_WEBHOOK_SECRET": "bench", "ECHTZEIT_WEBHOOK_PORT": str(free_port()),
+        "ECHTZEIT_LEMMY_BASE_URL": dead, "ECHTZEIT_LEMMY_USERNAME": "bench",
+        "ECHTZEIT_LEMMY_PASSWORD": "bench", "ECHTZEIT_LEMMY_COMMUNITIES": "acme",
     }
 
 

@@ -19,7 +19,8 @@ Retry-After); a reverse proxy in front may answer 429. Both make a read wait and
 Mentions are `post:<id>` and `comment:<id>` in the configured instance's ids, their URL that
 instance's `/post/<id>` or `/comment/<id>`: the ids a reply must name are the instance's own,
 and its page is where staff are signed in (the federated `ap_id` may live on another instance
-with other ids). A comment's `in_reply_to` is `post:<post id>`, which its reply needs.
+with other ids). A comment's `in_reply_to` is `post:<post id>`, which its reply needs (looked
+up with `GET /api/v3/comment?id=` when a stored mention lacks it).
 
 Cursor (JSON): `{"<what>:<term or community>": newest published (ISO)}`.
 """
@@ -374,6 +375,22 @@ class LemmyResponder:
     def check(self, text: str) -> str | None:
         return length_problem(NETWORK, text, MAX_REPLY, size=specs.utf16_length(text))
 
+    async def _post_of(self, comment_id: int) -> int:
+        """The post a comment is under (`GET /api/v3/comment?id=`), for a mention stored
+        without its `in_reply_to`."""
+        try:
+            found = await signed_in(self.session, lambda: self.api.get_json(
+                "/api/v3/comment", params={"id": str(comment_id)}))
+        except (ApiError, httpx.HTTPError) as exc:
+            raise ReplyRejected(f"the post of Lemmy comment {comment_id} is unknown: "
+                                f"{exc}") from exc
+        view = found.get("comment_view") if isinstance(found, dict) else None
+        comment = view.get("comment") if isinstance(view, dict) else None
+        post_id = comment.get("post_id") if isinstance(comment, dict) else None
+        if isinstance(post_id, bool) or not isinstance(post_id, int):
+            raise ReplyRejected(f"the post of Lemmy comment {comment_id} is unknown")
+        return post_id
+
     async def reply(self, *, mention: Mention, text: str) -> PostedReply:
         post_id = _numeric(mention.external_id, "post")
         comment_id = _numeric(mention.external_id, "comment")
@@ -383,7 +400,7 @@ class LemmyResponder:
         elif comment_id is not None:
             parent_post = _numeric(mention.in_reply_to, "post")
             if parent_post is None:
-                raise ReplyRejected(f"the post of Lemmy comment {comment_id} is unknown")
+                parent_post = await self._post_of(comment_id)
             body.update(post_id=parent_post, parent_id=comment_id)
         else:
             raise ReplyRejected(f"not a Lemmy post or comment: {mention.external_id}")
@@ -411,7 +428,7 @@ class LemmyResponder:
 
 async def verify(api: Api, session: Session) -> str:
     """Sign in (with an account) and name it; without one, name the instance."""
-    api.attempts = 1
+    api.attempts = session.api.attempts = 1
     session.forget()
     site = await signed_in(session, lambda: api.get_json("/api/v3/site"))
     if not session.account:
@@ -434,11 +451,9 @@ def components(client: httpx.AsyncClient, *, base_url: str, username: str | None
     """The source, the responder (only with an account) and the API and session they
     share."""
     web = base_url.rstrip("/")
-    api = LemmyApi(client, web, sleep=sleep, now=now)
-    session = Session(api, username, password)
-    api.auth = session.headers
-    # The login itself goes out without a JWT.
-    session.api = LemmyApi(client, web, sleep=sleep, now=now)
+    # The login goes out without a JWT; everything else with the session's.
+    session = Session(LemmyApi(client, web, sleep=sleep, now=now), username, password)
+    api = LemmyApi(client, web, auth=session.headers, sleep=sleep, now=now)
     source = LemmySource(api, session, terms, web=web, interval=interval,
                          communities=list(communities), sleep=sleep)
     responder = LemmyResponder(api, session, web=web) if session.account else None

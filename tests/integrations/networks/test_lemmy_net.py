@@ -131,6 +131,11 @@ class FakeLemmy:
             if refusal is not None:
                 return httpx.Response(refusal[0], json=refusal[1])
             return httpx.Response(200, json=fixture("lemmy", "comment_created.json"))
+        if path == "/api/v3/comment" and request.method == "GET":
+            views = [v for v in self.search_comments if v["comment"]["id"] == int(params["id"])]
+            if not views:
+                return httpx.Response(404, json={"error": "not_found"})
+            return httpx.Response(200, json={"comment_view": views[0], "recipient_ids": []})
         if path == "/api/v3/site":
             site = fixture("lemmy", "site.json")
             if not self._user(request):
@@ -360,9 +365,13 @@ async def test_lemmy_refuses_an_over_long_comment_and_it_is_rejected(
     assert len(fake.comments) == 1  # it reached Lemmy, which said no
     posted = await responder.reply(mention=mention, text="ü" * 10_000)  # one unit each
     assert posted.id == "comment:13570777"
+    # A comment stored without in_reply_to: its post is looked up first.
     comment = sqlite_store.view(stored_mention(sqlite_store, "lemmy", "comment:13570021")).mention
-    with pytest.raises(ReplyRejected, match="post of Lemmy comment 13570021 is unknown"):
-        await responder.reply(mention=comment, text="Hi")
+    await responder.reply(mention=comment, text="Hi")
+    assert fake.comments[-1] == {"content": "Hi", "post_id": 23114567, "parent_id": 13570021}
+    gone = sqlite_store.view(stored_mention(sqlite_store, "lemmy", "comment:99")).mention
+    with pytest.raises(ReplyRejected, match="post of Lemmy comment 99 is unknown: HTTP 404"):
+        await responder.reply(mention=gone, text="Hi")
     other = sqlite_store.view(stored_mention(sqlite_store, "lemmy", "t3_abc")).mention
     with pytest.raises(ReplyRejected, match="not a Lemmy post or comment"):
         await responder.reply(mention=other, text="Hi")
@@ -389,3 +398,9 @@ async def test_networks_report_shows_lemmy_on_off_and_its_check(
     assert wrong.ok is False and "incorrect_login" in wrong.detail
     line = next(x for x in registry.render([off, on, wrong]) if "FAIL" in x)
     assert line.startswith("lemmy  FAIL  credentials do not work: HTTP 401: Lemmy refused")
+
+
+def test_a_query_may_name_lemmy() -> None:
+    from bot.query import describe, parse
+
+    assert describe(parse("acme network:lemmy")) == "(acme AND network:lemmy)"
