@@ -5,7 +5,9 @@ routed to its own channel, with the events the digest reads (relayed, claimed, r
 resolved), bulk-loaded (executemany on SQLite, COPY on PostgreSQL), then times
 DigestBuilder.build for one channel and one day: the median of 20 runs after one warm-up, in
 wall time (the goal figure) and in CPU time of the benchmark's own process (time.process_time;
-steadier on a busy machine, and without the server's share on PostgreSQL).
+steadier on a busy machine, and without the server's share on PostgreSQL). Then one COLD
+figure, `cold_ms`: the first digest on a new engine and connection, on PostgreSQL after a
+server restart (empty shared buffers; the OS page cache stays warm).
 PostgreSQL is a throwaway cluster started by testkit.pgcluster.PgCluster.
 
     python bench/digest.py [--mentions 1000000] [--runs 20] [--no-postgres]
@@ -166,9 +168,25 @@ def time_digest(store: Store, *, runs: int, channel: str, day: date) -> dict[str
             "mentions_in_day": digest.mentions.now, "replies_in_day": digest.replies.now}
 
 
+def time_cold(url: str, *, channel: str, day: date) -> float:
+    """Wall time of the first digest on a new engine and connection (no pooled connection, no
+    compiled-statement cache): what the first digest after a restart costs. The caller
+    restarts the PostgreSQL server first, so that its shared buffers are empty; the OS page
+    cache stays warm (SQLite reads through it on every connection)."""
+    now = datetime.combine(day + timedelta(days=1), datetime.min.time(), UTC) + timedelta(
+        hours=7)
+    store = Store.from_url(url)
+    try:
+        t0 = time.perf_counter()
+        DigestBuilder(store).build("console", channel, now=now, day=day)
+        return round((time.perf_counter() - t0) * 1000, 1)
+    finally:
+        store.close()
+
+
 def bench(url: str, load: Callable[[Store, tuple[list[tuple[Any, ...]], ...]], None],
           data: tuple[list[tuple[Any, ...]], ...], args: argparse.Namespace,
-          ) -> dict[str, Any]:
+          restart: Callable[[], None] | None = None) -> dict[str, Any]:
     db.upgrade(url)
     store = Store.from_url(url)
     seed_brands(store, args.brands)
@@ -178,7 +196,11 @@ def bench(url: str, load: Callable[[Store, tuple[list[tuple[Any, ...]], ...]], N
     day = (START + timedelta(days=args.days - 10)).date()
     result = time_digest(store, runs=args.runs, channel="care-1", day=day)
     store.close()
-    return {"load_s": round(loaded, 1), **result}
+    # Measured after the hot runs, so that the hot figures are taken as before.
+    if restart is not None:
+        restart()
+    cold = time_cold(url, channel="care-1", day=day)
+    return {"load_s": round(loaded, 1), **result, "cold_ms": cold}
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -207,7 +229,8 @@ def main(argv: list[str] | None = None) -> None:
         from testkit.pgcluster import PgCluster
 
         with PgCluster() as pg:
-            out["postgres"] = bench(pg.create_database("bench"), load_postgres, data, args)
+            out["postgres"] = bench(pg.create_database("bench"), load_postgres, data, args,
+                                    restart=pg.restart)
             print(f"postgres: {out['postgres']}", flush=True)
     out["goal_ms"] = 100
     out["ok"] = all(out[k]["median_ms"] < 100 for k in ("sqlite", "postgres") if k in out)

@@ -120,7 +120,11 @@ class Mention(SQLModel, table=True):
     __table_args__ = (
         sa.UniqueConstraint("brand_id", "network", "external_id"),
         sa.Index("ix_mention_brand_texthash", "brand_id", "text_hash"),
-        sa.Index("ix_mention_brand_created", "brand_id", "created_at"),
+        # Covering for the digest's window scans (rows, arrivals, top authors): every column
+        # they read after (brand_id, created_at), so that no row is looked up in the table
+        # (0007_digest_cover; it replaced the (brand_id, created_at) index of 0001).
+        sa.Index("ix_mention_brand_created_cover", "brand_id", "created_at", "muted", "network",
+                 "status", "sentiment", "likes", "reposts", "author_id", "id"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -361,8 +365,12 @@ sa.Index("ix_reply_sent_at", _t["reply"].c.sent_at, _t["reply"].c.state,
          _t["reply"].c.mention_id, _t["reply"].c.by)
 sa.Index("ix_event_brand_kind_at", _t["event"].c.brand_id, _t["event"].c.kind,
          _t["event"].c.at, _t["event"].c.mention_id, _t["event"].c.actor)
-sa.Index("ix_mention_brand_status_created", _t["mention"].c.brand_id, _t["mention"].c.status,
-         _t["mention"].c.created_at)
+# Open mentions (the digest's overdue list, the SLA monitor): every column their filters read,
+# so that only the shown rows are looked up in the table (0007_digest_cover replaced 0002's
+# (brand_id, status, created_at)).
+sa.Index("ix_mention_brand_status_created_cover", _t["mention"].c.brand_id,
+         _t["mention"].c.status, _t["mention"].c.created_at, _t["mention"].c.muted,
+         _t["mention"].c.network, _t["mention"].c.id)
 sa.Index("ix_event_mention_kind_at", _t["event"].c.mention_id, _t["event"].c.kind,
          _t["event"].c.at)
 sa.Index("ix_mention_brand_seen", _t["mention"].c.brand_id, _t["mention"].c.seen_at)

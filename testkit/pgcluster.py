@@ -315,6 +315,30 @@ class PgCluster:
         _shutdown(directory, self._bindir, self._uid, self._gid)
         shutil.rmtree(directory, ignore_errors=True)
 
+    def restart(self) -> None:
+        """Stop the server (``-m fast``) and start it again on the same port and data
+        directory: shared buffers start empty (the OS page cache is not dropped)."""
+        if not self._running:
+            raise RuntimeError("PgCluster is not running")
+        result = self._run(
+            "pg_ctl",
+            "restart",
+            f"--pgdata={self.data_dir}",
+            f"--log={self.log_file}",
+            f"--options=-p {self._port}",
+            "-m",
+            "fast",
+            "--wait",
+            f"--timeout={int(self._start_timeout)}",
+            timeout=self._start_timeout + 10,
+        )
+        if result.returncode != 0:
+            raise RuntimeError(
+                f"pg_ctl restart failed (exit {result.returncode}):\n{_output(result)}\n"
+                f"--- {self.log_file} ---\n{self._log_tail()}"
+            )
+        self._wait_until_ready()
+
     def create_database(self, name: str) -> str:
         """``CREATE DATABASE name`` and return its SQLAlchemy URL.
 

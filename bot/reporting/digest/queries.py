@@ -4,7 +4,8 @@ few windows, the overdue list, the digest runs, and the CSV export's rows (table
 The digest's figures are counted in SQL; percentiles are taken in Python over the window's rows
 (a few hundred per brand and day), because SQLite has no percentile function. Every window query
 is bounded by `brand_id IN (...) AND created_at/at/sent_at BETWEEN ...` so that it runs on an
-index (ix_mention_brand_created, ix_event_brand_at, ix_reply_sent_at, ix_event_mention_kind_at).
+index (ix_mention_brand_created_cover, ix_event_brand_kind_at, ix_reply_sent_at,
+ix_event_mention_kind_at).
 """
 
 from __future__ import annotations
@@ -123,8 +124,8 @@ class DigestQueries(SlaQueries):
                         windows: Sequence[Window]) -> list[ResponseRow]:
         """Each unmuted mention of the windows (bucket = the window's index) with its counts,
         its first sent reply, relay and staff action: one statement, a UNION ALL of one range
-        scan per window on ix_mention_brand_created. Volume, hourly bars and response figures
-        are all counted from these rows."""
+        scan per window on the covering ix_mention_brand_created_cover. Volume, hourly bars and
+        response figures are all counted from these rows."""
         first_reply, relayed, acted = mention_timeline()
         q = _union([
             sa.select(mentions.c.id, _bucket(i), mentions.c.brand_id, mentions.c.network,
@@ -207,20 +208,23 @@ class DigestQueries(SlaQueries):
                        replies.c.state == ReplyState.SENT.value)
                 .scalar_subquery())
         # created_at < now is implied by the cutoff (targets are not negative) and bounds the
-        # index range: mentions posted after `now` are never read.
-        late = (sa.select(mentions.c.id, mentions.c.brand_id, mentions.c.network,
-                          mentions.c.created_at, mentions.c.assignee, mentions.c.url,
-                          mentions.c.author_id, sa.func.count().over().label("total"))
+        # index range: mentions posted after `now` are never read. The inner query reads only
+        # columns of ix_mention_brand_status_created_cover, so the late mentions are found
+        # and counted in the index; the table row (and the author) is read for the shown
+        # rows only.
+        late = (sa.select(mentions.c.id, mentions.c.created_at,
+                          sa.func.count().over().label("total"))
                 .where(mentions.c.brand_id.in_(ids), mentions.c.status.in_(OPEN),
                        mentions.c.created_at >= since, mentions.c.created_at < now,
                        mentions.c.muted.is_(False), mentions.c.created_at < cutoff,
                        sent.is_(None))
                 .order_by(mentions.c.created_at, mentions.c.id)
                 .limit(limit).subquery())
-        # The authors are joined to the shown rows only.
-        q = (sa.select(late.c.id, late.c.brand_id, late.c.network, late.c.created_at,
-                       late.c.assignee, late.c.url, authors.c.handle, late.c.total)
-             .select_from(late.outerjoin(authors, authors.c.id == late.c.author_id))
+        m = mentions.alias("m")
+        q = (sa.select(m.c.id, m.c.brand_id, m.c.network, m.c.created_at, m.c.assignee,
+                       m.c.url, authors.c.handle, late.c.total)
+             .select_from(late.join(m, m.c.id == late.c.id)
+                          .outerjoin(authors, authors.c.id == m.c.author_id))
              .order_by(late.c.created_at, late.c.id))
         with self._connect() as conn:
             rows = fetch_all(conn, q)
