@@ -28,7 +28,7 @@ from __future__ import annotations
 import copy
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
@@ -98,22 +98,18 @@ class FakeInteractions:
     commands: dict[str, list[dict[str, Any]]]
     interactions: dict[str, InteractionState]
 
-    def snowflake(self) -> str:
-        raise NotImplementedError
+    if TYPE_CHECKING:  # provided by FakeDiscord; named here for readers and type checkers
+        def snowflake(self) -> str: ...
 
-    def _bad(self, where: str, problems: list[str]) -> web.Response | None:
-        raise NotImplementedError
+        def _bad(self, where: str, problems: list[str]) -> web.Response | None: ...
 
-    def _message(self, channel: str, body: dict[str, Any], *, mid: str | None = None,
-                 flags: int = 0, webhook: bool = False,
-                 files: dict[str, Upload] | None = None) -> dict[str, Any]:
-        raise NotImplementedError
+        def _message(self, channel: str, body: dict[str, Any], *, mid: str | None = None,
+                     flags: int = 0, webhook: bool = False,
+                     files: dict[str, Upload] | None = None) -> dict[str, Any]: ...
 
-    async def dispatch(self, event: str, data: dict[str, Any]) -> None:
-        raise NotImplementedError
+        async def dispatch(self, event: str, data: dict[str, Any]) -> None: ...
 
-    async def wait_for(self, predicate: Callable[[], bool]) -> None:
-        raise NotImplementedError
+        async def wait_for(self, predicate: Callable[[], bool]) -> None: ...
 
     # --- dispatching --------------------------------------------------------------------------
 
