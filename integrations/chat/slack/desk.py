@@ -15,7 +15,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.cards import card_for
 from bot.clock import utcnow
-from bot.networks import Responder
+from bot.networks import Responder, reply_limit
 from bot.store import MentionView, NotFound
 from commands import Deps, Invocation, Result, Role
 from commands.mentions import fill_template
@@ -47,26 +47,6 @@ BUTTON_COMMANDS = ("claim", "resolve", "ignore", "mute")
 FAILED = "Something went wrong; the error is in Echtzeit's log."
 THREAD_POST_FLAGS: dict[str, Any] = {"unfurl_links": False, "unfurl_media": False,
                                      "link_names": False, "parse": "none", "mrkdwn": False}
-
-
-def reply_limit(responder: Responder) -> int | None:
-    """The longest reply the network takes, as its responder's `check` tells (an explicit
-    `max_chars` attribute wins); None when it names no limit up to 100,000 characters."""
-    explicit = getattr(responder, "max_chars", None)
-    if isinstance(explicit, int) and explicit > 0:
-        return explicit
-    if responder.check("x") is not None:
-        return None
-    low, high = 1, 100_000
-    if responder.check("x" * high) is None:
-        return None
-    while high - low > 1:
-        middle = (low + high) // 2
-        if responder.check("x" * middle) is None:
-            low = middle
-        else:
-            high = middle
-    return low
 
 
 @dataclass
