@@ -127,7 +127,8 @@ def chat_adapters(config: Config, deps: Deps) -> tuple[list[ChatAdapter], list[S
         from integrations.chat.discord.chat import DiscordChat  # discord.py only when used
 
         discord_chat = DiscordChat(config.discord, deps, admins=config.core.admins,
-                                   responders=config.core.responders)
+                                   responders=config.core.responders,
+                                   approvers=config.core.approvers)
         adapters.append(discord_chat)
         services.append(discord_chat)
     if config.slack.configured:

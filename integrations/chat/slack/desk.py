@@ -22,7 +22,7 @@ from commands.mentions import fill_template
 from integrations.chat.slack.chat import PLATFORM
 from integrations.chat.slack.modal import ReplyTarget, reply_modal
 from integrations.chat.slack.people import Directory
-from integrations.chat.slack.render import result_message
+from integrations.chat.slack.render import notice_message, result_message
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +42,9 @@ BOT_SCOPES = (
 )
 NOTE_REACTION = "memo"
 THREAD_SUBTYPES = (None, "thread_broadcast", "file_share")
-BUTTON_COMMANDS = ("claim", "resolve", "ignore", "mute")
+BUTTON_COMMANDS = ("claim", "resolve", "ignore", "mute", "approve", "draft", "send")
+# Buttons that open a form for a text: the draft's new text, a rejection's reason.
+FORM_COMMANDS = ("edit", "reject")
 # What a person is told when a listener fails (the traceback goes to the log).
 FAILED = "Something went wrong; the error is in Echtzeit's log."
 THREAD_POST_FLAGS: dict[str, Any] = {"unfurl_links": False, "unfurl_media": False,
@@ -137,6 +139,21 @@ class SlackDesk:
         except SlackApiError as exc:
             log.warning("could not tell %s about %s: %s", who.user, result.text,
                         exc.response.get("error"))
+
+    async def deliver_notices(self, client: AsyncWebClient, result: Result) -> None:
+        """The result's notices for Slack people (a rejection's reason for its author) as a
+        direct message from the bot, which addresses them."""
+        for n in result.notices:
+            if n.platform != PLATFORM:
+                log.info("a notice for %s on %s cannot be delivered from Slack", n.user,
+                         n.platform)
+                continue
+            try:
+                await client.chat_postMessage(channel=n.user,
+                                              **notice_message(n.text, person=n.user),
+                                              **THREAD_POST_FLAGS)
+            except SlackApiError as exc:
+                log.warning("could not tell %s: %s", n.user, exc.response.get("error"))
 
     # --- the reply modal ---------------------------------------------------------------------
 
