@@ -324,3 +324,22 @@ def test_fake_faults_are_known() -> None:
     with pytest.raises(ValueError, match="unknown fault"):
         Fault("nonsense")
     assert deque([Fault("hang")])
+
+
+async def test_the_digest_shows_approval_times(bot: DeskBot, clock: Clock) -> None:
+    from bot.reporting.digest.builder import DigestBuilder
+    from bot.reporting.digest.text import digest_lines
+
+    for i, wait in enumerate((4, 10, 30)):
+        [mid] = await bot.ingest(post(f"acme problem number {i}", lang="en",
+                                      external_id=f"d{i}"))
+        await bot.say(f"reply {mid} On it ({i})", user="ana")
+        clock.advance(minutes=wait)
+        assert (await bot.say(f"approve {mid}", user="bea", roles=APPROVER)).ok
+    clock.advance(minutes=1)
+    digest = DigestBuilder(bot.store, timezone="UTC").build("console", "care", now=clock(),
+                                                           kind="today")
+    assert digest.approvals.now == 3
+    assert digest.approval_median.now == 600  # 4, 10 and 30 minutes
+    assert any(line.startswith("Approvals: 3 (0 / 0); time to approval: median 10m")
+               for line in digest_lines(digest)), digest_lines(digest)
