@@ -6,7 +6,7 @@ from sqlmodel import Session, col, select
 
 from bot.domain import MentionStatus, ReplyState
 from bot.errors import Conflict, NotFound
-from bot.models import Author, Mention, Reply
+from bot.models import Author, Draft, Mention, Reply
 from bot.store.base import StoreBase
 
 
@@ -38,6 +38,13 @@ class ReplyStore(StoreBase):
                 f"reply {open_reply.id} to #{mention_id} is still {open_reply.state}; "
                 "check the network before answering again"
             )
+        waiting = s.exec(select(Draft).where(Draft.mention_id == mention_id,
+                                             Draft.state == "awaiting")).first()
+        if waiting is not None:
+            # A reply awaiting approval goes first (even when the brand's rule changed since):
+            # approving it later must not make a second reply.
+            raise Conflict(f"a reply to #{mention_id} by {waiting.by} awaits approval; "
+                           "approve, edit or reject it first")
         r = Reply(mention_id=mention_id, text=text, by=by, state=ReplyState.PENDING.value,
                   created_at=self.now())
         s.add(r)

@@ -150,6 +150,18 @@ async def test_a_rejection_carries_its_reason_to_the_author(bot: DeskBot) -> Non
     assert "waits for approval" in again.text
 
 
+async def test_no_reply_passes_one_awaiting_approval_even_after_the_rule_changed(
+        bot: DeskBot) -> None:
+    [mid] = await bot.ingest(post("acme refund please", lang="en"))
+    await bot.say(f"reply {mid} We will check.", user="ana")
+    bot.store.set_brand_approval(name="Acme", approval="none", networks=[], min_priority="",
+                                 actor="setup")
+    direct = await bot.say(f"reply {mid} Refund done!", user="cem")
+    assert not direct.ok and "awaits approval" in direct.text
+    assert (await bot.say(f"approve {mid}", user="bea", roles=APPROVER)).ok
+    assert [r["text"] for r in bot.sent_replies()] == ["We will check."]
+
+
 async def test_the_rule_may_cover_some_networks_and_priorities(bot: DeskBot) -> None:
     bot.store.set_brand_approval(name="Acme", approval="required", networks=["x"],
                                  min_priority="", actor="setup")
