@@ -196,3 +196,20 @@ async def test_ai_draft_button_then_send(desk: DiscordChat, fake: FakeDiscord, d
         await done(fake, ok, followups=1)
     assert sent(tmp_path) == ["Sorry @everyone <@&123> [click](https://evil.example)!"]
     assert fake.violations == []
+
+
+async def test_the_draft_slash_command_answers_privately_with_the_buttons(
+        desk: DiscordChat, fake: FakeDiscord, deps: Deps,
+        fake_ai: FakeChatCompletions) -> None:
+    async with httpx.AsyncClient() as client:
+        deps.drafter = ChatCompletionsDrafter(AiSettings(
+            base_url=fake_ai.base_url, model="fake-care-1", timeout_seconds=2), client)
+        mid, _ = await relayed_card(deps, desk, fake)
+        fake_ai.replies.append("We are on it.")
+        state = await fake.interact(fake.command("draft", {"id": str(mid)}, ANA))
+        await done(fake, state)
+    assert state.followups == []
+    assert state.original is not None and state.original["flags"] == 64
+    assert button_ids(state.original)[:2] == [f"ez:send:{mid}", f"ez:edit:{mid}"]
+    assert "We are on it." in fields({"embeds": state.original["embeds"][1:]})["Draft"]
+    assert fake.violations == []
