@@ -67,6 +67,10 @@ async def on_form_button(desk: SlackDesk, ack: Any, body: dict[str, Any],
         if kind == "reject" and not {Role.APPROVER, Role.ADMIN} & inv.roles:
             await say(Result.error(f"Sorry, {inv.actor}: only approvers may reject a reply."))
             return
+        if not {Role.RESPONDER, Role.ADMIN} & inv.roles:
+            await say(Result.error(f"Sorry, {inv.actor}: only people allowed to answer "
+                                   "customers may edit a reply."))
+            return
         mid = int(action["value"])
         view = await asyncio.to_thread(desk.deps.store.view, mid)
         card = desk.deps.card(view)
