@@ -57,13 +57,63 @@ class Card:
     # When the first reply is due (bot.reporting.sla.rule); None once answered or closed.
     # Renderers show the time left against their own clock.
     sla_due_at: datetime | None = None
+    # The reply draft (bot.approvals): its text (a person's or an AI endpoint's: untrusted,
+    # escaped by each renderer like the post), its state (suggested | awaiting | approved |
+    # rejected), who wrote and last edited it, who decided and why (a rejection's reason).
+    draft_id: int | None = None
+    draft_text: str | None = None
+    draft_state: str | None = None
+    draft_origin: str | None = None
+    draft_by: str | None = None
+    draft_edited_by: str | None = None
+    draft_decided_by: str | None = None
+    draft_reason: str | None = None
+
+    @property
+    def draft_line(self) -> str | None:
+        """The draft's state in words (plain text; names are staff's, escape them anyway)."""
+        if self.draft_state is None:
+            return None
+        origin = "AI draft" if self.draft_origin == "ai" else "Draft"
+        edited = f", edited by {self.draft_edited_by}" if self.draft_edited_by else ""
+        if self.draft_state == "suggested":
+            return f"{origin} asked for by {self.draft_by}{edited}: not sent; Send or Edit it"
+        if self.draft_state == "awaiting":
+            return f"{origin} by {self.draft_by}{edited}: awaiting approval"
+        if self.draft_state == "rejected":
+            return (f"{origin} by {self.draft_by} rejected by {self.draft_decided_by}: "
+                    f"{self.draft_reason or ''}")
+        if self.draft_state == "approved":
+            return f"{origin} by {self.draft_by}{edited}: approved by {self.draft_decided_by}"
+        return None
 
 
-def card_for(view: MentionView, *, reply_networks: Container[str] | None = None) -> Card:
+def _actions(view: MentionView, reply_networks: Container[str] | None,
+             ai_drafts: bool) -> tuple[str, ...]:
+    m, d = view.mention, view.draft
+    replies = reply_networks is None or m.network in reply_networks
+    base = tuple(a for a in ACTIONS_BY_STATUS.get(m.status, ()) if a != "reply" or replies)
+    if d is not None and d.state == "awaiting":
+        # Nobody replies past a reply that waits for its approval.
+        return ("approve", "edit", "reject", *(a for a in base if a != "reply"))
+    if d is not None and d.state == "suggested" and "reply" in base:
+        return ("send", "edit", *base)
+    if ai_drafts and "reply" in base:
+        i = base.index("reply") + 1
+        return (*base[:i], "draft", *base[i:])
+    return base
+
+
+def card_for(view: MentionView, *, reply_networks: Container[str] | None = None,
+             ai_drafts: bool = False) -> Card:
     """The card of a mention. `reply_networks`: the networks Echtzeit can post replies on (the
     configured responders); a card from any other network (Hacker News, RSS, ...) offers no
-    Reply button. None: every network is assumed to take replies."""
+    Reply button. None: every network is assumed to take replies. `ai_drafts`: an AI endpoint
+    is configured (a Draft button)."""
     m, a, b = view.mention, view.author, view.brand
+    d = view.draft
+    if d is not None and d.state == "dropped":
+        d = None
     last = view.replies[-1] if view.replies else None
     sent = [r for r in view.replies if r.state == ReplyState.SENT.value]
     shown = sent[-1] if sent else last
@@ -93,14 +143,19 @@ def card_for(view: MentionView, *, reply_networks: Container[str] | None = None)
         reply_url=shown.url if shown else None,
         reply_by=shown.by if shown else None,
         reply_state=shown.state if shown else None,
-        actions=tuple(
-            a for a in ACTIONS_BY_STATUS.get(m.status, ())
-            if a != "reply" or reply_networks is None or m.network in reply_networks
-        ),
+        actions=_actions(view, reply_networks, ai_drafts),
         sla_due_at=(
             sla_due_at(m.created_at, m.network, view.sla_target_minutes)
             if m.status in OPEN and not sent else None
         ),
+        draft_id=d.id if d else None,
+        draft_text=d.text if d else None,
+        draft_state=d.state if d else None,
+        draft_origin=d.origin if d else None,
+        draft_by=d.by if d else None,
+        draft_edited_by=d.edited_by if d else None,
+        draft_decided_by=d.decided_by if d else None,
+        draft_reason=d.reason if d else None,
     )
 
 

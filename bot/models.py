@@ -70,6 +70,14 @@ class Brand(SQLModel, table=True):
     query: str = Field(sa_column=sa.Column(sa.Text(), nullable=False))
     created_at: datetime = _ts()
     updated_at: datetime = _ts()
+    # Replies need a second person (migration 0010_approvals): "required" or "none"; when
+    # required, only for these networks (comma-separated; empty: every network) and only for
+    # mentions at or above `approval_min_priority` (empty: every priority).
+    approval: str = Field(default="none", max_length=16)
+    approval_networks: str = Field(default="", max_length=500)
+    approval_min_priority: str = Field(default="", max_length=16)
+    # How the brand sounds, for AI-drafted replies (commands/drafts.py); empty: no guide.
+    voice: str = Field(default="", sa_column=sa.Column(sa.Text(), nullable=False))
 
 
 class Route(SQLModel, table=True):
@@ -194,6 +202,36 @@ class Reply(SQLModel, table=True):
     error: str | None = _text(nullable=True)
     created_at: datetime = _ts()
     sent_at: datetime | None = _ts(nullable=True)
+
+
+class Draft(SQLModel, table=True):
+    """A reply that is not sent yet (migration 0010_approvals): one awaiting a second person's
+    approval, or one an AI endpoint suggested and nobody has taken up. At most one open draft
+    (suggested or awaiting) per mention; an approval turns it into a `Reply` (recorded before it
+    is sent) in the same transaction."""
+
+    __tablename__ = "draft"
+
+    id: int | None = Field(default=None, primary_key=True)
+    mention_id: int = Field(foreign_key="mention.id", index=True)
+    text: str = _text()
+    # suggested (AI, nobody took it yet) | awaiting (approval) | approved | rejected | dropped
+    state: str = Field(default="awaiting", max_length=16)
+    origin: str = Field(default="person", max_length=16)  # person | ai
+    # Who wrote it (their name as cards show it) and, to tell them of a rejection, their
+    # platform and user id there.
+    by: str = Field(max_length=200)
+    by_platform: str = Field(default="", max_length=32)
+    by_user: str = Field(default="", max_length=200)
+    # The last person who changed the text (None: unchanged since `by` wrote it), by name and
+    # as "<platform>:<user id>" (who may not approve it).
+    edited_by: str | None = Field(default=None, max_length=200)
+    edited_by_user: str | None = Field(default=None, max_length=240)
+    decided_by: str | None = Field(default=None, max_length=200)
+    reason: str | None = _text(nullable=True)  # why it was rejected
+    reply_id: int | None = Field(default=None, foreign_key="reply.id")
+    created_at: datetime = _ts()  # when it started to wait (awaiting) or was suggested
+    decided_at: datetime | None = _ts(nullable=True)
 
 
 class Template(SQLModel, table=True):

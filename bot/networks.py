@@ -69,6 +69,26 @@ class Responder(Protocol):
         ...
 
 
+def reply_limit(responder: Responder) -> int | None:
+    """The longest reply the network takes, as its responder's `check` tells (an explicit
+    `max_chars` attribute wins); None when it names no limit up to 100,000 characters."""
+    explicit = getattr(responder, "max_chars", None)
+    if isinstance(explicit, int) and explicit > 0:
+        return explicit
+    if responder.check("x") is not None:
+        return None
+    low, high = 1, 100_000
+    if responder.check("x" * high) is None:
+        return None
+    while high - low > 1:
+        middle = (low + high) // 2
+        if responder.check("x" * middle) is None:
+            low = middle
+        else:
+            high = middle
+    return low
+
+
 def length_problem(network: str, text: str, limit: int, *, size: int | None = None) -> str | None:
     """The common reply rule: not empty, and at most `limit` long (`size` when the network
     counts other than by code points)."""

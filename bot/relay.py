@@ -65,6 +65,7 @@ class Relay:
         now: Callable[[], datetime] = utcnow,
         rng: random.Random | None = None,
         reply_networks: Container[str] | None = None,
+        ai_drafts: bool = False,
     ) -> None:
         self.store = store
         self.adapters = dict(adapters)
@@ -75,6 +76,7 @@ class Relay:
         self.wakeup = asyncio.Event()
         # Networks that take replies (bot.cards.card_for); None: all.
         self.reply_networks = reply_networks
+        self.ai_drafts = ai_drafts  # cards offer a Draft button (an AI endpoint is configured)
         # Set while `run` stops: the card being sent finishes, the rest of the round is given
         # back to the outbox (for this process's next start or another replica).
         self._stopping: asyncio.Event | None = None
@@ -149,7 +151,8 @@ class Relay:
     async def _one(self, item: ClaimedDelivery) -> bool:
         d = item.delivery
         adapter = self.adapters[d.platform]
-        card = card_for(item.view, reply_networks=self.reply_networks)
+        card = card_for(item.view, reply_networks=self.reply_networks,
+                        ai_drafts=self.ai_drafts)
         update = d.state == DeliveryState.SENT.value and d.message_ref is not None
         try:
             if update:

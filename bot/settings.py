@@ -101,6 +101,10 @@ class Settings(EchtzeitSettings):
     responders: CommaList = Field(
         default_factory=list,
         description="Chat user ids allowed to answer customers; empty = everyone in the channel.")
+    approvers: CommaList = Field(
+        default_factory=list,
+        description="Chat user ids allowed to approve, edit and reject others' replies where a "
+                    "brand wants approval (admins always may).")
 
     # Pipeline
     repost_window_minutes: int = Field(

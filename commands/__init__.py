@@ -13,11 +13,12 @@ from collections.abc import Awaitable, Callable
 from typing import cast
 
 from bot.errors import Conflict, NotFound
-from commands import admin, digest, mentions
+from commands import admin, digest, drafts, mentions
 from commands.base import (
     CommandSpec,
     Deps,
     Invocation,
+    Notice,
     Result,
     Role,
     UsageError,
@@ -42,6 +43,11 @@ def help_(inv: Invocation, deps: Deps) -> Result:
 
 COMMANDS: tuple[CommandSpec, ...] = (
     CommandSpec("reply", "reply <id> <text|:template>", mentions.reply, Role.RESPONDER),
+    CommandSpec("approve", "approve <id>", drafts.approve, Role.APPROVER),
+    CommandSpec("reject", "reject <id> <reason>", drafts.reject, Role.APPROVER),
+    CommandSpec("edit", "edit <id> <text>", drafts.edit, Role.RESPONDER),
+    CommandSpec("draft", "draft <id>", drafts.draft, Role.RESPONDER),
+    CommandSpec("send", "send <id>", drafts.send, Role.RESPONDER),
     CommandSpec("claim", "claim [id]", mentions.claim, Role.RESPONDER),
     CommandSpec("assign", "assign <id> <person>", mentions.assign, Role.RESPONDER),
     CommandSpec("resolve", "resolve <id>", mentions.resolve, Role.RESPONDER),
@@ -61,6 +67,7 @@ BY_NAME = {c.name: c for c in COMMANDS}
 _REFUSAL = {
     Role.RESPONDER: "Sorry, {user}: only people allowed to answer customers may use {cmd}. "
                     "Ask an admin to add you.",
+    Role.APPROVER: "Sorry, {user}: only approvers may use {cmd}. Ask an admin to add you.",
     Role.ADMIN: "Sorry, {user}: only admins may use {cmd}.",
 }
 
@@ -103,5 +110,5 @@ async def dispatch(line: str, inv: Invocation, deps: Deps) -> Result:
                                       roles=inv.roles), deps)
 
 
-__all__ = ["BY_NAME", "COMMANDS", "CommandSpec", "Deps", "Invocation", "Result", "Role",
+__all__ = ["BY_NAME", "COMMANDS", "CommandSpec", "Deps", "Invocation", "Notice", "Result", "Role",
            "dispatch", "run"]

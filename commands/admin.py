@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+from bot.approvals import describe_approval
 from bot.domain import PRIORITY_ORDER
 from commands.base import Deps, Invocation, Result, UsageError, first_token, quoted
 from commands.mentions import PLACEHOLDERS
@@ -35,7 +36,8 @@ def brand(inv: Invocation, deps: Deps) -> Result:
         for b in brands:
             routes = ", ".join(f"{r.platform}:{r.channel}"
                                for r in deps.store.routes(brand_id=b.id)) or "no route"
-            lines.append(f"{b.name}: {b.query}  ->  {routes}")
+            rule = f"; {describe_approval(b)}" if b.approval == "required" else ""
+            lines.append(f"{b.name}: {b.query}  ->  {routes}{rule}")
         return Result(text=f"{len(brands)} brand(s):", ephemeral=True, lines=lines)
     if sub in ("add", "query"):
         name, query = first_token(rest)
@@ -74,7 +76,42 @@ def brand(inv: Invocation, deps: Deps) -> Result:
         return Result(text=f"{name} goes to {platform}:{channel}"
                            + (f" ({', '.join(networks)})" if networks else "")
                            + (f", {minimum} priority and up" if minimum != "low" else "") + ".")
-    raise UsageError("expected brand list | add | query | route | unroute")
+    if sub == "approval":
+        return _approval(rest, inv, deps)
+    if sub == "voice":
+        name, voice = first_token(rest)
+        if not name or not voice:
+            raise UsageError("usage: brand voice <name> <guide>  (- clears it)")
+        voice = "" if voice.strip() == "-" else voice.strip()[:VOICE_LIMIT]
+        b = deps.store.set_brand_voice(name=name, voice=voice, actor=inv.actor)
+        return Result(text=f"Voice guide of {b.name} " + ("cleared." if not voice else
+                                                          f"set ({len(voice)} characters)."))
+    raise UsageError("expected brand list | add | query | route | unroute | approval | voice")
+
+
+VOICE_LIMIT = 4000
+
+
+def _approval(rest: str, inv: Invocation, deps: Deps) -> Result:
+    name, rest = first_token(rest)
+    mode, options = first_token(rest)
+    if not name or mode not in ("required", "none"):
+        raise UsageError("usage: brand approval <name> required|none [networks=a,b] "
+                         f"[min={'|'.join(PRIORITY_ORDER)}]")
+    networks: list[str] = []
+    minimum = ""
+    for option in options.split():
+        key, _, value = option.partition("=")
+        if key == "networks" and value:
+            networks = [n.strip().lower() for n in value.split(",") if n.strip()]
+        elif key == "min" and value in PRIORITY_ORDER:
+            minimum = value
+        else:
+            raise UsageError(f"unknown approval option {quoted(option)}: expected networks=a,b "
+                             f"or min={'|'.join(PRIORITY_ORDER)}")
+    b = deps.store.set_brand_approval(name=name, approval=mode, networks=networks,
+                                      min_priority=minimum, actor=inv.actor)
+    return Result(text=f"{b.name}: {describe_approval(b)}.")
 
 
 def template(inv: Invocation, deps: Deps) -> Result:

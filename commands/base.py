@@ -16,13 +16,16 @@ if TYPE_CHECKING:
     # Annotations only: `import commands` stays free of SQLAlchemy, so that a light command
     # (`echtzeit cmd help`) starts fast.
     from bot.cards import Card
+    from bot.drafting import Drafter
     from bot.networks import Responder
     from bot.reporting.digest.builder import DigestBuilder
     from bot.store import Store
+    from bot.store.views import MentionView
 
 
 class Role(StrEnum):
     RESPONDER = "responder"  # may answer customers and work mentions
+    APPROVER = "approver"  # may approve, edit and reject others' replies where needed
     ADMIN = "admin"  # may change brands, routes and templates
 
 
@@ -83,6 +86,14 @@ class Deps:
     # None: bot.reporting.digest.builder's defaults.
     digest: DigestBuilder | None = None
     in_flight: InFlight = field(default_factory=InFlight)
+    # The AI endpoint that drafts replies (integrations/ai/); None: AI drafts are off.
+    drafter: Drafter | None = None
+
+    def card(self, view: MentionView) -> Card:
+        """The card of `view` with the buttons this desk offers."""
+        from bot.cards import card_for
+
+        return card_for(view, reply_networks=self.responders, ai_drafts=self.drafter is not None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,6 +114,19 @@ class Attachment:
     alt: str = ""
 
 
+@dataclass(frozen=True, slots=True)
+class Notice:
+    """A message for one person, apart from the command's answer: a rejected draft's reason
+    for its author. `user` is their id on `platform` (the adapter of that platform addresses
+    them: a direct message, or a mention in the channel); `text` is plain text, escaped by the
+    renderer like any other (it may quote what staff typed)."""
+
+    platform: str
+    user: str
+    text: str
+    mention_id: int | None = None
+
+
 @dataclass
 class Result:
     """What a command answers. `text` is plain text; renderers escape it like any other text,
@@ -115,6 +139,7 @@ class Result:
     history: list[HistoryItem] = field(default_factory=list)
     lines: list[str] = field(default_factory=list)
     attachments: list[Attachment] = field(default_factory=list)
+    notices: list[Notice] = field(default_factory=list)
 
     @classmethod
     def error(cls, text: str) -> Result:

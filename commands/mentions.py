@@ -7,7 +7,7 @@ import logging
 import re
 from typing import TYPE_CHECKING
 
-from bot.cards import card_for
+from bot.approvals import approval_needed
 from bot.domain import OPEN_STATUSES, MentionStatus
 from bot.errors import NotFound
 from bot.networks import ReplyRejected, ReplyUncertain
@@ -60,8 +60,20 @@ async def reply(inv: Invocation, deps: Deps) -> Result:
     if isinstance(prepared, Result):
         return prepared
     view, text, record, responder = prepared
+    return await send_recorded(view, record, responder, deps)
+
+
+def person_key(inv: Invocation) -> str:
+    """Who acted, as drafts remember it: "<platform>:<user id>" (names may repeat)."""
+    return f"{inv.platform}:{inv.user}"
+
+
+async def send_recorded(view: MentionView, record: Reply, responder: Responder, deps: Deps, *,
+                        done: str = "Replied to") -> Result:
+    """Send a reply already recorded as pending, and record what the network answered."""
+    mid = view.mention.id or 0
     try:
-        posted = await responder.reply(mention=view.mention, text=text)
+        posted = await responder.reply(mention=view.mention, text=record.text)
     except ReplyRejected as exc:
         await asyncio.to_thread(deps.store.reply_failed, reply_id=record.id or 0,
                                 error=str(exc), unknown=False)
@@ -82,7 +94,7 @@ async def reply(inv: Invocation, deps: Deps) -> Result:
     await asyncio.to_thread(deps.store.reply_sent, reply_id=record.id or 0,
                             network_reply_id=posted.id, url=posted.url)
     where = f": {posted.url}" if posted.url else ""
-    return Result(text=f"Replied to #{mid} on {view.mention.network}{where}")
+    return Result(text=f"{done} #{mid} on {view.mention.network}{where}")
 
 
 def _prepare_reply(mid: int, text: str, inv: Invocation,
@@ -100,6 +112,12 @@ def _prepare_reply(mid: int, text: str, inv: Invocation,
     problem = responder.check(text)
     if problem:
         return Result.error(f"not sent: {problem}")
+    m = view.mention
+    if approval_needed(view.brand, network=m.network, priority=m.priority):
+        d = deps.store.submit_draft(mention_id=mid, text=text, by=inv.actor,
+                                    by_user=person_key(inv))
+        return Result(text=f"Your reply to #{mid} waits for approval by a second person "
+                           f"(draft {d.id}); nothing is sent until then.")
     record = deps.store.record_reply(mention_id=mid, text=text, by=inv.actor)
     return view, text, record, responder
 
@@ -192,7 +210,7 @@ def list_(inv: Invocation, deps: Deps) -> Result:
     if not views:
         return Result(text="No mentions.", ephemeral=True)
     return Result(text=f"{len(views)} mention(s), newest first:", ephemeral=True,
-                  cards=[card_for(v, reply_networks=deps.responders) for v in views])
+                  cards=[deps.card(v) for v in views])
 
 
 def show(inv: Invocation, deps: Deps) -> Result:
@@ -213,6 +231,11 @@ def show(inv: Invocation, deps: Deps) -> Result:
     ]
     lines += [f"Reply {r.id} by {r.by}: {r.state}" + (f" {r.url}" if r.url else "")
               for r in view.replies]
+    if view.draft is not None and view.draft.state != "dropped":
+        d = view.draft
+        lines.append(f"Draft {d.id} ({d.origin}) by {d.by}: {d.state}"
+                     + (f", edited by {d.edited_by}" if d.edited_by else "")
+                     + (f", decided by {d.decided_by}" if d.decided_by else ""))
     return Result(text=f"Mention #{view.mention.id}", ephemeral=True,
-                  cards=[card_for(view, reply_networks=deps.responders)],
+                  cards=[deps.card(view)],
                   history=earlier, lines=lines)

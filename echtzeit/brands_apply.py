@@ -17,7 +17,7 @@ from echtzeit.errors import SetupError
 if TYPE_CHECKING:
     from bot.models import Brand, Route
     from bot.store import Store
-    from echtzeit.brands_file import Plan
+    from echtzeit.brands_file import BrandPlan, Plan
 
 NOTHING_TO_CHANGE = "nothing to change"
 
@@ -80,6 +80,7 @@ def changes(store: Store, plan: Plan, *, actor: str) -> list[Change]:
                 out.append(Change(f"~ route {shown} -> {r.target}: "
                                   f"{_options(r.networks, r.min_priority)} (was "
                                   f"{_options(old_networks, old.min_priority)})", add))
+        out.extend(_approval_changes(store, bp, have, name, actor))
         for network, minutes in bp.sla.items():
             before = have_sla.get(network)
             if before != minutes:
@@ -106,6 +107,31 @@ def changes(store: Store, plan: Plan, *, actor: str) -> list[Change]:
                               + ("" if tname not in texts else ": text changed"),
                               functools.partial(store.add_template, name=tname, text=text,
                                                 actor=actor)))
+    return out
+
+
+def _approval_changes(store: Store, bp: BrandPlan, have: Brand | None, name: str,
+                      actor: str) -> list[Change]:
+    """The brand's approval rule and voice guide, where the file declares them."""
+    from bot.approvals import describe_rule
+
+    out: list[Change] = []
+    shown = f'"{name}"'
+    if bp.approval is not None:
+        want = (bp.approval, ",".join(bp.approval_networks), bp.approval_min_priority)
+        now = ((have.approval, have.approval_networks, have.approval_min_priority)
+               if have is not None else ("none", "", ""))
+        if want != now:
+            out.append(Change(f"~ approval {shown}: {describe_rule(*want)}",
+                              functools.partial(store.set_brand_approval, name=name,
+                                                approval=bp.approval,
+                                                networks=list(bp.approval_networks),
+                                                min_priority=bp.approval_min_priority,
+                                                actor=actor)))
+    if bp.voice is not None and bp.voice != (have.voice if have is not None else ""):
+        out.append(Change(f"~ voice {shown}: {len(bp.voice)} characters",
+                          functools.partial(store.set_brand_voice, name=name, voice=bp.voice,
+                                            actor=actor)))
     return out
 
 

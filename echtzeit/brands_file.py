@@ -35,10 +35,17 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import yaml
-from pydantic import AfterValidator, BaseModel, ConfigDict, ValidationError, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    StringConstraints,
+    ValidationError,
+    field_validator,
+)
 from pydantic_core import ErrorDetails
 
 from bot.domain import PRIORITY_ORDER
@@ -88,6 +95,11 @@ class BrandPlan:
     query: str
     routes: tuple[RoutePlan, ...] = ()
     sla: Mapping[str, int] = field(default_factory=dict)  # network -> minutes
+    # Replies need a second person (bot.approvals): None leaves the stored rule as it is.
+    approval: str | None = None
+    approval_networks: tuple[str, ...] = ()
+    approval_min_priority: str = ""
+    voice: str | None = None  # the voice guide of AI drafts; None: as stored
 
 
 @dataclass(frozen=True, slots=True)
@@ -211,6 +223,17 @@ class BrandEntry(_Entry):
     query: Annotated[str, AfterValidator(_query)]
     routes: list[RouteEntry] = []
     sla: dict[Network, Annotated[int, AfterValidator(_minutes)]] = {}
+    approval: Literal["required", "none"] | None = None
+    approval_networks: list[Network] = []
+    approval_min_priority: str = ""
+    voice: Annotated[str, StringConstraints(max_length=4000)] | None = None
+
+    @field_validator("approval_min_priority")
+    @classmethod
+    def _approval_priority(cls, value: str) -> str:
+        if value and value not in PRIORITY_ORDER:
+            raise ValueError(f"expected one of {', '.join(PRIORITY_ORDER)}, not {value!r}")
+        return value
 
     @field_validator("routes", mode="before")
     @classmethod
@@ -430,7 +453,10 @@ def load_plan(path: Path | str) -> Plan:
                                        channel=r.to.partition(":")[2],
                                        networks=tuple(r.networks), min_priority=r.min)
                              for r in b.routes),
-                sla=dict(b.sla))
+                sla=dict(b.sla), approval=b.approval,
+                approval_networks=tuple(dict.fromkeys(b.approval_networks)),
+                approval_min_priority=b.approval_min_priority,
+                voice=b.voice.strip() if b.voice is not None else None)
             for b in spec.brands),
         templates=dict(spec.templates),
         prune=spec.prune,

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from bot import db
 from bot.chat import ChatAdapter, DigestSink, Notifier, Service
+from bot.drafting import Drafter
 from bot.enrich import LanguageDetector
 from bot.leader import Leader
 from bot.leases import Exclusive, LeaseSession
@@ -34,6 +35,7 @@ from bot.store import Store
 from commands import Deps
 from echtzeit.config import Config
 from echtzeit.supervisor import Phase, Unit
+from integrations.ai.settings import AiSettings
 from integrations.chat.console.chat import ConsoleChat
 from integrations.networks.registry import Networks
 from integrations.networks.registry import build as build_networks
@@ -125,7 +127,8 @@ def chat_adapters(config: Config, deps: Deps) -> tuple[list[ChatAdapter], list[S
         from integrations.chat.discord.chat import DiscordChat  # discord.py only when used
 
         discord_chat = DiscordChat(config.discord, deps, admins=config.core.admins,
-                                   responders=config.core.responders)
+                                   responders=config.core.responders,
+                                   approvers=config.core.approvers)
         adapters.append(discord_chat)
         services.append(discord_chat)
     if config.slack.configured:
@@ -136,6 +139,21 @@ def chat_adapters(config: Config, deps: Deps) -> tuple[list[ChatAdapter], list[S
             adapters.append(slack[0])
             services.extend(slack[1])
     return adapters, services
+
+
+def build_drafter(config: Config) -> Drafter | None:
+    """The AI endpoint that drafts replies, when ECHTZEIT_AI_BASE_URL and _MODEL are set."""
+    try:
+        ai = config.get(AiSettings)
+    except KeyError:  # a Config built by hand (tests) without the AI model
+        return None
+    if not ai.enabled:
+        return None
+    import httpx
+
+    from integrations.ai.chat_completions import ChatCompletionsDrafter
+
+    return ChatCompletionsDrafter(ai, httpx.AsyncClient(follow_redirects=False))
 
 
 def build_desk(config: Config, url: str, *, replies_file: Path,
@@ -160,7 +178,7 @@ def build_desk(config: Config, url: str, *, replies_file: Path,
     digests = DigestBuilder(store, timezone=settings.timezone, digest_hour=settings.digest_hour,
                             business_hours=settings.business_hours)
     deps = Deps(store=store, responders=network_responders(settings, replies_file, live),
-                digest=digests)
+                digest=digests, drafter=build_drafter(config))
     adapters, services = chat_adapters(config, deps)
     services = [*services, *(live.services if live is not None else [])]
     by_platform: dict[str, ChatAdapter] = {chat.platform: chat}
@@ -170,7 +188,7 @@ def build_desk(config: Config, url: str, *, replies_file: Path,
         backoff_base=settings.relay_backoff_base_seconds,
         backoff_cap=settings.relay_backoff_cap_seconds,
         lease=timedelta(seconds=settings.relay_lease_seconds),
-    ), reply_networks=frozenset(deps.responders))
+    ), reply_networks=frozenset(deps.responders), ai_drafts=deps.drafter is not None)
     notifiers = {p: a for p, a in by_platform.items() if isinstance(a, Notifier)}
     scheduler = Scheduler(store, digests, notifiers=notifiers,
                           sinks={p: a for p, a in by_platform.items() if isinstance(a, DigestSink)},

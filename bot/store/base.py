@@ -18,7 +18,7 @@ from sqlmodel import Session, col, select
 from bot.clock import utcnow
 from bot.db import make_engine
 from bot.errors import NotFound
-from bot.models import Author, Brand, Delivery, Event, Mention, Reply, SlaTarget
+from bot.models import Author, Brand, Delivery, Draft, Event, Mention, Reply, SlaTarget
 from bot.store.views import MentionView
 
 
@@ -108,10 +108,16 @@ class StoreBase:
             select(Reply).where(col(Reply.mention_id).in_(set(ids))).order_by(col(Reply.id))
         ):
             replies.setdefault(r.mention_id, []).append(r)
+        drafts: dict[int, Draft] = {}
+        for d in s.exec(
+            select(Draft).where(col(Draft.mention_id).in_(set(ids))).order_by(col(Draft.id))
+        ):
+            drafts[d.mention_id] = d
         sla = {(t.brand_id, t.network): t.minutes for t in s.exec(
             select(SlaTarget).where(col(SlaTarget.brand_id).in_({m.brand_id for m, _, _ in rows})))}
         return {
             m.id or 0: MentionView(mention=m, author=a, brand=b, replies=replies.get(m.id or 0, []),
-                                   sla_target_minutes=sla.get((m.brand_id, m.network)))
+                                   sla_target_minutes=sla.get((m.brand_id, m.network)),
+                                   draft=drafts.get(m.id or 0))
             for m, a, b in rows
         }

@@ -188,6 +188,20 @@ class MentionStore(StoreBase):
             )
             return list(s.exec(q))
 
+    def thread_context(self, *, network: str, external_id: str | None) -> list[str]:
+        """The texts of the stored posts a post answers (`in_reply_to`, followed up to three
+        steps), nearest first; the posts not stored are skipped."""
+        texts: list[str] = []
+        with self.session() as s:
+            while external_id and len(texts) < 3:
+                parent = s.exec(select(Mention).where(
+                    Mention.network == network, Mention.external_id == external_id)).first()
+                if parent is None:
+                    break
+                texts.append(parent.text)
+                external_id = parent.in_reply_to
+        return texts
+
     def list_mentions(
         self,
         *,

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from sqlmodel import col, select
+from sqlmodel import Session, col, select
 
 from bot.domain import MentionStatus, ReplyState
 from bot.errors import Conflict, NotFound
-from bot.models import Author, Mention, Reply
+from bot.models import Author, Draft, Mention, Reply
 from bot.store.base import StoreBase
 
 
@@ -23,23 +23,34 @@ class ReplyStore(StoreBase):
             m = s.get(Mention, mention_id)
             if m is None:
                 raise NotFound(f"no mention #{mention_id}")
-            open_reply = s.exec(
-                select(Reply).where(
-                    Reply.mention_id == mention_id,
-                    col(Reply.state).in_([ReplyState.PENDING.value, ReplyState.UNKNOWN.value]),
-                )
-            ).first()
-            if open_reply is not None:
-                raise Conflict(
-                    f"reply {open_reply.id} to #{mention_id} is still {open_reply.state}; "
-                    "check the network before answering again"
-                )
-            r = Reply(mention_id=mention_id, text=text, by=by, state=ReplyState.PENDING.value,
-                      created_at=self.now())
-            s.add(r)
-            s.flush()
-            self._event(s, kind="reply_recorded", actor=by, mention=m, detail={"reply": r.id})
-            return r
+            return self._record(s, m, text=text, by=by)
+
+    def _record(self, s: Session, m: Mention, *, text: str, by: str) -> Reply:
+        mention_id = m.id or 0
+        open_reply = s.exec(
+            select(Reply).where(
+                Reply.mention_id == mention_id,
+                col(Reply.state).in_([ReplyState.PENDING.value, ReplyState.UNKNOWN.value]),
+            )
+        ).first()
+        if open_reply is not None:
+            raise Conflict(
+                f"reply {open_reply.id} to #{mention_id} is still {open_reply.state}; "
+                "check the network before answering again"
+            )
+        waiting = s.exec(select(Draft).where(Draft.mention_id == mention_id,
+                                             Draft.state == "awaiting")).first()
+        if waiting is not None:
+            # A reply awaiting approval goes first (even when the brand's rule changed since):
+            # approving it later must not make a second reply.
+            raise Conflict(f"a reply to #{mention_id} by {waiting.by} awaits approval; "
+                           "approve, edit or reject it first")
+        r = Reply(mention_id=mention_id, text=text, by=by, state=ReplyState.PENDING.value,
+                  created_at=self.now())
+        s.add(r)
+        s.flush()
+        self._event(s, kind="reply_recorded", actor=by, mention=m, detail={"reply": r.id})
+        return r
 
     def reply_sent(self, *, reply_id: int, network_reply_id: str, url: str | None) -> Reply:
         with self.session() as s:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from bot.store.brands import BrandStore
 from bot.store.credentials import CredentialStore
 from bot.store.cursors import CursorStore
+from bot.store.drafts import DraftStore
 from bot.store.followers import FollowerStore
 from bot.store.mentions import MentionStore
 from bot.store.outbox import OutboxStore
@@ -24,6 +25,7 @@ class Store(
     MentionStore,
     OutboxStore,
     WorkflowStore,
+    DraftStore,
     ReplyStore,
     TemplateStore,
     CursorStore,

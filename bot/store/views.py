@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from bot.models import Author, Brand, Delivery, Mention, Reply
+    from bot.models import Author, Brand, Delivery, Draft, Mention, Reply
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +50,9 @@ class MentionView:
     replies: list[Reply]
     # The brand's own first-response target on this network; None: bot.reporting.sla's default.
     sla_target_minutes: int | None = None
+    # The latest draft of a reply (awaiting approval, AI-suggested, or just decided); None:
+    # there never was one.
+    draft: Draft | None = None
 
 
 @dataclass(frozen=True, slots=True)

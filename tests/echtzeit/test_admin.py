@@ -229,7 +229,7 @@ def test_run_line_returns_the_text_and_the_exit_code(sqlite_store: Store) -> Non
     assert admin.run_line("/brand list", deps) == (
         "1 brand(s):\nAcme: acme  ->  no route", 0)
     assert admin.run_line("brand nope", deps) == (
-        "brand: expected brand list | add | query | route | unroute", 2)
+        "brand: expected brand list | add | query | route | unroute | approval | voice", 2)
     assert sqlite_store.events()[0].actor == "admin@shell"
 
 
@@ -351,7 +351,8 @@ BAD_FILES = [
     ("yaml-duplicate-key", "brands:\n  - name: Acme\n    query: a\n    query: b\n",
      "line 4, column 5: YAML: duplicate key 'query' (first on line 3)"),
     ("unknown-key", "brands:\n" + GOOD_BRAND + "  - name: Kaffee\n    qurey: kaffee\n",
-     "line 5: brands[2] (Kaffee): qurey: unknown key; expected name, query, routes or sla"),
+     "line 5: brands[2] (Kaffee): qurey: unknown key; expected name, query, routes, sla, "
+     "approval, approval_networks, approval_min_priority or voice"),
     ("unknown-top-key", "brand:\n" + GOOD_BRAND,
      "line 1: brand: unknown key; expected brands, templates or prune"),
     ("missing-query", "brands:\n  - name: Acme\n",
@@ -464,3 +465,27 @@ def test_the_example_file_loads() -> None:
     assert list(plan.templates) == ["thanks", "danke", "dm"]
     assert plan.templates["dm"].endswith("sort it out today.")  # folded: one line
     assert plan.prune is False
+
+
+def test_the_file_sets_the_approval_rule_and_the_voice(sqlite_store: Store,
+                                                       tmp_path: Path) -> None:
+    file = tmp_path / "brands.yaml"
+    file.write_text("brands:\n  - name: Acme\n    query: acme\n    approval: required\n"
+                    "    approval_networks: [x, mastodon]\n    approval_min_priority: high\n"
+                    "    voice: Warm, brief, no emoji.\n")
+    done = admin.apply_file(sqlite_store, file, actor="t")
+    assert done[1:] == ['~ approval "Acme": approval required on x, mastodon for high priority '
+                        'and up', '~ voice "Acme": 22 characters']
+    brand = sqlite_store.brand(name="Acme")
+    assert (brand.approval, brand.approval_networks, brand.approval_min_priority,
+            brand.voice) == ("required", "x,mastodon", "high", "Warm, brief, no emoji.")
+    assert admin.apply_file(sqlite_store, file, actor="t") == [NOTHING_TO_CHANGE]
+    # Left out, the rule stays as chat set it.
+    file.write_text("brands:\n  - name: Acme\n    query: acme\n")
+    assert admin.apply_file(sqlite_store, file, actor="t") == [NOTHING_TO_CHANGE]
+    file.write_text("brands:\n  - name: Acme\n    query: acme\n    approval: sometimes\n")
+    with pytest.raises(admin.SetupError, match="approval"):
+        admin.apply_file(sqlite_store, file, actor="t")
+    file.write_text("brands:\n  - name: Acme\n    query: acme\n    approval: none\n")
+    assert admin.apply_file(sqlite_store, file, actor="t") == [
+        '~ approval "Acme": no approval']

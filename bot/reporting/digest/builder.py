@@ -132,6 +132,9 @@ class DigestBuilder:
         acts = self._actions(q.staff_counts(ch.brand_ids, windows))
         overdue, overdue_total = self._overdue(q, ch, targets, brand_names, now)
         hourly, hour_labels = self._hourly(rows, windows[0], zone)
+        waited: list[list[float]] = [[], [], []]
+        for b, seconds in q.approval_waits(ch.brand_ids, windows):
+            waited[b].append(seconds)
         return Digest(
             platform=platform, channel=channel, brands=ch.brand_names, kind=kind,
             timezone=prefs.timezone, business_hours=prefs.business_hours, periods=periods,
@@ -151,6 +154,8 @@ class DigestBuilder:
             followers=self._followers(q, ch, brand_names, day),
             staffing=self._staffing(q, ch, targets, zone, now, vol["networks_seen"]),
             hourly=hourly, hour_labels=hour_labels, response_minutes=resp["minutes"],
+            approvals=Trio(*(len(w) for w in waited)),
+            approval_median=Trio(*(percentile(w, 0.5) for w in waited)),
         )
 
     # --- sections ------------------------------------------------------------------------------

@@ -134,6 +134,10 @@ class Digest:
     hourly: dict[str, tuple[int, ...]] = field(default_factory=dict)  # per sentiment
     hour_labels: tuple[str, ...] = ()
     response_minutes: tuple[float, ...] = ()  # the period's customer response times
+    # Replies that needed a second person (bot.approvals): how many were approved, and the
+    # median seconds from the draft (its submission) to its approval.
+    approvals: Trio = field(default_factory=lambda: Trio(0, 0, 0))
+    approval_median: Trio = field(default_factory=lambda: Trio(None, None, None))
 
     @property
     def title(self) -> str:

@@ -185,6 +185,27 @@ class DigestQueries(SlaQueries):
         with self._connect() as conn:
             return [(int(b), str(k), str(a), int(n)) for b, k, a, n in fetch_all(conn, q)]
 
+    def approval_waits(self, brand_ids: Sequence[int],
+                       windows: Sequence[Window]) -> list[tuple[int, float]]:
+        """(bucket, seconds from draft to approval) of each reply approved in a window (the
+        `draft_approved` events, bot/store/drafts.py; the range scan of ix_event_brand_kind_at,
+        the detail read from the few rows it finds)."""
+        q = _union([
+            sa.select(_bucket(i), events.c.detail)
+            .where(events.c.brand_id.in_(list(brand_ids)), events.c.kind == "draft_approved",
+                   events.c.at >= w.start, events.c.at < w.end)
+            for i, w in enumerate(windows)])
+        out: list[tuple[int, float]] = []
+        with self._connect() as conn:
+            for b, detail in fetch_all(conn, q):
+                try:
+                    waited = json.loads(detail).get("waited_seconds")
+                except (ValueError, AttributeError):
+                    continue
+                if isinstance(waited, int | float):
+                    out.append((int(b), float(waited)))
+        return out
+
     def overdue(self, brand_ids: Sequence[int], targets: SlaTargets, *, since: datetime,
                 now: datetime, limit: int) -> tuple[list[OverdueRow], int]:
         """The oldest `limit` open mentions posted since `since` that have no sent reply and

@@ -71,6 +71,9 @@ def digest_lines(d: Digest, *, now: datetime | None = None) -> list[str]:
                  f"p90 {trio_text(d.response_p90, 'dur')}")
     lines.append(f"First response (team): median {trio_text(d.team_median, 'dur')}, "
                  f"p90 {trio_text(d.team_p90, 'dur')}")
+    if d.approvals.now or d.approvals.prev or d.approvals.earlier:
+        lines.append(f"Approvals: {trio_text(d.approvals)}; time to approval: median "
+                     f"{trio_text(d.approval_median, 'dur')}")
     lines.append(f"Response rate: {trio_text(d.response_rate, 'pct')}; "
                  f"within SLA: {trio_text(d.sla_rate, 'pct')}")
     lines.extend(f"  SLA {s.network} ({duration(s.target_minutes * 60)}): "

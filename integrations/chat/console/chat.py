@@ -58,6 +58,8 @@ class ConsoleChat:
 
     def show(self, result: Result) -> None:
         self._print(render_result(result, self.now()), "" if result.ok else "yellow")
+        for n in result.notices:  # the console's people all read this terminal
+            self._print(render_notice(n.text, person=n.user, thread=()), "magenta")
         for a in result.attachments:
             self._print(f"[{a.alt or a.filename}] saved to {self.save_file(a.filename, a.data)}",
                         "dim")

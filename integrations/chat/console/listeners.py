@@ -16,9 +16,12 @@ from integrations.chat.console.chat import PLATFORM, ConsoleChat
 
 
 def console_invocation(user: str) -> Invocation:
-    """The person at the console runs the desk: they may answer and administer."""
+    """The person at the console runs the desk: they may answer, approve and administer."""
     return Invocation(user=user, platform=PLATFORM, display_name=user,
-                      roles=frozenset({Role.RESPONDER, Role.ADMIN}))
+                      roles=frozenset({Role.RESPONDER, Role.APPROVER, Role.ADMIN}))
+
+
+AS = "/as"
 
 
 def _reader(stream: TextIO, loop: asyncio.AbstractEventLoop,
@@ -50,7 +53,7 @@ async def command_loop(
     inv = console_invocation(user)
     while True:
         if prompt:
-            chat.console.print(Text(f"{user}> ", style="bold green"), end="")
+            chat.console.print(Text(f"{inv.user}> ", style="bold green"), end="")
         line = await lines.get()
         if line is None:
             return
@@ -60,7 +63,17 @@ async def command_loop(
         if line in ("/quit", "/exit", "quit", "exit"):
             return
         if prompt is False:
-            chat._print(f"{user}> {line}", "bold green")
+            chat._print(f"{inv.user}> {line}", "bold green")
+        if line.split(" ", 1)[0] in (AS, AS[1:]):
+            # Several people share one terminal (a demo of approvals: one writes, another
+            # approves): `/as bea` types as bea from here on.
+            name = line.split(" ", 1)[1].strip() if " " in line else ""
+            if not name or not name.isprintable() or len(name) > 60:
+                chat._print("! usage: /as <name>", "yellow")
+            else:
+                inv = console_invocation(name)
+                chat._print(f"You are {name} now.", "dim")
+            continue
         chat.show(await dispatch(line, inv, deps))
         if after_each is not None:
             waited = after_each()

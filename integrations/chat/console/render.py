@@ -55,6 +55,7 @@ def render_card(card: Card, now: datetime, *, text_limit: int = 600) -> str:
     if card.reply_state:
         lines.append(f"reply {card.reply_state} by {card.reply_by}"
                      + (f": {card.reply_url}" if card.reply_url else ""))
+    lines += draft_lines(card)
     if card.sla_due_at is not None:
         left = card.sla_due_at - now
         lines.append(f"SLA: reply within {humanize_age(now, card.sla_due_at)}"
@@ -65,17 +66,34 @@ def render_card(card: Card, now: datetime, *, text_limit: int = 600) -> str:
     return "\n".join(lines)
 
 
+def draft_lines(card: Card, *, limit: int = 600) -> list[str]:
+    """The card's reply draft: its state, then its text (a person's or an AI endpoint's:
+    cleaned like the post) while it is open."""
+    line = card.draft_line
+    if line is None:
+        return []
+    out = [clean(line)]
+    if card.draft_text and card.draft_state in ("suggested", "awaiting"):
+        out += ["  > " + part for part in truncate(clean(card.draft_text), limit).splitlines()]
+    return out
+
+
 def render_update(card: Card) -> str:
     line = f"updated {card_header(card)}"
     if card.reply_url and card.reply_state == "sent":
         line += f" · reply {card.reply_url}"
+    if card.draft_line and card.draft_state != "approved":
+        line += f" · {clean(card.draft_line)}"
+    if card.actions:
+        line += " · " + " ".join(f"[{a}]" for a in card.actions)
     return line
 
 
 def render_result(result: Result, now: datetime) -> str:
     out = [("" if result.ok else "! ") + clean(result.text)]
     out += [clean(line) for line in result.lines]
-    if result.cards and len(result.cards) == 1 and (result.history or result.lines):
+    if result.cards and len(result.cards) == 1 and (result.history or result.lines
+                                                    or result.cards[0].draft_text):
         out.append(render_card(result.cards[0], now))
     else:
         out += [

@@ -98,9 +98,10 @@ class DiscordChat:
 
     def __init__(self, settings: DiscordSettings, deps: Deps | None, *,
                  admins: Collection[str] = (), responders: Collection[str] = (),
+                 approvers: Collection[str] = (),
                  channel_rate: tuple[int, float] = CHANNEL_RATE, **client_options: Any) -> None:
-        """`admins` and `responders`: user ids that administer or answer whatever their roles
-        (ECHTZEIT_ADMINS, ECHTZEIT_RESPONDERS)."""
+        """`admins`, `responders` and `approvers`: user ids that administer, answer or approve
+        whatever their roles (ECHTZEIT_ADMINS, ECHTZEIT_RESPONDERS, ECHTZEIT_APPROVERS)."""
         point_at(settings.api_url)
         self.settings = settings
         self.deps = deps
@@ -113,7 +114,8 @@ class DiscordChat:
         self.client = EchtzeitClient(self, **client_options)
         self.gateway = Gateway(settings, self.client)
         self.interactions = Interactions(settings, self._deps, self.update_card,
-                                         admins=admins, responders=responders)
+                                         admins=admins, responders=responders,
+                                         approvers=approvers)
         self.autocomplete = Autocomplete(self._deps)
         self.sync = CommandSync(self.client.tree, self.login, self.on_command,
                                 self.autocomplete.suggesters())

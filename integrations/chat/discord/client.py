@@ -18,10 +18,13 @@ from commands import Result
 from integrations.chat.discord.render import (
     BUTTONS,
     CUSTOM_ID_PATTERN,
+    DRAFT_INPUT_ID,
+    REASON_MAX,
     REPLY_INPUT_ID,
     REPLY_MODAL_PREFIX,
     TEXT_INPUT_MAX,
     custom_id,
+    draft_modal_title,
     reply_modal_title,
     result_embeds,
 )
@@ -84,6 +87,18 @@ class CardButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=CUSTOM
             await client.chat.on_button(interaction, self.action, self.mention_id)
 
 
+def draft_buttons(result: Result) -> discord.ui.View | None:
+    """The buttons of a draft shown to the member alone (an AI draft: Send, Edit, ...), so that
+    they act on it where they read it; None for any other result."""
+    if len(result.cards) != 1 or not result.cards[0].draft_text:
+        return None
+    card = result.cards[0]
+    view = discord.ui.View(timeout=None)
+    for action in [a for a in card.actions if a in BUTTONS][:20]:
+        view.add_item(CardButton(action, card.mention_id))
+    return view
+
+
 class ReplyModal(discord.ui.Modal):
     """Asks for the answer to one mention. Its submission is handled by DiscordChat from the
     modal's custom id, so a modal left open across a restart still works."""
@@ -98,6 +113,29 @@ class ReplyModal(discord.ui.Modal):
         )
         self.add_item(discord.ui.Label(text="Answer", component=self.answer,
                                        description="Posted as a reply on the network"))
+
+
+class DraftModal(discord.ui.Modal):
+    """The Edit button's form (the draft's text, to change) or the Reject button's (the reason
+    its author is told); handled from its custom id like the Reply modal."""
+
+    def __init__(self, kind: str, mention_id: int, *, text: str = "",
+                 limit: int | None = None) -> None:
+        super().__init__(title=draft_modal_title(kind, mention_id),
+                         custom_id=f"ez-{kind}:{mention_id}", timeout=900)
+        if kind == "edit":
+            most = min(limit or TEXT_INPUT_MAX, TEXT_INPUT_MAX)
+            self.text: discord.ui.TextInput[DraftModal] = discord.ui.TextInput(
+                style=discord.TextStyle.paragraph, custom_id=DRAFT_INPUT_ID, max_length=most,
+                default=text[:most] or None, required=True)
+            self.add_item(discord.ui.Label(text="The reply", component=self.text,
+                                           description="Needs approval again once changed"))
+        else:
+            self.text = discord.ui.TextInput(
+                style=discord.TextStyle.paragraph, custom_id=DRAFT_INPUT_ID,
+                max_length=REASON_MAX, required=True)
+            self.add_item(discord.ui.Label(text="Why not?", component=self.text,
+                                           description="Its author is told this reason"))
 
 
 class EchtzeitTree(app_commands.CommandTree["EchtzeitClient"]):

@@ -16,16 +16,27 @@ from typing import Any
 
 import discord
 
-from bot.cards import Card, card_for
+from bot.cards import Card
 from bot.chat import ChatError
+from bot.networks import reply_limit
 from bot.store import NotFound
 from commands import BY_NAME, Deps, Invocation, Result, Role, run
 from commands.base import CommandSpec, one_line
 from integrations.chat.discord.autocomplete import quote
-from integrations.chat.discord.client import NO_PINGS, ReplyModal, embeds, files
+from integrations.chat.discord.client import (
+    NO_PINGS,
+    DraftModal,
+    ReplyModal,
+    draft_buttons,
+    embeds,
+    files,
+)
 from integrations.chat.discord.render import (
+    DRAFT_INPUT_ID,
+    DRAFT_MODAL_PATTERN,
     REPLY_INPUT_ID,
     REPLY_MODAL_PATTERN,
+    notice_message,
     reply_modal_placeholder,
 )
 from integrations.chat.discord.settings import DiscordSettings
@@ -35,6 +46,8 @@ log = logging.getLogger(__name__)
 PLATFORM = "discord"
 
 _MODAL_ID = re.compile(REPLY_MODAL_PATTERN)
+_DRAFT_MODAL_ID = re.compile(DRAFT_MODAL_PATTERN)
+_USER_ID = re.compile(r"[0-9]{15,21}")
 
 # Discord's JSON error codes when an interaction's time is up (opcodes-and-status-codes.mdx).
 UNKNOWN_INTERACTION = 10062  # no initial response within three seconds of the event
@@ -69,7 +82,7 @@ def _matches(setting: str | None, *, role_ids: Iterable[int], role_names: Iterab
 def member_roles(settings: DiscordSettings, *, user_id: str, role_ids: Iterable[int],
                  role_names: Iterable[str], permissions: discord.Permissions,
                  admins: Collection[str] = (), responders: Collection[str] = (),
-                 ) -> frozenset[Role]:
+                 approvers: Collection[str] = ()) -> frozenset[Role]:
     """What a member may do. Admins: `admins` (ECHTZEIT_ADMINS), the admin_role, or the
     Administrator / Manage Server permission. Responders: `responders` (ECHTZEIT_RESPONDERS),
     the responder_role, or (when no role is configured) the Manage Messages permission."""
@@ -86,6 +99,11 @@ def member_roles(settings: DiscordSettings, *, user_id: str, role_ids: Iterable[
         responder = permissions.manage_messages
     if responder or user_id in responders or Role.ADMIN in roles:
         roles.add(Role.RESPONDER)
+    # Approvers: `approvers` (ECHTZEIT_APPROVERS), the approver_role, and every admin.
+    if (Role.ADMIN in roles or user_id in approvers
+            or _matches(settings.approver_role, role_ids=ids, role_names=names,
+                        permissions=permissions)):
+        roles |= {Role.APPROVER, Role.RESPONDER}
     return frozenset(roles)
 
 
@@ -120,10 +138,12 @@ class Interactions:
 
     def __init__(self, settings: DiscordSettings, deps: Callable[[], Deps],
                  update_card: Callable[[str, str, Card], Awaitable[None]], *,
-                 admins: Collection[str] = (), responders: Collection[str] = ()) -> None:
+                 admins: Collection[str] = (), responders: Collection[str] = (),
+                 approvers: Collection[str] = ()) -> None:
         self.settings = settings
         self.admins = frozenset(admins)
         self.responders = frozenset(responders)
+        self.approvers = frozenset(approvers)
         self._deps = deps
         self._update_card = update_card
 
@@ -137,7 +157,7 @@ class Interactions:
             roles=member_roles(self.settings, user_id=str(user.id),
                                role_ids=[r.id for r in roles], role_names=[r.name for r in roles],
                                permissions=interaction.permissions, admins=self.admins,
-                               responders=self.responders),
+                               responders=self.responders, approvers=self.approvers),
         )
 
     @staticmethod
@@ -188,6 +208,12 @@ class Interactions:
         only for the actor, otherwise in the channel, signed with their name."""
         async with self._answering(interaction, what, result):
             if result.ephemeral or not result.ok:
+                buttons = draft_buttons(result)
+                if buttons is not None:
+                    await interaction.edit_original_response(embeds=embeds(result),
+                                                             view=buttons,
+                                                             allowed_mentions=NO_PINGS)
+                    return
                 await interaction.edit_original_response(embeds=embeds(result),
                                                          attachments=files(result),
                                                          allowed_mentions=NO_PINGS)
@@ -208,6 +234,54 @@ class Interactions:
         inv = self.invocation(interaction, args)
         result = await self._run(spec, inv)
         await self._answer(interaction, what, result, inv)
+        await self._notify(interaction, what, result)
+
+    async def _notify(self, interaction: discord.Interaction[Any], what: str,
+                      result: Result) -> None:
+        """The result's notices for Discord members (a rejection's reason for its author): a
+        direct message from the bot (Discord notifies them of it); where they take none, a
+        message in the channel addressed to them ("For @name", without a ping, like every
+        notice here). The text is escaped in an embed."""
+        for n in result.notices:
+            if n.platform != PLATFORM or not _USER_ID.fullmatch(n.user):
+                log.info("discord: a notice for %s on %s cannot be delivered here", n.user,
+                         n.platform)
+                continue
+            body = notice_message(n.text)
+            shown = [discord.Embed.from_dict(e) for e in body["embeds"]]
+            try:
+                dm = await interaction.client.create_dm(discord.Object(id=int(n.user)))
+                await dm.send(embeds=shown, allowed_mentions=NO_PINGS)
+                continue
+            except discord.HTTPException as exc:
+                log.info("discord: no direct message to %s (%s); telling them in the channel",
+                         n.user, exc.text or exc.status)
+            addressed = notice_message(n.text, person=n.user)
+            async with self._answering(interaction, what, result):
+                await interaction.followup.send(content=addressed.get("content", ""),
+                                                embeds=shown, allowed_mentions=NO_PINGS,
+                                                ephemeral=False)
+
+    async def _open_draft_form(self, interaction: discord.Interaction[Any], kind: str,
+                               mention_id: int, inv: Invocation, what: str) -> None:
+        """Edit and Reject open their form as the first response (within three seconds)."""
+        def refuse(text: str) -> Awaitable[Any]:
+            return interaction.response.send_message(
+                embeds=embeds(Result.error(text)), ephemeral=True, allowed_mentions=NO_PINGS)
+
+        if kind == "reject" and not {Role.APPROVER, Role.ADMIN} & inv.roles:
+            await self._acknowledge(interaction, what, lambda: refuse(
+                f"Sorry, {inv.actor}: only approvers may reject a reply."))
+            return
+        card = await self._modal_card(mention_id)
+        if card is None or card.draft_state not in ("suggested", "awaiting"):
+            await self._acknowledge(interaction, what, lambda: refuse(
+                f"#{mention_id} has no draft to {kind} any more."))
+            return
+        responder = self._deps().responders.get(card.network)
+        limit = reply_limit(responder) if responder is not None else None
+        await self._acknowledge(interaction, what, lambda: interaction.response.send_modal(
+            DraftModal(kind, mention_id, text=card.draft_text or "", limit=limit)))
 
     async def on_button(self, interaction: discord.Interaction[Any], action: str,
                         mention_id: int) -> None:
@@ -221,6 +295,15 @@ class Interactions:
                 ephemeral=True, allowed_mentions=NO_PINGS))
             return
         inv = self.invocation(interaction)
+        if action in ("edit", "reject"):
+            if not may(spec, inv.roles):
+                refused = embeds(await self._run(spec, inv))
+                await self._acknowledge(
+                    interaction, what, lambda: interaction.response.send_message(
+                        embeds=refused, ephemeral=True, allowed_mentions=NO_PINGS))
+                return
+            await self._open_draft_form(interaction, action, mention_id, inv, what)
+            return
         if action == "reply":
             if not may(spec, inv.roles):
                 refused = embeds(await self._run(spec, inv))
@@ -243,12 +326,22 @@ class Interactions:
         if result.ok:
             await self._redraw(interaction, mention_id)
         async with self._answering(interaction, what, result):
-            await interaction.followup.send(embeds=embeds(result), ephemeral=True,
-                                            allowed_mentions=NO_PINGS)
+            buttons = draft_buttons(result)
+            if buttons is not None:
+                await interaction.followup.send(embeds=embeds(result), ephemeral=True,
+                                                view=buttons, allowed_mentions=NO_PINGS)
+            else:
+                await interaction.followup.send(embeds=embeds(result), ephemeral=True,
+                                                allowed_mentions=NO_PINGS)
+        await self._notify(interaction, what, result)
 
     async def on_modal_submit(self, interaction: discord.Interaction[Any]) -> None:
         """The Reply modal: the answer goes to the core's reply command."""
         data: dict[str, Any] = dict(interaction.data or {})
+        drafted = _DRAFT_MODAL_ID.fullmatch(str(data.get("custom_id", "")))
+        if drafted is not None:
+            await self._on_draft_form(interaction, drafted["kind"], int(drafted["id"]), data)
+            return
         match = _MODAL_ID.fullmatch(str(data.get("custom_id", "")))
         if match is None:  # a form of another version: say so, or Discord shows a failure
             log.info("discord: a form this version does not know: %r",
@@ -271,6 +364,22 @@ class Interactions:
             await self._redraw(interaction, mention_id)
         await self._answer(interaction, what, result, inv)
 
+    async def _on_draft_form(self, interaction: discord.Interaction[Any], kind: str,
+                             mention_id: int, data: dict[str, Any]) -> None:
+        """The Edit form (the draft's new text) or the Reject form (the reason, which goes to
+        the draft's author)."""
+        what = f"the {kind.title()} form of mention {mention_id}"
+        if not await self._acknowledge(interaction, what, lambda: interaction.response.defer(
+                ephemeral=True, thinking=True)):
+            return
+        text = (_modal_value(data.get("components", []), DRAFT_INPUT_ID) or "").strip()
+        inv = self.invocation(interaction, f"{mention_id} {text}")
+        result = await self._run(BY_NAME[kind], inv)
+        if result.ok:
+            await self._redraw(interaction, mention_id)
+        await self._answer(interaction, what, result, inv)
+        await self._notify(interaction, what, result)
+
     async def _modal_card(self, mention_id: int) -> Card | None:
         try:
             return await asyncio.wait_for(self._card(mention_id), MODAL_LOOKUP_SECONDS)
@@ -285,7 +394,7 @@ class Interactions:
             view = await asyncio.to_thread(self._deps().store.view, mention_id)
         except NotFound:
             return None
-        return card_for(view, reply_networks=self._deps().responders)
+        return self._deps().card(view)
 
     async def _redraw(self, interaction: discord.Interaction[Any], mention_id: int) -> None:
         message = interaction.message

@@ -67,9 +67,13 @@ EPHEMERAL = 1 << 6
 
 CUSTOM_ID_PREFIX = "ez"
 REPLY_MODAL_PREFIX = "ez-reply"
-CUSTOM_ID_PATTERN = (rf"{CUSTOM_ID_PREFIX}:(?P<action>claim|reply|resolve|ignore|mute)"
-                     r":(?P<id>[0-9]+)")
+CUSTOM_ID_PATTERN = (rf"{CUSTOM_ID_PREFIX}:(?P<action>claim|reply|resolve|ignore|mute|approve|edit"
+                     r"|reject|draft|send):(?P<id>[0-9]+)")
 REPLY_MODAL_PATTERN = rf"{REPLY_MODAL_PREFIX}:(?P<id>[0-9]+)"
+# The Edit and Reject buttons' forms: the draft's new text, the rejection's reason.
+DRAFT_MODAL_PATTERN = r"ez-(?P<kind>edit|reject):(?P<id>[0-9]+)"
+DRAFT_INPUT_ID = "draft"
+REASON_MAX = 500
 REPLY_INPUT_ID = "text"
 
 # Button styles (components/reference.mdx): 1 primary, 2 secondary, 3 success, 4 danger, 5 link.
@@ -79,6 +83,11 @@ BUTTONS: dict[str, tuple[str, int]] = {
     "resolve": ("Resolve", 2),
     "ignore": ("Ignore", 2),
     "mute": ("Mute author", 4),
+    "approve": ("Approve", 3),
+    "edit": ("Edit", 2),
+    "reject": ("Reject", 4),
+    "draft": ("Draft with AI", 2),
+    "send": ("Send", 3),
 }
 PRIORITY_COLOR = {"urgent": 0xED4245, "high": 0xE67E22, "normal": 0x5865F2, "low": 0x95A5A6}
 STATUS_COLOR = {"resolved": 0x57F287, "ignored": 0x4F545C}
@@ -198,6 +207,12 @@ def card_embed(card: Card) -> dict[str, Any]:
         if card.reply_url:
             reply += f": {card.reply_url}"
         fields.append(_field("Reply", fitted(reply, EMBED_FIELD_VALUE_MAX), inline=False))
+    if card.draft_line:
+        # A person's or an AI endpoint's words: escaped like the post, pinging nobody.
+        draft = fitted(card.draft_line, 300)
+        if card.draft_text and card.draft_state in ("suggested", "awaiting"):
+            draft += "\n" + fitted(card.draft_text, EMBED_FIELD_VALUE_MAX - len(draft) - 1)
+        fields.append(_field("Draft", draft, inline=False))
     fields.append(_field("Post", fitted(card.url, EMBED_FIELD_VALUE_MAX), inline=False))
     text = fitted(card.text, CARD_TEXT_MAX) or "*(no text)*"
     return {
@@ -266,6 +281,11 @@ def reply_modal_title(mention_id: int) -> str:
     return truncate(f"Reply to mention #{mention_id}", MODAL_TITLE_MAX)
 
 
+def draft_modal_title(kind: str, mention_id: int) -> str:
+    verb = "Edit" if kind == "edit" else "Reject"
+    return truncate(f"{verb} the reply to #{mention_id}", MODAL_TITLE_MAX)
+
+
 def reply_modal_placeholder(card: Card | None) -> str:
     if card is None:
         return "Your answer, or :template-name"
@@ -318,7 +338,8 @@ def result_embeds(result: Result, *, actor: str | None = None) -> list[dict[str,
     embeds = _lines_embeds([head, *lines], color=color, budget=EMBEDS_TOTAL_MAX // 2)
     if actor and embeds:
         embeds[0]["footer"] = {"text": plain(f"by {actor}", EMBED_FOOTER_MAX)}
-    if len(result.cards) == 1 and (result.history or result.lines):
+    if len(result.cards) == 1 and (result.history or result.lines
+                                   or result.cards[0].draft_text):
         embeds.append(card_embed(result.cards[0]))
     elif result.cards:
         embeds += _lines_embeds([list_line(c) for c in result.cards], color=color,

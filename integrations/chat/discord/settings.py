@@ -33,4 +33,8 @@ class DiscordSettings(EchtzeitSettings):
         default=None,
         description="Role name or id whose members administer (Administrator and Manage Server "
                     "always do).")
+    approver_role: str | None = Field(
+        default=None,
+        description="Role name or id whose members approve, edit and reject others' replies "
+                    "where a brand wants approval (admins always may).")
     threads: bool = Field(default=False, description="true: open one thread per mention card.")

@@ -15,14 +15,14 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.cards import card_for
 from bot.clock import utcnow
-from bot.networks import Responder
+from bot.networks import Responder, reply_limit
 from bot.store import MentionView, NotFound
 from commands import Deps, Invocation, Result, Role
 from commands.mentions import fill_template
 from integrations.chat.slack.chat import PLATFORM
 from integrations.chat.slack.modal import ReplyTarget, reply_modal
 from integrations.chat.slack.people import Directory
-from integrations.chat.slack.render import result_message
+from integrations.chat.slack.render import notice_message, result_message
 
 log = logging.getLogger(__name__)
 
@@ -42,31 +42,13 @@ BOT_SCOPES = (
 )
 NOTE_REACTION = "memo"
 THREAD_SUBTYPES = (None, "thread_broadcast", "file_share")
-BUTTON_COMMANDS = ("claim", "resolve", "ignore", "mute")
+BUTTON_COMMANDS = ("claim", "resolve", "ignore", "mute", "approve", "draft", "send")
+# Buttons that open a form for a text: the draft's new text, a rejection's reason.
+FORM_COMMANDS = ("edit", "reject")
 # What a person is told when a listener fails (the traceback goes to the log).
 FAILED = "Something went wrong; the error is in Echtzeit's log."
 THREAD_POST_FLAGS: dict[str, Any] = {"unfurl_links": False, "unfurl_media": False,
                                      "link_names": False, "parse": "none", "mrkdwn": False}
-
-
-def reply_limit(responder: Responder) -> int | None:
-    """The longest reply the network takes, as its responder's `check` tells (an explicit
-    `max_chars` attribute wins); None when it names no limit up to 100,000 characters."""
-    explicit = getattr(responder, "max_chars", None)
-    if isinstance(explicit, int) and explicit > 0:
-        return explicit
-    if responder.check("x") is not None:
-        return None
-    low, high = 1, 100_000
-    if responder.check("x" * high) is None:
-        return None
-    while high - low > 1:
-        middle = (low + high) // 2
-        if responder.check("x" * middle) is None:
-            low = middle
-        else:
-            high = middle
-    return low
 
 
 @dataclass
@@ -157,6 +139,21 @@ class SlackDesk:
         except SlackApiError as exc:
             log.warning("could not tell %s about %s: %s", who.user, result.text,
                         exc.response.get("error"))
+
+    async def deliver_notices(self, client: AsyncWebClient, result: Result) -> None:
+        """The result's notices for Slack people (a rejection's reason for its author) as a
+        direct message from the bot, which addresses them."""
+        for n in result.notices:
+            if n.platform != PLATFORM:
+                log.info("a notice for %s on %s cannot be delivered from Slack", n.user,
+                         n.platform)
+                continue
+            try:
+                await client.chat_postMessage(channel=n.user,
+                                              **notice_message(n.text, person=n.user),
+                                              **THREAD_POST_FLAGS)
+            except SlackApiError as exc:
+                log.warning("could not tell %s: %s", n.user, exc.response.get("error"))
 
     # --- the reply modal ---------------------------------------------------------------------
 

@@ -13,6 +13,8 @@ from bot.untrusted import clean, truncate
 from integrations.chat.common import cut16, sound, u16len
 from integrations.chat.slack.render import (
     BLOCK_ID,
+    DRAFT_TEXT_ACTION,
+    EDIT_VIEW,
     INPUT_MAX,
     LABEL_TEXT,
     MODAL_BLOCKS,
@@ -20,6 +22,7 @@ from integrations.chat.slack.render import (
     MODAL_TITLE,
     OPTION_TEXT,
     OPTION_VALUE,
+    REJECT_VIEW,
     REPLY_TEXT_ACTION,
     REPLY_VIEW,
     SECTION_TEXT,
@@ -126,3 +129,46 @@ def reply_form(view: dict[str, Any]) -> tuple[str | None, str, str | None]:
                 text = state.get("value") or ""
                 text_block = block_id
     return template, text, text_block
+
+
+def draft_modal(card: Card, *, kind: str, target: ReplyTarget,
+                limit: int | None = None) -> dict[str, Any]:
+    """The form of a card's Edit… (the draft's text, to change) or Reject… (the reason its
+    author is told) button."""
+    mid = card.mention_id
+    excerpt, _ = fit(card.draft_text or "(no draft)", SECTION_TEXT)
+    blocks: list[Block] = [
+        context_block([card.draft_line or f"Draft of the reply to #{mid}"], "draft-state"),
+    ]
+    text_input: dict[str, Any] = {"type": "plain_text_input", "action_id": DRAFT_TEXT_ACTION,
+                                  "multiline": True}
+    if kind == "edit":
+        max_length = min(limit or INPUT_MAX, INPUT_MAX)
+        text_input["max_length"] = max_length
+        if card.draft_text:
+            text_input["initial_value"] = cut16(card.draft_text, max_length)
+        hint = (f"{card.network} allows {limit:,} characters" if limit else
+                f"Sent to {card.network} once approved or sent")
+        label, title, submit = "The reply", f"Edit reply #{mid}", "Save"
+    else:
+        blocks.append(text_section(excerpt, "draft-text"))
+        text_input["max_length"] = 500
+        hint = "Its author is told this reason."
+        label, title, submit = "Why not?", f"Reject reply #{mid}", "Reject"
+    blocks.append({"type": "input", "block_id": "draft", "label": plain(label, LABEL_TEXT),
+                   "hint": plain(hint, 2000), "element": text_input})
+    return {
+        "type": "modal",
+        "callback_id": EDIT_VIEW if kind == "edit" else REJECT_VIEW,
+        "private_metadata": target.dump(),
+        "title": plain(title, MODAL_TITLE),
+        "submit": plain(submit, MODAL_BUTTON),
+        "close": plain("Cancel", MODAL_BUTTON),
+        "blocks": blocks[:MODAL_BLOCKS],
+    }
+
+
+def draft_form(view: dict[str, Any]) -> str:
+    """The text typed into a submitted draft form."""
+    values: dict[str, dict[str, Any]] = view.get("state", {}).get("values", {})
+    return str((values.get("draft", {}).get(DRAFT_TEXT_ACTION) or {}).get("value") or "")

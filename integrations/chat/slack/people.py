@@ -1,9 +1,10 @@
 """Who a Slack user is to Echtzeit: their display name and their roles.
 
-`ECHTZEIT_SLACK_ADMINS` and `ECHTZEIT_SLACK_RESPONDERS` name user ids (U…/W…) or user-group ids
-(S…). Group members are looked up with usergroups.users.list and names with users.info; both
-are cached for a few minutes so that a busy channel costs a handful of API calls, not one per
-click. An empty responders list means everyone in the channel may answer customers.
+`ECHTZEIT_SLACK_ADMINS`, `ECHTZEIT_SLACK_RESPONDERS` and `ECHTZEIT_SLACK_APPROVERS` name user
+ids (U…/W…) or user-group ids (S…). Group members are looked up with usergroups.users.list and
+names with users.info; both are cached for a few minutes so that a busy channel costs a handful
+of API calls, not one per click. An empty responders list means everyone in the channel may
+answer customers.
 """
 
 from __future__ import annotations
@@ -37,14 +38,17 @@ class Directory:
 
     admins: tuple[str, ...] = ()
     responders: tuple[str, ...] = ()
+    approvers: tuple[str, ...] = ()
     ttl: float = 300.0
     clock: Callable[[], float] = time.monotonic
     _cache: dict[str, _Cached] = field(default_factory=dict)
 
     @classmethod
-    def from_lists(cls, admins: Iterable[str], responders: Iterable[str]) -> Directory:
+    def from_lists(cls, admins: Iterable[str], responders: Iterable[str],
+                   approvers: Iterable[str] = ()) -> Directory:
         return cls(admins=tuple(a.strip() for a in admins if a.strip()),
-                   responders=tuple(r.strip() for r in responders if r.strip()))
+                   responders=tuple(r.strip() for r in responders if r.strip()),
+                   approvers=tuple(a.strip() for a in approvers if a.strip()))
 
     def _get(self, key: str) -> object | None:
         hit = self._cache.get(key)
@@ -79,11 +83,14 @@ class Directory:
         return False
 
     async def roles(self, client: AsyncWebClient, user: str) -> frozenset[Role]:
-        """The roles of `user`: admin and responder as configured; everyone is a responder
-        when no responders are configured."""
+        """The roles of `user`: admin, approver and responder as configured (an admin is all
+        three, an approver also answers); everyone is a responder when no responders are
+        configured."""
         roles: set[Role] = set()
         if await self._listed(client, user, self.admins):
-            roles |= {Role.ADMIN, Role.RESPONDER}
+            roles |= {Role.ADMIN, Role.APPROVER, Role.RESPONDER}
+        if self.approvers and await self._listed(client, user, self.approvers):
+            roles |= {Role.APPROVER, Role.RESPONDER}
         if not self.responders or await self._listed(client, user, self.responders):
             roles.add(Role.RESPONDER)
         return frozenset(roles)

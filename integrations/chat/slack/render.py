@@ -72,7 +72,15 @@ BUTTONS: dict[str, tuple[str, str | None]] = {
     "resolve": ("Resolve", None),
     "ignore": ("Ignore", None),
     "mute": ("Mute author", "danger"),
+    "approve": ("Approve", "primary"),
+    "edit": ("Edit…", None),
+    "reject": ("Reject…", "danger"),
+    "draft": ("Draft with AI", None),
+    "send": ("Send", "primary"),
 }
+EDIT_VIEW = "echtzeit_edit"
+REJECT_VIEW = "echtzeit_reject"
+DRAFT_TEXT_ACTION = "draft_text"
 
 _ESCAPES = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
 _ESCAPE_RE = re.compile("[&<>]")
@@ -278,6 +286,7 @@ def card_blocks(card: Card, now: datetime) -> list[Block]:
     state = status_line(card)
     if state:
         blocks.append(context_block([state], f"m{mid}-state"))
+    blocks += draft_blocks(card)
     elements: list[dict[str, Any]] = []
     for action in card.actions:
         label, style = BUTTONS[action]
@@ -309,6 +318,25 @@ def card_blocks(card: Card, now: datetime) -> list[Block]:
         blocks.append({"type": "actions", "block_id": f"m{mid}-actions",
                        "elements": elements[:ACTIONS_ELEMENTS]})
     return blocks
+
+
+DRAFT_GLYPH = {"suggested": "🤖", "awaiting": "⏳", "approved": "✅", "rejected": "↩️"}
+
+
+def draft_blocks(card: Card) -> list[Block]:
+    """The reply draft under the card: its state, and its text while it is open (plain_text:
+    a person's or an AI endpoint's words are never mrkdwn, never a ping or a link label)."""
+    line = card.draft_line
+    if line is None:
+        return []
+    mid = card.mention_id
+    out = [context_block([f"{DRAFT_GLYPH.get(card.draft_state or '', '')} {line}".strip()],
+                         f"m{mid}-draft")]
+    if card.draft_text and card.draft_state in ("suggested", "awaiting"):
+        body, _ = fit(card.draft_text, SECTION_TEXT)
+        out.append({"type": "section", "block_id": f"m{mid}-draft-text",
+                    "text": {"type": "plain_text", "text": body or " ", "emoji": False}})
+    return out
 
 
 def card_fallback(card: Card) -> str:
@@ -382,7 +410,7 @@ def result_blocks(result: Result, now: datetime) -> list[Block]:
     head = result.text if result.ok else f"⚠️ {result.text}"
     blocks: list[Block] = [text_section(fit(head, SECTION_TEXT)[0], "r-text")]
     blocks += _sections(result.lines, "r-lines")
-    if len(result.cards) == 1 and (result.history or result.lines):
+    if len(result.cards) == 1 and (result.history or result.lines or result.cards[0].draft_text):
         blocks += card_blocks(result.cards[0], now)
     elif result.cards:
         blocks += _sections([_card_line(c) for c in result.cards], "r-cards")

@@ -121,7 +121,8 @@ def slack_from_settings(
     if not (bot_token or app_token or client_id or signing_secret):
         return None
     api_url = settings.api_url
-    directory = Directory.from_lists(settings.admins, settings.responders)
+    directory = Directory.from_lists(settings.admins, settings.responders,
+                                     settings.approvers)
     prefixes = tuple(p for p in settings.reply_prefixes if p) or ("!reply",)
 
     if app_token:

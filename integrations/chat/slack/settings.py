@@ -46,6 +46,10 @@ class SlackSettings(EchtzeitSettings):
         default_factory=list,
         description="Slack user ids or user groups who may answer customers; empty = everyone "
                     "in the channel.")
+    approvers: CommaList = Field(
+        default_factory=list,
+        description="Slack user ids or user groups who may approve, edit and reject others' "
+                    "replies where a brand wants approval (admins always may).")
     reply_prefixes: CommaList = Field(
         default_factory=lambda: ["/reply", "!reply"],
         description="Thread messages starting with one of these are sent to the customer; "

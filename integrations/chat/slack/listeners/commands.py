@@ -33,6 +33,7 @@ async def on_command(desk: SlackDesk, ack: Any, command: dict[str, Any], respond
         result = Result.error(FAILED)
     await respond(**result_message(result, desk.now()),
                   response_type="ephemeral" if result.ephemeral else "in_channel")
+    await desk.deliver_notices(client, result)
 
 
 def register(app: AsyncApp, desk: SlackDesk) -> None:

@@ -1,5 +1,6 @@
-"""The reply modal's submission. Its validation errors must travel in the acknowledgement
-itself, so the quick, local checks (no network call) run before `ack`."""
+"""The reply modal's and the draft forms' (Edit…, Reject…) submissions. Their validation errors
+must travel in the acknowledgement itself, so the quick, local checks (no network call) run
+before `ack`."""
 from __future__ import annotations
 
 import asyncio
@@ -12,8 +13,8 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.store import NotFound
 from commands import BY_NAME, Result, run
 from integrations.chat.slack.desk import FAILED, SlackDesk, who_from_body
-from integrations.chat.slack.modal import ReplyTarget, reply_form
-from integrations.chat.slack.render import REPLY_VIEW
+from integrations.chat.slack.modal import ReplyTarget, draft_form, reply_form
+from integrations.chat.slack.render import EDIT_VIEW, REJECT_VIEW, REPLY_VIEW
 
 log = logging.getLogger(__name__)
 
@@ -49,8 +50,50 @@ async def on_reply_submit(desk: SlackDesk, ack: Any, body: dict[str, Any], view:
     await desk.tell(client, who, result, channel=target.channel, thread_ts=target.message_ts)
 
 
+async def on_draft_submit(desk: SlackDesk, kind: str, ack: Any, body: dict[str, Any],
+                          view: dict[str, Any], client: AsyncWebClient) -> None:
+    """Edit…: the draft's new text (held to the network's rules before the form closes);
+    Reject…: the reason, which goes to the draft's author."""
+    target = ReplyTarget.load(view.get("private_metadata") or "{}")
+    text = draft_form(view).strip()
+    problem = None
+    if not text:
+        problem = "Write the reply." if kind == "edit" else "Say why, for its author."
+    elif kind == "edit":
+        try:
+            network = (await asyncio.to_thread(desk.deps.store.view,
+                                               target.mention_id)).mention.network
+            responder = desk.deps.responders.get(network)
+            problem = responder.check(text) if responder is not None else None
+        except NotFound as exc:
+            problem = str(exc)
+    if problem:
+        await ack(response_action="errors", errors={"draft": problem})
+        return
+    await ack()
+    who = who_from_body(body)
+    try:
+        inv = await desk.invocation(client, who, f"{target.mention_id} {text}")
+        result = await run(BY_NAME[kind], inv, desk.deps)
+    except Exception:
+        log.exception("%s of the draft of #%s failed", kind, target.mention_id)
+        result = Result.error(FAILED)
+    await desk.tell(client, who, result, channel=target.channel, thread_ts=target.message_ts)
+    await desk.deliver_notices(client, result)
+
+
 def register(app: AsyncApp, desk: SlackDesk) -> None:
     @app.view(REPLY_VIEW)
     async def reply_submit(ack: Any, body: dict[str, Any], view: dict[str, Any],
                            client: AsyncWebClient) -> None:
         await on_reply_submit(desk, ack, body, view, client)
+
+    @app.view(EDIT_VIEW)
+    async def edit_submit(ack: Any, body: dict[str, Any], view: dict[str, Any],
+                          client: AsyncWebClient) -> None:
+        await on_draft_submit(desk, "edit", ack, body, view, client)
+
+    @app.view(REJECT_VIEW)
+    async def reject_submit(ack: Any, body: dict[str, Any], view: dict[str, Any],
+                            client: AsyncWebClient) -> None:
+        await on_draft_submit(desk, "reject", ack, body, view, client)

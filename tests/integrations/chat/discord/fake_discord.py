@@ -33,6 +33,11 @@ discord-api-docs @ 2026-08; the parts of the fake that apply them say more):
   Limitations) or starting a thread without CREATE_PUBLIC_THREADS 403 Missing Permissions
   (50013) (codes: developers/topics/opcodes-and-status-codes.mdx). Refusals, not violations:
   they come from how a server is set up, and the adapter has to deal with them.
+- Direct messages (developers/resources/user.mdx, Create DM): POST /users/@me/channels with a
+  `recipient_id` (a snowflake, else 400 Invalid Form Body 50035) opens a DM channel (type 1,
+  `recipients`), the same one for the same user; a message to it needs no guild permission,
+  but a member who closed their DMs (`dm_closed`) makes it 403 Cannot send messages to this
+  user (50007), as Discord answers (opcodes-and-status-codes.mdx).
 - Interaction deadlines (fake_interactions.py), on `clock` from the dispatch: the initial
   response within INITIAL_RESPONSE_SECONDS = 3 ("you must send an initial response within 3
   seconds of receiving the event", receiving-and-responding.mdx, Interaction Callback), else
@@ -182,6 +187,8 @@ class FakeDiscord(FakeInteractions):
         self.global_limit = GlobalLimit(lambda: self.rate_clock())
         self.globally_limited: list[Recorded] = []  # requests answered with the global 429
         self._ids = itertools.count(1_310_000_000_000_000_000)
+        self.dm_channels: dict[str, str] = {}  # DM channel id -> the user's id
+        self.dm_closed: set[str] = set()  # users who take no direct messages from the bot
         self._changed = asyncio.Condition()
         self._sockets: list[_Session] = []
         self._runner: web.AppRunner | None = None
@@ -194,6 +201,7 @@ class FakeDiscord(FakeInteractions):
         api = "/api/v10"
         r = app.router
         r.add_get(f"{api}/users/@me", self._me)
+        r.add_post(f"{api}/users/@me/channels", self._create_dm)
         r.add_get(f"{api}/oauth2/applications/@me", self._application)
         r.add_get(f"{api}/gateway/bot", self._gateway_bot)
         r.add_post(f"{api}/channels/{{channel}}/messages", self._create_message)
@@ -443,8 +451,25 @@ class FakeDiscord(FakeInteractions):
             self.uploads[aid] = upload
         return out
 
+    async def _create_dm(self, request: web.Request) -> web.Response:
+        recipient = str(request[BODY].get("recipient_id", ""))
+        if not re.fullmatch(r"[0-9]{17,20}", recipient):
+            bad = self._bad("POST /users/@me/channels", [f"recipient_id {recipient!r}"])
+            assert bad is not None
+            return bad
+        cid = next((c for c, user in self.dm_channels.items() if user == recipient), None)
+        if cid is None:
+            cid = self.snowflake()
+            self.dm_channels[cid] = recipient
+        return json_response({"id": cid, "type": 1, "last_message_id": None, "flags": 0,
+                              "recipients": [{"id": recipient, "username": f"user{recipient[-4:]}",
+                                              "discriminator": "0", "global_name": None,
+                                              "avatar": None}]})
+
     async def _create_message(self, request: web.Request) -> web.Response:
         channel = request.match_info["channel"]
+        if channel in self.dm_channels:
+            return await self._create_dm_message(request, channel)
         refused = self.server.to_post(channel)
         if refused:
             return self._refuse(refused)
@@ -472,6 +497,23 @@ class FakeDiscord(FakeInteractions):
         # The answer carries the nonce (as MESSAGE_CREATE does); the stored message, like
         # Discord's channel history, does not.
         return json_response(message if nonce is None else dict(message, nonce=nonce))
+
+    async def _create_dm_message(self, request: web.Request, channel: str) -> web.Response:
+        body = request[BODY]
+        bad = self._bad(f"POST message to DM {channel}", message_problems(body)
+                        + upload_problems(body, request[FILES]))
+        if bad:
+            return bad
+        if self.dm_channels[channel] in self.dm_closed:
+            return error(403, 50007, "Cannot send messages to this user")
+        message = self._message(channel, body, files=request[FILES])
+        self.messages.setdefault(channel, {})[message["id"]] = message
+        return json_response(message)
+
+    def direct_messages(self, user_id: str) -> list[dict[str, Any]]:
+        """The bot's direct messages to one user."""
+        return [m for cid, user in self.dm_channels.items() if user == user_id
+                for m in self.messages.get(cid, {}).values()]
 
     async def _edit_message(self, request: web.Request) -> web.Response:
         channel, mid = request.match_info["channel"], request.match_info["message"]

@@ -80,10 +80,11 @@ def test_values_join_into_the_command_line() -> None:
 def _roles(settings: DiscordSettings, *, role_ids: tuple[int, ...] = (),
            names: tuple[str, ...] = (), perms: discord.Permissions | None = None,
            user: str = "1", admins: tuple[str, ...] = (),
-           responders: tuple[str, ...] = ()) -> frozenset[Role]:
+           responders: tuple[str, ...] = (),
+           approvers: tuple[str, ...] = ()) -> frozenset[Role]:
     return member_roles(settings, user_id=user, role_ids=role_ids, role_names=names,
                         permissions=perms or discord.Permissions.none(), admins=admins,
-                        responders=responders)
+                        responders=responders, approvers=approvers)
 
 
 def test_who_may_act(tmp_path: Path) -> None:
@@ -91,12 +92,13 @@ def test_who_may_act(tmp_path: Path) -> None:
                                admin_role="1300000000000000112")
     assert _roles(by_name) == frozenset()
     assert _roles(by_name, names=("care team",)) == {Role.RESPONDER}
-    assert _roles(by_name, role_ids=(1300000000000000112,)) == {Role.ADMIN, Role.RESPONDER}
+    assert _roles(by_name, role_ids=(1300000000000000112,)) == {
+        Role.ADMIN, Role.APPROVER, Role.RESPONDER}
     # With a role configured, Manage Messages alone does not make a responder...
     assert _roles(by_name, perms=discord.Permissions(manage_messages=True)) == frozenset()
     # ...but Administrator and Manage Server always administer.
     for perms in (discord.Permissions(administrator=True), discord.Permissions(manage_guild=True)):
-        assert _roles(by_name, perms=perms) == {Role.ADMIN, Role.RESPONDER}
+        assert _roles(by_name, perms=perms) == {Role.ADMIN, Role.APPROVER, Role.RESPONDER}
     by_permission = discord_settings("http://x", responder_role="Manage Messages",
                                      admin_role=None)
     assert _roles(by_permission, perms=discord.Permissions(manage_messages=True)) == {
@@ -107,4 +109,12 @@ def test_who_may_act(tmp_path: Path) -> None:
                   responders=responders) == {Role.RESPONDER}
     assert _roles(unset, user="55", admins=admins, responders=responders) == {Role.RESPONDER}
     assert _roles(unset, user="77", admins=admins, responders=responders) == {
-        Role.ADMIN, Role.RESPONDER}
+        Role.ADMIN, Role.APPROVER, Role.RESPONDER}
+
+
+def test_approvers_by_id_and_by_role() -> None:
+    settings = discord_settings("http://x", responder_role="Care Team",
+                                admin_role=None, approver_role="Desk Leads")
+    assert _roles(settings, names=("desk leads",)) == {Role.APPROVER, Role.RESPONDER}
+    assert _roles(settings, user="66", approvers=("66",)) == {Role.APPROVER, Role.RESPONDER}
+    assert _roles(settings, names=("care team",), approvers=("77",)) == {Role.RESPONDER}
