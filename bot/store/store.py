@@ -8,6 +8,7 @@ same transaction, and marks the mention's relayed cards for an in-place update.
 from __future__ import annotations
 
 from bot.store.brands import BrandStore
+from bot.store.catchups import CatchUpStore
 from bot.store.credentials import CredentialStore
 from bot.store.cursors import CursorStore
 from bot.store.followers import FollowerStore
@@ -30,5 +31,6 @@ class Store(
     SeenEventStore,
     CredentialStore,
     FollowerStore,
+    CatchUpStore,
 ):
     """All reads and writes of Echtzeit's state."""
