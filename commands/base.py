@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from bot.cards import Card
     from bot.networks import Responder
     from bot.reporting.digest.builder import DigestBuilder
+    from bot.reporting.queue import QueueBuilder
     from bot.store import Store
 
 
@@ -83,6 +84,9 @@ class Deps:
     # None: bot.reporting.digest.builder's defaults.
     digest: DigestBuilder | None = None
     in_flight: InFlight = field(default_factory=InFlight)
+    # The queue view's builder (time zone of "today", the on-call hook); None: built from
+    # `digest`'s time zone without a rota (commands.queue).
+    queue: QueueBuilder | None = None
 
 
 @dataclass(frozen=True, slots=True)
