@@ -12,9 +12,10 @@ chat already has instead of posting them again. Other adapters are at-least-once
 
 Catch-ups (bot.catchup, docs/routing.md): the held cards of a channel whose quiet hours ended,
 and a backlog (more than `RelayPolicy.backlog` non-urgent new cards of one channel claimed at
-once, as after an outage), become ONE notice through the adapter's Notifier. The notice row is
-written, and its cards marked `caught_up`, in one transaction before it is sent; a rate limit
-or an outage sends it again later, a refusal gives it up.
+once that waited `backlog_age` in the outbox, as after an outage), become ONE notice through
+the adapter's Notifier. The notice row is written, and its cards marked `caught_up`, in one
+transaction before it is sent; a rate limit or an outage sends it again later, a refusal gives
+it up.
 """
 
 from __future__ import annotations
@@ -45,9 +46,11 @@ class RelayPolicy:
     backoff_cap: float = 300.0
     lease: timedelta = timedelta(seconds=60)
     batch: int = 200
-    # More non-urgent new cards than this of one channel due at once: one catch-up notice
-    # lists them instead (urgent ones are still posted). 0: never.
+    # More non-urgent new cards than `backlog` of one channel due at once, each waiting in
+    # the outbox for at least `backlog_age` (a chat outage, a stopped relay): one catch-up
+    # notice lists them instead (urgent ones are still posted). 0: never.
     backlog: int = 20
+    backlog_age: timedelta = timedelta(minutes=5)
 
 
 def backoff_delay(attempt: int, policy: RelayPolicy, rng: random.Random) -> float:
@@ -113,25 +116,28 @@ class Relay:
         channels: dict[tuple[str, str], list[ClaimedDelivery]] = {}
         for c in claimed:
             channels.setdefault((c.delivery.platform, c.delivery.channel), []).append(c)
-        grouped = 0
-        for key, items in list(channels.items()):
-            kept = await self._backlog(key, items, notifiers)
-            grouped += len(items) - len(kept)
-            channels[key] = kept
-        await asyncio.gather(*(self._channel(items) for items in channels.values() if items))
-        if grouped:
+        grouped = await asyncio.gather(*(self._channel(items, notifiers)
+                                         for items in channels.values()))
+        if any(grouped):
             notices += await self._catch_ups(notifiers)
         return len(claimed) + notices
 
-    async def _backlog(self, key: tuple[str, str], items: list[ClaimedDelivery],
+    async def _backlog(self, items: list[ClaimedDelivery],
                        notifiers: list[str]) -> list[ClaimedDelivery]:
-        """Past `policy.backlog` non-urgent new cards of a channel in one claim, those go into
-        one catch-up notice; returns the cards still to post (urgent ones, edits, and cards
-        in doubt, which may be in the chat already)."""
-        if not self.policy.backlog or key[0] not in notifiers:
+        """Past `policy.backlog` late non-urgent new cards of a channel in one claim (after
+        its cards in doubt were settled), those go into one catch-up notice; returns the cards
+        still to post (urgent ones, edits, fresh cards, and cards in doubt on a chat that
+        cannot be asked, which may be in the chat already)."""
+        if not items or not self.policy.backlog:
             return items
+        key = (items[0].delivery.platform, items[0].delivery.channel)
+        if key[0] not in notifiers:
+            return items
+        asked = isinstance(self.adapters[key[0]], IdempotentChat)
+        late = self.now() - self.policy.backlog_age
         routine = [i for i in items
-                   if i.delivery.state == DeliveryState.PENDING.value and not i.in_doubt
+                   if i.delivery.state == DeliveryState.PENDING.value
+                   and (asked or not i.in_doubt) and i.delivery.created_at <= late
                    and not is_urgent(i.view.mention.priority)]
         if len(routine) <= self.policy.backlog:
             return items
@@ -177,20 +183,26 @@ class Relay:
             sent += 1
         return sent
 
-    async def _channel(self, items: list[ClaimedDelivery]) -> None:
+    async def _channel(self, items: list[ClaimedDelivery], notifiers: list[str]) -> int:
+        """Send one channel's claimed cards in order; returns how many went into a backlog
+        catch-up instead."""
         items = await self._settle_doubts(items)
+        before = len(items)
+        items = await self._backlog(items, notifiers)
+        grouped = before - len(items)
         for index, item in enumerate(items):
             if self._stopping is not None and self._stopping.is_set():
                 await asyncio.to_thread(self.store.release,
                                         delivery_ids=[i.delivery.id or 0 for i in items[index:]])
-                return
+                return grouped
             ok = await self._one(item)
             if not ok and item.delivery.state == DeliveryState.PENDING.value:
                 # Keep the channel's order: the rest wait until this one went out.
                 rest = [i.delivery.id or 0 for i in items[index + 1:]
                         if i.delivery.state == DeliveryState.PENDING.value]
                 await asyncio.to_thread(self.store.release, delivery_ids=rest)
-                return
+                return grouped
+        return grouped
 
     async def _settle_doubts(self, items: list[ClaimedDelivery]) -> list[ClaimedDelivery]:
         """Ask the chat which of this channel's cards in doubt it already has; record those as

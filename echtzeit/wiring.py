@@ -25,6 +25,7 @@ from bot.ops import OpsServer
 from bot.pipeline import IngestReport, Pipeline
 from bot.relay import Relay, RelayPolicy
 from bot.reporting.digest.builder import DigestBuilder
+from bot.reporting.queue import QueueBuilder
 from bot.reporting.spikes.detector import SpikeDetector
 from bot.reporting.spikes.monitor import SpikeMonitor
 from bot.runner import SourceService
@@ -159,8 +160,10 @@ def build_desk(config: Config, url: str, *, replies_file: Path,
             else None)
     digests = DigestBuilder(store, timezone=settings.timezone, digest_hour=settings.digest_hour,
                             business_hours=settings.business_hours)
+    # The queue view's "today" is the digest's; issue 17's on-call rota plugs in as
+    # QueueBuilder(on_call=...) (bot.reporting.queue.OnCallSource).
     deps = Deps(store=store, responders=network_responders(settings, replies_file, live),
-                digest=digests)
+                digest=digests, queue=QueueBuilder(store, timezone=settings.timezone))
     adapters, services = chat_adapters(config, deps)
     services = [*services, *(live.services if live is not None else [])]
     by_platform: dict[str, ChatAdapter] = {chat.platform: chat}
@@ -170,6 +173,8 @@ def build_desk(config: Config, url: str, *, replies_file: Path,
         backoff_base=settings.relay_backoff_base_seconds,
         backoff_cap=settings.relay_backoff_cap_seconds,
         lease=timedelta(seconds=settings.relay_lease_seconds),
+        backlog=settings.relay_backlog_cards,
+        backlog_age=timedelta(seconds=settings.relay_backlog_age_seconds),
     ), reply_networks=frozenset(deps.responders))
     notifiers = {p: a for p, a in by_platform.items() if isinstance(a, Notifier)}
     scheduler = Scheduler(store, digests, notifiers=notifiers,

@@ -145,18 +145,59 @@ async def test_a_backlog_after_an_outage_becomes_one_catch_up(store: Store,
     ids = store.write_mentions(
         [new_mention(bid, priority="normal") for _ in range(30)]
         + [new_mention(bid, priority="urgent")], routes={bid: store.routes()})
-    chat = NoticeChat()
+    chat = AskableChat()
     relay = Relay(store, {"console": chat}, now=clock, policy=RelayPolicy(backlog=20))
+    # The chat is down for ten minutes: every card waits in the outbox (the claimed ones in
+    # doubt: the relay asks the chat, which has none of them, before it lists them).
+    down = FailingCards()
+    outage = Relay(store, {"console": down}, now=clock, policy=RelayPolicy(backlog=20))
+    await outage.run_once()
+    assert down.tried == 1 and chat.posted == []
+    clock.advance(minutes=10)
     assert await relay.run_once() == 32  # 31 cards claimed, one notice
     assert chat.posted == [("care", ids[-1])]
     [(_, text, thread)] = chat.notices
     assert "30 mention(s) of Acme arrived at once after a delay (30 mastodon)" in text
     assert len(thread) == 10
-    # Below the threshold, cards are posted as usual.
+    # Below the threshold, cards are posted as usual; and so are many fresh ones (a busy
+    # minute, a replayed sample), which are no outage.
     more = store.write_mentions([new_mention(bid, priority="normal") for _ in range(5)],
                                 routes={bid: store.routes()})
     await relay.run_once()
     assert [m for _, m in chat.posted[1:]] == more
+    fresh = store.write_mentions([new_mention(bid, priority="normal") for _ in range(30)],
+                                 routes={bid: store.routes()})
+    await relay.run_once()
+    assert [m for _, m in chat.posted[6:]] == fresh and len(chat.notices) == 1
+
+
+class AskableChat(NoticeChat):
+    """A chat the relay can ask which cards it has (bot.chat.IdempotentChat)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.tokens: dict[str, str] = {}
+
+    async def send_card_with_token(self, channel: str, card: Card, *, token: str) -> str:
+        ref = await self.send_card(channel, card)
+        self.tokens[token] = ref
+        return ref
+
+    async def find_sent(self, channel: str, tokens: Sequence[str], *,
+                        since: datetime) -> dict[str, str]:
+        return {t: self.tokens[t] for t in tokens if t in self.tokens}
+
+
+class FailingCards(NoticeChat):
+    """The chat during an outage: every card gets a 503."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.tried = 0
+
+    async def send_card(self, channel: str, card: Card) -> str:
+        self.tried += 1
+        raise ChatError("503 service unavailable")
 
 
 def test_notice_text_keeps_network_text_harmless() -> None:
