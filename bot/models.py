@@ -213,6 +213,24 @@ class CatchUp(SQLModel, table=True):
     error: str | None = _text(nullable=True)
 
 
+class StatusBoard(SQLModel, table=True):
+    """A channel's pinned queue status (bot.reporting.queue, the channel's view): asked for by
+    `queue pin`, posted, pinned and then edited in place by the chat adapter that keeps boards
+    (Discord), dropped by `queue unpin` (migration 0013_quiet)."""
+
+    __tablename__ = "status_board"
+
+    platform: str = Field(primary_key=True, max_length=32)
+    channel: str = Field(primary_key=True, max_length=200)
+    state: str = Field(default="wanted", max_length=16)  # wanted -> posted; removing
+    message_ref: str | None = Field(default=None, max_length=300)
+    pinned: bool = False
+    marker: int = -1  # the store's newest event id the message shows
+    requested_by: str = Field(max_length=200)
+    updated_at: datetime = _ts()
+    error: str | None = _text(nullable=True)
+
+
 class Reply(SQLModel, table=True):
     """An answer to a mention; recorded before it is sent, never sent twice."""
 

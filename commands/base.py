@@ -87,6 +87,8 @@ class Deps:
     # The queue view's builder (time zone of "today", the on-call hook); None: built from
     # `digest`'s time zone without a rota (commands.queue).
     queue: QueueBuilder | None = None
+    # Chat platforms whose adapter keeps a pinned queue status per channel (`queue pin`).
+    status_boards: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)

@@ -124,11 +124,16 @@ def chat_adapters(config: Config, deps: Deps) -> tuple[list[ChatAdapter], list[S
     services: list[Service] = []
     if config.discord.token is not None:
         from integrations.chat.discord.chat import DiscordChat  # discord.py only when used
+        from integrations.chat.discord.status import StatusBoards
 
         discord_chat = DiscordChat(config.discord, deps, admins=config.core.admins,
                                    responders=config.core.responders)
         adapters.append(discord_chat)
         services.append(discord_chat)
+        # `queue pin`: the channel's queue status, pinned and kept up to date.
+        services.append(StatusBoards(discord_chat,
+                                     every=config.discord.status_refresh_seconds))
+        deps.status_boards = deps.status_boards | {discord_chat.platform}
     if config.slack.configured:
         from integrations.chat.slack.serve import slack_from_settings  # bolt only when used
 

@@ -192,11 +192,12 @@ def on_call_text(view: QueueView) -> str:
     return ", ".join(view.on_call) if view.on_call else "nobody"
 
 
-def queue_lines(view: QueueView) -> list[str]:
-    """A plain-text outline (console, Discord, Slack's fallback). Network text (handles) is
-    reduced by the caller's renderer like any other text; links are plain URLs."""
+def queue_lines(view: QueueView, *, mine: bool = True) -> list[str]:
+    """A plain-text outline (console, Discord, Slack's fallback); without `mine` the
+    channel's view (a pinned status). Network text (handles) is reduced by the caller's
+    renderer like any other text; links are plain URLs."""
     now = view.generated_at
-    lines = [f"My claimed mentions: {view.mine_total}"]
+    lines = [f"My claimed mentions: {view.mine_total}"] if mine else []
     lines += [f"  #{m.mention_id} {m.brand} · {m.network} · {m.priority} · "
               f"{clock_text(m, now)} · @{m.handle} {m.url}" for m in view.mine]
     if view.mine_total > len(view.mine):

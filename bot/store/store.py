@@ -7,6 +7,7 @@ same transaction, and marks the mention's relayed cards for an in-place update.
 
 from __future__ import annotations
 
+from bot.store.boards import BoardStore
 from bot.store.brands import BrandStore
 from bot.store.catchups import CatchUpStore
 from bot.store.credentials import CredentialStore
@@ -32,5 +33,6 @@ class Store(
     CredentialStore,
     FollowerStore,
     CatchUpStore,
+    BoardStore,
 ):
     """All reads and writes of Echtzeit's state."""

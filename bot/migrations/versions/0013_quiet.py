@@ -1,4 +1,4 @@
-"""Quiet hours per route, held cards and catch-up notices; App Home publishes (0013_quiet)
+"""Quiet hours per route, held cards and catch-up notices; pinned queue status (0013_quiet)
 
 Revision ID: 0013_quiet
 Revises: 0007_digest_cover
@@ -42,6 +42,19 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('catch_up') as batch:
         batch.create_index('ix_catch_up_due', ['state', 'next_attempt_at'], unique=False)
+    op.create_table(
+        'status_board',
+        sa.Column('platform', sa.String(length=32), nullable=False),
+        sa.Column('channel', sa.String(length=200), nullable=False),
+        sa.Column('state', sa.String(length=16), nullable=False),
+        sa.Column('message_ref', sa.String(length=300), nullable=True),
+        sa.Column('pinned', sa.Boolean(), nullable=False),
+        sa.Column('marker', sa.Integer(), nullable=False),
+        sa.Column('requested_by', sa.String(length=200), nullable=False),
+        sa.Column('updated_at', bot.models.UTCDateTime(), nullable=False),
+        sa.Column('error', sa.Text(), nullable=True),
+        sa.PrimaryKeyConstraint('platform', 'channel'),
+    )
     with op.batch_alter_table('delivery') as batch:
         batch.add_column(sa.Column('catch_up_id', sa.Integer(), nullable=True))
         batch.create_foreign_key('fk_delivery_catch_up_id', 'catch_up', ['catch_up_id'], ['id'])
@@ -53,6 +66,7 @@ def downgrade() -> None:
         batch.drop_index('ix_delivery_catch_up_id')
         batch.drop_constraint('fk_delivery_catch_up_id', type_='foreignkey')
         batch.drop_column('catch_up_id')
+    op.drop_table('status_board')
     with op.batch_alter_table('catch_up') as batch:
         batch.drop_index('ix_catch_up_due')
     op.drop_table('catch_up')

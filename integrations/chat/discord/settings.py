@@ -34,3 +34,7 @@ class DiscordSettings(EchtzeitSettings):
         description="Role name or id whose members administer (Administrator and Manage Server "
                     "always do).")
     threads: bool = Field(default=False, description="true: open one thread per mention card.")
+    status_refresh_seconds: float = Field(
+        default=60.0, ge=5, le=3600,
+        description="Pinned queue status (queue pin): edited at most once per this many "
+                    "seconds per channel when the queue changes.")
