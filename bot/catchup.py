@@ -56,8 +56,11 @@ def notice(reason: str, cards: Sequence[HeldCard], *, top: int = TOP_SHOWN,
     text += ("The top one by priority is in the thread" if len(shown) == 1 else
              f"The top {len(shown)} by priority are in the thread")
     text += "; show <id> opens any of them."
-    lines = [f"#{c.mention_id} [{c.priority}] {c.network} @{truncate(clean(c.handle), 60)}: "
-             f"{truncate(clean(c.text).replace(chr(10), ' '), 160)} {c.url}" for c in shown]
+    # The link comes before the text: a renderer that cuts long lines cuts the text, never
+    # the link.
+    lines = [f"#{c.mention_id} [{c.priority}] {c.network} {clean(c.url)} "
+             f"@{truncate(clean(c.handle), 60)}: "
+             f"{truncate(clean(c.text).replace(chr(10), ' '), 120)}" for c in shown]
     return text, lines
 
 

@@ -106,7 +106,8 @@ async def test_quiet_hours_set_by_command_hold_cards_for_one_catch_up(
     out = bot.out.getvalue()
     assert "Catch-up: 2 mention(s) of Acme held during quiet hours (1 bluesky, 1 mastodon)" \
         in out
-    assert f"#{ids[0]} [low] mastodon @kunde: acme is nice" in out
+    assert f"#{ids[0]} [low] mastodon https://social.example/@kunde/" in out
+    assert "@kunde: acme is nice" in out
     assert out.count("Catch-up:") == 1
     await bot.say("/help")
     assert bot.out.getvalue().count("Catch-up:") == 1
