@@ -53,8 +53,8 @@ def notice(reason: str, cards: Sequence[HeldCard], *, top: int = TOP_SHOWN,
     shown = ranked(cards)[:top]
     text = (f"Catch-up: {len(cards)} mention(s) of {', '.join(brands)} {what} "
             f"({counts}). ")
-    text += ("The top one by priority is in the thread" if len(shown) == 1 else
-             f"The top {len(shown)} by priority are in the thread")
+    text += ("The top one by priority follows" if len(shown) == 1 else
+             f"The top {len(shown)} by priority follow")
     text += "; show <id> opens any of them."
     # The link comes before the text: a renderer that cuts long lines cuts the text, never
     # the link.

@@ -369,7 +369,7 @@ BAD_FILES = [
     ("route-network", "brands:\n" + GOOD_BRAND + "    routes: [{to: slack:C1, networks: [tw]}]\n",
      "routes[1] (slack:C1): networks[1]: unknown network 'tw' (networks: "),
     ("route-option", "brands:\n" + GOOD_BRAND + "    routes: [{to: slack:C1, minimum: high}]\n",
-     "routes[1] (slack:C1): minimum: unknown key; expected to, networks or min"),
+     "routes[1] (slack:C1): minimum: unknown key; expected to, networks, min, quiet or tz"),
     ("sla-network", "brands:\n" + GOOD_BRAND + "    sla: {x: 30, facebok: 120}\n",
      "line 4: brands[1] (Acme Rockets): sla.facebok: unknown network 'facebok'"),
     ("sla-minutes", "brands:\n" + GOOD_BRAND + "    sla: {x: 0}\n",

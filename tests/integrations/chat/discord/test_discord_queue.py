@@ -98,3 +98,37 @@ async def test_queue_pin_is_refused_where_no_board_is_kept(connected: DiscordCha
     state = await fake.interact(fake.command("queue", {"action": "pin"}, OWNER))
     await done(fake, state)
     assert "a pinned queue status is kept on no configured chat" in description(state.original)
+
+
+async def test_quiet_hours_catch_up_arrives_as_one_discord_notice(chat: DiscordChat,
+                                                                  fake: FakeDiscord,
+                                                                  deps: Deps) -> None:
+    """Quiet hours with the real Discord adapter and an injected clock (the store's)."""
+    from testkit.factories import new_mention
+
+    store = deps.store
+    store.add_route(brand="Acme", platform="discord", channel=fake.channel_id,
+                    quiet_hours="22:00-12:00", quiet_timezone="Europe/Berlin", actor="setup")
+    brand = store.brand(name="Acme")
+    bid = brand.id or 0
+    ids = store.write_mentions(
+        [new_mention(bid, "acme @everyone is slow", priority="normal", network="bluesky"),
+         new_mention(bid, "acme exploded", priority="urgent")],
+        routes={bid: store.routes(brand_id=bid)})
+    relay = Relay(store, {"discord": chat}, now=store.now)
+    await relay.run_once()
+    assert len(fake.channel_messages()) == 1  # the urgent card
+    store.now.advance(hours=2)  # type: ignore[attr-defined]
+    await relay.run_once()
+    notice = fake.channel_messages()[1]
+    text = notice["content"] + "".join(e.get("description", "") for e in notice["embeds"])
+    assert "Catch-up: 1 mention(s) of Acme held during quiet hours (1 bluesky)" in text
+    # Without threads the list is below the notice's text; the network's @everyone is
+    # escaped and allowed_mentions is empty (the fake checks both).
+    # (markdown escaped: `\#1 \[normal\]`; the link whole; @everyone broken by a zero-width
+    # space)
+    assert f"\\#{ids[0]} \\[normal\\] bluesky https://social.example/@kunde/" in text
+    assert "@\u200beveryone" in text and "@everyone" not in text
+    assert all(m.get("mention_everyone") is False for m in fake.channel_messages())
+    await relay.run_once()
+    assert len(store.catch_ups()) == 1 and store.catch_ups()[0].state == "sent"

@@ -5,6 +5,7 @@ waited out."""
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -179,3 +180,41 @@ async def test_the_fake_enforces_views_publish_rules(fake: FakeSlack) -> None:
     assert off.value.response["error"] == "not_enabled"
     assert len(fake.violations) == 2  # the 101 blocks and the modal
     fake.violations.clear()
+
+
+async def test_quiet_hours_catch_up_arrives_as_one_slack_notice(fake: FakeSlack,
+                                                                 store: Store, clock: Any) -> None:
+    """Quiet hours with the real Slack adapter: the urgent card is posted, the rest arrive as
+    one notice with the list in its thread when the quiet hours end (clock injected)."""
+    from bot.domain import DeliveryState
+    from integrations.chat.slack.chat import SlackChat, StaticToken
+    from testkit.blockkit import hostile_problems
+    from testkit.factories import new_mention
+
+    brand = store.add_brand(name="Acme", query="acme", actor="setup")
+    bid = brand.id or 0
+    # The clock says 09:00 UTC, 10:00 in Berlin: quiet until 11:00 UTC.
+    store.add_route(brand="Acme", platform="slack", channel="C0CARDS",
+                    quiet_hours="22:00-12:00", quiet_timezone="Europe/Berlin", actor="setup")
+    ids = store.write_mentions(
+        [new_mention(bid, "acme <!channel> is slow", priority="normal", network="bluesky"),
+         new_mention(bid, "acme exploded", priority="urgent"),
+         new_mention(bid, "acme meh", priority="low")], routes={bid: store.routes()})
+    chat = SlackChat(StaticToken(next(iter(fake.tokens))), api_url=fake.api_url,
+                     per_second=10_000, burst=100)
+    relay = Relay(store, {"slack": chat}, now=clock)
+    await relay.run_once()
+    assert len(fake.posted) == 1  # the urgent card
+    clock.advance(hours=2)
+    await relay.run_once()
+    notice, *details = fake.ok_calls("chat.postMessage")[1:]
+    assert "Catch-up: 2 mention(s) of Acme held during quiet hours (1 bluesky, 1 mastodon)" \
+        in json.dumps(notice.args["blocks"])
+    shown = "\n".join(s["text"]["text"] for d in details for s in d.args["blocks"])
+    assert f"#{ids[0]} [normal] bluesky https://social.example/" in shown
+    assert "&lt;!channel&gt;" in shown  # escaped: never a ping
+    assert hostile_problems([d.args for d in [notice, *details]]) == []
+    await relay.run_once()
+    assert len(fake.ok_calls("chat.postMessage")) == 1 + 1 + len(details)  # sent once
+    assert {d.state for d in store.deliveries() if d.mention_id != ids[1]} == {
+        DeliveryState.CAUGHT_UP.value}
