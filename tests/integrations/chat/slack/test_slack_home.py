@@ -218,3 +218,28 @@ async def test_quiet_hours_catch_up_arrives_as_one_slack_notice(fake: FakeSlack,
     assert len(fake.ok_calls("chat.postMessage")) == 1 + 1 + len(details)  # sent once
     assert {d.state for d in store.deliveries() if d.mention_id != ids[1]} == {
         DeliveryState.CAUGHT_UP.value}
+
+
+def test_the_home_view_keeps_network_text_harmless_and_within_limits() -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from bot.reporting.queue import MyMention, QueueBucket, QueueView
+    from integrations.chat.slack.render import home_view
+    from testkit.blockkit import home_view_errors, hostile_problems
+
+    now = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
+    mine = tuple(MyMention(i, "Acme", "x", "high", "javascript:alert(1)" if i == 1 else
+                           f"https://x.example/{i}", "<!channel> *bold* \u202eevil", now,
+                           now + timedelta(minutes=i - 3), "sla_breach" if i < 3 else None)
+                 for i in range(1, 16))
+    buckets = tuple(QueueBucket(f"Brand {b}", f"net{n}", 5, 2, b * 100 + n, now)
+                    for b in range(30) for n in range(10))
+    view = home_view(QueueView(now, "Europe/Berlin", mine, 40, buckets, 3, 300.0, 4, None),
+                     person="Ana <@U0BEN>")
+    assert home_view_errors(view) == []
+    assert hostile_problems(view["blocks"]) == []
+    text = json.dumps(view, ensure_ascii=False)
+    assert "<!channel>" not in text and "<@U0BEN>" not in text and "\u202e" not in text
+    assert "javascript:" not in json.dumps([b.get("accessory") for b in view["blocks"]])
+    assert "… and 25 more: /echtzeit list mine" in text
+    assert "Open queue: 1500 (+3 held for quiet hours)" in text
