@@ -243,3 +243,17 @@ def test_the_home_view_keeps_network_text_harmless_and_within_limits() -> None:
     assert "javascript:" not in json.dumps([b.get("accessory") for b in view["blocks"]])
     assert "… and 25 more: /echtzeit list mine" in text
     assert "Open queue: 1500 (+3 held for quiet hours)" in text
+
+
+async def test_the_slash_command_queue_answers_privately(
+        home_desk: tuple[SlackDeskUnderTest, HomeTabs], fake: FakeSlack) -> None:
+    desk, _home = home_desk
+    await desk.command(f"claim {desk.mention_id}")
+    await desk.command("queue")
+    await settled()
+    hooks = await fake.wait_webhooks(2)
+    answer = hooks[-1][1]
+    assert answer["response_type"] == "ephemeral"
+    shown = json.dumps(answer["blocks"], ensure_ascii=False)
+    assert "Queue for Ana:" in shown and "My claimed mentions: 1" in shown
+    assert "Open queue: 1" in shown and "On call: no rota configured" in shown
