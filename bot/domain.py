@@ -24,6 +24,8 @@ class DeliveryState(StrEnum):
     SENT = "sent"
     FAILED = "failed"  # gave up after the maximum number of attempts
     GROUPED = "grouped"  # part of a flood: counted in the spike alert, never sent on its own
+    HELD = "held"  # quiet hours: waits (next_attempt_at = their end) for the catch-up notice
+    CAUGHT_UP = "caught_up"  # listed in a catch-up notice (catch_up_id), never sent on its own
 
 
 class ReplyState(StrEnum):
@@ -48,6 +50,13 @@ class Priority(StrEnum):
 
 # A route's minimum priority compares by this order.
 PRIORITY_ORDER = {"low": 0, "normal": 1, "high": 2, "urgent": 3}
+# Urgent enough to be posted during a route's quiet hours and on its own in a backlog
+# (docs/routing.md): high and urgent (bot.enrich sets them from reach and negativity).
+URGENT_PRIORITY = "high"
+
+
+def is_urgent(priority: str) -> bool:
+    return PRIORITY_ORDER.get(priority, 1) >= PRIORITY_ORDER[URGENT_PRIORITY]
 # A mention is open (someone should act) while it is new or claimed.
 OPEN_STATUSES = (MentionStatus.NEW.value, MentionStatus.CLAIMED.value)
 

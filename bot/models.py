@@ -94,6 +94,11 @@ class Route(SQLModel, table=True):
     networks: str = Field(default="", max_length=500)
     # Only mentions at or above this priority (low < normal < high < urgent).
     min_priority: str = Field(default="low", max_length=16)
+    # Quiet hours (bot.quiet: "22:00-07:00" or "mon-fri 20:00-08:00; sat-sun 00:00-00:00") in
+    # `quiet_timezone`: only urgent cards are posted, the rest are held for one catch-up notice
+    # at their end (migration 0013_quiet). None: never quiet.
+    quiet_hours: str | None = Field(default=None, max_length=300)
+    quiet_timezone: str | None = Field(default=None, max_length=64)
 
 
 class Revision(SQLModel, table=True):
@@ -185,6 +190,53 @@ class Delivery(SQLModel, table=True):
     # Set when a worker may have handed the card to the chat and not yet recorded the answer
     # (a crash, a timeout): the next attempt asks the chat first (migration 0004_faults).
     sending_at: datetime | None = _ts(nullable=True)
+    # The catch-up notice that lists this card instead of posting it (state caught_up).
+    catch_up_id: int | None = Field(default=None, foreign_key="catch_up.id", index=True)
+
+
+class CatchUp(SQLModel, table=True):
+    """One notice that lists a channel's held cards (the end of its quiet hours) or a backlog
+    (many cards due at once after an outage) instead of posting them one by one (0013_quiet).
+
+    Written with its text, in the same transaction that marks its deliveries `caught_up`,
+    BEFORE it is sent; the relay sends it once (again only after a refusal that certainly did
+    not post it: a rate limit)."""
+
+    __tablename__ = "catch_up"
+    __table_args__ = (sa.Index("ix_catch_up_due", "state", "next_attempt_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    platform: str = Field(max_length=32)
+    channel: str = Field(max_length=200)
+    reason: str = Field(max_length=16)  # quiet | backlog
+    count: int
+    text: str = _text()
+    lines: str = _text()  # JSON list of the notice's detail lines
+    state: str = Field(default="pending", max_length=16)  # pending -> sent | failed
+    attempts: int = 0
+    created_at: datetime = _ts()
+    next_attempt_at: datetime = _ts()
+    sent_at: datetime | None = _ts(nullable=True)
+    message_ref: str | None = Field(default=None, max_length=300)
+    error: str | None = _text(nullable=True)
+
+
+class StatusBoard(SQLModel, table=True):
+    """A channel's pinned queue status (bot.reporting.queue, the channel's view): asked for by
+    `queue pin`, posted, pinned and then edited in place by the chat adapter that keeps boards
+    (Discord), dropped by `queue unpin` (migration 0013_quiet)."""
+
+    __tablename__ = "status_board"
+
+    platform: str = Field(primary_key=True, max_length=32)
+    channel: str = Field(primary_key=True, max_length=200)
+    state: str = Field(default="wanted", max_length=16)  # wanted -> posted; removing
+    message_ref: str | None = Field(default=None, max_length=300)
+    pinned: bool = False
+    marker: int = -1  # the store's newest event id the message shows
+    requested_by: str = Field(max_length=200)
+    updated_at: datetime = _ts()
+    error: str | None = _text(nullable=True)
 
 
 class Reply(SQLModel, table=True):

@@ -9,11 +9,19 @@ Exactly once: a claimed card is marked `sending_at` before it goes out (bot.stor
 still marked on a later claim may have reached the chat; when the adapter implements
 bot.chat.IdempotentChat the relay asks it for the cards' tokens first and records the ones the
 chat already has instead of posting them again. Other adapters are at-least-once after a crash.
+
+Catch-ups (bot.catchup, docs/routing.md): the held cards of a channel whose quiet hours ended,
+and a backlog (more than `RelayPolicy.backlog` non-urgent new cards of one channel claimed at
+once that waited `backlog_age` in the outbox, as after an outage), become ONE notice through
+the adapter's Notifier. The notice row is written, and its cards marked `caught_up`, in one
+transaction before it is sent; a rate limit or an outage sends it again later, a refusal gives
+it up.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import random
 from collections.abc import Callable, Container, Mapping
@@ -22,9 +30,9 @@ from datetime import datetime, timedelta
 
 from bot import metrics
 from bot.cards import card_for
-from bot.chat import ChatAdapter, ChatError, IdempotentChat
+from bot.chat import ChatAdapter, ChatError, IdempotentChat, Notifier
 from bot.clock import utcnow
-from bot.domain import DeliveryState
+from bot.domain import DeliveryState, is_urgent
 from bot.models import Delivery
 from bot.store import ClaimedDelivery, Store
 
@@ -38,6 +46,11 @@ class RelayPolicy:
     backoff_cap: float = 300.0
     lease: timedelta = timedelta(seconds=60)
     batch: int = 200
+    # More non-urgent new cards than `backlog` of one channel due at once, each waiting in
+    # the outbox for at least `backlog_age` (a chat outage, a stopped relay): one catch-up
+    # notice lists them instead (urgent ones are still posted). 0: never.
+    backlog: int = 20
+    backlog_age: timedelta = timedelta(minutes=5)
 
 
 def backoff_delay(attempt: int, policy: RelayPolicy, rng: random.Random) -> float:
@@ -81,8 +94,18 @@ class Relay:
         # back to the outbox (for this process's next start or another replica).
         self._stopping: asyncio.Event | None = None
 
+    def _notifiers(self) -> list[str]:
+        return [p for p, a in self.adapters.items() if isinstance(a, Notifier)]
+
     async def run_once(self) -> int:
-        """Claim one batch of due rows and work through it; returns how many were handled."""
+        """Claim one batch of due rows and work through it; returns how many were handled
+        (cards and catch-up notices)."""
+        notifiers = self._notifiers()
+        for platform, channel in await asyncio.to_thread(self.store.held_channels,
+                                                         platforms=notifiers):
+            await asyncio.to_thread(self.store.make_catch_up, platform=platform,
+                                    channel=channel, reason="quiet")
+        notices = await self._catch_ups(notifiers)
         claimed = await asyncio.to_thread(
             self.store.claim_deliveries,
             worker=self.worker,
@@ -91,27 +114,97 @@ class Relay:
             platforms=list(self.adapters),
         )
         if not claimed:
-            return 0
+            return notices
         channels: dict[tuple[str, str], list[ClaimedDelivery]] = {}
         for c in claimed:
             channels.setdefault((c.delivery.platform, c.delivery.channel), []).append(c)
-        await asyncio.gather(*(self._channel(items) for items in channels.values()))
-        return len(claimed)
+        grouped = await asyncio.gather(*(self._channel(items, notifiers)
+                                         for items in channels.values()))
+        if any(grouped):
+            notices += await self._catch_ups(notifiers)
+        return len(claimed) + notices
 
-    async def _channel(self, items: list[ClaimedDelivery]) -> None:
+    async def _backlog(self, items: list[ClaimedDelivery],
+                       notifiers: list[str]) -> list[ClaimedDelivery]:
+        """Past `policy.backlog` late non-urgent new cards of a channel in one claim (after
+        its cards in doubt were settled), those go into one catch-up notice; returns the cards
+        still to post (urgent ones, edits, fresh cards, and cards in doubt on a chat that
+        cannot be asked, which may be in the chat already)."""
+        if not items or not self.policy.backlog:
+            return items
+        key = (items[0].delivery.platform, items[0].delivery.channel)
+        if key[0] not in notifiers:
+            return items
+        asked = isinstance(self.adapters[key[0]], IdempotentChat)
+        late = self.now() - self.policy.backlog_age
+        routine = [i for i in items
+                   if i.delivery.state == DeliveryState.PENDING.value
+                   and (asked or not i.in_doubt) and i.delivery.created_at <= late
+                   and not is_urgent(i.view.mention.priority)]
+        if len(routine) <= self.policy.backlog:
+            return items
+        ids = [i.delivery.id or 0 for i in routine]
+        made = await asyncio.to_thread(self.store.make_catch_up, platform=key[0],
+                                       channel=key[1], reason="backlog", delivery_ids=ids)
+        if made is None:
+            return items
+        log.info("%s cards due at once in %s:%s: listed in catch-up %s", len(ids), *key, made)
+        gone = set(ids)
+        return [i for i in items if (i.delivery.id or 0) not in gone]
+
+    async def _catch_ups(self, notifiers: list[str]) -> int:
+        """Send the due catch-up notices; returns how many went out."""
+        if not notifiers:
+            return 0
+        rows = await asyncio.to_thread(self.store.claim_catch_ups, platforms=notifiers,
+                                       lease=self.policy.lease)
+        sent = 0
+        for row in rows:
+            adapter = self.adapters[row.platform]
+            assert isinstance(adapter, Notifier)
+            try:
+                ref = await adapter.notify(row.channel, row.text,
+                                           thread=json.loads(row.lines))
+            except Exception as exc:
+                metrics.CHAT_ERRORS.labels(platform=row.platform).inc()
+                permanent = isinstance(exc, ChatError) and exc.permanent
+                retry_after = exc.retry_after if isinstance(exc, ChatError) else None
+                give_up = permanent or (row.attempts >= self.policy.max_attempts
+                                        and retry_after is None)
+                delay = retry_after if retry_after is not None else backoff_delay(
+                    row.attempts, self.policy, self.rng)
+                log.warning("catch-up %s to %s:%s failed (attempt %s)%s: %s", row.id,
+                            row.platform, row.channel, row.attempts,
+                            " - giving up" if give_up else f" - retry in {delay:.1f}s", exc)
+                await asyncio.to_thread(
+                    self.store.catch_up_failed, catch_up_id=row.id or 0, error=str(exc),
+                    retry_at=None if give_up else self.now() + timedelta(seconds=delay))
+                continue
+            await asyncio.to_thread(self.store.catch_up_sent, catch_up_id=row.id or 0,
+                                    message_ref=ref)
+            sent += 1
+        return sent
+
+    async def _channel(self, items: list[ClaimedDelivery], notifiers: list[str]) -> int:
+        """Send one channel's claimed cards in order; returns how many went into a backlog
+        catch-up instead."""
         items = await self._settle_doubts(items)
+        before = len(items)
+        items = await self._backlog(items, notifiers)
+        grouped = before - len(items)
         for index, item in enumerate(items):
             if self._stopping is not None and self._stopping.is_set():
                 await asyncio.to_thread(self.store.release,
                                         delivery_ids=[i.delivery.id or 0 for i in items[index:]])
-                return
+                return grouped
             ok = await self._one(item)
             if not ok and item.delivery.state == DeliveryState.PENDING.value:
                 # Keep the channel's order: the rest wait until this one went out.
                 rest = [i.delivery.id or 0 for i in items[index + 1:]
                         if i.delivery.state == DeliveryState.PENDING.value]
                 await asyncio.to_thread(self.store.release, delivery_ids=rest)
-                return
+                return grouped
+        return grouped
 
     async def _settle_doubts(self, items: list[ClaimedDelivery]) -> list[ClaimedDelivery]:
         """Ask the chat which of this channel's cards in doubt it already has; record those as

@@ -136,6 +136,14 @@ class Settings(EchtzeitSettings):
     relay_poll_seconds: float = Field(
         default=0.5, gt=0, le=60,
         description="Seconds between looks at the outbox when nothing woke the relay.")
+    relay_backlog_cards: int = Field(
+        default=20, ge=0, le=10_000,
+        description="More late non-urgent cards than this due at once in one channel (after an "
+                    "outage) arrive as one catch-up notice; 0: never.")
+    relay_backlog_age_seconds: float = Field(
+        default=300.0, ge=0, le=86_400,
+        description="Seconds a card must have waited in the outbox to count as late for the "
+                    "catch-up notice.")
 
     # Several replicas: how often a replica tries to take over a source (or the scheduler)
     # whose holder died; a dead holder's parts run elsewhere within this many seconds.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import shlex
 
 from bot.approvals import describe_approval
 from bot.domain import PRIORITY_ORDER
@@ -35,6 +36,8 @@ def brand(inv: Invocation, deps: Deps) -> Result:
         lines = []
         for b in brands:
             routes = ", ".join(f"{r.platform}:{r.channel}"
+                               + (f" (quiet {r.quiet_hours} {r.quiet_timezone})"
+                                  if r.quiet_hours else "")
                                for r in deps.store.routes(brand_id=b.id)) or "no route"
             rule = f"; {describe_approval(b)}" if b.approval == "required" else ""
             lines.append(f"{b.name}: {b.query}  ->  {routes}{rule}")
@@ -62,20 +65,45 @@ def brand(inv: Invocation, deps: Deps) -> Result:
             return Result(text=f"{name} no longer goes to {platform}:{channel}.")
         networks: list[str] = []
         minimum = "low"
-        for option in options.split():
+        quiet: str | None = None
+        zone: str | None = None
+        try:
+            words = shlex.split(options)
+        except ValueError as exc:
+            raise UsageError(f"route options: {exc}") from None
+        for option in words:
             key, _, value = option.partition("=")
             if key == "networks" and value:
                 networks = [n.strip().lower() for n in value.split(",") if n.strip()]
             elif key == "min" and value in PRIORITY_ORDER:
                 minimum = value
+            elif key == "quiet" and value:
+                quiet = value
+            elif key == "tz" and value:
+                zone = value
             else:
-                raise UsageError(f"unknown route option {quoted(option)}: expected networks=a,b or "
-                                 f"min={'|'.join(PRIORITY_ORDER)}")
+                raise UsageError(f"unknown route option {quoted(option)}: expected networks=a,b, "
+                                 f"min={'|'.join(PRIORITY_ORDER)}, quiet=22:00-07:00 or "
+                                 "tz=Europe/Berlin")
+        if quiet is not None and zone is None:
+            from commands.digest import builder
+
+            zone = builder(deps).prefs(platform, channel).timezone
+        if quiet is not None:
+            from bot.quiet import QuietHours, QuietHoursError
+
+            try:
+                QuietHours.parse(quiet, zone or "UTC")
+            except QuietHoursError as exc:
+                raise UsageError(str(exc)) from None
         deps.store.add_route(brand=name, platform=platform, channel=channel, networks=networks,
-                             min_priority=minimum, actor=inv.actor)
+                             min_priority=minimum, quiet_hours=quiet, quiet_timezone=zone,
+                             actor=inv.actor)
         return Result(text=f"{name} goes to {platform}:{channel}"
                            + (f" ({', '.join(networks)})" if networks else "")
-                           + (f", {minimum} priority and up" if minimum != "low" else "") + ".")
+                           + (f", {minimum} priority and up" if minimum != "low" else "")
+                           + (f"; quiet {quiet} ({zone}): only high and urgent cards then, "
+                              "the rest in one catch-up at the end" if quiet else "") + ".")
     if sub == "approval":
         return _approval(rest, inv, deps)
     if sub == "voice":

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from bot.drafting import Drafter
     from bot.networks import Responder
     from bot.reporting.digest.builder import DigestBuilder
+    from bot.reporting.queue import QueueBuilder
     from bot.store import Store
     from bot.store.views import MentionView
 
@@ -86,6 +87,11 @@ class Deps:
     # None: bot.reporting.digest.builder's defaults.
     digest: DigestBuilder | None = None
     in_flight: InFlight = field(default_factory=InFlight)
+    # The queue view's builder (time zone of "today", the on-call hook); None: built from
+    # `digest`'s time zone without a rota (commands.queue).
+    queue: QueueBuilder | None = None
+    # Chat platforms whose adapter keeps a pinned queue status per channel (`queue pin`).
+    status_boards: frozenset[str] = frozenset()
     # The AI endpoint that drafts replies (integrations/ai/); None: AI drafts are off.
     drafter: Drafter | None = None
 

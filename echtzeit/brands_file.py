@@ -6,12 +6,14 @@
         routes:
           - slack:C0123CARDS                                   # every network, every priority
           - {to: discord:1234567890, networks: [x, bluesky], min: high}
+          - {to: slack:C0456NIGHT, quiet: "22:00-07:00", tz: Europe/Berlin}  # docs/routing.md
         sla: {x: 30, facebook: 120}            # minutes to the first reply, per network
     templates:
       thanks: "Thank you, {name}! - Team {brand}"
     prune: false                               # true: also remove what the file does not list
 
-Routes take the options of `brand route` (networks, min); route and SLA networks must be ones
+Routes take the options of `brand route` (networks, min, quiet with its tz, which the file
+must name); route and SLA networks must be ones
 Echtzeit knows (`known_networks`), in lower case. Top-level keys starting with `x-` are free
 for YAML anchors; any other unknown key is an error, as is a key given twice.
 
@@ -45,6 +47,7 @@ from pydantic import (
     StringConstraints,
     ValidationError,
     field_validator,
+    model_validator,
 )
 from pydantic_core import ErrorDetails
 
@@ -83,6 +86,8 @@ class RoutePlan:
     channel: str
     networks: tuple[str, ...] = ()  # empty: every network
     min_priority: str = "low"
+    quiet_hours: str | None = None  # bot.quiet; in quiet_timezone
+    quiet_timezone: str | None = None
 
     @property
     def target(self) -> str:
@@ -189,6 +194,23 @@ class RouteEntry(_Entry):
     to: str
     networks: list[Network] = []
     min: str = "low"
+    quiet: str | None = None
+    tz: str | None = None
+
+    @model_validator(mode="after")
+    def _quiet(self) -> RouteEntry:
+        from bot.quiet import QuietHours, QuietHoursError
+
+        if self.tz is not None and self.quiet is None:
+            raise ValueError("tz is the time zone of quiet hours: give quiet too")
+        if self.quiet is not None:
+            if self.tz is None:
+                raise ValueError("quiet hours need their time zone: add tz (e.g. Europe/Berlin)")
+            try:
+                QuietHours.parse(self.quiet, self.tz)
+            except QuietHoursError as exc:
+                raise ValueError(str(exc)) from None
+        return self
 
     @field_validator("to")
     @classmethod
@@ -451,7 +473,8 @@ def load_plan(path: Path | str) -> Plan:
                 name=b.name, query=b.query,
                 routes=tuple(RoutePlan(platform=r.to.partition(":")[0],
                                        channel=r.to.partition(":")[2],
-                                       networks=tuple(r.networks), min_priority=r.min)
+                                       networks=tuple(r.networks), min_priority=r.min,
+                                       quiet_hours=r.quiet, quiet_timezone=r.tz)
                              for r in b.routes),
                 sla=dict(b.sla), approval=b.approval,
                 approval_networks=tuple(dict.fromkeys(b.approval_networks)),

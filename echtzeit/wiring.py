@@ -26,6 +26,7 @@ from bot.ops import OpsServer
 from bot.pipeline import IngestReport, Pipeline
 from bot.relay import Relay, RelayPolicy
 from bot.reporting.digest.builder import DigestBuilder
+from bot.reporting.queue import QueueBuilder
 from bot.reporting.spikes.detector import SpikeDetector
 from bot.reporting.spikes.monitor import SpikeMonitor
 from bot.runner import SourceService
@@ -125,12 +126,17 @@ def chat_adapters(config: Config, deps: Deps) -> tuple[list[ChatAdapter], list[S
     services: list[Service] = []
     if config.discord.token is not None:
         from integrations.chat.discord.chat import DiscordChat  # discord.py only when used
+        from integrations.chat.discord.status import StatusBoards
 
         discord_chat = DiscordChat(config.discord, deps, admins=config.core.admins,
                                    responders=config.core.responders,
                                    approvers=config.core.approvers)
         adapters.append(discord_chat)
         services.append(discord_chat)
+        # `queue pin`: the channel's queue status, pinned and kept up to date.
+        services.append(StatusBoards(discord_chat,
+                                     every=config.discord.status_refresh_seconds))
+        deps.status_boards = deps.status_boards | {discord_chat.platform}
     if config.slack.configured:
         from integrations.chat.slack.serve import slack_from_settings  # bolt only when used
 
@@ -177,8 +183,11 @@ def build_desk(config: Config, url: str, *, replies_file: Path,
             else None)
     digests = DigestBuilder(store, timezone=settings.timezone, digest_hour=settings.digest_hour,
                             business_hours=settings.business_hours)
+    # The queue view's "today" is the digest's; issue 17's on-call rota plugs in as
+    # QueueBuilder(on_call=...) (bot.reporting.queue.OnCallSource).
     deps = Deps(store=store, responders=network_responders(settings, replies_file, live),
-                digest=digests, drafter=build_drafter(config))
+                digest=digests, drafter=build_drafter(config),
+                queue=QueueBuilder(store, timezone=settings.timezone))
     adapters, services = chat_adapters(config, deps)
     services = [*services, *(live.services if live is not None else [])]
     by_platform: dict[str, ChatAdapter] = {chat.platform: chat}
@@ -188,6 +197,8 @@ def build_desk(config: Config, url: str, *, replies_file: Path,
         backoff_base=settings.relay_backoff_base_seconds,
         backoff_cap=settings.relay_backoff_cap_seconds,
         lease=timedelta(seconds=settings.relay_lease_seconds),
+        backlog=settings.relay_backlog_cards,
+        backlog_age=timedelta(seconds=settings.relay_backlog_age_seconds),
     ), reply_networks=frozenset(deps.responders), ai_drafts=deps.drafter is not None)
     notifiers = {p: a for p, a in by_platform.items() if isinstance(a, Notifier)}
     scheduler = Scheduler(store, digests, notifiers=notifiers,

@@ -155,14 +155,22 @@ class Checker:
             else:
                 self.fail(at, f"unknown block type {kind!r}")
 
-    def view(self, view: Any) -> None:
-        if not isinstance(view, dict) or view.get("type") != "modal":
-            self.fail("view", "must be a modal")
+    def view(self, view: Any, kind: str = "modal") -> None:
+        if not isinstance(view, dict) or view.get("type") != kind:
+            self.fail("view", f"must be a {kind}")
             return
-        self.text(view.get("title"), "view.title", limit=24, plain_only=True)
-        for key in ("submit", "close"):
-            if key in view:
-                self.text(view[key], f"view.{key}", limit=24, plain_only=True)
+        if kind == "modal":
+            self.text(view.get("title"), "view.title", limit=24, plain_only=True)
+            for key in ("submit", "close"):
+                if key in view:
+                    self.text(view[key], f"view.{key}", limit=24, plain_only=True)
+        else:
+            # A Home tab has no title bar and no submit or close buttons.
+            for key in ("title", "submit", "close", "submit_disabled"):
+                if key in view:
+                    self.fail("view", f"{key} is not allowed in a {kind} view")
+        if n(str(view.get("external_id", ""))) > 255:
+            self.fail("view", "external_id over 255")
         if n(str(view.get("private_metadata", ""))) > 3000:
             self.fail("view", "private_metadata over 3000")
         if n(str(view.get("callback_id", ""))) > 255:
@@ -179,6 +187,14 @@ def message_errors(blocks: Any) -> list[str]:
 def view_errors(view: Any) -> list[str]:
     checker = Checker()
     checker.view(view)
+    return checker.errors
+
+
+def home_view_errors(view: Any) -> list[str]:
+    """The rules of a Home tab view (views.publish): type "home", at most 100 blocks, and the
+    same block rules as messages and modals."""
+    checker = Checker()
+    checker.view(view, kind="home")
     return checker.errors
 
 

@@ -56,7 +56,7 @@ from urllib.parse import parse_qsl
 
 from aiohttp import WSMsgType, web
 
-from testkit.blockkit import message_errors, view_errors
+from testkit.blockkit import home_view_errors, message_errors, view_errors
 
 FIXTURES = Path(__file__).resolve().parents[1] / "tests" / "fixtures" / "slack"
 SIGNING_SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
@@ -91,10 +91,12 @@ TIERS: dict[str, int] = {
     "users.info": 100,  # Tier 4
     "views.open": 100,  # Tier 4
     "views.update": 100,  # Tier 4
+    "views.publish": 100,  # Tier 4
     "chat.postEphemeral": 100,  # Tier 4
     "files.getUploadURLExternal": 100,  # Tier 4
     "files.completeUploadExternal": 100,  # Tier 4
 }
+VIEW_BYTES = 250_000  # views.publish: view_too_large "if the provided view is greater than 250kb"
 TRIGGER_SECONDS = 3.0  # a trigger_id expires three seconds after it was issued
 RESPONSE_URL_USES = 5  # "valid for 30 minutes and accepts at most 5 calls"
 RESPONSE_URL_SECONDS = 30 * 60.0
@@ -170,6 +172,8 @@ class FakeSlack:
         self.messages: dict[tuple[str, str], dict[str, Any]] = {}
         self.received_at: dict[tuple[str, str], float] = {}  # wall clock, for history's oldest
         self.views: dict[str, dict[str, Any]] = {}
+        self.homes: dict[str, dict[str, Any]] = {}  # user id -> the Home tab view published
+        self.home_enabled = True  # the app's App Home > Home Tab setting
         self.webhooks: list[tuple[str, dict[str, Any]]] = []
         self.reactions: set[tuple[str, str, str]] = set()
         self.files: dict[str, dict[str, Any]] = {}  # file id -> filename, length, data, shares
@@ -404,6 +408,8 @@ class FakeSlack:
             return self._chat(method, args)
         if method in ("views.open", "views.update"):
             return self._view(method, args)
+        if method == "views.publish":
+            return self._publish(args)
         if method == "users.info":
             user = self.users.get(str(args.get("user")))
             return (200, {"ok": True, "user": user}, {}) if user else self._refuse(
@@ -561,6 +567,52 @@ class FakeSlack:
                   "state": {"values": {}}, "app_id": "A0ECHTZEIT", "bot_id": self.bot_id}
         self.views[view_id] = stored
         return 200, {"ok": True, "view": stored}, {}
+
+    def _publish(self, args: dict[str, Any]) -> tuple[int, dict[str, Any], dict[str, str]]:
+        """views.publish: a Home tab view for one user (docs.slack.dev/reference/methods/
+        views.publish): user_id and view required, the view a valid `home` view of at most
+        250 kB; `hash` must match the user's current view when given."""
+        user = str(args.get("user_id") or "")
+        if not user or user not in self.users:
+            return self._refuse("invalid_arguments",
+                                response_metadata={"messages": ["invalid `user_id`"]})
+        view = args.get("view")
+        if not isinstance(view, dict):
+            return self._refuse("invalid_arguments",
+                                response_metadata={"messages": ["missing or invalid `view`"]})
+        if len(json.dumps(view).encode()) > VIEW_BYTES:
+            return self._refuse("view_too_large")
+        errors = home_view_errors(view)
+        if errors:
+            self.violations.extend(f"views.publish: {e}" for e in errors)
+            return self._refuse("invalid_arguments", errors=errors)
+        if not self.home_enabled:
+            return self._refuse("not_enabled")
+        old = self.homes.get(user)
+        if args.get("hash") and (old is None or args["hash"] != old["hash"]):
+            return self._refuse("hash_conflict")
+        view_id = old["id"] if old else f"V{next(self._ids):08d}"
+        stored = {**view, "id": view_id, "team_id": self.team_id,
+                  "hash": f"{int(time.time())}.{next(self._ids):08d}",
+                  "state": {"values": {}}, "app_id": "A0ECHTZEIT", "bot_id": self.bot_id,
+                  "root_view_id": view_id, "previous_view_id": None,
+                  "private_metadata": view.get("private_metadata", ""),
+                  "callback_id": view.get("callback_id", ""),
+                  "external_id": view.get("external_id", "")}
+        self.homes[user] = stored
+        return 200, {"ok": True, "view": stored}, {}
+
+    def home_opened(self, user: str = "U0ANA", *, tab: str = "home") -> dict[str, Any]:
+        """The Events API envelope of `app_home_opened` as Slack sends it when `user` opens the
+        app's Home (tab "home") or Messages tab; `view` is there once a Home view was
+        published for the user."""
+        payload = fixture("event_app_home_opened.json")
+        n = next(self._ids)
+        payload["event_id"] = f"Ev0HOME{n:06d}"
+        payload["event"].update(user=user, tab=tab, channel=f"D0{user[2:]}")
+        if user in self.homes:
+            payload["event"]["view"] = self.homes[user]
+        return payload
 
     def _oauth(self, args: dict[str, Any], auth: str) -> tuple[int, dict[str, Any],
                                                              dict[str, str]]:

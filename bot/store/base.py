@@ -51,6 +51,13 @@ class StoreBase:
 
     # --- events -------------------------------------------------------------------------------
 
+    def last_event_id(self) -> int:
+        """The newest event's id: it moves with every change of a mention or its cards, so a
+        view of the queue (App Home, a pinned status) is stale when it moved."""
+        t = Event.__table__  # type: ignore[attr-defined]
+        with self.engine.connect() as conn:
+            return int(conn.execute(sa.select(sa.func.max(t.c.id))).scalar() or 0)
+
     def _event(
         self,
         s: Session,

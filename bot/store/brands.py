@@ -10,6 +10,7 @@ from sqlmodel import Session, col, select
 from bot.domain import PRIORITY_ORDER
 from bot.errors import Conflict, NotFound
 from bot.models import Brand, Revision, Route, table
+from bot.quiet import QuietHours
 from bot.store.base import StoreBase
 
 BRANDS_REVISION = "brands"
@@ -83,10 +84,19 @@ class BrandStore(StoreBase):
         channel: str,
         networks: Sequence[str] = (),
         min_priority: str = "low",
+        quiet_hours: str | None = None,
+        quiet_timezone: str | None = None,
         actor: str,
     ) -> Route:
+        """Create or replace a route (every option is set: what is not given is the default).
+        `quiet_hours` in `quiet_timezone` (bot.quiet; QuietHoursError when malformed)."""
         if min_priority not in PRIORITY_ORDER:
             raise ValueError(f"priority must be one of {', '.join(PRIORITY_ORDER)}")
+        if quiet_hours:
+            quiet_timezone = quiet_timezone or "UTC"
+            QuietHours.parse(quiet_hours, quiet_timezone)
+        else:
+            quiet_hours = quiet_timezone = None
         with self.session() as s:
             b = self._brand_by_name(s, brand)
             existing = s.exec(
@@ -97,12 +107,15 @@ class BrandStore(StoreBase):
             route = existing or Route(brand_id=b.id or 0, platform=platform, channel=channel)
             route.networks = ",".join(networks)
             route.min_priority = min_priority
+            route.quiet_hours = quiet_hours
+            route.quiet_timezone = quiet_timezone
             s.add(route)
             s.flush()
             self._bump(s, BRANDS_REVISION)
             self._event(s, kind="route_set", actor=actor, brand_id=b.id,
                         detail={"platform": platform, "channel": channel,
-                                "networks": list(networks), "min_priority": min_priority})
+                                "networks": list(networks), "min_priority": min_priority,
+                                "quiet_hours": quiet_hours, "quiet_timezone": quiet_timezone})
             return route
 
     def remove_route(self, *, brand: str, platform: str, channel: str, actor: str) -> None:

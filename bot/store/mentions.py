@@ -9,9 +9,10 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlmodel import col, select
 
-from bot.domain import OPEN_STATUSES, DeliveryState, MentionStatus
+from bot.domain import OPEN_STATUSES, DeliveryState, MentionStatus, is_urgent
 from bot.errors import NotFound
 from bot.models import Author, Delivery, Event, Mention, Route, table
+from bot.quiet import route_quiet
 from bot.store.base import StoreBase, handle_key
 from bot.store.brands import route_accepts
 from bot.store.views import MentionView, NewMention
@@ -77,6 +78,15 @@ class MentionStore(StoreBase):
         now = self.now()
         ids: list[int] = []
         budget = dict(card_budget or {})
+        # Routes in their quiet hours now: until when (bot.quiet). Non-urgent cards to them
+        # are stored held until then; the relay lists them in one catch-up notice.
+        quiet: dict[int, datetime] = {}
+        for rs in routes.values():
+            for r in rs:
+                hours = route_quiet(r.quiet_hours, r.quiet_timezone)
+                until = hours.quiet_until(now) if hours is not None else None
+                if until is not None:
+                    quiet[id(r)] = until
         with self.engine.begin() as conn:
             authors = self._upsert_authors(conn, mentions, now)
             mt, dt, et = table(Mention), table(Delivery), table(Event)
@@ -103,11 +113,14 @@ class MentionStore(StoreBase):
                         budget[m.brand_id] -= 1
                     else:
                         state = DeliveryState.GROUPED.value
+                held = state == DeliveryState.PENDING.value and not is_urgent(m.priority)
                 deliveries = [] if muted else [
                     {
                         "mention_id": mention_id, "platform": r.platform, "channel": r.channel,
-                        "state": state, "attempts": 0,
-                        "next_attempt_at": now, "lease_until": None, "last_error": None,
+                        "state": DeliveryState.HELD.value if held and id(r) in quiet else state,
+                        "attempts": 0,
+                        "next_attempt_at": quiet[id(r)] if held and id(r) in quiet else now,
+                        "lease_until": None, "last_error": None,
                         "message_ref": None, "needs_update": False, "created_at": now,
                         "sent_at": None,
                     }

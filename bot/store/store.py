@@ -7,7 +7,9 @@ same transaction, and marks the mention's relayed cards for an in-place update.
 
 from __future__ import annotations
 
+from bot.store.boards import BoardStore
 from bot.store.brands import BrandStore
+from bot.store.catchups import CatchUpStore
 from bot.store.credentials import CredentialStore
 from bot.store.cursors import CursorStore
 from bot.store.drafts import DraftStore
@@ -32,5 +34,7 @@ class Store(
     SeenEventStore,
     CredentialStore,
     FollowerStore,
+    CatchUpStore,
+    BoardStore,
 ):
     """All reads and writes of Echtzeit's state."""

@@ -285,6 +285,13 @@ async def _slack_event() -> list[Problem]:
         fixture("slack", "event_message_thread.json"))
 
 
+@case("slack:event_app_home_opened.json")
+async def _slack_home_event() -> list[Problem]:
+    """The app_home_opened envelope the fake sends (testkit.fake_slack.FakeSlack.home_opened)."""
+    return JsonSchemaFile("slack", "slack/event_wrapper.schema.json").check(
+        fixture("slack", "event_app_home_opened.json"))
+
+
 @case("slack:manifest.yml")
 async def _slack_manifest() -> list[Problem]:
     """The app manifest docs/slack.md tells people to paste into Slack."""
@@ -297,7 +304,8 @@ CHECKED_FIXTURES = frozenset(
     [f"{service}/{name}" for service, name in OPENAPI_FIXTURES]
     + [f"youtube/{n}" for n in YOUTUBE_FIXTURES] + [f"bluesky/{n}" for n in BLUESKY_FIXTURES]
     + [f"slack/{n}" for n in SLACK_FIXTURES]
-    + ["mastodon/notification_mention.json", "slack/event_message_thread.json"])
+    + ["mastodon/notification_mention.json", "slack/event_message_thread.json",
+       "slack/event_app_home_opened.json"])
 
 
 # --- requests the networks' code builds ---------------------------------------------------------

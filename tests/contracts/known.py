@@ -47,6 +47,10 @@ KNOWN: tuple[Known, ...] = (
           "slack/event_wrapper.schema.json#/", "unclear",
           "the event wrapper schema (2021) requires authed_users; the fixture has only "
           "authorizations"),
+    Known("SLACK-1", "slack:event_app_home_opened.json", r"\(body\)",
+          "slack/event_wrapper.schema.json#/", "unclear",
+          "the event wrapper schema (2021) requires authed_users; the fixture has only "
+          "authorizations"),
     Known("SLACK-2", "slack:requests", r"chat\.postMessage metadata",
           "slack/web_api.json#/paths/~1chat.postMessage/post/parameters", "description",
           "chat.postMessage's metadata argument (message metadata, 2022) is not described"),

@@ -365,12 +365,18 @@ BAD_FILES = [
      "'teams' (platforms: console, slack, discord)"),
     ("target", "brands:\n" + GOOD_BRAND + "    routes: [C1]\n",
      "routes[1] (C1): to: expected <platform>:<channel> such as slack:C0123, not 'C1'"),
+    ("route-quiet-tz", "brands:\n" + GOOD_BRAND
+     + "    routes: [{to: slack:C1, quiet: '22:00-07:00'}]\n",
+     "routes[1] (slack:C1): quiet hours need their time zone: add tz (e.g. Europe/Berlin)"),
+    ("route-quiet", "brands:\n" + GOOD_BRAND
+     + "    routes: [{to: slack:C1, quiet: '22-07', tz: Europe/Berlin}]\n",
+     "routes[1] (slack:C1): expected quiet hours like '22:00-07:00'"),
     ("route-min", "brands:\n" + GOOD_BRAND + "    routes: [{to: slack:C1, min: hihg}]\n",
      "routes[1] (slack:C1): min: expected one of low, normal, high, urgent, not 'hihg'"),
     ("route-network", "brands:\n" + GOOD_BRAND + "    routes: [{to: slack:C1, networks: [tw]}]\n",
      "routes[1] (slack:C1): networks[1]: unknown network 'tw' (networks: "),
     ("route-option", "brands:\n" + GOOD_BRAND + "    routes: [{to: slack:C1, minimum: high}]\n",
-     "routes[1] (slack:C1): minimum: unknown key; expected to, networks or min"),
+     "routes[1] (slack:C1): minimum: unknown key; expected to, networks, min, quiet or tz"),
     ("sla-network", "brands:\n" + GOOD_BRAND + "    sla: {x: 30, facebok: 120}\n",
      "line 4: brands[1] (Acme Rockets): sla.facebok: unknown network 'facebok'"),
     ("sla-minutes", "brands:\n" + GOOD_BRAND + "    sla: {x: 0}\n",
@@ -489,3 +495,22 @@ def test_the_file_sets_the_approval_rule_and_the_voice(sqlite_store: Store,
     file.write_text("brands:\n  - name: Acme\n    query: acme\n    approval: none\n")
     assert admin.apply_file(sqlite_store, file, actor="t") == [
         '~ approval "Acme": no approval']
+
+
+def test_apply_sets_quiet_hours_once(db_url: str, open_db: Store, tmp_path: Path) -> None:
+    file = tmp_path / "quiet.yaml"
+    file.write_text("brands:\n" + GOOD_BRAND + "    routes:\n"
+                    "      - {to: slack:C1, quiet: '22:00-07:00', tz: Europe/Berlin}\n",
+                    encoding="utf-8")
+    first = cli("apply", str(file))
+    assert first.exit_code == 0, first.output
+    assert '+ route "Acme Rockets" -> slack:C1 (all networks; low priority and up; quiet ' \
+        "22:00-07:00 Europe/Berlin)" in first.stdout
+    [route] = open_db.routes()
+    assert (route.quiet_hours, route.quiet_timezone) == ("22:00-07:00", "Europe/Berlin")
+    assert cli("apply", str(file)).stdout == f"{NOTHING_TO_CHANGE}\n"
+    file.write_text("brands:\n" + GOOD_BRAND + "    routes: [slack:C1]\n", encoding="utf-8")
+    third = cli("apply", str(file))
+    assert "~ route" in third.stdout and "(was all networks; low priority and up; quiet" \
+        in third.stdout
+    assert open_db.routes()[0].quiet_hours is None

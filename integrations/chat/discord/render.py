@@ -22,7 +22,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import discord.utils
 
@@ -30,6 +30,9 @@ from bot.cards import Card, compact_number
 from bot.untrusted import clean, truncate
 from commands.base import Result
 from integrations.chat.common import u16len, whole
+
+if TYPE_CHECKING:
+    from bot.reporting.queue import QueueView
 
 # Discord's documented limits (developers/resources/message.mdx, components/reference.mdx,
 # interactions/receiving-and-responding.mdx, interactions/application-commands.mdx).
@@ -460,3 +463,19 @@ def shrink_to_total(embeds: list[dict[str, Any]]) -> list[dict[str, Any]]:
     while embeds and embeds_size(embeds) > EMBEDS_TOTAL_MAX:
         embeds = embeds[:-1]
     return embeds
+
+
+STATUS_COLOR_QUEUE = 0x5865F2
+
+
+def status_message(view: QueueView) -> dict[str, Any]:
+    """A channel's pinned queue status (bot.reporting.queue, the channel's view without
+    "mine"): its outline in one embed, with the time it was last brought up to date."""
+    from bot.reporting.queue import queue_lines
+
+    lines = [fitted(line, 500) for line in queue_lines(view, mine=False)]
+    lines.append(f"Updated <t:{_unix(view.generated_at)}:R>")
+    embeds = _lines_embeds(lines, color=STATUS_COLOR_QUEUE, title="Echtzeit queue status",
+                           budget=EMBEDS_TOTAL_MAX)
+    return {"content": "", "embeds": shrink_to_total(embeds[:EMBEDS_MAX]),
+            "allowed_mentions": dict(ALLOWED_MENTIONS_NONE)}

@@ -38,3 +38,7 @@ class DiscordSettings(EchtzeitSettings):
         description="Role name or id whose members approve, edit and reject others' replies "
                     "where a brand wants approval (admins always may).")
     threads: bool = Field(default=False, description="true: open one thread per mention card.")
+    status_refresh_seconds: float = Field(
+        default=60.0, ge=5, le=3600,
+        description="Pinned queue status (queue pin): edited at most once per this many "
+                    "seconds per channel when the queue changes.")

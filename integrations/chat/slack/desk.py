@@ -8,7 +8,7 @@ import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
@@ -23,6 +23,9 @@ from integrations.chat.slack.chat import PLATFORM
 from integrations.chat.slack.modal import ReplyTarget, reply_modal
 from integrations.chat.slack.people import Directory
 from integrations.chat.slack.render import notice_message, result_message
+
+if TYPE_CHECKING:
+    from integrations.chat.slack.home import HomeTabs
 
 log = logging.getLogger(__name__)
 
@@ -85,6 +88,8 @@ class SlackDesk:
     reply_prefixes: tuple[str, ...] = ("/reply", "!reply")
     qualify_channels: bool = False  # OAuth installs: routes name "<team>/<channel>"
     now: Callable[[], datetime] = utcnow
+    # App Home (integrations.chat.slack.home); None: no Home tab listener.
+    home: HomeTabs | None = None
 
     # --- people ----------------------------------------------------------------------------
 

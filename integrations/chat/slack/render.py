@@ -19,13 +19,17 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
 
 from bot.cards import Card, compact_number, humanize_age
 from bot.untrusted import clean, truncate
 from commands.base import HistoryItem, Result
 from integrations.chat.common import cut16, sound, u16len
+
+if TYPE_CHECKING:
+    from bot.reporting.queue import QueueView
 
 Block = dict[str, Any]
 
@@ -480,3 +484,53 @@ def digest_message(title: str, lines: Sequence[str], overdue: Sequence[Any],
         blocks = [*blocks[: MESSAGE_BLOCKS - 1],
                   context_block(["…more in /echtzeit digest"], "d-more")]
     return {"text": mrkdwn_safe(title, 400) or "Digest", "blocks": blocks}
+
+
+HOME_BLOCKS = 100  # a Home tab view holds at most 100 blocks, as a modal
+HOME_CALLBACK = "echtzeit_home"
+_STAGE_GLYPH = {"sla_breach": "⏰", "sla_warning": "⌛"}
+
+
+def home_view(view: QueueView, *, person: str) -> dict[str, Any]:
+    """The App Home tab of one person: a bot.reporting.queue.QueueView as a `home` view.
+    Plain-text sections only (handles and URLs are network text); each claimed mention gets a
+    link button naming the host it opens."""
+    from bot.reporting.queue import clock_text, median_text, on_call_text
+
+    now = view.generated_at
+    blocks: list[Block] = [
+        {"type": "header", "block_id": "h-head", "text": plain(f"Queue of {person}", HEADER_TEXT)},
+        {"type": "header", "block_id": "h-mine-head",
+         "text": plain(f"My claimed mentions: {view.mine_total}", HEADER_TEXT)},
+    ]
+    for i, m in enumerate(view.mine):
+        line = (f"{_STAGE_GLYPH.get(m.stage or '', '🕒')} #{m.mention_id} · {m.brand} · "
+                f"{m.network} · {PRIORITY_GLYPH.get(m.priority, '')} {m.priority} · "
+                f"{clock_text(m, now)} · @{m.handle}")
+        block = text_section(fit(line, SECTION_TEXT)[0], f"h-mine{i}")
+        if (url := safe_url(m.url)) is not None:
+            block["accessory"] = _button(f"Open · {url_host(url)}", f"{ACTION_PREFIX}open_{i}",
+                                         value=str(m.mention_id), url=url)
+        blocks.append(block)
+    if view.mine_total > len(view.mine):
+        blocks.append(context_block([f"… and {view.mine_total - len(view.mine)} more: "
+                                     "/echtzeit list mine"], "h-mine-more"))
+    if not view.mine:
+        blocks.append(context_block(["Nothing claimed. /echtzeit claim takes the oldest."],
+                                    "h-mine-none"))
+    blocks.append({"type": "divider", "block_id": "h-div1"})
+    held = f" (+{view.held} held for quiet hours)" if view.held else ""
+    blocks.append({"type": "header", "block_id": "h-open-head",
+                   "text": plain(f"Open queue: {view.open_total}{held}", HEADER_TEXT)})
+    lines = [f"{b.brand} · {b.network}: {b.open} open, {b.unclaimed} unclaimed, oldest "
+             f"#{b.oldest_id} {humanize_age(b.oldest_at, now)} ago" for b in view.buckets]
+    blocks += _sections(lines or ["Nothing open."], "h-open")
+    blocks.append({"type": "divider", "block_id": "h-div2"})
+    blocks.append(context_block([f"First-response median today: {median_text(view)}",
+                                 f"On call: {on_call_text(view)}",
+                                 f"Updated {now.astimezone(ZoneInfo(view.timezone)):%H:%M} "
+                                 f"({view.timezone})"], "h-foot"))
+    if len(blocks) > HOME_BLOCKS:
+        blocks = [*blocks[: HOME_BLOCKS - 2],
+                  context_block(["…more: /echtzeit queue"], "h-more"), blocks[-1]]
+    return {"type": "home", "callback_id": HOME_CALLBACK, "blocks": blocks}

@@ -29,6 +29,7 @@ from commands import Deps
 from integrations.chat.slack.app import build_app
 from integrations.chat.slack.chat import InstalledTokens, SlackChat, StaticToken
 from integrations.chat.slack.desk import BOT_SCOPES, SlackDesk
+from integrations.chat.slack.home import HomeTabs
 from integrations.chat.slack.install import SqlInstallationStore, SqlOAuthStateStore
 from integrations.chat.slack.people import Directory
 from integrations.chat.slack.settings import SlackSettings
@@ -130,10 +131,11 @@ def slack_from_settings(
             raise SettingsError("configuration error: ECHTZEIT_SLACK_BOT_TOKEN: Socket Mode "
                                 "needs the bot token (xoxb-…) besides ECHTZEIT_SLACK_APP_TOKEN")
         desk = SlackDesk(deps, directory=directory, reply_prefixes=prefixes, now=now)
+        home = _home(desk, settings)
         client = AsyncWebClient(token=bot_token, base_url=api_url)
         app = build_app(desk, client=client, socket_mode=True)
         chat = SlackChat(StaticToken(bot_token), api_url=api_url, per_second=per_second, now=now)
-        return chat, [SocketModeService(app, app_token)], app
+        return chat, [SocketModeService(app, app_token), home], app
 
     if not signing_secret:
         raise SettingsError("configuration error: ECHTZEIT_SLACK_SIGNING_SECRET: HTTP mode needs "
@@ -167,4 +169,12 @@ def slack_from_settings(
                             "bot token (one workspace) or ECHTZEIT_SLACK_CLIENT_ID and _SECRET "
                             "(OAuth installs)")
     service = HttpService(app, host=settings.http_host, port=settings.http_port)
-    return chat, [service], app
+    return chat, [service, _home(desk, settings)], app
+
+
+def _home(desk: SlackDesk, settings: SlackSettings) -> HomeTabs:
+    """The App Home publisher: the Home tab listener uses it, and it runs as a service."""
+    desk.home = HomeTabs(desk, every=settings.home_refresh_seconds,
+                         recent=settings.home_recent_minutes * 60,
+                         per_minute=settings.home_publishes_per_minute)
+    return desk.home

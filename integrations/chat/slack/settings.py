@@ -50,6 +50,18 @@ class SlackSettings(EchtzeitSettings):
         default_factory=list,
         description="Slack user ids or user groups who may approve, edit and reject others' "
                     "replies where a brand wants approval (admins always may).")
+    home_refresh_seconds: float = Field(
+        default=30.0, ge=1, le=3600,
+        description="App Home: at most one views.publish per person per this many seconds "
+                    "when the queue changes.")
+    home_recent_minutes: float = Field(
+        default=60.0, ge=1, le=7 * 24 * 60,
+        description="App Home: keep refreshing a person's Home tab for this long after they "
+                    "last opened it.")
+    home_publishes_per_minute: int = Field(
+        default=90, ge=1, le=1000,
+        description="App Home: views.publish calls per minute and workspace at most (Slack's "
+                    "Tier 4 allows 100+).")
     reply_prefixes: CommaList = Field(
         default_factory=lambda: ["/reply", "!reply"],
         description="Thread messages starting with one of these are sent to the customer; "

@@ -9,6 +9,7 @@ from integrations.chat.slack.listeners import (
     actions,
     commands,
     events,
+    home,
     middleware,
     shortcuts,
     views,
@@ -23,3 +24,4 @@ def register(app: AsyncApp, desk: SlackDesk) -> None:
     shortcuts.register(app, desk)
     views.register(app, desk)
     events.register(app, desk)
+    home.register(app, desk)

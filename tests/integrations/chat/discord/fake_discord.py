@@ -54,6 +54,13 @@ discord-api-docs @ 2026-08; the parts of the fake that apply them say more):
   message was deleted meanwhile answers 404 Unknown Message (not a new message), as Discord's
   engineer described it in discord/discord-api-docs#6647.
 
+- Pins (developers/resources/message.mdx, Pin Message / Unpin Message): PUT and DELETE
+  /channels/{channel.id}/messages/pins/{message.id} need PIN_MESSAGES (1 << 51; split from
+  MANAGE_MESSAGES in 2025, whose grace period for pinning ended in January 2026: MANAGE_MESSAGES
+  alone is 403 Missing Permissions, 50013 here), answer 204 with no body, 404 Unknown Message
+  (10008) for a message not in the channel, and 400 Maximum number of pinned messages reached
+  (30003) past MAX_PINS = 250 per channel. Pinning posts the system message
+  CHANNEL_PINNED_MESSAGE (type 6) that references the pinned one; an edit keeps `pinned`.
 Clocks: `clock` (nonces, interaction deadlines) and `rate_clock` (rate-limit windows) are
 time.monotonic unless a test replaces them to step past a window without waiting.
 `hold` carries a request out but keeps its answer back: the answer a client never gets because
@@ -88,6 +95,7 @@ from tests.integrations.chat.discord.discord_rules import (
 from tests.integrations.chat.discord.fake_guild import (
     CREATE_PUBLIC_THREADS,
     MISSING_PERMISSIONS,
+    PIN_MESSAGES,
     UNKNOWN_CHANNEL,
     Guild,
     Refusal,
@@ -121,6 +129,7 @@ __all__ = ["FIXTURES", "TOKEN", "FakeDiscord", "InteractionState", "Member", "Up
 TOKEN = "test-bot-token.abc.def"
 WAIT = 10.0  # seconds a test waits for the bot before it fails
 NONCE_WINDOW = 180.0  # seconds; Discord documents "the past few minutes"
+MAX_PINS = 250  # pinned messages per channel
 
 
 @dataclass
@@ -207,6 +216,8 @@ class FakeDiscord(FakeInteractions):
         r.add_post(f"{api}/channels/{{channel}}/messages", self._create_message)
         r.add_patch(f"{api}/channels/{{channel}}/messages/{{message}}", self._edit_message)
         r.add_post(f"{api}/channels/{{channel}}/messages/{{message}}/threads", self._thread)
+        r.add_put(f"{api}/channels/{{channel}}/messages/pins/{{message}}", self._pin)
+        r.add_delete(f"{api}/channels/{{channel}}/messages/pins/{{message}}", self._unpin)
         r.add_put(f"{api}/applications/{{app}}/guilds/{{guild}}/commands", self._put_commands)
         r.add_put(f"{api}/applications/{{app}}/commands", self._put_commands)
         r.add_post(f"{api}/interactions/{{id}}/{{token}}/callback", self._callback)
@@ -530,10 +541,44 @@ class FakeDiscord(FakeInteractions):
             return bad
         updated = self._message(channel, body, mid=mid, files=request[FILES])
         updated["timestamp"] = existing["timestamp"]
+        updated["pinned"] = existing["pinned"]
         updated["edited_timestamp"] = datetime.now(UTC).isoformat()
         updated["guild_id"] = self.guild_id
         self.messages[channel][mid] = updated
         return json_response(updated)
+
+    def pinned(self, channel: str) -> list[dict[str, Any]]:
+        return [m for m in self.messages.get(channel, {}).values() if m["pinned"]]
+
+    async def _pin(self, request: web.Request) -> web.Response:
+        channel, mid = request.match_info["channel"], request.match_info["message"]
+        refused = self.server.refusal(channel, PIN_MESSAGES)
+        if refused:
+            return self._refuse(refused)
+        existing = self.messages.get(channel, {}).get(mid)
+        if existing is None:
+            return error(404, 10008, "Unknown Message")
+        if existing["pinned"]:
+            return web.Response(status=204)
+        if len(self.pinned(channel)) >= MAX_PINS:
+            return error(400, 30003, "Maximum number of pins reached (250)")
+        existing["pinned"] = True
+        note = self._message(channel, {})
+        note.update(type=6, guild_id=self.guild_id, message_reference={
+            "type": 0, "channel_id": channel, "message_id": mid, "guild_id": self.guild_id})
+        self.messages[channel][note["id"]] = note
+        return web.Response(status=204)
+
+    async def _unpin(self, request: web.Request) -> web.Response:
+        channel, mid = request.match_info["channel"], request.match_info["message"]
+        refused = self.server.refusal(channel, PIN_MESSAGES)
+        if refused:
+            return self._refuse(refused)
+        existing = self.messages.get(channel, {}).get(mid)
+        if existing is None:
+            return error(404, 10008, "Unknown Message")
+        existing["pinned"] = False
+        return web.Response(status=204)
 
     async def _thread(self, request: web.Request) -> web.Response:
         channel, mid = request.match_info["channel"], request.match_info["message"]

@@ -18,6 +18,7 @@ from slack_sdk.oauth.installation_store.models.installation import Installation
 from bot.store import Store
 from commands import Deps
 from integrations.chat.slack.chat import InstalledTokens, SlackChat
+from integrations.chat.slack.home import HomeTabs
 from integrations.chat.slack.install import SqlInstallationStore, SqlOAuthStateStore
 from integrations.chat.slack.serve import HttpService, slack_from_settings
 from integrations.networks.replay import RecordingResponder
@@ -81,7 +82,8 @@ async def oauth_desk(fake: FakeSlack, sqlite_store: Store,
     built = slack_from_settings(settings, Deps(store=sqlite_store, responders=responders),
                                 per_second=1000)
     assert built is not None
-    chat, [service], _ = built
+    chat, [service, home], _ = built
+    assert isinstance(home, HomeTabs)
     assert isinstance(service, HttpService)
     service.port = 0
     stop = asyncio.Event()

@@ -16,6 +16,7 @@ from echtzeit.cli import app
 from echtzeit.wiring import chat_adapters
 from integrations.chat.slack.chat import InstalledTokens, SlackChat, StaticToken
 from integrations.chat.slack.desk import BOT_SCOPES, COMMAND, REPLY_SHORTCUT
+from integrations.chat.slack.home import HomeTabs
 from integrations.chat.slack.serve import (
     EVENTS_PATH,
     REDIRECT_PATH,
@@ -40,7 +41,10 @@ def test_the_manifest_asks_for_exactly_what_the_app_uses() -> None:
     [shortcut] = features["shortcuts"]
     assert (shortcut["type"], shortcut["callback_id"]) == ("message", REPLY_SHORTCUT)
     assert set(settings["event_subscriptions"]["bot_events"]) == {
-        "message.channels", "message.groups", "app_uninstalled", "tokens_revoked"}
+        "message.channels", "message.groups", "app_home_opened", "app_uninstalled",
+        "tokens_revoked"}
+    # The Home tab shows the queue (listeners/home.py); views.publish needs no scope.
+    assert features["app_home"]["home_tab_enabled"] is True
     assert settings["event_subscriptions"]["request_url"].endswith(EVENTS_PATH)
     assert settings["interactivity"]["is_enabled"] is True
     assert settings["interactivity"]["request_url"].endswith(EVENTS_PATH)
@@ -55,14 +59,15 @@ async def test_run_wires_socket_mode_or_http_mode_from_the_settings(
     deps = Deps(store=sqlite_store)
     adapters, services = chat_adapters(config_of(slack=slack_settings(
         fake, app_token=fake.app_token, signing_secret=None)), deps)
-    [chat], [service] = adapters, services
+    [chat], [service, home] = adapters, services
     assert isinstance(chat, SlackChat) and isinstance(chat.tokens, StaticToken)
     assert isinstance(service, SocketModeService)
+    assert isinstance(home, HomeTabs) and home.name == "slack-home"  # App Home refreshes
     assert chat.api_url == fake.api_url
 
     adapters, services = chat_adapters(config_of(slack=slack_settings(fake, http_port=3999)),
                                        deps)
-    [service] = services
+    [service, _home] = services
     assert isinstance(service, HttpService) and service.port == 3999
 
     adapters, services = chat_adapters(config_of(slack=slack_settings(

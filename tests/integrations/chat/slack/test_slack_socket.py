@@ -10,6 +10,7 @@ from typing import Any
 from bot.relay import Relay
 from bot.store import Store
 from commands import Deps
+from integrations.chat.slack.home import HomeTabs
 from integrations.chat.slack.serve import SocketModeService, slack_from_settings
 from integrations.networks.replay import RecordingResponder
 from testkit.fake_slack import FakeSlack, fixture
@@ -30,7 +31,8 @@ async def test_socket_mode_connects_acks_envelopes_and_answers(
     built = slack_from_settings(settings, Deps(store=sqlite_store, responders=responders),
                                 per_second=1000)
     assert built is not None
-    chat, [service], _app = built
+    chat, [service, home], _app = built
+    assert isinstance(home, HomeTabs)
     assert isinstance(service, SocketModeService)
     await Relay(sqlite_store, {"slack": chat}).run_once()
     channel, _, ts = (sqlite_store.deliveries(mention_id=mid)[0].message_ref or "").partition(":")
