@@ -9,9 +9,10 @@ from typing import TYPE_CHECKING
 
 from bot.domain import OPEN_STATUSES, MentionStatus, ReplyState
 from bot.reporting.sla.rule import due_at as sla_due_at
+from bot.untrusted import clean, truncate
 
 if TYPE_CHECKING:  # the store (SQLAlchemy) only for the annotation: commands import cards
-    from bot.store.views import MentionView
+    from bot.store.views import MentionView, PersonSummary, StorySummary
 
 ACTIONS_BY_STATUS: dict[str, tuple[str, ...]] = {
     MentionStatus.NEW.value: ("claim", "reply", "resolve", "ignore", "mute"),
@@ -57,12 +58,21 @@ class Card:
     # When the first reply is due (bot.reporting.sla.rule); None once answered or closed.
     # Renderers show the time left against their own clock.
     sla_due_at: datetime | None = None
+    # The card heads a story in its channel: the story's networks, counts, newest and
+    # most-reached posts (their text untrusted). None: a mention on its own, or a member.
+    story: StorySummary | None = None
+    # The story this mention belongs to (a member's card names it).
+    story_id: int | None = None
+    # The person behind the author across networks (bot.identities); None: not linked.
+    person: PersonSummary | None = None
 
 
-def card_for(view: MentionView, *, reply_networks: Container[str] | None = None) -> Card:
+def card_for(view: MentionView, *, reply_networks: Container[str] | None = None,
+             story: StorySummary | None = None) -> Card:
     """The card of a mention. `reply_networks`: the networks Echtzeit can post replies on (the
     configured responders); a card from any other network (Hacker News, RSS, ...) offers no
-    Reply button. None: every network is assumed to take replies."""
+    Reply button. None: every network is assumed to take replies. `story`: the summary of the
+    story this card heads in its channel (bot.store's claim gives it)."""
     m, a, b = view.mention, view.author, view.brand
     last = view.replies[-1] if view.replies else None
     sent = [r for r in view.replies if r.state == ReplyState.SENT.value]
@@ -101,7 +111,38 @@ def card_for(view: MentionView, *, reply_networks: Container[str] | None = None)
             sla_due_at(m.created_at, m.network, view.sla_target_minutes)
             if m.status in OPEN and not sent else None
         ),
+        story=story,
+        story_id=m.story_id,
+        person=view.person,
     )
+
+
+def story_lines(s: StorySummary) -> list[str]:
+    """A story's summary in plain lines (network text cleaned and cut; each renderer escapes
+    them as it does any other untrusted text)."""
+    nets = ", ".join(f"{n} {c}" for n, c in s.networks)
+    state = [f"{s.answered} answered"] + ([f"{s.claimed} claimed"] if s.claimed else []) + (
+        [f"{s.closed} closed"] if s.closed else [])
+    return [
+        f"Story {s.story_id}: {s.posts} posts ({nets}) · {', '.join(state)} · "
+        f"joined by {REASONS.get(s.reason, s.reason)}",
+        f"Newest: #{s.newest.mention_id} {s.newest.network} @{clean(s.newest.handle)}: "
+        f"{truncate(clean(s.newest.text).replace(chr(10), ' '), 120)}",
+        f"Most reached: #{s.most_reached.mention_id} {s.most_reached.network} "
+        f"@{clean(s.most_reached.handle)} ({compact_number(s.most_reached.followers)} "
+        f"followers): {truncate(clean(s.most_reached.text).replace(chr(10), ' '), 120)}",
+    ]
+
+
+REASONS = {"link": "a shared link", "reference": "quotes and answers",
+           "text": "nearly the same text"}
+
+
+def person_line(p: PersonSummary) -> str:
+    """The person behind a card's author across networks, in one plain line."""
+    accounts = ", ".join(f"{n}:@{clean(h)}" for n, h in p.accounts)
+    return (f"Same person as {accounts} · {p.mentions} mentions, {p.answered} answered · "
+            f"community value {p.value:.1f}")
 
 
 def humanize_age(then: datetime, now: datetime) -> str:

@@ -88,6 +88,22 @@ class IdempotentChat(Protocol):
                         since: datetime) -> dict[str, str]: ...
 
 
+@runtime_checkable
+class ThreadedChat(Protocol):
+    """OPTIONAL for chat adapters: a story's members under its parent card (bot.stories).
+
+    `send_card_in_thread` posts a member's card as a reply to the parent card `parent_ref` (a
+    reference `send_card` returned in the same channel): Slack a thread reply (thread_ts),
+    Discord a reply to the message, the console an indented card. `token` is the delivery's
+    idempotency token, as in IdempotentChat. The returned reference must work with
+    `update_card`. Without this protocol, members are posted as cards of their own."""
+
+    platform: str
+
+    async def send_card_in_thread(self, channel: str, parent_ref: str, card: Card, *,
+                                  token: str) -> str: ...
+
+
 class Service(Protocol):
     """Something that runs for the life of the process (a chat connection, an HTTP endpoint,
     the scheduler). `serve` returns when `stop` is set."""

@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Callable
 from typing import cast
 
 from bot.errors import Conflict, NotFound
-from commands import admin, digest, mentions
+from commands import admin, digest, mentions, people
 from commands.base import (
     CommandSpec,
     Deps,
@@ -50,6 +50,9 @@ COMMANDS: tuple[CommandSpec, ...] = (
     CommandSpec("settle", "settle <reply-id> posted|failed", mentions.settle, Role.RESPONDER),
     CommandSpec("list", "list [open|mine|all|<brand>]", mentions.list_),
     CommandSpec("show", "show <id>", mentions.show),
+    CommandSpec("story", "story <id>", people.story),
+    CommandSpec("link", "link <network:handle> <network:handle>", people.link, Role.RESPONDER),
+    CommandSpec("unlink", "unlink <network:handle>", people.unlink, Role.RESPONDER),
     CommandSpec("brand", "brand list|add|query|route|unroute ...", admin.brand, Role.ADMIN),
     CommandSpec("template", "template list|add ...", admin.template, Role.RESPONDER),
     CommandSpec("digest", "digest [today|yesterday|week|YYYY-MM-DD] [channel]", digest.digest),

@@ -327,7 +327,7 @@ def result_embeds(result: Result, *, actor: str | None = None) -> list[dict[str,
         history = [f"**#{h.mention_id}** {h.created_at:%Y-%m-%d %H:%M} {h.status}: "
                    f"{fitted(h.text.replace(chr(10), ' '), LIST_TEXT_MAX)}"
                    for h in result.history]
-        embeds += _lines_embeds(history, color=color, title="Earlier from this author",
+        embeds += _lines_embeds(history, color=color, title=result.history_title,
                                 budget=EMBEDS_TOTAL_MAX - embeds_size(embeds))
     images = [a for a in result.attachments if a.mime.startswith("image/")]
     if images and embeds:

@@ -387,7 +387,7 @@ def result_blocks(result: Result, now: datetime) -> list[Block]:
     elif result.cards:
         blocks += _sections([_card_line(c) for c in result.cards], "r-cards")
     if result.history:
-        blocks += _sections(["Earlier from this author:", *_history_lines(result.history)],
+        blocks += _sections([f"{result.history_title}:", *_history_lines(result.history)],
                             "r-history")
     if len(blocks) > MESSAGE_BLOCKS:
         dropped = len(blocks) - (MESSAGE_BLOCKS - 1)
