@@ -185,11 +185,20 @@ class SlackChat:
         """The card with its delivery token in the message metadata."""
         return await self._post_card(channel, card, token)
 
-    async def _post_card(self, channel: str, card: Card, token: str | None) -> str:
+    async def send_card_in_thread(self, channel: str, parent_ref: str, card: Card, *,
+                                  token: str) -> str:
+        """bot.chat.ThreadedChat: a story's member as a reply in the parent card's thread."""
+        _, parent_ts = split_ref(parent_ref)
+        return await self._post_card(channel, card, token, thread_ts=parent_ts)
+
+    async def _post_card(self, channel: str, card: Card, token: str | None,
+                         thread_ts: str | None = None) -> str:
         client, channel_id = await self.client_for(channel)
         message: dict[str, Any] = dict(card_message(card, self.now()))
         if token is not None:
             message["metadata"] = {"event_type": CARD_EVENT, "event_payload": {"delivery": token}}
+        if thread_ts is not None:
+            message["thread_ts"] = thread_ts
         response = await self._call(
             "chat.postMessage", channel_id,
             lambda: client.chat_postMessage(channel=channel_id, **message),

@@ -22,7 +22,7 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-from bot.cards import Card, compact_number, humanize_age
+from bot.cards import Card, compact_number, humanize_age, person_line, story_lines
 from bot.untrusted import clean, truncate
 from commands.base import HistoryItem, Result
 from integrations.chat.common import cut16, sound, u16len
@@ -266,6 +266,9 @@ def card_blocks(card: Card, now: datetime) -> list[Block]:
         {"type": "header", "block_id": f"m{mid}-head", "text": plain(header, HEADER_TEXT)},
         context_block([_author_line(card)], f"m{mid}-author"),
     ]
+    if card.story is not None:
+        # A story's parent card: its networks and counts, newest and most-reached posts.
+        blocks += _sections(story_lines(card.story), f"m{mid}-story")
     body, shortened = fit(card.text or "(no text)", SECTION_TEXT)
     blocks.append({"type": "section", "block_id": f"m{mid}-text",
                    "text": {"type": "plain_text", "text": body or " ", "emoji": False}})
@@ -278,6 +281,10 @@ def card_blocks(card: Card, now: datetime) -> list[Block]:
     state = status_line(card)
     if state:
         blocks.append(context_block([state], f"m{mid}-state"))
+    if card.person is not None:
+        blocks.append(context_block([person_line(card.person)], f"m{mid}-person"))
+    if card.story is None and card.story_id is not None:
+        blocks.append(context_block([f"Part of story {card.story_id}"], f"m{mid}-story"))
     elements: list[dict[str, Any]] = []
     for action in card.actions:
         label, style = BUTTONS[action]
