@@ -127,7 +127,7 @@ class IdentityStore(StoreBase):
             others = 0 if old is None else int(conn.execute(
                 sa.select(sa.func.count()).where(at.c.identity_id == old, at.c.id != aid))
                 .scalar_one())
-            if not others:
+            if old is None or not others:
                 raise Conflict(f"@{author[1].lstrip('@')} on {author[0]} is linked to no one")
             alone = int(conn.execute(it.insert().returning(it.c.id), {
                 "manual": True, "created_at": self.now(), "created_by": actor}).scalar_one())
