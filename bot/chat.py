@@ -77,7 +77,9 @@ class IdempotentChat(Protocol):
     recorded the chat's answer), the relay first calls `find_sent` with the tokens of that
     channel's cards in doubt and the earliest time they could have been posted; it returns
     {token: message_ref} for those the chat already has. Those are recorded as sent, the rest
-    are sent. Raise ChatError when the lookup itself fails (the relay then backs off).
+    are sent. `threads` names the parent cards (message refs) under which cards in doubt were
+    posted as replies (ThreadedChat): look there too. Raise ChatError when the lookup itself
+    fails (the relay then backs off).
     Adapters without this protocol are at-least-once after a crash."""
 
     platform: str
@@ -85,7 +87,7 @@ class IdempotentChat(Protocol):
     async def send_card_with_token(self, channel: str, card: Card, *, token: str) -> str: ...
 
     async def find_sent(self, channel: str, tokens: Sequence[str], *,
-                        since: datetime) -> dict[str, str]: ...
+                        since: datetime, threads: Sequence[str] = ()) -> dict[str, str]: ...
 
 
 @runtime_checkable

@@ -128,7 +128,9 @@ class Relay:
         since = min(i.delivery.sending_at or i.delivery.created_at for i in doubt)
         tokens = {delivery_token(i.delivery): i for i in doubt}
         try:
-            found = await adapter.find_sent(first.channel, list(tokens), since=since)
+            threads = [i.thread_ref for i in doubt if i.thread_ref is not None]
+            found = await adapter.find_sent(first.channel, list(tokens), since=since,
+                                            threads=threads)
         except Exception as exc:  # a ChatError or an adapter bug: nothing may be sent blindly
             metrics.CHAT_ERRORS.labels(platform=first.platform).inc()
             await self._failed(items[0], f"looking up cards in doubt: {exc}",

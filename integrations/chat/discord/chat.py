@@ -194,7 +194,7 @@ class DiscordChat:
         return await self._send_card(channel, card, token)
 
     async def find_sent(self, channel: str, tokens: Sequence[str], *,
-                        since: datetime) -> dict[str, str]:
+                        since: datetime, threads: Sequence[str] = ()) -> dict[str, str]:
         """Discord does not return a message's nonce in the channel history: nothing is found
         here, and the resend with the same enforced nonce is what deduplicates (after a crash
         longer than Discord's nonce window, a card can appear twice)."""
