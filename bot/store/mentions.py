@@ -141,6 +141,7 @@ class MentionStore(StoryStore, IdentityStore):
                 conn.execute(
                     mt.update().where(mt.c.id == mention_id).values(echoes=mt.c.echoes + count)
                 )
+            self._write_story_keys(conn, candidates)
             self._flag_story_parents(conn, touched)
         return ids
 

@@ -28,6 +28,7 @@ class _Candidates:
     by_ref: dict[tuple[int, str, str], int] = field(default_factory=dict)
     story_of: dict[int, int | None] = field(default_factory=dict)
     text_of: dict[int, str] = field(default_factory=dict)
+    new_keys: list[dict[str, object]] = field(default_factory=list)  # written once per batch
 
 
 class StoryStore(StoreBase):
@@ -120,13 +121,14 @@ class StoryStore(StoreBase):
         c.by_ref[(m.brand_id, m.network, m.external_id)] = mention_id
         if m.story is None:
             return
-        keys = m.story.keys()
-        for key in keys:
+        for key in m.story.keys():
             c.by_key.setdefault((m.brand_id, key), []).append(mention_id)
-        if keys:
-            conn.execute(table(StoryKey).insert(), [
-                {"brand_id": m.brand_id, "key": key, "mention_id": mention_id, "at": now}
-                for key in keys])
+            c.new_keys.append({"brand_id": m.brand_id, "key": key, "mention_id": mention_id,
+                               "at": now})
+
+    def _write_story_keys(self, conn: sa.Connection, c: _Candidates) -> None:
+        if c.new_keys:
+            conn.execute(table(StoryKey).insert(), c.new_keys)
 
     # --- reads -------------------------------------------------------------------------------
 
