@@ -148,6 +148,14 @@ class IdentityStore(StoreBase):
 
     # --- reads ---------------------------------------------------------------------------------
 
+    def count_people(self) -> int:
+        """People linked across at least two accounts."""
+        at = table(Author)
+        q = (sa.select(at.c.identity_id).where(at.c.identity_id.is_not(None))
+             .group_by(at.c.identity_id).having(sa.func.count() > 1))
+        with self.engine.connect() as conn:
+            return len(conn.execute(q).all())
+
     def identity_history(self, *, identity_id: int, limit: int = 8) -> list[Mention]:
         """The newest mentions by any account of the person."""
         from sqlmodel import col, select

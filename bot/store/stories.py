@@ -173,6 +173,15 @@ class StoryStore(StoreBase):
             raise NotFound(f"no story {story_id}")
         return summarize(story_id, posts, str(reason)), posts
 
+    def story_counts(self) -> tuple[int, int]:
+        """(stories, stories whose posts span more than one network)."""
+        mt = table(Mention)
+        q = (sa.select(mt.c.story_id, sa.func.count(sa.distinct(mt.c.network)))
+             .where(mt.c.story_id.is_not(None)).group_by(mt.c.story_id))
+        with self.engine.connect() as conn:
+            spans = [int(n) for _, n in conn.execute(q)]
+        return len(spans), sum(n > 1 for n in spans)
+
     def stories_between(self, brand_id: int, start: datetime, end: datetime, *,
                         limit: int = 3) -> list[StorySummary]:
         """The brand's stories with posts in [start, end), the biggest first (spike alerts)."""
