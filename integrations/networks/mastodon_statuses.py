@@ -119,7 +119,8 @@ def verified_links(account: dict[str, Any]) -> tuple[str, ...]:
     page links back; `verified_at` set), which bot.identities takes as proofs. A field's value
     is HTML: its link's href, else the text when it is a bare URL."""
     out: list[str] = []
-    for f in account.get("fields") or []:
+    fields = account.get("fields")
+    for f in fields if isinstance(fields, list) else []:
         if not isinstance(f, dict) or not f.get("verified_at"):
             continue
         value = f.get("value")

@@ -30,6 +30,8 @@ def test_only_verified_fields_count_and_their_href_is_taken() -> None:
     assert author_keys("mastodon", "lena@mastodon.example", links)[1:] == (
         ("proof", "domain:lena-berg.example"), ("proof", "acct:github:lena-b"))
     assert verified_links({"fields": None}) == ()
+    assert verified_links({"fields": 1e308}) == ()  # hostile payloads: ignored, not a crash
+    assert verified_links({"fields": [{"verified_at": "x", "value": 7}, "odd"]}) == ()
 
 
 def test_a_bluesky_quote_names_the_quoted_post() -> None:
