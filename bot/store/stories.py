@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 from bot.domain import DeliveryState, MentionStatus, ReplyState
 from bot.errors import NotFound
-from bot.models import Author, Mention, Reply, Story, StoryKey, table
+from bot.models import Author, Delivery, Mention, Reply, Story, StoryKey, table
 from bot.store.base import StoreBase
 from bot.store.views import NewMention, StoryPost, StorySummary
 from bot.stories import NEAR_DUPLICATE_JACCARD, jaccard, shingles
@@ -109,6 +109,11 @@ class StoryStore(StoreBase):
         alone = [mid for mid in matches if c.story_of.get(mid) is None]
         if alone:
             conn.execute(mt.update().where(mt.c.id.in_(alone)).values(story_id=story_id))
+            # Their cards, already in the channels, now name the story (or head it).
+            dt = table(Delivery)
+            conn.execute(dt.update().where(dt.c.mention_id.in_(alone),
+                                           dt.c.state == DeliveryState.SENT.value)
+                         .values(needs_update=True))
             for mid in alone:
                 c.story_of[mid] = story_id
         return story_id
