@@ -9,9 +9,10 @@ from typing import TYPE_CHECKING
 
 from bot.domain import OPEN_STATUSES, MentionStatus, ReplyState
 from bot.reporting.sla.rule import due_at as sla_due_at
+from bot.untrusted import clean, truncate
 
 if TYPE_CHECKING:  # the store (SQLAlchemy) only for the annotation: commands import cards
-    from bot.store.views import MentionView
+    from bot.store.views import MentionView, PersonSummary, StorySummary
 
 ACTIONS_BY_STATUS: dict[str, tuple[str, ...]] = {
     MentionStatus.NEW.value: ("claim", "reply", "resolve", "ignore", "mute"),
@@ -69,6 +70,15 @@ class Card:
     draft_decided_by: str | None = None
     draft_reason: str | None = None
 
+    # The card heads a story in its channel: the story's networks, counts, newest and
+    # most-reached posts (their text untrusted). None: a mention on its own, or a member.
+    story: StorySummary | None = None
+    # The story this mention belongs to (a member's card names it).
+    story_id: int | None = None
+    # The person behind the author across networks (bot.identities); None: not linked.
+    person: PersonSummary | None = None
+
+
     @property
     def draft_line(self) -> str | None:
         """The draft's state in words (plain text; names are staff's, escape them anyway)."""
@@ -105,11 +115,12 @@ def _actions(view: MentionView, reply_networks: Container[str] | None,
 
 
 def card_for(view: MentionView, *, reply_networks: Container[str] | None = None,
-             ai_drafts: bool = False) -> Card:
+             ai_drafts: bool = False, story: StorySummary | None = None) -> Card:
     """The card of a mention. `reply_networks`: the networks Echtzeit can post replies on (the
     configured responders); a card from any other network (Hacker News, RSS, ...) offers no
     Reply button. None: every network is assumed to take replies. `ai_drafts`: an AI endpoint
-    is configured (a Draft button)."""
+    is configured (a Draft button). `story`: the summary of the story this card heads in its
+    channel (bot.store's claim gives it)."""
     m, a, b = view.mention, view.author, view.brand
     d = view.draft
     if d is not None and d.state == "dropped":
@@ -156,7 +167,38 @@ def card_for(view: MentionView, *, reply_networks: Container[str] | None = None,
         draft_edited_by=d.edited_by if d else None,
         draft_decided_by=d.decided_by if d else None,
         draft_reason=d.reason if d else None,
+        story=story,
+        story_id=m.story_id,
+        person=view.person,
     )
+
+
+def story_lines(s: StorySummary) -> list[str]:
+    """A story's summary in plain lines (network text cleaned and cut; each renderer escapes
+    them as it does any other untrusted text)."""
+    nets = ", ".join(f"{n} {c}" for n, c in s.networks)
+    state = [f"{s.answered} answered"] + ([f"{s.claimed} claimed"] if s.claimed else []) + (
+        [f"{s.closed} closed"] if s.closed else [])
+    return [
+        f"Story {s.story_id}: {s.posts} posts ({nets}) · {', '.join(state)} · "
+        f"joined by {REASONS.get(s.reason, s.reason)}",
+        f"Newest: #{s.newest.mention_id} {s.newest.network} @{clean(s.newest.handle)}: "
+        f"{truncate(clean(s.newest.text).replace(chr(10), ' '), 120)}",
+        f"Most reached: #{s.most_reached.mention_id} {s.most_reached.network} "
+        f"@{clean(s.most_reached.handle)} ({compact_number(s.most_reached.followers)} "
+        f"followers): {truncate(clean(s.most_reached.text).replace(chr(10), ' '), 120)}",
+    ]
+
+
+REASONS = {"link": "a shared link", "reference": "quotes and answers",
+           "text": "nearly the same text"}
+
+
+def person_line(p: PersonSummary) -> str:
+    """The person behind a card's author across networks, in one plain line."""
+    accounts = ", ".join(f"{n}:@{clean(h)}" for n, h in p.accounts)
+    return (f"Same person as {accounts} · {p.mentions} mentions, {p.answered} answered · "
+            f"community value {p.value:.1f}")
 
 
 def humanize_age(then: datetime, now: datetime) -> str:

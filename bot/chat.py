@@ -77,7 +77,9 @@ class IdempotentChat(Protocol):
     recorded the chat's answer), the relay first calls `find_sent` with the tokens of that
     channel's cards in doubt and the earliest time they could have been posted; it returns
     {token: message_ref} for those the chat already has. Those are recorded as sent, the rest
-    are sent. Raise ChatError when the lookup itself fails (the relay then backs off).
+    are sent. `threads` names the parent cards (message refs) under which cards in doubt were
+    posted as replies (ThreadedChat): look there too. Raise ChatError when the lookup itself
+    fails (the relay then backs off).
     Adapters without this protocol are at-least-once after a crash."""
 
     platform: str
@@ -85,7 +87,23 @@ class IdempotentChat(Protocol):
     async def send_card_with_token(self, channel: str, card: Card, *, token: str) -> str: ...
 
     async def find_sent(self, channel: str, tokens: Sequence[str], *,
-                        since: datetime) -> dict[str, str]: ...
+                        since: datetime, threads: Sequence[str] = ()) -> dict[str, str]: ...
+
+
+@runtime_checkable
+class ThreadedChat(Protocol):
+    """OPTIONAL for chat adapters: a story's members under its parent card (bot.stories).
+
+    `send_card_in_thread` posts a member's card as a reply to the parent card `parent_ref` (a
+    reference `send_card` returned in the same channel): Slack a thread reply (thread_ts),
+    Discord a reply to the message, the console an indented card. `token` is the delivery's
+    idempotency token, as in IdempotentChat. The returned reference must work with
+    `update_card`. Without this protocol, members are posted as cards of their own."""
+
+    platform: str
+
+    async def send_card_in_thread(self, channel: str, parent_ref: str, card: Card, *,
+                                  token: str) -> str: ...
 
 
 class Service(Protocol):

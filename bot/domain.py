@@ -69,6 +69,9 @@ class Author:
     name: str | None = None
     followers: int | None = None
     url: str | None = None
+    # Links of the profile that the network verified the author controls (a Mastodon field
+    # with `verified_at`, a GitHub profile's blog): bot.identities links accounts by them.
+    proofs: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,4 +89,6 @@ class Post:
     reposts: int | None = None
     replies: int | None = None
     in_reply_to: str | None = None
+    # The post on the same network this one quotes or reposts (its external id), if any.
+    quotes: str | None = None
     extra: dict[str, str] = field(default_factory=dict)

@@ -126,6 +126,63 @@ class Author(SQLModel, table=True):
     mentions_count: int = 0
     answered_count: int = 0
     muted: bool = False
+    # The person behind this account across networks (0012_stories); None: not linked.
+    identity_id: int | None = Field(default=None, foreign_key="identity.id", index=True)
+
+
+class Identity(SQLModel, table=True):
+    """One person behind authors on several networks (0012_stories). `manual`: made or changed
+    by staff (`link`/`unlink`); automatic linking never moves an author into or out of it."""
+
+    __tablename__ = "identity"
+
+    id: int | None = Field(default=None, primary_key=True)
+    manual: bool = False
+    created_at: datetime = _ts()
+    created_by: str = Field(max_length=200)
+
+
+class AuthorKey(SQLModel, table=True):
+    """What an author is known by or proved to control (0012_stories): its own account
+    ("acct:bluesky:jane.example"), a domain its handle lives on, or a verified link from its
+    profile. Two authors sharing a key are one person (bot.identities)."""
+
+    __tablename__ = "author_key"
+    __table_args__ = (sa.UniqueConstraint("author_id", "key"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    author_id: int = Field(foreign_key="author.id", index=True)
+    key: str = Field(max_length=400, index=True)
+    # own: the account itself; proof: a link the network verified (rel=me, a domain handle)
+    kind: str = Field(max_length=16)
+
+
+class Story(SQLModel, table=True):
+    """Posts of one brand about one thing: a shared link, quotes and reposts of each other,
+    near-duplicate texts (0012_stories, bot.stories)."""
+
+    __tablename__ = "story"
+
+    id: int | None = Field(default=None, primary_key=True)
+    brand_id: int = Field(foreign_key="brand.id", index=True)
+    created_at: datetime = _ts()
+    last_at: datetime = _ts()
+    # Why the first two joined: link | reference | text
+    reason: str = Field(max_length=16)
+
+
+class StoryKey(SQLModel, table=True):
+    """A key a mention can be found by for clustering (a link target, a SimHash band), kept
+    for the stories' window (0012_stories)."""
+
+    __tablename__ = "story_key"
+    __table_args__ = (sa.Index("ix_story_key_brand_key_at", "brand_id", "key", "at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    brand_id: int = Field(foreign_key="brand.id")
+    key: str = Field(max_length=400)
+    mention_id: int = Field(foreign_key="mention.id", index=True)
+    at: datetime = _ts()
 
 
 class Mention(SQLModel, table=True):
@@ -163,6 +220,8 @@ class Mention(SQLModel, table=True):
     status: str = Field(default="new", max_length=16, index=True)
     assignee: str | None = Field(default=None, max_length=200)
     muted: bool = False  # stored but not relayed: its author is muted
+    # The story it belongs to (0012_stories); None: alone so far.
+    story_id: int | None = Field(default=None, foreign_key="story.id", index=True)
 
 
 class Delivery(SQLModel, table=True):

@@ -24,9 +24,11 @@ from bot.enrich import (
     priority,
     text_hash,
 )
+from bot.identities import author_keys
 from bot.models import Route
 from bot.query import Candidate, Matcher, QueryError
 from bot.store import NewMention, Store
+from bot.stories import hints as story_hints
 
 log = logging.getLogger(__name__)
 
@@ -90,8 +92,10 @@ class Pipeline:
         sentiment: SentimentAnalyzer | None = None,
         now: Callable[[], datetime] = utcnow,
         flood: FloodGate | None = None,
+        story_window: timedelta = timedelta(hours=24),
     ) -> None:
         self.store = store
+        self.story_window = story_window
         self.flood = flood
         self.repost_window = repost_window
         self.high_reach = high_reach_followers
@@ -213,7 +217,7 @@ class Pipeline:
             budget = {b: n for b, times in arriving.items()
                       if (n := self.flood.card_budget(b, self.now(), times)) is not None}
         ids = self.store.write_mentions(new, echoes=echoes, routes=self._routes,
-                                        card_budget=budget)
+                                        card_budget=budget, story_window=self.story_window)
         report.stored = len(ids)
         report.mention_ids = ids
         return report
@@ -264,4 +268,7 @@ class Pipeline:
             reposts=post.reposts,
             replies=post.replies,
             in_reply_to=post.in_reply_to,
+            story=story_hints(post.text, own_url=post.url, refs=(post.in_reply_to, post.quotes))
+            if self.story_window else None,
+            author_keys=author_keys(post.network, post.author.handle, post.author.proofs),
         )

@@ -30,7 +30,7 @@ from datetime import datetime, timedelta
 
 from bot import metrics
 from bot.cards import card_for
-from bot.chat import ChatAdapter, ChatError, IdempotentChat, Notifier
+from bot.chat import ChatAdapter, ChatError, IdempotentChat, Notifier, ThreadedChat
 from bot.clock import utcnow
 from bot.domain import DeliveryState, is_urgent
 from bot.models import Delivery
@@ -192,12 +192,15 @@ class Relay:
         before = len(items)
         items = await self._backlog(items, notifiers)
         grouped = before - len(items)
+        # Parent cards sent in this round (mention id -> message ref): a story's member that was
+        # claimed with its parent goes into the thread the parent just opened.
+        parents: dict[int, str] = {}
         for index, item in enumerate(items):
             if self._stopping is not None and self._stopping.is_set():
                 await asyncio.to_thread(self.store.release,
                                         delivery_ids=[i.delivery.id or 0 for i in items[index:]])
                 return grouped
-            ok = await self._one(item)
+            ok = await self._one(item, parents)
             if not ok and item.delivery.state == DeliveryState.PENDING.value:
                 # Keep the channel's order: the rest wait until this one went out.
                 rest = [i.delivery.id or 0 for i in items[index + 1:]
@@ -220,7 +223,9 @@ class Relay:
         since = min(i.delivery.sending_at or i.delivery.created_at for i in doubt)
         tokens = {delivery_token(i.delivery): i for i in doubt}
         try:
-            found = await adapter.find_sent(first.channel, list(tokens), since=since)
+            threads = [i.thread_ref for i in doubt if i.thread_ref is not None]
+            found = await adapter.find_sent(first.channel, list(tokens), since=since,
+                                            threads=threads)
         except Exception as exc:  # a ChatError or an adapter bug: nothing may be sent blindly
             metrics.CHAT_ERRORS.labels(platform=first.platform).inc()
             await self._failed(items[0], f"looking up cards in doubt: {exc}",
@@ -241,17 +246,22 @@ class Relay:
             done.add(item.delivery.id)
         return [i for i in items if i.delivery.id not in done]
 
-    async def _one(self, item: ClaimedDelivery) -> bool:
+    async def _one(self, item: ClaimedDelivery, parents: dict[int, str]) -> bool:
         d = item.delivery
         adapter = self.adapters[d.platform]
         card = card_for(item.view, reply_networks=self.reply_networks,
-                        ai_drafts=self.ai_drafts)
+                        ai_drafts=self.ai_drafts, story=item.story)
         update = d.state == DeliveryState.SENT.value and d.message_ref is not None
+        thread = item.thread_ref or (parents.get(item.parent_mention_id)
+                                     if item.parent_mention_id is not None else None)
         try:
             if update:
                 assert d.message_ref is not None
                 await adapter.update_card(d.channel, d.message_ref, card)
                 ref = d.message_ref
+            elif thread is not None and isinstance(adapter, ThreadedChat):
+                ref = await adapter.send_card_in_thread(d.channel, thread, card,
+                                                        token=delivery_token(d))
             elif isinstance(adapter, IdempotentChat):
                 ref = await adapter.send_card_with_token(d.channel, card,
                                                          token=delivery_token(d))
@@ -271,6 +281,8 @@ class Relay:
                                maybe_sent=True)
             return False
         await asyncio.to_thread(self.store.delivery_sent, delivery_id=d.id or 0, message_ref=ref)
+        if thread is None:
+            parents[d.mention_id] = ref
         if not update:
             metrics.RELAYED.labels(platform=d.platform).inc()
             seen = item.view.mention.seen_at

@@ -111,6 +111,10 @@ class Settings(EchtzeitSettings):
         default=24 * 60, ge=0, le=60 * 24 * 30,
         description="Minutes within which the same text by another account counts as a repost "
                     "of a mention.")
+    story_window_minutes: int = Field(
+        default=24 * 60, ge=0, le=60 * 24 * 30,
+        description="Minutes within which posts sharing a link, quoting or answering each other, "
+                    "or with nearly the same text join one story (0: no stories).")
     high_reach_followers: int = Field(
         default=10_000, ge=1,
         description="Followers from which an author counts as high reach (raises the priority).")

@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Callable
 from typing import cast
 
 from bot.errors import Conflict, NotFound
-from commands import admin, digest, drafts, mentions, queue
+from commands import admin, digest, drafts, mentions, people, queue
 from commands.base import (
     CommandSpec,
     Deps,
@@ -57,6 +57,9 @@ COMMANDS: tuple[CommandSpec, ...] = (
     CommandSpec("list", "list [open|mine|all|<brand>]", mentions.list_),
     CommandSpec("show", "show <id>", mentions.show),
     CommandSpec("queue", "queue [pin|unpin]", queue.queue),
+    CommandSpec("story", "story <id>", people.story),
+    CommandSpec("link", "link <network:handle> <network:handle>", people.link, Role.RESPONDER),
+    CommandSpec("unlink", "unlink <network:handle>", people.unlink, Role.RESPONDER),
     CommandSpec("brand", "brand list|add|query|route|unroute ...", admin.brand, Role.ADMIN),
     CommandSpec("template", "template list|add ...", admin.template, Role.RESPONDER),
     CommandSpec("digest", "digest [today|yesterday|week|YYYY-MM-DD] [channel]", digest.digest),

@@ -146,6 +146,8 @@ class Result:
     lines: list[str] = field(default_factory=list)
     attachments: list[Attachment] = field(default_factory=list)
     notices: list[Notice] = field(default_factory=list)
+    # What `history` holds, as its heading.
+    history_title: str = "Earlier from this author"
 
     @classmethod
     def error(cls, text: str) -> Result:

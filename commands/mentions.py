@@ -213,6 +213,16 @@ def list_(inv: Invocation, deps: Deps) -> Result:
                   cards=[deps.card(v) for v in views])
 
 
+def _person_history(deps: Deps, view: MentionView, identity_id: int) -> list[HistoryItem]:
+    """Earlier mentions of the person on every network, newest first."""
+    return [
+        HistoryItem(mention_id=m.id or 0, created_at=m.created_at, status=m.status,
+                    text=f"{m.network}: {m.text}")
+        for m in deps.store.identity_history(identity_id=identity_id, limit=9)
+        if m.id != view.mention.id
+    ][:8]
+
+
 def show(inv: Invocation, deps: Deps) -> Result:
     """Show one mention with its author's history: `show <id>`."""
     if not inv.args.strip():
@@ -236,6 +246,27 @@ def show(inv: Invocation, deps: Deps) -> Result:
         lines.append(f"Draft {d.id} ({d.origin}) by {d.by}: {d.state}"
                      + (f", edited by {d.edited_by}" if d.edited_by else "")
                      + (f", decided by {d.decided_by}" if d.decided_by else ""))
+    person = deps.store.person_history(author_id=a.id or 0)
+    if person is not None:
+        p = person.summary
+        lines += [
+            f"Person {p.identity_id} across networks: "
+            + ", ".join(f"{n}:@{h}" for n, h in p.accounts),
+            "  mentions: " + ", ".join(f"{n} {c}" for n, c in person.per_network)
+            + f"; answered {person.answered}, unanswered {person.unanswered}",
+            "  sentiment trend (oldest to newest): "
+            + " → ".join(f"{v:+.2f}" for v in person.sentiment),
+            "  last mention " + (f"{person.last_mention:%Y-%m-%d %H:%M}"
+                                 if person.last_mention else "never")
+            + ", last contact " + (f"{person.last_contact:%Y-%m-%d %H:%M}"
+                                   if person.last_contact else "never"),
+            f"  community value {p.value:.1f} (reach × engagement × history)",
+        ]
+        earlier = _person_history(deps, view, person.summary.identity_id) or earlier
+    if view.mention.story_id is not None:
+        lines.append(f"Part of story {view.mention.story_id}: `story {view.mention.story_id}`")
     return Result(text=f"Mention #{view.mention.id}", ephemeral=True,
                   cards=[deps.card(view)],
-                  history=earlier, lines=lines)
+                  history=earlier, lines=lines,
+                  history_title="Earlier from this person, on every network"
+                  if person is not None else "Earlier from this author")

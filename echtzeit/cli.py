@@ -144,8 +144,11 @@ def demo(
         asyncio.run(serve(desk, [source], console_user=name, report=report))
     else:
         report = asyncio.run(_scripted_demo(desk, source, user=name))
+    stories, across = desk.store.story_counts()
     typer.echo(f"replayed {report.seen} posts: {report.stored} mentions stored, "
                f"{report.duplicates} duplicates and {report.echoes} reposts folded; "
+               f"{stories} stories ({across} across networks), "
+               f"{desk.store.count_people()} person(s) linked across networks; "
                f"database {path}", err=True)
 
 

@@ -173,6 +173,7 @@ def build_desk(config: Config, url: str, *, replies_file: Path,
     pipeline = Pipeline(
         store,
         repost_window=timedelta(minutes=settings.repost_window_minutes),
+        story_window=timedelta(minutes=settings.story_window_minutes),
         high_reach_followers=settings.high_reach_followers,
         # Models of the configured languages only, loaded on the first post that needs one.
         language=LanguageDetector(languages=settings.languages),

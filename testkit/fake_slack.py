@@ -86,6 +86,7 @@ def no_fault(method: str, channel: str) -> Fault:
 # Tier 2 20+, Tier 3 50+, Tier 4 100+; each method's reference page names its tier).
 TIERS: dict[str, int] = {
     "conversations.history": 50,  # Tier 3
+    "conversations.replies": 50,  # Tier 3
     "reactions.add": 50,  # Tier 3
     "usergroups.users.list": 20,  # Tier 2
     "users.info": 100,  # Tier 4
@@ -364,7 +365,8 @@ class FakeSlack:
         """Seconds to wait when `method` is over its per-minute tier in `team`, else None (and
         the call is counted)."""
         per_minute = TIERS.get(method)
-        if method == "conversations.history" and self.apps == "distributed":
+        if method in ("conversations.history", "conversations.replies") and \
+                self.apps == "distributed":
             per_minute = DISTRIBUTED_HISTORY_PER_MINUTE
         if per_minute is None:
             return None
@@ -444,6 +446,8 @@ class FakeSlack:
             return 200, {"ok": True, "files": done}, {}
         if method == "conversations.history":
             return self._history(args)
+        if method == "conversations.replies":
+            return self._history(args, thread=str(args.get("ts") or ""))
         if method == "reactions.add":
             key = (str(args.get("channel")), str(args.get("timestamp")), str(args.get("name")))
             if key in self.reactions:
@@ -505,21 +509,32 @@ class FakeSlack:
                    "text": args.get("text", ""), "ts": ts}
         return 200, {"ok": True, "channel": channel, "ts": ts, "message": message}, {}
 
-    def _history(self, args: dict[str, Any]) -> tuple[int, dict[str, Any], dict[str, str]]:
+    def _history(self, args: dict[str, Any], *, thread: str | None = None,
+                 ) -> tuple[int, dict[str, Any], dict[str, str]]:
         """conversations.history: newest first, after `oldest` (compared with when the fake
         received each message, as its own `ts` values are synthetic), paged by cursor; message
-        metadata only with include_all_metadata."""
+        metadata only with include_all_metadata. Replies in a thread are not in the channel's
+        history (unless broadcast), as in Slack: conversations.replies (`thread`: the parent's
+        ts) lists a thread, its parent first, then the replies oldest first."""
         channel = str(args.get("channel") or "")
         if channel not in self.channels:
             return self._refuse("channel_not_found")
         if channel not in self.members:
             return self._refuse("not_in_channel")
+        if thread is not None and (channel, thread) not in self.messages:
+            return self._refuse("thread_not_found")
         oldest = float(args.get("oldest") or 0)
         page = DISTRIBUTED_HISTORY_PAGE if self.apps == "distributed" else INTERNAL_HISTORY_PAGE
         limit = max(1, min(int(args.get("limit") or min(100, page)), page))
         start = int(args.get("cursor") or 0)
-        found = [(ts, m) for (ch, ts), m in reversed(self.messages.items())
-                 if ch == channel and self.received_at.get((ch, ts), 0.0) > oldest]
+        if thread is None:
+            found = [(ts, m) for (ch, ts), m in reversed(self.messages.items())
+                     if ch == channel and self.received_at.get((ch, ts), 0.0) > oldest
+                     and (not m.get("thread_ts") or m.get("reply_broadcast"))]
+        else:
+            found = [(ts, m) for (ch, ts), m in self.messages.items()
+                     if ch == channel and (ts == thread or m.get("thread_ts") == thread)
+                     and self.received_at.get((ch, ts), 0.0) > oldest]
         with_meta = str(args.get("include_all_metadata")).lower() in ("true", "1")
         out = []
         for ts, m in found[start:start + limit]:

@@ -7,7 +7,7 @@ Each aggregate's methods live in a mixin of `StoreBase` (bot/store/brands.py, ..
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from typing import Self
@@ -17,9 +17,14 @@ from sqlmodel import Session, col, select
 
 from bot.clock import utcnow
 from bot.db import make_engine
+from bot.domain import DeliveryState
 from bot.errors import NotFound
-from bot.models import Author, Brand, Delivery, Draft, Event, Mention, Reply, SlaTarget
+from bot.models import Author, Brand, Delivery, Draft, Event, Mention, Reply, SlaTarget, table
+from bot.store.people import persons
 from bot.store.views import MentionView
+
+# A story's parent card in a channel: the card of its oldest member sent or waiting there.
+_CARDED = (DeliveryState.SENT.value, DeliveryState.PENDING.value)
 
 
 def handle_key(handle: str) -> str:
@@ -97,7 +102,42 @@ class StoreBase:
             .where(col(Delivery.mention_id) == mention_id)
             .values(needs_update=True)
         )
+        if m.story_id is not None:
+            # The story's parent cards show what became of their members.
+            self._flag_story_parents(s.connection(), [m.story_id])
         return m
+
+    # --- parents: the card that heads a story in a channel ------------------------------------
+
+    def _flag_story_parents(self, conn: sa.Connection, story_ids: Iterable[int]) -> None:
+        """Mark the sent parent cards of these stories for an edit (new member, a member
+        answered, claimed, closed)."""
+        ids = list(set(story_ids))
+        if not ids:
+            return
+        parents = self._parents(conn, ids)
+        dt = table(Delivery)
+        refs = list(parents.values())
+        if refs:
+            conn.execute(dt.update().where(dt.c.id.in_(refs),
+                                           dt.c.state == DeliveryState.SENT.value)
+                         .values(needs_update=True))
+
+    def _parents(self, conn: sa.Connection, story_ids: Sequence[int],
+                 ) -> dict[tuple[int, str, str], int]:
+        """(story, platform, channel) -> the delivery id of the story's parent card there: the
+        card of its oldest member that has one (sent or waiting) in that channel."""
+        dt, mt = table(Delivery), table(Mention)
+        rows = conn.execute(
+            sa.select(mt.c.story_id, dt.c.platform, dt.c.channel, dt.c.mention_id, dt.c.id)
+            .select_from(dt.join(mt, mt.c.id == dt.c.mention_id))
+            .where(mt.c.story_id.in_(list(story_ids)), dt.c.state.in_(_CARDED))
+            .order_by(dt.c.mention_id))
+        out: dict[tuple[int, str, str], int] = {}
+        for story_id, platform, channel, _mid, did in rows:
+            out.setdefault((int(story_id), str(platform), str(channel)), int(did))
+        return out
+
 
     # --- mentions with what a card needs around them (views, outbox claims) -----------------
 
@@ -122,9 +162,11 @@ class StoreBase:
             drafts[d.mention_id] = d
         sla = {(t.brand_id, t.network): t.minutes for t in s.exec(
             select(SlaTarget).where(col(SlaTarget.brand_id).in_({m.brand_id for m, _, _ in rows})))}
+        people = persons(s.connection(), [a.id or 0 for _, a, _ in rows])
         return {
             m.id or 0: MentionView(mention=m, author=a, brand=b, replies=replies.get(m.id or 0, []),
                                    sla_target_minutes=sla.get((m.brand_id, m.network)),
-                                   draft=drafts.get(m.id or 0))
+                                   draft=drafts.get(m.id or 0),
+                                   person=people.get(a.id or 0))
             for m, a, b in rows
         }

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from sqlmodel import col, select
@@ -13,12 +13,14 @@ from bot.domain import OPEN_STATUSES, DeliveryState, MentionStatus, is_urgent
 from bot.errors import NotFound
 from bot.models import Author, Delivery, Event, Mention, Route, table
 from bot.quiet import route_quiet
-from bot.store.base import StoreBase, handle_key
+from bot.store.base import handle_key
 from bot.store.brands import route_accepts
+from bot.store.identities import IdentityStore
+from bot.store.stories import StoryStore
 from bot.store.views import MentionView, NewMention
 
 
-class MentionStore(StoreBase):
+class MentionStore(StoryStore, IdentityStore):
     """Writing mentions and their outbox rows; reading them back."""
 
     def known_external_ids(self, network: str, ids: Iterable[str]) -> set[str]:
@@ -66,6 +68,7 @@ class MentionStore(StoreBase):
         echoes: dict[int, int] | None = None,
         routes: dict[int, list[Route]],
         card_budget: Mapping[int, int] | None = None,
+        story_window: timedelta = timedelta(hours=24),
     ) -> list[int]:
         """Store mentions, their authors and their outbox rows in ONE transaction.
 
@@ -73,7 +76,10 @@ class MentionStore(StoreBase):
         Returns the new mention ids in input order. Mentions of muted authors are stored, marked
         muted and get no delivery. `card_budget` (brand id -> cards left) is set while a brand is
         flooding (bot.reporting.spikes): past the budget its deliveries are stored as "grouped",
-        which the relay never sends; the spike alert counts them instead.
+        which the relay never sends; the spike alert counts them instead. A mention whose
+        `story` hints match a mention of its brand seen within `story_window` (or one earlier
+        in the batch) joins that mention's story (bot.store.stories); the stories' parent cards
+        are marked for an edit. Authors that share a key are linked (bot.store.identities).
         """
         now = self.now()
         ids: list[int] = []
@@ -90,8 +96,11 @@ class MentionStore(StoreBase):
         with self.engine.begin() as conn:
             authors = self._upsert_authors(conn, mentions, now)
             mt, dt, et = table(Mention), table(Delivery), table(Event)
+            candidates = self._story_candidates(conn, mentions, since=now - story_window)
+            touched: set[int] = set()
             for m in mentions:
                 author_id, muted = authors[(m.network, handle_key(m.author_handle))]
+                story_id = self._join_story(conn, candidates, m, now)
                 mention_id: int = conn.execute(
                     mt.insert().returning(mt.c.id),
                     {
@@ -104,9 +113,13 @@ class MentionStore(StoreBase):
                         "replies": m.replies, "in_reply_to": m.in_reply_to, "echoes": m.echoes,
                         "created_at": m.created_at, "seen_at": now,
                         "status": MentionStatus.NEW.value, "assignee": None, "muted": muted,
+                        "story_id": story_id,
                     },
                 ).scalar_one()
                 ids.append(int(mention_id))
+                self._remember_story_keys(conn, candidates, m, mention_id, story_id, now)
+                if story_id is not None:
+                    touched.add(story_id)
                 state = DeliveryState.PENDING.value
                 if m.brand_id in budget:
                     if budget[m.brand_id] > 0:
@@ -141,6 +154,8 @@ class MentionStore(StoreBase):
                 conn.execute(
                     mt.update().where(mt.c.id == mention_id).values(echoes=mt.c.echoes + count)
                 )
+            self._write_story_keys(conn, candidates)
+            self._flag_story_parents(conn, touched)
         return ids
 
     def _upsert_authors(
@@ -154,6 +169,7 @@ class MentionStore(StoreBase):
             by_key[key] = m  # the newest post's name and follower count win
             counts[key] = counts.get(key, 0) + 1
         result: dict[tuple[str, str], tuple[int, bool]] = {}
+        new: set[int] = set()
         for network in {k[0] for k in by_key}:
             keys = [k[1] for k in by_key if k[0] == network]
             rows = conn.execute(
@@ -182,6 +198,9 @@ class MentionStore(StoreBase):
                     },
                 ).scalar_one()
                 result[key] = (int(new_id), False)
+                new.add(int(new_id))
+        self._link_author_keys(conn, {result[k][0]: m.author_keys for k, m in by_key.items()
+                                      if m.author_keys}, new)
         return result
 
     def view(self, mention_id: int) -> MentionView:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
@@ -11,11 +12,11 @@ from sqlmodel import col, select
 from bot.domain import DeliveryState
 from bot.errors import NotFound
 from bot.models import Delivery, Mention, table
-from bot.store.base import StoreBase
-from bot.store.views import ClaimedDelivery
+from bot.store.stories import StoryStore
+from bot.store.views import ClaimedDelivery, MentionView
 
 
-class OutboxStore(StoreBase):
+class OutboxStore(StoryStore):
     """Deliveries (one relayed card per mention and channel)."""
 
     def claim_deliveries(
@@ -82,8 +83,36 @@ class OutboxStore(StoreBase):
                     d.sending_at = now
             s.flush()
             views = self._views(s, [d.mention_id for d in rows])
-            return [ClaimedDelivery(delivery=d, view=views[d.mention_id],
-                                    in_doubt=(d.id or 0) in doubt) for d in rows]
+            return self._with_stories(s.connection(), rows, views, doubt)
+
+    def _with_stories(self, conn: sa.Connection, rows: Sequence[Delivery],
+                      views: dict[int, MentionView], doubt: set[int]) -> list[ClaimedDelivery]:
+        """The claimed cards, each with its place in its story: the parent card of its
+        channel (with the story's summary) or a member that goes in the parent's thread."""
+        story_of = {d.id or 0: views[d.mention_id].mention.story_id for d in rows}
+        story_ids = sorted({s for s in story_of.values() if s is not None})
+        parents = self._parents(conn, story_ids) if story_ids else {}
+        summaries = self._summaries(conn, story_ids) if story_ids else {}
+        t = table(Delivery)
+        parent_rows = {int(r.id): r for r in conn.execute(
+            sa.select(t.c.id, t.c.mention_id, t.c.message_ref, t.c.state)
+            .where(t.c.id.in_(list(parents.values()))))} if parents else {}
+        out: list[ClaimedDelivery] = []
+        for d in rows:
+            story_id = story_of[d.id or 0]
+            parent = parents.get((story_id, d.platform, d.channel)) if story_id else None
+            item = ClaimedDelivery(delivery=d, view=views[d.mention_id],
+                                   in_doubt=(d.id or 0) in doubt)
+            if parent is not None and story_id in summaries:
+                if parent == d.id:
+                    item = replace(item, story=summaries[story_id])
+                else:
+                    p = parent_rows[parent]
+                    item = replace(item, parent_mention_id=int(p.mention_id),
+                                   thread_ref=p.message_ref
+                                   if p.state == DeliveryState.SENT.value else None)
+            out.append(item)
+        return out
 
     def delivery_sent(self, *, delivery_id: int, message_ref: str) -> None:
         now = self.now()

@@ -34,6 +34,19 @@ def count(value: Any) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
+def quoted_uri(record: JSON) -> str | None:
+    """The at:// uri of the post a record quotes (app.bsky.embed.record, or the record part of
+    app.bsky.embed.recordWithMedia), if any: a quote joins the quoted post's story."""
+    embed = record.get("embed")
+    if not isinstance(embed, dict):
+        return None
+    inner = embed.get("record")
+    if isinstance(inner, dict) and isinstance(inner.get("record"), dict):  # recordWithMedia
+        inner = inner["record"]
+    uri = inner.get("uri") if isinstance(inner, dict) else None
+    return uri if isinstance(uri, str) and uri.startswith("at://") else None
+
+
 def lang_of(record: JSON) -> str | None:
     langs = record.get("langs")
     if isinstance(langs, list) and langs and isinstance(langs[0], str):

@@ -22,7 +22,14 @@ from websockets.asyncio.client import connect
 from bot.domain import Author, Post
 from bot.networks import Batch
 from bot.query.fold import fold_accents, normalise
-from integrations.networks.bluesky_common import NETWORK, POST, Profiles, lang_of, web_url
+from integrations.networks.bluesky_common import (
+    NETWORK,
+    POST,
+    Profiles,
+    lang_of,
+    quoted_uri,
+    web_url,
+)
 from integrations.networks.http_common import JSON, Sleep, parse_time, pick
 from integrations.networks.polling import backoff, dump_cursor, load_cursor
 from integrations.networks.terms import SearchTerm, TermsProvider
@@ -159,6 +166,7 @@ class JetstreamSource:
                     text=text, created_at=parse_time(item.record.get("createdAt")),
                     lang=lang_of(item.record),
                     in_reply_to=parent if isinstance(parent, str) else None,
+                    quotes=quoted_uri(item.record),
                 ))
             except (ValueError, TypeError) as exc:
                 log.warning("%s: skipped a malformed post: %s", self.name, exc)

@@ -34,6 +34,7 @@ from integrations.networks.bluesky_common import (
     Profiles,
     count,
     lang_of,
+    quoted_uri,
     web_url,
 )
 from integrations.networks.http_common import (
@@ -165,6 +166,7 @@ def postview_to_post(view: JSON, followers: Mapping[str, int | None] | None = No
         reposts=count(view.get("repostCount")),
         replies=count(view.get("replyCount")),
         in_reply_to=parent if isinstance(parent, str) else None,
+        quotes=quoted_uri(record),
     )
 
 

@@ -7,7 +7,9 @@ the streaming source (mastodon_stream.py).
 from __future__ import annotations
 
 import asyncio
+import html
 import logging
+import re
 from collections.abc import Iterable
 from typing import Any
 from urllib.parse import urlsplit
@@ -97,6 +99,7 @@ def status_to_post(status: JSON, instance: Instance) -> Post:
             name=account.get("display_name") or None,
             followers=count(account.get("followers_count")),
             url=account.get("url") if isinstance(account.get("url"), str) else None,
+            proofs=verified_links(account),
         ),
         text=text,
         created_at=parse_time(status.get("created_at")),
@@ -106,6 +109,28 @@ def status_to_post(status: JSON, instance: Instance) -> Post:
         replies=count(status.get("replies_count")),
         in_reply_to=str(reply_to) if reply_to else None,
     )
+
+
+_HREF = re.compile(r"""href=["'](https?://[^"']+)["']""")
+
+
+def verified_links(account: dict[str, Any]) -> tuple[str, ...]:
+    """The links of the account's profile fields that the instance verified (rel=me: the linked
+    page links back; `verified_at` set), which bot.identities takes as proofs. A field's value
+    is HTML: its link's href, else the text when it is a bare URL."""
+    out: list[str] = []
+    fields = account.get("fields")
+    for f in fields if isinstance(fields, list) else []:
+        if not isinstance(f, dict) or not f.get("verified_at"):
+            continue
+        value = f.get("value")
+        if not isinstance(value, str):
+            continue
+        found = _HREF.search(value)
+        url = html.unescape(found.group(1)) if found else html.unescape(value.strip())
+        if url.startswith(("https://", "http://")):
+            out.append(url)
+    return tuple(out)
 
 
 def count(value: Any) -> int | None:

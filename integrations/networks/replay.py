@@ -3,7 +3,8 @@
 It lets Echtzeit run with no account anywhere. Its responder records replies in a local file and
 answers with a URL, as a real network would. Each line holds one post:
 {"network", "id", "url", "author", "author_name", "followers", "text", "lang", "created_at",
- "likes", "reposts", "replies"}.
+ "likes", "reposts", "replies"}, and optionally "in_reply_to" and "quotes" (ids on the same
+network) and "author_proofs" (profile links the network verified, bot.identities).
 """
 
 from __future__ import annotations
@@ -57,13 +58,17 @@ def parse_post(raw: dict[str, Any]) -> Post:
         external_id=raw["id"],
         url=str(raw.get("url") or f"replay://{raw['network']}/{raw['id']}"),
         author=Author(handle=author.lstrip("@"), name=raw.get("author_name"),
-                      followers=_int(raw.get("followers"))),
+                      followers=_int(raw.get("followers")),
+                      proofs=tuple(str(u) for u in raw.get("author_proofs") or ()
+                                   if isinstance(u, str))),
         text=raw["text"],
         created_at=created,
         lang=raw.get("lang") or None,
         likes=_int(raw.get("likes")),
         reposts=_int(raw.get("reposts")),
         replies=_int(raw.get("replies")),
+        in_reply_to=str(raw["in_reply_to"]) if raw.get("in_reply_to") else None,
+        quotes=str(raw["quotes"]) if raw.get("quotes") else None,
     )
 
 

@@ -193,6 +193,8 @@ def tweet_to_post(tweet: JSON, users: dict[str, JSON]) -> Post:
     referenced = _either(tweet, "referenced_posts", "referenced_tweets")
     replied = next((r.get("id") for r in (referenced if isinstance(referenced, list) else [])
                     if isinstance(r, dict) and r.get("type") == "replied_to"), None)
+    quoted = next((r.get("id") for r in (referenced if isinstance(referenced, list) else [])
+                   if isinstance(r, dict) and r.get("type") in ("quoted", "retweeted")), None)
     lang = tweet.get("lang")
     return Post(
         network=NETWORK,
@@ -209,6 +211,7 @@ def tweet_to_post(tweet: JSON, users: dict[str, JSON]) -> Post:
         reposts=as_int(_either(metrics, "repost_count", "retweet_count")),
         replies=as_int(metrics.get("reply_count")),
         in_reply_to=str(replied) if replied else None,
+        quotes=str(quoted) if quoted else None,
         extra={"author_id": str(tweet.get("author_id"))},
     )
 

@@ -235,6 +235,10 @@ DIGEST_SETTINGS = ["on", "off", "ON", "tz=Europe/Berlin", "tz=UTC", "tz=Mars/Bas
                    'hours="mon 18:00-09:00"', 'hours="sun-sat 25:00-26:00"', 'hours="', "bogus"]
 MINUTES = ["1", "60", "43200", "43201", "0", "-5", "²", "٣", "99999999999999999999", "9" * 5000]
 
+# network:handle as `link` and `unlink` take them, and what is not.
+ACCOUNTS = ["mastodon:kunde", "x:@kunde", "bluesky:lena-berg.example", "reddit:", ":kunde",
+            "kunde", "x:y:z", "mastodon:@a@b.example", "ü:ö", "x:" + "a" * 5000, "\ud800:x"]
+
 GRAMMAR: dict[str, list[list[list[str]]]] = {
     "reply": [[IDS, TEXTS]],
     "claim": [[IDS]],
@@ -246,6 +250,9 @@ GRAMMAR: dict[str, list[list[list[str]]]] = {
                 ["https://social.example/1", "not a url", "javascript:alert(1)"]]],
     "list": [[LIST_WHAT]],
     "show": [[IDS]],
+    "story": [[IDS]],
+    "link": [[ACCOUNTS, ACCOUNTS, ACCOUNTS]],
+    "unlink": [[ACCOUNTS, ACCOUNTS]],
     "brand": [[["list", "LIST"]], [["add", "query"], BRAND_NAMES, QUERIES],
               [["route", "unroute"], BRAND_NAMES, TARGETS, ROUTE_OPTIONS, ROUTE_OPTIONS]],
     "template": [[["list"]], [["add"], TEMPLATE_NAMES, TEMPLATE_TEXTS]],

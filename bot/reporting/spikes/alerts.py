@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING
 
 from bot.reporting.spikes.detector import HourStats
 from bot.untrusted import clean, truncate
 
+if TYPE_CHECKING:
+    from bot.store.views import StorySummary
 
-def alert_text(s: HourStats, brand: str, grouped: int) -> str:
+
+def alert_text(s: HourStats, brand: str, grouped: int,
+               stories: Sequence[StorySummary] = ()) -> str:
     what = {"volume": "more mentions than usual",
             "negative": "more negative mentions than usual",
             "both": "more mentions, and more negative ones, than usual"}[s.kind or "volume"]
@@ -18,6 +23,11 @@ def alert_text(s: HourStats, brand: str, grouped: int) -> str:
             f"{s.negative_share * 100:.0f}% negative.")
     if grouped:
         line += f" {grouped} of them are grouped here instead of posted one by one."
+    if stories:
+        line += " Stories: " + "; ".join(
+            f"story {st.story_id} ({st.posts} posts: "
+            + ", ".join(f"{n} {c}" for n, c in st.networks) + f"; `story {st.story_id}`)"
+            for st in stories) + "."
     return line + " Top posts in the thread."
 
 

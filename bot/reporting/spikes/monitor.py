@@ -63,7 +63,9 @@ class SpikeMonitor:
         if alert_id is None:
             return 0
         grouped, top = await asyncio.to_thread(self._details, s, platform, channel)
-        text = alert_text(s, brand, grouped)
+        # The spike points at its stories: the biggest of the hour (bot.store.stories).
+        stories = await asyncio.to_thread(self.store.stories_between, s.brand_id, s.start, s.end)
+        text = alert_text(s, brand, grouped, stories)
         thread = thread_lines(top)
         try:
             ref = await self.notifiers[platform].notify(channel, text, thread=thread)

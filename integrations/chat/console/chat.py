@@ -53,6 +53,17 @@ class ConsoleChat:
         self._print(render_card(card, self.now()), STYLE.get(card.priority, ""))
         return f"{channel}/{self._next}"
 
+    async def send_card_in_thread(self, channel: str, parent_ref: str, card: Card, *,
+                                  token: str) -> str:
+        """bot.chat.ThreadedChat: a story's member, indented under its parent card."""
+        self._next += 1
+        self.sent.append((channel, card))
+        parent = parent_ref.rpartition("/")[2]
+        self._print(f"  #{channel} ↳ in the thread of message {parent}", "bold")
+        self._print("\n".join("    " + line for line in render_card(card, self.now()).splitlines()),
+                    STYLE.get(card.priority, ""))
+        return f"{channel}/{self._next}"
+
     async def update_card(self, channel: str, message_ref: str, card: Card) -> None:
         self._print(f"#{channel} {render_update(card)}", "dim")
 

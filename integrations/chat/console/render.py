@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from bot.cards import Card, compact_number, humanize_age
+from bot.cards import Card, compact_number, humanize_age, person_line, story_lines
 from bot.reporting.digest.model import Digest
 from bot.reporting.digest.text import digest_lines
 from bot.untrusted import clean, truncate
@@ -61,6 +61,12 @@ def render_card(card: Card, now: datetime, *, text_limit: int = 600) -> str:
         lines.append(f"SLA: reply within {humanize_age(now, card.sla_due_at)}"
                      if left.total_seconds() > 0 else
                      f"SLA: overdue by {humanize_age(card.sla_due_at, now)}")
+    if card.person is not None:
+        lines.append(person_line(card.person))
+    if card.story is not None:
+        lines[1:1] = story_lines(card.story)
+    elif card.story_id is not None:
+        lines.append(f"part of story {card.story_id}")
     if card.actions:
         lines.append("  ".join(f"[{a}]" for a in card.actions))
     return "\n".join(lines)
@@ -80,6 +86,8 @@ def draft_lines(card: Card, *, limit: int = 600) -> list[str]:
 
 def render_update(card: Card) -> str:
     line = f"updated {card_header(card)}"
+    if card.story is not None:
+        line += " · " + story_lines(card.story)[0]
     if card.reply_url and card.reply_state == "sent":
         line += f" · reply {card.reply_url}"
     if card.draft_line and card.draft_state != "approved":
@@ -102,7 +110,7 @@ def render_result(result: Result, now: datetime) -> str:
             for c in result.cards
         ]
     if result.history:
-        out.append("Earlier from this author:")
+        out.append(f"{result.history_title}:")
         out += [f"  #{h.mention_id} {h.created_at:%Y-%m-%d %H:%M} {h.status}: "
                 f"{truncate(clean(h.text).replace(chr(10), ' '), 70)}" for h in result.history]
     return "\n".join(out)

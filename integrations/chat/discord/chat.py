@@ -196,22 +196,35 @@ class DiscordChat:
         return await self._send_card(channel, card, token)
 
     async def find_sent(self, channel: str, tokens: Sequence[str], *,
-                        since: datetime) -> dict[str, str]:
+                        since: datetime, threads: Sequence[str] = ()) -> dict[str, str]:
         """Discord does not return a message's nonce in the channel history: nothing is found
         here, and the resend with the same enforced nonce is what deduplicates (after a crash
         longer than Discord's nonce window, a card can appear twice)."""
         return {}
 
-    async def _send_card(self, channel: str, card: Card, token: str | None) -> str:
+    async def send_card_in_thread(self, channel: str, parent_ref: str, card: Card, *,
+                                  token: str) -> str:
+        """bot.chat.ThreadedChat: a story's member as a reply to its parent card in the same
+        channel (a message reference, so the card stays editable like any other)."""
+        if not parent_ref.isdigit():
+            raise ChatError(f"{parent_ref!r} is not a Discord message id", permanent=True)
+        return await self._send_card(channel, card, token, reply_to=parent_ref)
+
+    async def _send_card(self, channel: str, card: Card, token: str | None,
+                         reply_to: str | None = None) -> str:
         channel_id = self._channel_id(channel)
         await self._ready_for_rest()
         body = card_message(card)
         if token is not None:
             body = {**body, "nonce": token, "enforce_nonce": True}
+        if reply_to is not None:
+            # A reply that may outlive a deleted parent card (fail_if_not_exists false).
+            body = {**body, "message_reference": {"message_id": reply_to,
+                                                  "fail_if_not_exists": False}}
         data = await self._post(channel_id, body)
         message_id = str(data["id"])
         http = self.client.http
-        if self.settings.threads:
+        if self.settings.threads and reply_to is None:
             # The card is out: from here on nothing may fail the delivery, or the relay would
             # post the card a second time.
             try:

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 import discord.utils
 
-from bot.cards import Card, compact_number
+from bot.cards import Card, compact_number, person_line, story_lines
 from bot.untrusted import clean, truncate
 from commands.base import Result
 from integrations.chat.common import u16len, whole
@@ -217,6 +217,16 @@ def card_embed(card: Card) -> dict[str, Any]:
             draft += "\n" + fitted(card.draft_text, EMBED_FIELD_VALUE_MAX - len(draft) - 1)
         fields.append(_field("Draft", draft, inline=False))
     fields.append(_field("Post", fitted(card.url, EMBED_FIELD_VALUE_MAX), inline=False))
+    if card.story is not None:
+        # A story's parent card: its networks and counts, newest and most-reached posts.
+        fields[:0] = [_field(f"Story {card.story.story_id}" if i == 0 else "\u200b",
+                             fitted(line, EMBED_FIELD_VALUE_MAX), inline=False)
+                      for i, line in enumerate(story_lines(card.story))]
+    elif card.story_id is not None:
+        fields.append(_field("Story", f"part of story {card.story_id}"))
+    if card.person is not None:
+        fields.append(_field("Person", fitted(person_line(card.person), EMBED_FIELD_VALUE_MAX),
+                             inline=False))
     text = fitted(card.text, CARD_TEXT_MAX) or "*(no text)*"
     return {
         "title": card_title(card),
@@ -351,7 +361,7 @@ def result_embeds(result: Result, *, actor: str | None = None) -> list[dict[str,
         history = [f"**#{h.mention_id}** {h.created_at:%Y-%m-%d %H:%M} {h.status}: "
                    f"{fitted(h.text.replace(chr(10), ' '), LIST_TEXT_MAX)}"
                    for h in result.history]
-        embeds += _lines_embeds(history, color=color, title="Earlier from this author",
+        embeds += _lines_embeds(history, color=color, title=result.history_title,
                                 budget=EMBEDS_TOTAL_MAX - embeds_size(embeds))
     images = [a for a in result.attachments if a.mime.startswith("image/")]
     if images and embeds:

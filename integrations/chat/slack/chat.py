@@ -185,11 +185,20 @@ class SlackChat:
         """The card with its delivery token in the message metadata."""
         return await self._post_card(channel, card, token)
 
-    async def _post_card(self, channel: str, card: Card, token: str | None) -> str:
+    async def send_card_in_thread(self, channel: str, parent_ref: str, card: Card, *,
+                                  token: str) -> str:
+        """bot.chat.ThreadedChat: a story's member as a reply in the parent card's thread."""
+        _, parent_ts = split_ref(parent_ref)
+        return await self._post_card(channel, card, token, thread_ts=parent_ts)
+
+    async def _post_card(self, channel: str, card: Card, token: str | None,
+                         thread_ts: str | None = None) -> str:
         client, channel_id = await self.client_for(channel)
         message: dict[str, Any] = dict(card_message(card, self.now()))
         if token is not None:
             message["metadata"] = {"event_type": CARD_EVENT, "event_payload": {"delivery": token}}
+        if thread_ts is not None:
+            message["thread_ts"] = thread_ts
         response = await self._call(
             "chat.postMessage", channel_id,
             lambda: client.chat_postMessage(channel=channel_id, **message),
@@ -197,9 +206,11 @@ class SlackChat:
         return message_ref(str(response.get("channel") or channel_id), str(response["ts"]))
 
     async def find_sent(self, channel: str, tokens: Sequence[str], *,
-                        since: datetime) -> dict[str, str]:
+                        since: datetime, threads: Sequence[str] = ()) -> dict[str, str]:
         """The cards among `tokens` that the channel already shows, {token: message ref}, from
-        conversations.history since `since` (a minute earlier, for clock skew).
+        conversations.history since `since` (a minute earlier, for clock skew), and from
+        conversations.replies of each thread in `threads` (parent card refs: a story's members
+        are thread replies, which the channel's history does not list).
 
         The walk resumes where a rate limit stopped it: Slack gives apps distributed outside the
         Marketplace one history page (15 messages) a minute, so in a busy channel finding a card
@@ -208,23 +219,36 @@ class SlackChat:
         client, channel_id = await self.client_for(channel)
         wanted = set(tokens)
         oldest = f"{since.timestamp() - 60:.6f}"
-        key = (channel_id, oldest)
+        found: dict[str, str] = {}
+        walks: list[tuple[str, str | None]] = [("conversations.history", None)]
+        walks += [("conversations.replies", split_ref(t)[1]) for t in dict.fromkeys(threads)]
+        for method, thread in walks:
+            if not wanted - found.keys():
+                break
+            found.update(await self._walk(client, channel_id, method, thread, oldest,
+                                          wanted - found.keys()))
+        return {t: ref for t, ref in found.items() if t in wanted}
+
+    async def _walk(self, client: AsyncWebClient, channel_id: str, method: str,
+                    thread: str | None, oldest: str, wanted: set[str]) -> dict[str, str]:
+        key = (channel_id, oldest if thread is None else f"{oldest}/{thread}")
         cursor, found = self._walks.pop(key, (None, {}))
         pages = 0
+        call = client.conversations_history if thread is None else functools.partial(
+            client.conversations_replies, ts=thread)
         while wanted - found.keys():
             try:
                 response = await self._call(
-                    "conversations.history", channel_id,
-                    functools.partial(client.conversations_history, channel=channel_id,
-                                      oldest=oldest, include_all_metadata=True, limit=200,
-                                      cursor=cursor),
+                    method, channel_id,
+                    functools.partial(call, channel=channel_id, oldest=oldest,
+                                      include_all_metadata=True, limit=200, cursor=cursor),
                 )
             except ChatError as exc:
                 if exc.retry_after is not None:  # resume from this page next time
                     self._walks[key] = (cursor, found)
                     log.info("looking for %d card(s) in doubt in %s: Slack limits "
-                             "conversations.history after %d page(s) this time; going on in "
-                             "%.0f s", len(wanted - found.keys()), channel_id, pages,
+                             "%s after %d page(s) this time; going on in %.0f s",
+                             len(wanted - found.keys()), channel_id, method, pages,
                              exc.retry_after)
                 raise
             pages += 1
@@ -236,7 +260,7 @@ class SlackChat:
             cursor = (response.get("response_metadata") or {}).get("next_cursor") or None
             if cursor is None:
                 break
-        return {t: ref for t, ref in found.items() if t in wanted}
+        return found
 
     async def update_card(self, channel: str, message_ref: str, card: Card) -> None:
         client, _ = await self.client_for(channel)

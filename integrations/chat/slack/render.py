@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
-from bot.cards import Card, compact_number, humanize_age
+from bot.cards import Card, compact_number, humanize_age, person_line, story_lines
 from bot.untrusted import clean, truncate
 from commands.base import HistoryItem, Result
 from integrations.chat.common import cut16, sound, u16len
@@ -278,6 +278,9 @@ def card_blocks(card: Card, now: datetime) -> list[Block]:
         {"type": "header", "block_id": f"m{mid}-head", "text": plain(header, HEADER_TEXT)},
         context_block([_author_line(card)], f"m{mid}-author"),
     ]
+    if card.story is not None:
+        # A story's parent card: its networks and counts, newest and most-reached posts.
+        blocks += _sections(story_lines(card.story), f"m{mid}-story")
     body, shortened = fit(card.text or "(no text)", SECTION_TEXT)
     blocks.append({"type": "section", "block_id": f"m{mid}-text",
                    "text": {"type": "plain_text", "text": body or " ", "emoji": False}})
@@ -290,6 +293,10 @@ def card_blocks(card: Card, now: datetime) -> list[Block]:
     state = status_line(card)
     if state:
         blocks.append(context_block([state], f"m{mid}-state"))
+    if card.person is not None:
+        blocks.append(context_block([person_line(card.person)], f"m{mid}-person"))
+    if card.story is None and card.story_id is not None:
+        blocks.append(context_block([f"Part of story {card.story_id}"], f"m{mid}-story"))
     blocks += draft_blocks(card)
     elements: list[dict[str, Any]] = []
     for action in card.actions:
@@ -419,7 +426,7 @@ def result_blocks(result: Result, now: datetime) -> list[Block]:
     elif result.cards:
         blocks += _sections([_card_line(c) for c in result.cards], "r-cards")
     if result.history:
-        blocks += _sections(["Earlier from this author:", *_history_lines(result.history)],
+        blocks += _sections([f"{result.history_title}:", *_history_lines(result.history)],
                             "r-history")
     if len(blocks) > MESSAGE_BLOCKS:
         dropped = len(blocks) - (MESSAGE_BLOCKS - 1)

@@ -177,3 +177,23 @@ async def test_an_alert_refused_for_now_goes_out_at_the_next_check(store: Store,
     assert alert.state == "sent" and alert.error is None and alert.count == 45
     [(_, text, _, _)] = chat.sent
     assert "45 in the last hour" in text
+
+
+async def test_the_spike_alert_points_at_its_stories(store: Store, clock: Clock) -> None:
+    from bot.stories import hints
+
+    bid = _brand(store, clock)
+    now = clock()
+    _history(store, bid, now, [1, 1, 1, 1, 1, 1, 1])
+    link = "https://status.acme.example/incidents/7"
+    story = [new_mention(bid, f"acme is down {link}", network=net, created_at=now - timedelta(
+        minutes=5 + i), story=hints(f"acme is down {link}", own_url="", refs=()))
+        for i, net in enumerate(["hackernews", "bluesky", "bluesky", "reddit"] * 3)]
+    ids = store.write_mentions(_now_mentions(bid, now, 6) + story, routes={bid: store.routes()})
+    sid = store.view(ids[-1]).mention.story_id
+    assert sid is not None
+    chat = Notices()
+    assert await SpikeMonitor(SpikeDetector(store), {"console": chat}).run_due(now) == 1
+    [(_, text, _, _)] = chat.sent
+    assert (f"Stories: story {sid} (12 posts: bluesky 6, hackernews 3, reddit 3; "
+            f"`story {sid}`).") in text

@@ -63,7 +63,7 @@ def test_scripted_demo_as_the_readme_shows(tmp_path: Path) -> None:
     """`printf '/list\\n/reply 3 Danke!\\n' | echtzeit demo --speed 0` in a clean data dir."""
     env = {**os.environ, "XDG_DATA_HOME": str(tmp_path), "HOME": str(tmp_path)}
     env.pop("ECHTZEIT_DATABASE_URL", None)
-    script = "/list\n/claim 3\n/reply 3 Danke!\n/resolve 3\n/show 3\n"
+    script = "/list\n/claim 3\n/reply 3 Danke!\n/resolve 3\n/show 3\n/story 1\n/show 223\n"
     done = subprocess.run(
         [sys.executable, "-m", "echtzeit", "demo", "--speed", "0", "--user", "ana"],
         input=script, capture_output=True, text=True, env=env, cwd=tmp_path, timeout=240,
@@ -80,3 +80,11 @@ def test_scripted_demo_as_the_readme_shows(tmp_path: Path) -> None:
     replies = (tmp_path / "echtzeit" / "demo-replies.jsonl").read_text().splitlines()
     assert len(replies) == 1 and '"text": "Danke!"' in replies[0]
     assert "mentions stored" in done.stderr
+    # The sample's story across networks and its stitched person (docs/stories.md).
+    assert "2 stories (2 across networks), 1 person(s) linked across networks" in done.stderr
+    assert "Story 1: 5 posts (bluesky 2, hackernews 1, mastodon 1, reddit 1)" in out
+    assert "Same person as mastodon:@lena@mastodon.example, bluesky:@lena-berg.example" in out
+    assert out.count("↳ in the thread of message") == 5  # the stories' other posts
+    assert "5 posts on 4 network(s): bluesky 2, hackernews 1, mastodon 1, reddit 1" in out
+    assert "Person 1 across networks: mastodon:@lena@mastodon.example, " \
+           "bluesky:@lena-berg.example" in out

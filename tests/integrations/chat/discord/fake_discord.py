@@ -489,6 +489,19 @@ class FakeDiscord(FakeInteractions):
                         + upload_problems(body, request[FILES]) + nonce_problems(body))
         if bad:
             return bad
+        reference = body.get("message_reference")
+        if reference is not None:
+            # Create Message: a reply names a message; unless fail_if_not_exists is false, an
+            # unknown one is refused (400, 50035 "Unknown message").
+            ref_id = str(reference.get("message_id") or "") if isinstance(reference, dict) else ""
+            ref_channel = str(reference.get("channel_id") or channel) if ref_id else channel
+            if not ref_id:
+                self.violations.append("POST message reply: message_reference without "
+                                       "message_id")
+                return error(400, 50035, "Invalid Form Body")
+            if ref_id not in self.messages.get(ref_channel, {}) and \
+                    reference.get("fail_if_not_exists", True) is not False:
+                return error(400, 50035, "Invalid Form Body: Unknown message")
         nonce = body.get("nonce")
         key = None
         if nonce is not None and body.get("enforce_nonce") is True:
@@ -502,6 +515,11 @@ class FakeDiscord(FakeInteractions):
                 return json_response(dict(existing, nonce=nonce))
         message = self._message(channel, body, files=request[FILES])
         message["guild_id"] = self.guild_id
+        if reference is not None:  # a REPLY message (type 19) with its reference
+            message["type"] = 19
+            message["message_reference"] = {"type": 0, "message_id": ref_id,
+                                            "channel_id": ref_channel,
+                                            "guild_id": self.guild_id}
         self.messages.setdefault(channel, {})[message["id"]] = message
         if key is not None:
             self._nonces[key] = (message["id"], self.clock())
