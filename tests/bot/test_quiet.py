@@ -184,7 +184,7 @@ class AskableChat(NoticeChat):
         return ref
 
     async def find_sent(self, channel: str, tokens: Sequence[str], *,
-                        since: datetime) -> dict[str, str]:
+                        since: datetime, threads: Sequence[str] = ()) -> dict[str, str]:
         return {t: self.tokens[t] for t in tokens if t in self.tokens}
 
 
