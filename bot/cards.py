@@ -57,6 +57,15 @@ class Card:
     # When the first reply is due (bot.reporting.sla.rule); None once answered or closed.
     # Renderers show the time left against their own clock.
     sla_due_at: datetime | None = None
+    # The network reported the post deleted (no reply possible, no SLA) or edited (`text` is
+    # the edited one); renderers say so.
+    deleted: bool = False
+    edited: bool = False
+
+    @property
+    def marks(self) -> str:
+        """"deleted" / "edited" / "" for the renderers' status line."""
+        return "deleted" if self.deleted else "edited" if self.edited else ""
 
 
 def card_for(view: MentionView, *, reply_networks: Container[str] | None = None) -> Card:
@@ -95,12 +104,15 @@ def card_for(view: MentionView, *, reply_networks: Container[str] | None = None)
         reply_state=shown.state if shown else None,
         actions=tuple(
             a for a in ACTIONS_BY_STATUS.get(m.status, ())
-            if a != "reply" or reply_networks is None or m.network in reply_networks
+            if a != "reply" or (m.deleted_at is None and (
+                reply_networks is None or m.network in reply_networks))
         ),
         sla_due_at=(
             sla_due_at(m.created_at, m.network, view.sla_target_minutes)
-            if m.status in OPEN and not sent else None
+            if m.status in OPEN and not sent and m.deleted_at is None else None
         ),
+        deleted=m.deleted_at is not None,
+        edited=m.edited_at is not None,
     )
 
 

@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     # Annotations only: `import commands` stays free of SQLAlchemy, so that a light command
     # (`echtzeit cmd help`) starts fast.
     from bot.cards import Card
-    from bot.networks import Responder
+    from bot.networks import Publisher, Responder
     from bot.reporting.digest.builder import DigestBuilder
     from bot.store import Store
 
@@ -83,6 +83,8 @@ class Deps:
     # None: bot.reporting.digest.builder's defaults.
     digest: DigestBuilder | None = None
     in_flight: InFlight = field(default_factory=InFlight)
+    # Posting on the brand's own accounts (prepared posts), per network.
+    publishers: Mapping[str, Publisher] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)

@@ -23,7 +23,7 @@ import httpx
 from bot.clock import utcnow
 from bot.domain import Author, Post
 from bot.models import Mention
-from bot.networks import Batch, PostedReply, length_problem
+from bot.networks import Batch, PostedReply, ReplyRejected, length_problem
 from integrations.networks import specs
 from integrations.networks.http_common import (
     JSON,
@@ -232,11 +232,29 @@ class FacebookResponder:
 
     network = NETWORK
 
-    def __init__(self, api: GraphApi) -> None:
+    def __init__(self, api: GraphApi, page_id: str | None = None) -> None:
         self.api = api
+        self.page_id = page_id
 
     def check(self, text: str) -> str | None:
         return length_problem(NETWORK, text, MAX_REPLY)
+
+    async def publish(self, *, text: str, key: str) -> PostedReply:
+        """bot.networks.Publisher: a post on the page's feed (POST /{page-id}/feed with the
+        page token). The Graph API has no idempotency key: the publication's record keeps it
+        from being sent twice."""
+        if not self.page_id:
+            raise ReplyRejected("no page id configured (ECHTZEIT_FACEBOOK_PAGE_ID)")
+        page = self.page_id
+
+        async def post() -> PostedReply:
+            response = await graph_write(self.api, f"/{page}/feed", {"message": text})
+            created = response_json(response)
+            pid = str(created.get("id"))
+            return PostedReply(id=pid, url=object_url(pid))
+
+        result: PostedReply = await send_reply(post)
+        return result
 
     async def reply(self, *, mention: Mention, text: str) -> PostedReply:
         async def post() -> PostedReply:
@@ -271,7 +289,7 @@ def components(client: httpx.AsyncClient, *, graph_url: str, page_id: str, token
           ) -> tuple[FacebookSource, FacebookResponder, PageWebhook, GraphApi]:
     api = GraphApi(client, graph_url, token, sleep=sleep, now=now)
     return (FacebookSource(api, page_id, interval=interval, sleep=sleep),
-            FacebookResponder(api), PageWebhook(api, page_id), api)
+            FacebookResponder(api, page_id), PageWebhook(api, page_id), api)
 
 
 # --- the plug-in --------------------------------------------------------------------------------
@@ -288,14 +306,14 @@ def build(ctx: BuildContext[FacebookSettings]) -> Parts | None:
     source, responder, hook, api = components(
         ctx.client, graph_url=graph_url, page_id=page, token=token,
         interval=ctx.shared.poll_seconds)
-    parts = Parts(sources=[source], responder=responder,
+    parts = Parts(sources=[source], responder=responder, publisher=responder,
                   followers=lambda handle: follower_count(api, handle or page))
     what = "page feed, comments and tags polled"
     meta = ctx.meta()
     if meta is not None:
         parts.sources.append(meta.push_source("page", hook, "facebook-webhook"))
         what += f"; webhooks at {ctx.shared.webhook_host}:{ctx.shared.webhook_port}/meta"
-    parts.check = (what + "; comment replies", lambda: verify(api, page))
+    parts.check = (what + "; comment replies; page posts", lambda: verify(api, page))
     return parts
 
 

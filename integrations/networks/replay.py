@@ -163,6 +163,34 @@ class RecordingResponder:
                                             f"{reply_id}")
 
 
+    async def publish(self, *, text: str, key: str) -> PostedReply:
+        """bot.networks.Publisher for the demo: the post goes to the same file, never to a
+        network (the key makes a repeated request write nothing twice)."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        if self.path.exists():
+            with self.path.open(encoding="utf-8") as fh:
+                for line in fh:
+                    if f'"key": {json.dumps(key)}' in line:
+                        done = json.loads(line)
+                        return PostedReply(id=done["post_id"], url=done["url"])
+        with self.path.open("a", encoding="utf-8") as fh:
+            post_id = f"demo-post-{fh.tell()}"
+            url = f"https://posts.echtzeit.invalid/{self.network}/{post_id}"
+            fh.write(json.dumps({"network": self.network, "post": text, "key": key,
+                                 "post_id": post_id, "url": url,
+                                 "at": self.now().isoformat()}, ensure_ascii=False) + "\n")
+        return PostedReply(id=post_id, url=url)
+
+
+# The networks whose own accounts the demo pretends to post on (prepared posts).
+PUBLISHING_NETWORKS = ("mastodon", "bluesky", "x", "facebook")
+
+
+def recording_publishers(path: Path) -> dict[str, RecordingResponder]:
+    return {network: RecordingResponder(network=network, path=path)
+            for network in PUBLISHING_NETWORKS if network in reply_limits()}
+
+
 def recording_responders(path: Path) -> dict[str, RecordingResponder]:
     return {network: RecordingResponder(network=network, path=path) for network in reply_limits()}
 

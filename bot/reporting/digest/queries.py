@@ -217,7 +217,7 @@ class DigestQueries(SlaQueries):
                 .where(mentions.c.brand_id.in_(ids), mentions.c.status.in_(OPEN),
                        mentions.c.created_at >= since, mentions.c.created_at < now,
                        mentions.c.muted.is_(False), mentions.c.created_at < cutoff,
-                       sent.is_(None))
+                       mentions.c.deleted_at.is_(None), sent.is_(None))
                 .order_by(mentions.c.created_at, mentions.c.id)
                 .limit(limit).subquery())
         m = mentions.alias("m")

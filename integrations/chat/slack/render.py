@@ -239,6 +239,10 @@ def _meta_line(card: Card, now: datetime) -> str:
 def status_line(card: Card) -> str | None:
     """Who did what to the mention, for cards that are no longer new."""
     lines: list[str] = []
+    if card.deleted:
+        lines.append(f"🗑️ Deleted on {card.network}: no reply possible, no SLA")
+    elif card.edited:
+        lines.append(f"✏️ Edited on {card.network}: the text is the edited one")
     if card.status == "claimed":
         lines.append(f"🙋 Claimed by {card.assignee or 'someone'}")
     elif card.status == "replied":
@@ -368,6 +372,7 @@ def text_section(escaped: str, block_id: str) -> Block:
 def _card_line(card: Card) -> str:
     text = truncate(clean(card.text).replace("\n", " "), 140)
     who = f" · {card.assignee}" if card.assignee else ""
+    who += f" · ({card.marks})" if card.marks else ""
     return (f"#{card.mention_id} · {card.status}{who} · {card.priority} · {card.brand} · "
             f"{card.network} · @{card.author_handle}: {text}")
 
