@@ -133,6 +133,12 @@ class Settings(EchtzeitSettings):
         default=0.5, gt=0, le=60,
         description="Seconds between looks at the outbox when nothing woke the relay.")
 
+    # Scheduler
+    scheduler_check_seconds: float = Field(
+        default=60.0, gt=0, le=3600,
+        description="Seconds between the scheduler's checks of SLA reminders, escalation pings "
+                    "and spikes (scheduled publishing is checked at least every 15 s).")
+
     # Several replicas: how often a replica tries to take over a source (or the scheduler)
     # whose holder died; a dead holder's parts run elsewhere within this many seconds.
     lease_poll_seconds: float = Field(

@@ -28,7 +28,7 @@ if TYPE_CHECKING:  # annotations only: importing commands needs no SQLAlchemy
     from bot.models import Brand
 
 _NAME = re.compile(r"^[\w.-]{1,100}$")
-_AT = re.compile(r"^(\d{1,2}):(\d{2})$")
+_AT = re.compile(r"^(\d{1,2}):(\d{2})(?::(\d{2}))?$")
 
 
 def _name(token: str, what: str) -> str:
@@ -125,12 +125,12 @@ def prepared(inv: Invocation, deps: Deps) -> Result:
 
 def _due(at: str, inv: Invocation, deps: Deps) -> datetime:
     m = _AT.match(at)
-    if m is None or int(m[1]) > 23 or int(m[2]) > 59:
+    if m is None or int(m[1]) > 23 or int(m[2]) > 59 or int(m[3] or 0) > 59:
         raise UsageError(f"expected a time such as 20:15, not {quoted(at)}")
     zone = _zone(inv, deps)
     now = deps.now()
     local = now.astimezone(zone)
-    due = datetime.combine(local.date(), time(int(m[1]), int(m[2])), zone)
+    due = datetime.combine(local.date(), time(int(m[1]), int(m[2]), int(m[3] or 0)), zone)
     if due <= local:
         due += timedelta(days=1)
     return due.astimezone(ZoneInfo("UTC"))
@@ -249,6 +249,9 @@ def oncall(inv: Invocation, deps: Deps) -> Result:
             except BusinessHoursError as exc:
                 raise UsageError(str(exc)) from None
         person = person_id(who)
+        owner, sep, _ = (inv.channel or "").rpartition("/")
+        if sep and "/" not in person:  # a Slack channel "T1/C2": the person is "T1/U3"
+            person = f"{owner}/{person}"
         deps.store.set_oncall(brand_id=brand.id or 0, level=rung, platform=inv.platform,
                               person=person, hours=hours, timezone=tz, actor=inv.actor)
         return Result(text=f"{person} is on level {rung} for {brand.name}"

@@ -186,6 +186,8 @@ def build_desk(config: Config, url: str, *, replies_file: Path,
     scheduler = Scheduler(store, digests, notifiers=notifiers,
                           sinks={p: a for p, a in by_platform.items() if isinstance(a, DigestSink)},
                           spikes=SpikeMonitor(spikes, notifiers), publishers=deps.publishers,
+                          check_seconds=settings.scheduler_check_seconds,
+                          publish_seconds=min(15.0, settings.scheduler_check_seconds),
                           messengers={p: a for p, a in by_platform.items()
                                       if isinstance(a, DirectMessenger)})
     ops = (OpsServer(store, host=settings.http_host, port=settings.http_port)
