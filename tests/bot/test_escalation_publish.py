@@ -94,7 +94,7 @@ async def test_the_ladder_pings_level_1_then_level_2_and_stops_when_claimed(
     store.claim(mention_id=mid, actor="ben")
     clock.value = created + 3 * target
     assert await monitor.run_due(clock.value) == 0
-    pings = [e for e in store.events(kind="escalation_ping")]
+    pings = list(store.events(kind="escalation_ping"))
     assert [(e.mention_id, e.actor) for e in pings] == [
         (mid, "scheduler"), (other, "scheduler"), (mid, "scheduler"), (mid, "scheduler")]
 
@@ -113,7 +113,7 @@ async def test_a_deleted_post_is_not_escalated(store: Store, clock: Clock) -> No
 
 async def test_a_scheduled_publish_goes_out_once_when_due(store: Store, clock: Clock) -> None:
     bid = _brand(store)
-    row, _ = store.prepare_post(brand_id=bid, event="final", outcome="win", network="mastodon",
+    _row, _ = store.prepare_post(brand_id=bid, event="final", outcome="win", network="mastodon",
                                 text="We won!", actor="ana")
     due = clock.value + timedelta(hours=1)
     job = store.schedule_publish(brand_id=bid, event="final", outcome="win", due_at=due,
