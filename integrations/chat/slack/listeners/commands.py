@@ -24,7 +24,10 @@ async def on_command(desk: SlackDesk, ack: Any, command: dict[str, Any], respond
               fallback_name=command.get("user_name"))
     raw = command.get("text") or ""
     try:
-        names = await desk.names(client, referenced_users(raw))
+        # The on-call rota keeps people as user ids (escalation pings are direct messages);
+        # every other command names them as the cards do.
+        names = ({} if raw.strip().lower().startswith("oncall") else
+                 await desk.names(client, referenced_users(raw)))
         line = command_args(raw, here=desk.route_channel(who) or "", names=names).strip()
         inv = await desk.invocation(client, who)
         result = await dispatch(line or "help", inv, desk.deps)
