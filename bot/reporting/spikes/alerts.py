@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from bot.reporting.spikes.detector import HourStats
 from bot.untrusted import clean, truncate
 
+# The outcome name of a prepared holding statement (`prepare <event> holding <network> ...`):
+# the spike alert offers it.
+HOLDING = "holding"
 
-def alert_text(s: HourStats, brand: str, grouped: int) -> str:
+
+def alert_text(s: HourStats, brand: str, grouped: int, *,
+               holding: Sequence[str] = ()) -> str:
     what = {"volume": "more mentions than usual",
             "negative": "more negative mentions than usual",
             "both": "more mentions, and more negative ones, than usual"}[s.kind or "volume"]
@@ -18,7 +23,11 @@ def alert_text(s: HourStats, brand: str, grouped: int) -> str:
             f"{s.negative_share * 100:.0f}% negative.")
     if grouped:
         line += f" {grouped} of them are grouped here instead of posted one by one."
-    return line + " Top posts in the thread."
+    line += " Top posts in the thread."
+    if holding:
+        offers = " or ".join(f"`publish {event} {HOLDING}`" for event in holding[:3])
+        line += f" A holding statement is prepared: {offers} posts it."
+    return line
 
 
 def thread_lines(top: Iterable[tuple[int, str, str, str, str]]) -> list[str]:
