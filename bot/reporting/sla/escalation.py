@@ -125,46 +125,64 @@ class EscalationMonitor:
         return out
 
     async def run_due(self, now: datetime) -> int:
-        """Record and send the due pings; returns how many were recorded."""
-        sent = 0
+        """Record the due pings, then send each person one message with theirs; returns how
+        many pings were recorded."""
+        recorded: list[tuple[int, Ping]] = []
         for p in await asyncio.to_thread(self.due, now):
             ping_id = await asyncio.to_thread(
                 self.store.record_ping, mention_id=p.mention_id, step=p.step, level=p.level,
                 people=[f"{pl}:{who}" for pl, who in p.people], at=now)
-            if ping_id is None:
-                continue  # another runner, or before a restart: never twice
-            sent += 1
-            errors = []
-            for platform, person in p.people:
-                try:
-                    await self._send(platform, person, p, now)
-                except Exception as exc:  # recorded already: logged, never sent twice
-                    errors.append(f"{platform}:{person}: {exc}")
-                    log.warning("escalation ping of #%s to %s:%s failed: %s", p.mention_id,
-                                platform, person, exc)
+            if ping_id is not None:  # None: another runner, or before a restart: never twice
+                recorded.append((ping_id, p))
+        by_person: dict[tuple[str, str], list[Ping]] = {}
+        for _, p in recorded:
+            for who in p.people:
+                by_person.setdefault(who, []).append(p)
+        failed: dict[int, list[str]] = {}
+        for (platform, person), pings in by_person.items():
+            try:
+                await self._send(platform, person, pings, now)
+            except Exception as exc:  # recorded already: logged, never sent twice
+                log.warning("escalation ping to %s:%s failed: %s", platform, person, exc)
+                for p in pings:
+                    failed.setdefault(p.mention_id, []).append(f"{platform}:{person}: {exc}")
+        for ping_id, p in recorded:
             await asyncio.to_thread(self.store.ping_done, ping_id=ping_id,
-                                    error="; ".join(errors) or None)
-        return sent
+                                    error="; ".join(failed.get(p.mention_id, [])) or None)
+        return len(recorded)
 
-    async def _send(self, platform: str, person: str, p: Ping, now: datetime) -> None:
-        text = ping_text(p, now)
+    async def _send(self, platform: str, person: str, pings: list[Ping],
+                    now: datetime) -> None:
+        text = ping_text(pings, now)
         messenger = self.messengers.get(platform)
         if messenger is not None:
             await messenger.direct(person, text)
             return
         notifier = self.notifiers.get(platform)
-        channels = [c for pl, c in p.channels if pl == platform]
+        channels = [c for p in pings for pl, c in p.channels if pl == platform]
         if notifier is None or not channels:
             raise RuntimeError(f"no way to reach {person} on {platform}")
         await notifier.notify(channels[0], text, person=person)
 
 
-def ping_text(p: Ping, now: datetime) -> str:
-    left = int((p.due - now).total_seconds() // 60)
-    when = (f"is {-left} min past its SLA" if left < 0 else "breaches its SLA now" if left == 0
-            else f"is due in {left} min")
-    return (f"Escalation (level {p.level}): #{p.mention_id} for {p.brand} on {p.network} "
-            f"{when} and nobody has claimed it. Claim it with `claim {p.mention_id}`. {p.url}")
+SHOWN = 10  # mentions named in one ping; the rest are counted
+
+
+def ping_text(pings: Sequence[Ping], now: datetime) -> str:
+    """One message for one person: the unclaimed mentions of this run, most urgent first."""
+    parts = []
+    for p in sorted(pings, key=lambda p: (p.due, p.mention_id))[:SHOWN]:
+        left = int((p.due - now).total_seconds() // 60)
+        when = (f"is {-left} min past its SLA" if left < 0 else "breaches its SLA now"
+                if left == 0 else f"is due in {left} min")
+        parts.append(f"#{p.mention_id} for {p.brand} on {p.network} {when} {p.url}")
+    more = len(pings) - SHOWN
+    level = min(p.level for p in pings)
+    head = (f"Escalation (level {level}): nobody has claimed "
+            + ("this mention" if len(pings) == 1 else f"{len(pings)} mentions") + ": ")
+    tail = f"; and {more} more" if more > 0 else ""
+    first = pings[0].mention_id if len(pings) == 1 else "<id>"
+    return head + "; ".join(parts) + tail + f". Claim with `claim {first}`."
 
 
 __all__ = ["EscalationMonitor", "Ping", "ladder", "on_duty", "ping_text", "step_at"]
