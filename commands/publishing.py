@@ -40,7 +40,7 @@ def _name(token: str, what: str) -> str:
 
 def _brand_of(token: str, inv: Invocation, deps: Deps) -> tuple[Brand, str]:
     """(brand, event) of `event` or `brand/event`: without a brand, the one brand routed to
-    this channel, or the only brand there is."""
+    this channel, the only brand there is, or the one brand with posts for this event."""
     if "/" in token:
         brand_name, event = token.split("/", 1)
         try:
@@ -56,6 +56,10 @@ def _brand_of(token: str, inv: Invocation, deps: Deps) -> tuple[Brand, str]:
             return routed[0], token
     if len(brands) == 1:
         return brands[0], token
+    having = {v.post.brand_id for v in deps.store.prepared_posts(event=token.lower())}
+    if len(having) == 1:
+        [bid] = having
+        return next(b for b in brands if b.id == bid), token
     raise UsageError(f"which brand? write it as <brand>/{token}")
 
 

@@ -23,7 +23,7 @@ SCRIPT = [
     '/prepare "Acme Rockets/recall" holding bluesky ' + "too long " * 40,
     "/prepared recall",
     '/publish "Acme Rockets/recall" holding',
-    '/publish "Acme Rockets/recall" holding',
+    "/publish recall holding",
     '/publish "Acme Rockets/recall" fixed',
     "/claim 1",
 ]
