@@ -182,6 +182,10 @@ class FakeDiscord(FakeInteractions):
         self.global_limit = GlobalLimit(lambda: self.rate_clock())
         self.globally_limited: list[Recorded] = []  # requests answered with the global 429
         self._ids = itertools.count(1_310_000_000_000_000_000)
+        # Direct-message channels the bot opened: channel id -> recipient id; and the members
+        # who allow no direct messages from server members (Discord answers 50007).
+        self.dm_channels: dict[str, str] = {}
+        self.dm_closed: set[str] = set()
         self._changed = asyncio.Condition()
         self._sockets: list[_Session] = []
         self._runner: web.AppRunner | None = None
@@ -196,6 +200,7 @@ class FakeDiscord(FakeInteractions):
         r.add_get(f"{api}/users/@me", self._me)
         r.add_get(f"{api}/oauth2/applications/@me", self._application)
         r.add_get(f"{api}/gateway/bot", self._gateway_bot)
+        r.add_post(f"{api}/users/@me/channels", self._open_dm)
         r.add_post(f"{api}/channels/{{channel}}/messages", self._create_message)
         r.add_patch(f"{api}/channels/{{channel}}/messages/{{message}}", self._edit_message)
         r.add_post(f"{api}/channels/{{channel}}/messages/{{message}}/threads", self._thread)
@@ -396,6 +401,21 @@ class FakeDiscord(FakeInteractions):
 
     # --- REST ---------------------------------------------------------------------------------
 
+    async def _open_dm(self, request: web.Request) -> web.Response:
+        """Create DM: `{"recipient_id"}` -> the DM channel (type 1), the same one each time
+        (resources/User.md, Create DM)."""
+        recipient = str(request[BODY].get("recipient_id") or "")
+        if not recipient.isdigit():
+            return error(400, 50035, "Invalid Form Body")
+        channel = next((c for c, r in self.dm_channels.items() if r == recipient), None)
+        if channel is None:
+            channel = self.snowflake()
+            self.dm_channels[channel] = recipient
+        return json_response({"id": channel, "type": 1, "last_message_id": None,
+                              "recipients": [{"id": recipient, "username": f"user{recipient}",
+                                              "discriminator": "0", "global_name": None,
+                                              "avatar": None}]})
+
     async def _me(self, request: web.Request) -> web.Response:
         return json_response(self.user)
 
@@ -445,9 +465,13 @@ class FakeDiscord(FakeInteractions):
 
     async def _create_message(self, request: web.Request) -> web.Response:
         channel = request.match_info["channel"]
-        refused = self.server.to_post(channel)
-        if refused:
-            return self._refuse(refused)
+        if channel in self.dm_channels:
+            if self.dm_channels[channel] in self.dm_closed:
+                return error(403, 50007, "Cannot send messages to this user")
+        else:
+            refused = self.server.to_post(channel)
+            if refused:
+                return self._refuse(refused)
         body = request[BODY]
         bad = self._bad(f"POST message to {channel}", message_problems(body)
                         + upload_problems(body, request[FILES]) + nonce_problems(body))
@@ -465,7 +489,8 @@ class FakeDiscord(FakeInteractions):
                     return error(404, 10008, "Unknown Message")
                 return json_response(dict(existing, nonce=nonce))
         message = self._message(channel, body, files=request[FILES])
-        message["guild_id"] = self.guild_id
+        if channel not in self.dm_channels:
+            message["guild_id"] = self.guild_id
         self.messages.setdefault(channel, {})[message["id"]] = message
         if key is not None:
             self._nonces[key] = (message["id"], self.clock())
