@@ -134,6 +134,8 @@ class Digest:
     hourly: dict[str, tuple[int, ...]] = field(default_factory=dict)  # per sentiment
     hour_labels: tuple[str, ...] = ()
     response_minutes: tuple[float, ...] = ()  # the period's customer response times
+    # Who is on call now per brand with a rota: "Acme: level 1 ana; level 2 ben".
+    oncall: tuple[str, ...] = ()
 
     @property
     def title(self) -> str:

@@ -19,7 +19,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from bot.domain import ReplyState
-from bot.models import BrandAccountFollowers, ChannelSetting, DigestRun, SpikeAlert
+from bot.models import BrandAccountFollowers, ChannelSetting, DigestRun, OnCall, SpikeAlert
 from bot.reporting.digest.model import Channel, ChannelPrefs, OverdueRow, ResponseRow, Window
 from bot.reporting.sla.queries import OPEN, SlaQueries
 from bot.reporting.sla.rule import (
@@ -184,6 +184,14 @@ class DigestQueries(SlaQueries):
             for i, w in enumerate(windows)])
         with self._connect() as conn:
             return [(int(b), str(k), str(a), int(n)) for b, k, a, n in fetch_all(conn, q)]
+
+    def oncall(self, brand_ids: Sequence[int]) -> list[OnCall]:
+        """The escalation rota of these brands (bot.store.oncall), on the digest's connection."""
+        t = table(OnCall)
+        q = (sa.select(t).where(t.c.brand_id.in_(list(brand_ids)))
+             .order_by(t.c.brand_id, t.c.level, t.c.platform, t.c.person))
+        with self._connect() as conn:
+            return [OnCall(**dict(r._mapping)) for r in conn.execute(q)]
 
     def overdue(self, brand_ids: Sequence[int], targets: SlaTargets, *, since: datetime,
                 now: datetime, limit: int) -> tuple[list[OverdueRow], int]:
