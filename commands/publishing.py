@@ -253,6 +253,8 @@ def oncall(inv: Invocation, deps: Deps) -> Result:
             except BusinessHoursError as exc:
                 raise UsageError(str(exc)) from None
         person = person_id(who)
+        if not person:
+            raise UsageError(f"expected a person, not {quoted(who)}")
         owner, sep, _ = (inv.channel or "").rpartition("/")
         if sep and "/" not in person:  # a Slack channel "T1/C2": the person is "T1/U3"
             person = f"{owner}/{person}"
