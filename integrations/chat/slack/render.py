@@ -58,6 +58,7 @@ ACTION_PREFIX = "echtzeit_"
 REPLY_VIEW = "echtzeit_reply"
 REPLY_TEXT_ACTION = "reply_text"
 TEMPLATE_ACTION = "echtzeit_template"
+PREPARE_VIEW = "echtzeit_prepare"
 
 PRIORITY_GLYPH = {"urgent": "🔴", "high": "🟠", "normal": "🔵", "low": "⚪"}
 SENTIMENT_GLYPH = {"negative": "☹️", "neutral": "😐", "positive": "🙂"}
