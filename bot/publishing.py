@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
@@ -101,8 +101,7 @@ class PublishMonitor:
     is told in the channel it was scheduled from."""
 
     def __init__(self, store: Store, publishers: Mapping[str, Publisher],
-                 notifiers: Mapping[str, Notifier], *,
-                 now: Callable[[], datetime] | None = None) -> None:
+                 notifiers: Mapping[str, Notifier]) -> None:
         self.store = store
         self.publishers = publishers
         self.notifiers = dict(notifiers)

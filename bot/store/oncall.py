@@ -7,14 +7,13 @@ unique (mention, step) BEFORE it is sent, so a restart or a second leader sends 
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 
 import sqlalchemy as sa
 from sqlmodel import col, select
 
 from bot.errors import NotFound
-from bot.models import EscalationPing, Mention, OnCall
+from bot.models import EscalationPing, Mention, OnCall, table
 from bot.store.base import StoreBase
 
 
@@ -68,7 +67,7 @@ class OnCallStore(StoreBase):
         """The highest step recorded per mention (absent: never pinged)."""
         if not mention_ids:
             return {}
-        t = EscalationPing.__table__  # type: ignore[attr-defined]
+        t = table(EscalationPing)
         q = (sa.select(t.c.mention_id, sa.func.max(t.c.step))
              .where(t.c.mention_id.in_(mention_ids)).group_by(t.c.mention_id))
         with self.engine.connect() as conn:
@@ -107,4 +106,4 @@ class OnCallStore(StoreBase):
             if error:
                 m = s.get(Mention, ping.mention_id)
                 self._event(s, kind="escalation_failed", actor="scheduler", mention=m,
-                            detail={"ping": ping_id, "error": json.dumps(error[:300])})
+                            detail={"ping": ping_id, "error": error[:300]})
