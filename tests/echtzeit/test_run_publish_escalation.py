@@ -69,7 +69,9 @@ async def test_escalation_scheduled_publish_and_a_deleted_post_through_echtzeit_
                                       "oncall set Acme 2 <@U0BEN>", "oncall")):
                 await slack.socket_send(slash(line, slack, f"oncall{n}"))
                 await slack.wait_socket_ack(f"env-oncall{n}")
-            await _until(lambda: "oncall2" in {n for n, _ in slack.webhooks}, within=10)
+                # Commands run concurrently after their acks: one answered before the next.
+                await _until(lambda n=n: f"oncall{n}" in {h for h, _ in slack.webhooks},
+                             within=10)
             assert "on call now: level 1 U0ANA; level 2 U0BEN" in said(slack, "oncall2")
 
             # Posted 50 and 65 minutes ago: level 1 and level 2 hear of them by DM.
@@ -85,6 +87,7 @@ async def test_escalation_scheduled_publish_and_a_deleted_post_through_echtzeit_
             await slack.socket_send(slash("prepare final win mastodon Acme wins the final!",
                                           slack, "prepare"))
             await slack.wait_socket_ack("env-prepare")
+            await _until(lambda: "prepare" in {h for h, _ in slack.webhooks}, within=10)
             at = (datetime.now(UTC) + timedelta(seconds=3)).strftime("%H:%M:%S")
             await slack.socket_send(slash(f"publish final win at {at}", slack, "publish"))
             await slack.wait_socket_ack("env-publish")
