@@ -164,3 +164,29 @@ async def test_jetstream_update_and_delete(pipeline: Pipeline, sqlite_store: Sto
     assert [e.kind for e in sqlite_store.events(mention_id=mid)][-2:] == [
         "post_edited", "post_deleted"]
     assert mid not in open_ids(sqlite_store)
+
+
+async def test_reddit_reply_finds_a_post_removed_or_a_comment_deleted(
+        pipeline: Pipeline, sqlite_store: Store) -> None:
+    """Polled Reddit: the reply looks the thing up first (GET /api/info) and finds it removed
+    by the moderators or deleted by its author."""
+    from tests.integrations.networks import test_reddit_net
+    from tests.integrations.networks.conftest import stored_mention
+
+    fake = test_reddit_net.FakeReddit()
+    async with httpx.AsyncClient(transport=httpx.MockTransport(fake)) as client:
+        _, responder, _, _ = test_reddit_net.build(client)
+        post = stored_mention(sqlite_store, "reddit", "t3_1gvk9qa")
+        comment = stored_mention(sqlite_store, "reddit", "t1_lz9a3xq")
+        fake.gone.update({"t3_1gvk9qa": "removed", "t1_lz9a3xq": "deleted"})
+        removed = await console_reply(sqlite_store, {"reddit": responder}, post, "Hi")
+        assert "deleted on reddit (removed by the moderators)" in removed.text
+        deleted = await console_reply(sqlite_store, {"reddit": responder}, comment, "Hi")
+        assert "deleted on reddit (deleted by its author)" in deleted.text
+        assert fake.comment_posts == []
+        assert sqlite_store.view(post).mention.deleted_at is not None
+        # One that stands is answered (one look-up, then the comment).
+        fake.gone.clear()
+        other = stored_mention(sqlite_store, "reddit", "t3_1gvk4mf")
+        assert (await console_reply(sqlite_store, {"reddit": responder}, other, "Hi")).ok
+        assert [r.url.path for r in fake.requests][-2:] == ["/api/info", "/api/comment"]
