@@ -127,12 +127,11 @@ def prepared(inv: Invocation, deps: Deps) -> Result:
     return Result(text=f"{len(views)} prepared post(s):", ephemeral=True, lines=lines)
 
 
-def _due(at: str, inv: Invocation, deps: Deps) -> datetime:
+def _due(at: str, zone: ZoneInfo, now: datetime) -> datetime:
+    """The next `at` (HH:MM or HH:MM:SS) in `zone` after `now`, in UTC."""
     m = _AT.match(at)
     if m is None or int(m[1]) > 23 or int(m[2]) > 59 or int(m[3] or 0) > 59:
         raise UsageError(f"expected a time such as 20:15, not {quoted(at)}")
-    zone = _zone(inv, deps)
-    now = deps.now()
     local = now.astimezone(zone)
     due = datetime.combine(local.date(), time(int(m[1]), int(m[2]), int(m[3] or 0)), zone)
     if due <= local:
@@ -161,11 +160,13 @@ async def publish(inv: Invocation, deps: Deps) -> Result:
         return Result.error(f"nothing is prepared for {brand.name}/{event} {outcome}; "
                             "see `prepared`")
     if when:
-        due = _due(at, inv, deps)
+        # The channel's time zone is a store read: in a worker thread, as every statement.
+        zone = await asyncio.to_thread(_zone, inv, deps)
+        due = _due(at, zone, deps.now())
         job = await asyncio.to_thread(
             deps.store.schedule_publish, brand_id=brand.id or 0, event=event, outcome=outcome,
             due_at=due, actor=inv.actor, platform=inv.platform, channel=inv.channel)
-        local = due.astimezone(_zone(inv, deps))
+        local = due.astimezone(zone)
         return Result(text=f"Scheduled publish {job.id}: {brand.name}/{event} {outcome} on "
                            f"{', '.join(v.post.network for v in views)} at "
                            f"{local:%Y-%m-%d %H:%M %Z}. `publish cancel {job.id}` drops it.")
