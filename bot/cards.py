@@ -77,6 +77,15 @@ class Card:
     story_id: int | None = None
     # The person behind the author across networks (bot.identities); None: not linked.
     person: PersonSummary | None = None
+    # The network reported the post deleted (no reply possible, no SLA) or edited (`text` is
+    # the edited one); renderers say so.
+    deleted: bool = False
+    edited: bool = False
+
+    @property
+    def marks(self) -> str:
+        """"deleted" / "edited" / "" for the renderers' status line."""
+        return "deleted" if self.deleted else "edited" if self.edited else ""
 
 
     @property
@@ -101,7 +110,7 @@ class Card:
 def _actions(view: MentionView, reply_networks: Container[str] | None,
              ai_drafts: bool) -> tuple[str, ...]:
     m, d = view.mention, view.draft
-    replies = reply_networks is None or m.network in reply_networks
+    replies = m.deleted_at is None and (reply_networks is None or m.network in reply_networks)
     base = tuple(a for a in ACTIONS_BY_STATUS.get(m.status, ()) if a != "reply" or replies)
     if d is not None and d.state == "awaiting":
         # Nobody replies past a reply that waits for its approval.
@@ -157,7 +166,7 @@ def card_for(view: MentionView, *, reply_networks: Container[str] | None = None,
         actions=_actions(view, reply_networks, ai_drafts),
         sla_due_at=(
             sla_due_at(m.created_at, m.network, view.sla_target_minutes)
-            if m.status in OPEN and not sent else None
+            if m.status in OPEN and not sent and m.deleted_at is None else None
         ),
         draft_id=d.id if d else None,
         draft_text=d.text if d else None,
@@ -170,6 +179,8 @@ def card_for(view: MentionView, *, reply_networks: Container[str] | None = None,
         story=story,
         story_id=m.story_id,
         person=view.person,
+        deleted=m.deleted_at is not None,
+        edited=m.edited_at is not None,
     )
 
 

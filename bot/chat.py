@@ -147,3 +147,15 @@ class Notifier(Protocol):
 
     async def notify(self, channel: str, text: str, *, person: str | None = None,
                      thread: Sequence[str] = ()) -> str: ...
+
+
+@runtime_checkable
+class DirectMessenger(Protocol):
+    """OPTIONAL for chat adapters: a direct message to one person (escalation pings). `person`
+    is the platform's user id as the on-call rota holds it. Slack opens the DM with
+    conversations.open, Discord with its DM channel; the console prints it. `text` is plain
+    text that may quote network text: escape it. Raise ChatError when it was not taken."""
+
+    platform: str
+
+    async def direct(self, person: str, text: str) -> str: ...

@@ -222,6 +222,10 @@ class Mention(SQLModel, table=True):
     muted: bool = False  # stored but not relayed: its author is muted
     # The story it belongs to (0012_stories); None: alone so far.
     story_id: int | None = Field(default=None, foreign_key="story.id", index=True)
+    # The network said the post was deleted (its SLA clock stops, replies are refused) or
+    # edited (the text above is the new one); migration 0011_publish.
+    deleted_at: datetime | None = _ts(nullable=True)
+    edited_at: datetime | None = _ts(nullable=True)
 
 
 class Delivery(SQLModel, table=True):
@@ -507,6 +511,106 @@ class BrandAccountFollowers(SQLModel, table=True):
     recorded_at: datetime = _ts()
 
 
+# --- Prepared posts, publishing, on-call rota and escalation (migration 0011_publish) -------
+
+
+class PreparedPost(SQLModel, table=True):
+    """A post prepared for one outcome of an expected event, for one network of the brand's
+    own accounts; its length was checked against the network's rule when it was prepared."""
+
+    __tablename__ = "prepared_post"
+    __table_args__ = (sa.UniqueConstraint("brand_id", "event", "outcome", "network"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    brand_id: int = Field(foreign_key="brand.id")
+    event: str = Field(max_length=100)
+    outcome: str = Field(max_length=100)
+    network: str = Field(max_length=32)
+    text: str = _text()
+    created_by: str = Field(max_length=200)
+    updated_at: datetime = _ts()
+
+
+class Publication(SQLModel, table=True):
+    """One prepared post sent to its network: recorded (pending) before it is sent, then sent,
+    failed (certainly not posted) or unknown (maybe posted); never sent twice."""
+
+    __tablename__ = "publication"
+    __table_args__ = (sa.Index("ix_publication_prepared_state", "prepared_id", "state"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    prepared_id: int = Field(foreign_key="prepared_post.id")
+    brand_id: int = Field(foreign_key="brand.id")
+    network: str = Field(max_length=32)
+    text: str = _text()
+    by: str = Field(max_length=200)
+    state: str = Field(default="pending", max_length=16)
+    network_post_id: str | None = Field(default=None, max_length=500)
+    url: str | None = _text(nullable=True)
+    error: str | None = _text(nullable=True)
+    created_at: datetime = _ts()
+    sent_at: datetime | None = _ts(nullable=True)
+
+
+class PublishJob(SQLModel, table=True):
+    """A scheduled `publish <event> <outcome> at HH:MM`: run by the scheduler leader once due.
+    `lease_until` lets another leader take over a job whose runner died; the publications'
+    records keep the take-over from posting anything twice."""
+
+    __tablename__ = "publish_job"
+    __table_args__ = (sa.Index("ix_publish_job_state_due", "state", "due_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    brand_id: int = Field(foreign_key="brand.id")
+    event: str = Field(max_length=100)
+    outcome: str = Field(max_length=100)
+    due_at: datetime = _ts()
+    state: str = Field(default="scheduled", max_length=16)  # scheduled|running|done|cancelled
+    created_by: str = Field(max_length=200)
+    platform: str = Field(max_length=32)
+    channel: str | None = Field(default=None, max_length=200)
+    created_at: datetime = _ts()
+    lease_until: datetime | None = _ts(nullable=True)
+    finished_at: datetime | None = _ts(nullable=True)
+    result: str | None = _text(nullable=True)
+
+
+class OnCall(SQLModel, table=True):
+    """One person on one level of a brand's escalation ladder (1 is pinged first), during
+    their business hours in their time zone (None: any time)."""
+
+    __tablename__ = "oncall"
+    __table_args__ = (sa.UniqueConstraint("brand_id", "level", "platform", "person"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    brand_id: int = Field(foreign_key="brand.id")
+    level: int
+    platform: str = Field(max_length=32)
+    person: str = Field(max_length=200)  # the chat platform's user id (console: a name)
+    hours: str | None = Field(default=None, max_length=300)  # e.g. "mon-fri 09:00-18:00"
+    timezone: str = Field(default="UTC", max_length=64)
+    set_by: str = Field(max_length=200)
+    updated_at: datetime = _ts()
+
+
+class EscalationPing(SQLModel, table=True):
+    """A ping of the on-call about an unclaimed mention, recorded before it is sent; the unique
+    step makes a restart or a second leader send nothing twice."""
+
+    __tablename__ = "escalation_ping"
+    __table_args__ = (sa.UniqueConstraint("mention_id", "step"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    mention_id: int = Field(foreign_key="mention.id")
+    brand_id: int = Field(foreign_key="brand.id")
+    step: int  # 0: at the warning share of the SLA, 1: at the breach, 2...: each target later
+    level: int
+    people: str = _text()  # platform:person, comma-separated
+    at: datetime = _ts()
+    state: str = Field(default="sending", max_length=16)  # sending -> sent | failed
+    error: str | None = _text(nullable=True)
+
+
 # Indexes the digest, the SLA clocks and the flood gate need on the core tables (0002_digest).
 _t = SQLModel.metadata.tables
 # Covering where the digest reads many rows per window (docs/digest.md, "Benchmark").
@@ -517,9 +621,10 @@ sa.Index("ix_event_brand_kind_at", _t["event"].c.brand_id, _t["event"].c.kind,
 # Open mentions (the digest's overdue list, the SLA monitor): every column their filters read,
 # so that only the shown rows are looked up in the table (0007_digest_cover replaced 0002's
 # (brand_id, status, created_at)).
+# 0011_publish added deleted_at: a deleted post's SLA clock stops; the filter stays in it.
 sa.Index("ix_mention_brand_status_created_cover", _t["mention"].c.brand_id,
          _t["mention"].c.status, _t["mention"].c.created_at, _t["mention"].c.muted,
-         _t["mention"].c.network, _t["mention"].c.id)
+         _t["mention"].c.network, _t["mention"].c.id, _t["mention"].c.deleted_at)
 sa.Index("ix_event_mention_kind_at", _t["event"].c.mention_id, _t["event"].c.kind,
          _t["event"].c.at)
 sa.Index("ix_mention_brand_seen", _t["mention"].c.brand_id, _t["mention"].c.seen_at)

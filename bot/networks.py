@@ -10,7 +10,8 @@ installed raises `NetworksNotInstalled`: an empty list would silently refuse eve
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime
 from typing import TYPE_CHECKING, Protocol
 
 from bot.domain import Post
@@ -20,11 +21,25 @@ if TYPE_CHECKING:  # the tables (SQLModel) only for the annotation
 
 
 @dataclass(frozen=True, slots=True)
+class PostChange:
+    """The network says a post was deleted (`text` None) or edited (`text`: the new text)."""
+
+    network: str
+    external_id: str
+    kind: str  # "deleted" | "edited"
+    at: datetime
+    text: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Batch:
-    """Posts from a source and the cursor to save once they are stored."""
+    """Posts from a source and the cursor to save once they are stored; `changes`: posts the
+    network reports deleted or edited (applied to the stored mentions, if any, with the
+    batch)."""
 
     posts: list[Post]
     cursor: str | None
+    changes: list[PostChange] = field(default_factory=list)
 
 
 class Source(Protocol):
@@ -53,6 +68,11 @@ class ReplyRejected(Exception):
 
 class ReplyUncertain(Exception):
     """An error left it unclear whether the network accepted the reply (timeout, 5xx)."""
+
+
+class PostGone(ReplyRejected):
+    """The post to answer is gone: the network's look-up before the reply found it deleted or
+    removed. Nothing was posted; the mention is marked deleted."""
 
 
 class Responder(Protocol):
@@ -87,6 +107,24 @@ def reply_limit(responder: Responder) -> int | None:
         else:
             high = middle
     return low
+
+
+class Publisher(Protocol):
+    """Posts on the brand's own account of a network: a new post, not a reply (the prepared
+    posts of bot.store.publishing). Responders of networks that can publish implement it too.
+    """
+
+    network: str
+
+    def check(self, text: str) -> str | None:
+        """Why `text` breaks the network's rules (length, ...), or None if it may be posted."""
+        ...
+
+    async def publish(self, *, text: str, key: str) -> PostedReply:
+        """Post `text` on the brand's account; `key` is stable per publication (networks with
+        idempotency keys use it). Raise ReplyRejected (certainly not posted) or
+        ReplyUncertain (maybe posted)."""
+        ...
 
 
 def length_problem(network: str, text: str, limit: int, *, size: int | None = None) -> str | None:

@@ -40,13 +40,19 @@ async def pump(source: Source, pipeline: Pipeline, *, wake: asyncio.Event | None
             except StopAsyncIteration:
                 return
             done = await asyncio.to_thread(pipeline.ingest, batch.posts)
+            changed: list[int] = []
+            if batch.changes:  # deleted and edited posts: the cards are marked and updated
+                changed = await asyncio.to_thread(
+                    store.apply_post_changes,
+                    [(c.network, c.external_id, c.kind, c.text) for c in batch.changes],
+                    actor=source.name)
             if batch.cursor is not None:
                 await asyncio.to_thread(store.save_cursor, source=source.name,
                                         cursor=batch.cursor)
             metrics.MENTIONS_IN.inc(done.stored)
             if report is not None:
                 report.add(done)
-            if done.stored and wake is not None:
+            if (done.stored or changed) and wake is not None:
                 wake.set()
     finally:
         if halt is not None:

@@ -1,10 +1,13 @@
-"""The schedule: each channel's digest at its local hour, SLA reminders, spike alerts.
+"""The schedule: each channel's digest at its local hour, SLA reminders, spike alerts, the
+on-call escalation ladder, and scheduled publishing of prepared posts.
 
 Every job is a `run_due(now)` that is idempotent and can be called any time, by any number of
 processes: what it posts is recorded in the store BEFORE it is sent, under a unique key (a digest
 per channel and day; a reminder per mention and kind; an alert per brand, channel and hour plus a
 cool-down), so a second run, a restart or a second process finds the record and sends nothing.
-The jobs live in bot.reporting (DigestPoster, SlaMonitor, SpikeMonitor);
+The jobs live in bot.reporting (DigestPoster, SlaMonitor, EscalationMonitor: a ping per
+mention and step; SpikeMonitor) and bot.publishing (PublishMonitor: a job taken by
+compare-and-set, each network's post recorded before it is sent);
 APScheduler 3.x only decides *when* to call them: a CronTrigger per channel at its digest hour in
 its time zone, and interval triggers for the SLA clocks and the spike check. On start, the
 digests run once at once, which catches up the latest day missed while the bot was down.
@@ -22,11 +25,14 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from bot.chat import DigestSink, Notifier
+from bot.chat import DigestSink, DirectMessenger, Notifier
 from bot.clock import utcnow
+from bot.networks import Publisher
+from bot.publishing import PublishMonitor
 from bot.reporting.digest.builder import DigestBuilder
 from bot.reporting.digest.poster import DigestPoster
 from bot.reporting.digest.queries import DigestQueries
+from bot.reporting.sla.escalation import EscalationMonitor
 from bot.reporting.sla.monitor import SlaMonitor
 from bot.reporting.spikes.monitor import SpikeMonitor
 from bot.store import Store
@@ -43,12 +49,19 @@ class Scheduler:
                  sinks: Mapping[str, DigestSink], notifiers: Mapping[str, Notifier],
                  spikes: SpikeMonitor | None = None, check_seconds: float = 60.0,
                  refresh_seconds: float = 300.0,
+                 publishers: Mapping[str, Publisher] | None = None,
+                 messengers: Mapping[str, DirectMessenger] | None = None,
+                 publish_seconds: float = 15.0,
                  now: Callable[[], datetime] = utcnow) -> None:
         self.store = store
         self.builder = builder
         self.digests = DigestPoster(store, builder, sinks)
         self.sla = SlaMonitor(store, notifiers)
         self.spikes = spikes
+        # Scheduled `publish ... at HH:MM` jobs, and the on-call escalation ladder.
+        self.publish = PublishMonitor(store, publishers or {}, notifiers)
+        self.escalation = EscalationMonitor(store, notifiers, messengers)
+        self.publish_seconds = publish_seconds
         self.check_seconds = check_seconds
         self.refresh_seconds = refresh_seconds
         self.now = now
@@ -72,6 +85,11 @@ class Scheduler:
         every = IntervalTrigger(seconds=self.check_seconds)
         self.aps.add_job(self._sla, every, id="sla", replace_existing=True, coalesce=True,
                          max_instances=1)
+        self.aps.add_job(self._escalation, IntervalTrigger(seconds=self.check_seconds),
+                         id="escalation", replace_existing=True, coalesce=True,
+                         max_instances=1)
+        self.aps.add_job(self._publish, IntervalTrigger(seconds=self.publish_seconds),
+                         id="publish", replace_existing=True, coalesce=True, max_instances=1)
         if self.spikes is not None:
             self.aps.add_job(self._spikes, IntervalTrigger(seconds=self.check_seconds),
                              id="spikes", replace_existing=True, coalesce=True, max_instances=1)
@@ -83,6 +101,12 @@ class Scheduler:
 
     async def _sla(self) -> None:
         await self._guard("sla", self.sla.run_due(self.now()))
+
+    async def _escalation(self) -> None:
+        await self._guard("escalation", self.escalation.run_due(self.now()))
+
+    async def _publish(self) -> None:
+        await self._guard("publish", self.publish.run_due(self.now()))
 
     async def _spikes(self) -> None:
         if self.spikes is not None:
@@ -100,6 +124,8 @@ class Scheduler:
     async def serve(self, stop: asyncio.Event) -> None:
         """Catch up missed digests, then run the schedule until `stop` is set."""
         await self._guard("digest", self.digests.run_due(self.now()))
+        # Publish jobs that fell due while no leader ran go out at once.
+        await self._guard("publish", self.publish.run_due(self.now()))
         await asyncio.to_thread(self.configure)
         self.aps.start()
         try:

@@ -149,6 +149,12 @@ class Settings(EchtzeitSettings):
         description="Seconds a card must have waited in the outbox to count as late for the "
                     "catch-up notice.")
 
+    # Scheduler
+    scheduler_check_seconds: float = Field(
+        default=60.0, gt=0, le=3600,
+        description="Seconds between the scheduler's checks of SLA reminders, escalation pings "
+                    "and spikes (scheduled publishing is checked at least every 15 s).")
+
     # Several replicas: how often a replica tries to take over a source (or the scheduler)
     # whose holder died; a dead holder's parts run elsewhere within this many seconds.
     lease_poll_seconds: float = Field(

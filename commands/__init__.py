@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Callable
 from typing import cast
 
 from bot.errors import Conflict, NotFound
-from commands import admin, digest, drafts, mentions, people, queue
+from commands import admin, digest, drafts, mentions, people, publishing, queue
 from commands.base import (
     CommandSpec,
     Deps,
@@ -64,6 +64,14 @@ COMMANDS: tuple[CommandSpec, ...] = (
     CommandSpec("template", "template list|add ...", admin.template, Role.RESPONDER),
     CommandSpec("digest", "digest [today|yesterday|week|YYYY-MM-DD] [channel]", digest.digest),
     CommandSpec("sla", "sla list|set|clear ...", digest.sla),
+    CommandSpec("prepare", "prepare <event> <outcome> <network> <text>", publishing.prepare,
+                Role.RESPONDER),
+    CommandSpec("prepared", "prepared [event]", publishing.prepared),
+    CommandSpec("publish", "publish <event> <outcome> [at HH:MM] | cancel <id>",
+                publishing.publish, Role.RESPONDER),
+    CommandSpec("settle-post", "settle-post <id> posted|failed", publishing.settle_post,
+                Role.RESPONDER),
+    CommandSpec("oncall", "oncall [set|remove ...]", publishing.oncall),
     CommandSpec("help", "help [command]", help_),
 )
 BY_NAME = {c.name: c for c in COMMANDS}

@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     # (`echtzeit cmd help`) starts fast.
     from bot.cards import Card
     from bot.drafting import Drafter
-    from bot.networks import Responder
+    from bot.networks import Publisher, Responder
     from bot.reporting.digest.builder import DigestBuilder
     from bot.reporting.queue import QueueBuilder
     from bot.store import Store
@@ -87,6 +87,8 @@ class Deps:
     # None: bot.reporting.digest.builder's defaults.
     digest: DigestBuilder | None = None
     in_flight: InFlight = field(default_factory=InFlight)
+    # Posting on the brand's own accounts (prepared posts), per network.
+    publishers: Mapping[str, Publisher] = field(default_factory=dict)
     # The queue view's builder (time zone of "today", the on-call hook); None: built from
     # `digest`'s time zone without a rota (commands.queue).
     queue: QueueBuilder | None = None

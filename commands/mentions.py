@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 from bot.approvals import approval_needed
 from bot.domain import OPEN_STATUSES, MentionStatus
 from bot.errors import NotFound
-from bot.networks import ReplyRejected, ReplyUncertain
+from bot.networks import PostGone, ReplyRejected, ReplyUncertain
 
 if TYPE_CHECKING:  # annotations only: importing commands needs no SQLAlchemy
     from bot.models import Reply
@@ -74,6 +74,13 @@ async def send_recorded(view: MentionView, record: Reply, responder: Responder, 
     mid = view.mention.id or 0
     try:
         posted = await responder.reply(mention=view.mention, text=record.text)
+    except PostGone as exc:
+        await asyncio.to_thread(deps.store.reply_failed, reply_id=record.id or 0,
+                                error=str(exc), unknown=False)
+        await asyncio.to_thread(deps.store.mark_deleted, mention_id=mid, actor=record.by,
+                                how=f"found gone before a reply: {exc}")
+        return Result.error(f"Not sent: the post #{mid} was deleted on "
+                            f"{view.mention.network} ({exc}); the card is marked deleted.")
     except ReplyRejected as exc:
         await asyncio.to_thread(deps.store.reply_failed, reply_id=record.id or 0,
                                 error=str(exc), unknown=False)
@@ -101,6 +108,10 @@ def _prepare_reply(mid: int, text: str, inv: Invocation,
                    deps: Deps) -> Result | tuple[MentionView, str, Reply, Responder]:
     """The reply's checks and its record, before anything goes to the network."""
     view = deps.store.view(mid)
+    if view.mention.deleted_at is not None:
+        return Result.error(f"Not sent: the post #{mid} was deleted on {view.mention.network} "
+                            f"at {view.mention.deleted_at:%Y-%m-%d %H:%M} UTC; there is "
+                            "nothing to answer any more.")
     if text.startswith(":") and " " not in text.strip():
         text = fill_template(deps.store.template(name=text[1:]).text, view)
     responder = deps.responders.get(view.mention.network)

@@ -17,7 +17,7 @@ from echtzeit.errors import SetupError
 if TYPE_CHECKING:
     from bot.models import Brand, Route
     from bot.store import Store
-    from echtzeit.brands_file import BrandPlan, Plan
+    from echtzeit.brands_file import BrandPlan, OnCallPlan, Plan
 
 NOTHING_TO_CHANGE = "nothing to change"
 
@@ -97,6 +97,23 @@ def changes(store: Store, plan: Plan, *, actor: str) -> list[Change]:
                     + (f" (was {before})" if before is not None else ""),
                     functools.partial(queries.set_sla, brand=name, network=network,
                                       minutes=minutes, actor=actor)))
+        have_rota = {(e.level, e.platform, e.person): e
+                     for e in store.oncall_rota(brand_ids=[have.id or 0])} if have else {}
+        for o in bp.oncall:
+            old_entry = have_rota.get((o.level, o.platform, o.person))
+            if old_entry is None or (old_entry.hours, old_entry.timezone) != (o.hours,
+                                                                                o.timezone):
+                out.append(Change(
+                    f"{'+' if old_entry is None else '~'} oncall {shown} level {o.level}: "
+                    f"{o.platform}:{o.person} "
+                    + (f"{o.hours} ({o.timezone})" if o.hours else "any time"),
+                    functools.partial(_set_oncall, store, name, o, actor)))
+        if plan.prune:
+            declared_rota = {(o.level, o.platform, o.person) for o in bp.oncall}
+            out.extend(Change(f"- oncall {shown} level {lv}: {pl}:{who} (prune)",
+                              functools.partial(store.remove_oncall, brand_id=have.id or 0,
+                                                person=who, level=lv, actor=actor))
+                       for lv, pl, who in sorted(set(have_rota) - declared_rota) if have)
         if plan.prune:
             declared = {(r.platform, r.channel) for r in bp.routes}
             for platform, channel in sorted(set(have_routes) - declared):
@@ -141,6 +158,13 @@ def _approval_changes(store: Store, bp: BrandPlan, have: Brand | None, name: str
                           functools.partial(store.set_brand_voice, name=name, voice=bp.voice,
                                             actor=actor)))
     return out
+
+
+def _set_oncall(store: Store, brand: str, o: OnCallPlan, actor: str) -> None:
+    """`oncall set` for a brand that may have been added by the same plan."""
+    b = store.brand(name=brand)
+    store.set_oncall(brand_id=b.id or 0, level=o.level, platform=o.platform, person=o.person,
+                     hours=o.hours, timezone=o.timezone, actor=actor)
 
 
 def apply_plan(store: Store, plan: Plan, *, actor: str, dry_run: bool = False) -> list[str]:

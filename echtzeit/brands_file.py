@@ -8,6 +8,9 @@
           - {to: discord:1234567890, networks: [x, bluesky], min: high}
           - {to: slack:C0456NIGHT, quiet: "22:00-07:00", tz: Europe/Berlin}  # docs/routing.md
         sla: {x: 30, facebook: 120}            # minutes to the first reply, per network
+        oncall:                                # the escalation ladder (docs/workflow.md)
+          - {level: 1, who: "slack:U0123ANA", hours: "mon-fri 09:00-18:00", tz: Europe/Berlin}
+          - {level: 2, who: "slack:U0456BEN"}  # any time
     templates:
       thanks: "Thank you, {name}! - Team {brand}"
     prune: false                               # true: also remove what the file does not list
@@ -18,15 +21,16 @@ Echtzeit knows (`known_networks`), in lower case. Top-level keys starting with `
 for YAML anchors; any other unknown key is an error, as is a key given twice.
 
 `load_plan` reads and checks everything before anything is written, with the same rules as
-the chat commands (`brand add`, `brand route`, `template add`, `sla set`), and raises
+the chat commands (`brand add`, `brand route`, `template add`, `sla set`, `oncall set`), and raises
 `SetupError` with one line naming the file, the line, the entry and the problem.
 `echtzeit.brands_apply.apply_plan` brings the database to the plan and is idempotent: a second
 run reports "nothing to change".
 
 What the file does not list is kept: applying never deletes a brand, a template, a route or an
 SLA target, so a file can declare part of the desk and chat admins can add the rest. With
-`prune: true` the routes and SLA targets of the brands in the file that the file does not list
-are removed (brands and templates are never removed; the store cannot delete them).
+`prune: true` the routes, SLA targets and on-call entries of the brands in the file that the
+file does not list are removed (brands and templates are never removed; the store cannot
+delete them).
 
 Imported by `echtzeit.admin` when a brands file is read, not with the CLI.
 """
@@ -38,6 +42,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 from pydantic import (
@@ -52,6 +57,7 @@ from pydantic import (
 from pydantic_core import ErrorDetails
 
 from bot.domain import PRIORITY_ORDER
+from bot.reporting.sla.hours import BusinessHours, BusinessHoursError
 from commands.base import one_line
 from echtzeit.errors import SetupError
 
@@ -105,6 +111,18 @@ class BrandPlan:
     approval_networks: tuple[str, ...] = ()
     approval_min_priority: str = ""
     voice: str | None = None  # the voice guide of AI drafts; None: as stored
+    oncall: tuple[OnCallPlan, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class OnCallPlan:
+    """One rung of the escalation ladder: `person` on `platform` at `level`."""
+
+    level: int
+    platform: str
+    person: str
+    hours: str | None = None
+    timezone: str = "UTC"
 
 
 @dataclass(frozen=True, slots=True)
@@ -240,6 +258,50 @@ class RouteEntry(_Entry):
         return value
 
 
+class OnCallEntry(_Entry):
+    """`{level, who: <platform>:<user id>, hours?, tz?}`: the rules of `oncall set`."""
+
+    level: int
+    who: str
+    hours: str | None = None
+    tz: str = "UTC"
+
+    @field_validator("level")
+    @classmethod
+    def _level(cls, value: int) -> int:
+        if not 1 <= value <= 9:
+            raise ValueError("levels go from 1 (pinged first) to 9")
+        return value
+
+    @field_validator("who")
+    @classmethod
+    def _who(cls, value: str) -> str:
+        platform, colon, person = value.partition(":")
+        if not colon or platform not in PLATFORMS or not person.strip() \
+                or any(c.isspace() for c in person) or len(person) > 200:
+            raise ValueError(f"expected <platform>:<user id> such as slack:U0123ANA, "
+                             f"not {value!r}")
+        return value
+
+    @field_validator("tz")
+    @classmethod
+    def _tz(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"no time zone {value!r}") from None
+        return value
+
+    @model_validator(mode="after")
+    def _hours(self) -> OnCallEntry:
+        if self.hours is not None:
+            try:
+                BusinessHours.parse(self.hours, ZoneInfo(self.tz))
+            except BusinessHoursError as exc:
+                raise ValueError(str(exc)) from None
+        return self
+
+
 class BrandEntry(_Entry):
     name: Annotated[str, AfterValidator(_brand_name)]
     query: Annotated[str, AfterValidator(_query)]
@@ -249,6 +311,7 @@ class BrandEntry(_Entry):
     approval_networks: list[Network] = []
     approval_min_priority: str = ""
     voice: Annotated[str, StringConstraints(max_length=4000)] | None = None
+    oncall: list[OnCallEntry] = []
 
     @field_validator("approval_min_priority")
     @classmethod
@@ -479,12 +542,15 @@ def load_plan(path: Path | str) -> Plan:
                 sla=dict(b.sla), approval=b.approval,
                 approval_networks=tuple(dict.fromkeys(b.approval_networks)),
                 approval_min_priority=b.approval_min_priority,
-                voice=b.voice.strip() if b.voice is not None else None)
+                voice=b.voice.strip() if b.voice is not None else None,
+                oncall=tuple(OnCallPlan(level=o.level, platform=o.who.partition(":")[0],
+                                        person=o.who.partition(":")[2], hours=o.hours,
+                                        timezone=o.tz) for o in b.oncall))
             for b in spec.brands),
         templates=dict(spec.templates),
         prune=spec.prune,
     )
 
 
-__all__ = ["PLATFORMS", "SLA_MINUTES", "BrandPlan", "Plan", "RoutePlan", "known_networks",
-           "load_plan"]
+__all__ = ["PLATFORMS", "SLA_MINUTES", "BrandPlan", "OnCallPlan", "Plan", "RoutePlan",
+           "known_networks", "load_plan"]

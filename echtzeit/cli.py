@@ -157,13 +157,24 @@ async def _scripted_demo(desk: Desk, source: Source, *, user: str) -> IngestRepo
     the first command runs, so that ids in the script refer to cards that were shown."""
     from bot.pipeline import IngestReport
     from bot.runner import drain, pump_all
+    from bot.scheduler import Scheduler
     from integrations.chat.console.listeners import command_loop, start_reader
 
     report = IngestReport()
     await pump_all([source], desk.pipeline, desk.relay, report)
     await drain(desk.relay)
+    scheduler = getattr(desk.scheduler, "inner", None)
+
+    async def after_each() -> None:
+        # What the scheduler leader would do meanwhile: scheduled publishing and the on-call
+        # escalation ladder (the digests and SLA reminders stay with `echtzeit run`).
+        if isinstance(scheduler, Scheduler):
+            await scheduler.publish.run_due(scheduler.now())
+            await scheduler.escalation.run_due(scheduler.now())
+        await drain(desk.relay)
+
     await command_loop(desk.chat, desk.deps, start_reader(sys.stdin), user=user, prompt=False,
-                       after_each=lambda: drain(desk.relay))
+                       after_each=after_each)
     return report
 
 

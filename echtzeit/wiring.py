@@ -16,17 +16,17 @@ from datetime import timedelta
 from pathlib import Path
 
 from bot import db
-from bot.chat import ChatAdapter, DigestSink, Notifier, Service
+from bot.chat import ChatAdapter, DigestSink, DirectMessenger, Notifier, Service
 from bot.drafting import Drafter
 from bot.enrich import LanguageDetector
 from bot.leader import Leader
 from bot.leases import Exclusive, LeaseSession
-from bot.networks import Responder, Source, install_networks
+from bot.networks import Publisher, Responder, Source, install_networks
 from bot.ops import OpsServer
 from bot.pipeline import IngestReport, Pipeline
 from bot.relay import Relay, RelayPolicy
 from bot.reporting.digest.builder import DigestBuilder
-from bot.reporting.queue import QueueBuilder
+from bot.reporting.queue import QueueBuilder, RotaOnCall
 from bot.reporting.spikes.detector import SpikeDetector
 from bot.reporting.spikes.monitor import SpikeMonitor
 from bot.runner import SourceService
@@ -40,7 +40,7 @@ from integrations.ai.settings import AiSettings
 from integrations.chat.console.chat import ConsoleChat
 from integrations.networks.registry import Networks
 from integrations.networks.registry import build as build_networks
-from integrations.networks.replay import recording_responders
+from integrations.networks.replay import recording_publishers, recording_responders
 from integrations.networks.specs import SPECS
 
 log = logging.getLogger(__name__)
@@ -111,6 +111,17 @@ def network_responders(settings: Settings, replies_file: Path,
             responders.pop(network, None)
         responders.update(live.responders)
     return responders
+
+
+def network_publishers(replies_file: Path, live: Networks | None = None) -> dict[str, Publisher]:
+    """One publisher per network the brand can post on (prepared posts): the configured
+    accounts; the demo's recording publisher for networks without a live source."""
+    publishers: dict[str, Publisher] = dict(recording_publishers(replies_file))
+    if live is not None:
+        for network in live.live:
+            publishers.pop(network, None)
+        publishers.update(live.publishers)
+    return publishers
 
 
 def network_sources(settings: Settings, live: Networks | None = None) -> list[Source]:
@@ -184,11 +195,12 @@ def build_desk(config: Config, url: str, *, replies_file: Path,
             else None)
     digests = DigestBuilder(store, timezone=settings.timezone, digest_hour=settings.digest_hour,
                             business_hours=settings.business_hours)
-    # The queue view's "today" is the digest's; issue 17's on-call rota plugs in as
-    # QueueBuilder(on_call=...) (bot.reporting.queue.OnCallSource).
+    # The queue view's "today" is the digest's; who is on call comes from the escalation rota.
     deps = Deps(store=store, responders=network_responders(settings, replies_file, live),
                 digest=digests, drafter=build_drafter(config),
-                queue=QueueBuilder(store, timezone=settings.timezone))
+                queue=QueueBuilder(store, timezone=settings.timezone,
+                                   on_call=RotaOnCall(store)),
+                publishers=network_publishers(replies_file, live))
     adapters, services = chat_adapters(config, deps)
     services = [*services, *(live.services if live is not None else [])]
     by_platform: dict[str, ChatAdapter] = {chat.platform: chat}
@@ -204,7 +216,11 @@ def build_desk(config: Config, url: str, *, replies_file: Path,
     notifiers = {p: a for p, a in by_platform.items() if isinstance(a, Notifier)}
     scheduler = Scheduler(store, digests, notifiers=notifiers,
                           sinks={p: a for p, a in by_platform.items() if isinstance(a, DigestSink)},
-                          spikes=SpikeMonitor(spikes, notifiers))
+                          spikes=SpikeMonitor(spikes, notifiers), publishers=deps.publishers,
+                          check_seconds=settings.scheduler_check_seconds,
+                          publish_seconds=min(15.0, settings.scheduler_check_seconds),
+                          messengers={p: a for p, a in by_platform.items()
+                                      if isinstance(a, DirectMessenger)})
     ops = (OpsServer(store, host=settings.http_host, port=settings.http_port)
            if settings.http_port else None)
     return Desk(config=config, store=store, pipeline=pipeline, relay=relay, chat=chat,
@@ -260,4 +276,5 @@ def units(desk: Desk, sources: list[Source], *, report: IngestReport | None = No
 
 
 __all__ = ["DEMO_TEMPLATES", "Desk", "SettingsError", "build_desk", "chat_adapters",
-           "network_responders", "network_sources", "open_store", "seed_brands", "units"]
+           "network_publishers", "network_responders", "network_sources", "open_store",
+           "seed_brands", "units"]

@@ -42,7 +42,30 @@ class OnCallSource(Protocol):
     chat should name them (display names or platform user ids). Wire one into
     `QueueBuilder(on_call=...)`; without one the view shows that no rota is configured."""
 
-    def on_call(self, now: datetime) -> Sequence[str]: ...
+    def on_call(self, now: datetime) -> Sequence[str] | None: ...
+
+
+class RotaOnCall:
+    """The OnCallSource of the escalation rota in the store (bot.store.oncall, `oncall set`):
+    per brand with a rota, who is on call at `now` by level; None when no brand has a rota."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    def on_call(self, now: datetime) -> Sequence[str] | None:
+        from bot.reporting.sla.escalation import ladder
+
+        rota = self.store.oncall_rota()
+        if not rota:
+            return None
+        names = {b.id: b.name for b in self.store.brands()}
+        out = []
+        for bid in sorted({e.brand_id for e in rota}):
+            rungs = ladder([e for e in rota if e.brand_id == bid], now)
+            out.append(f"{names.get(bid, bid)}: " + ("; ".join(
+                f"level {lv} " + ", ".join(e.person for e in es) for lv, es in rungs)
+                if rungs else "nobody (outside everyone's hours)"))
+        return out
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,7 +135,8 @@ class QueueBuilder:
             rows = q.window_mentions(list(names), [window]) if names else []
         waits = [max((r.first_reply - r.created_at).total_seconds(), 0.0)
                  for r in rows if r.first_reply is not None]
-        rota = tuple(self.on_call.on_call(now)) if self.on_call is not None else None
+        found = self.on_call.on_call(now) if self.on_call is not None else None
+        rota = tuple(found) if found is not None else None
         return QueueView(generated_at=now, timezone=self.timezone, mine=mine,
                          mine_total=mine_total, buckets=buckets, held=held,
                          first_response_median=percentile(waits, 0.5),

@@ -15,7 +15,9 @@ from bot.store.cursors import CursorStore
 from bot.store.drafts import DraftStore
 from bot.store.followers import FollowerStore
 from bot.store.mentions import MentionStore
+from bot.store.oncall import OnCallStore
 from bot.store.outbox import OutboxStore
+from bot.store.publishing import PublishingStore
 from bot.store.replies import ReplyStore
 from bot.store.seen import SeenEventStore
 from bot.store.templates import TemplateStore
@@ -36,5 +38,7 @@ class Store(
     FollowerStore,
     CatchUpStore,
     BoardStore,
+    PublishingStore,
+    OnCallStore,
 ):
     """All reads and writes of Echtzeit's state."""

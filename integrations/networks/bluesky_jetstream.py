@@ -19,8 +19,9 @@ from urllib.parse import urlencode, urlsplit
 import websockets
 from websockets.asyncio.client import connect
 
+from bot.clock import utcnow
 from bot.domain import Author, Post
-from bot.networks import Batch
+from bot.networks import Batch, PostChange
 from bot.query.fold import fold_accents, normalise
 from integrations.networks.bluesky_common import (
     NETWORK,
@@ -56,6 +57,7 @@ class _Pending:
     did: str
     uri: str
     record: JSON
+    operation: str = "create"  # create | update | delete (record empty)
 
 
 class JetstreamSource:
@@ -99,13 +101,21 @@ class JetstreamSource:
                     matches = TextFilter(await self.terms())
                     terms_at = last_flush = self.clock()
                     pending: list[_Pending] = []
+                    changes: list[PostChange] = []
                     async for raw in ws:
                         event = self._event(raw)
                         if event is None:
                             continue
                         event_us, item = event
                         time_us = max(time_us or 0, event_us)
-                        if item is not None and item.did != self.own_did() and matches(
+                        if item is not None and item.operation != "create":
+                            # Any post's delete or edit: the store applies those of posts it
+                            # holds (a text filter cannot tell, a delete has no text).
+                            changes.append(PostChange(
+                                NETWORK, item.uri,
+                                "deleted" if item.operation == "delete" else "edited",
+                                utcnow(), item.record.get("text") if item.record else None))
+                        elif item is not None and item.did != self.own_did() and matches(
                                 str(item.record.get("text", ""))):
                             pending.append(item)
                         now = self.clock()
@@ -116,7 +126,9 @@ class JetstreamSource:
                             posts = await self._posts(pending)
                             pending = []
                             last_flush = now
-                            yield Batch(posts=posts, cursor=dump_cursor({"time_us": time_us}))
+                            yield Batch(posts=posts, cursor=dump_cursor({"time_us": time_us}),
+                                        changes=changes)
+                            changes = []
                 raise ConnectionError("Jetstream closed the connection")
             except (OSError, websockets.exceptions.WebSocketException, TimeoutError) as exc:
                 failures += 1
@@ -133,15 +145,23 @@ class JetstreamSource:
             if not isinstance(event_us, int):
                 raise ValueError("time_us is not an integer")
             commit = event.get("commit")
+            operation = commit.get("operation") if isinstance(commit, dict) else None
             if (event.get("kind") != "commit" or not isinstance(commit, dict)
-                    or commit.get("operation") != "create" or commit.get("collection") != POST):
+                    or operation not in ("create", "update", "delete")
+                    or commit.get("collection") != POST):
                 return event_us, None
-            record = commit.get("record")
             did = event.get("did")
-            if not isinstance(record, dict) or not isinstance(did, str):
-                raise ValueError("create without record or did")
+            if not isinstance(did, str):
+                raise ValueError(f"{operation} without did")
             uri = f"at://{did}/{POST}/{commit['rkey']}"
-            return event_us, _Pending(did=did, uri=uri, record=record)
+            if operation == "delete":
+                return event_us, _Pending(did=did, uri=uri, record={}, operation="delete")
+            record = commit.get("record")
+            if not isinstance(record, dict):
+                raise ValueError(f"{operation} without record")
+            if operation == "update" and not isinstance(record.get("text"), str):
+                raise ValueError("update without text")
+            return event_us, _Pending(did=did, uri=uri, record=record, operation=operation)
         except (ValueError, TypeError, KeyError) as exc:
             log.warning("%s: skipped a malformed event: %s", self.name, exc)
             return None

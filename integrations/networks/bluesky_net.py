@@ -26,7 +26,7 @@ import regex
 from bot.clock import utcnow
 from bot.domain import Author, Post
 from bot.models import Mention
-from bot.networks import Batch, PostedReply, ReplyRejected
+from bot.networks import Batch, PostedReply, PostGone, ReplyRejected
 from integrations.networks import specs
 from integrations.networks.bluesky_common import (
     NETWORK,
@@ -345,7 +345,7 @@ class BlueskyResponder:
                                            [("uris", mention.external_id)])
             views = found.get("posts") if isinstance(found, dict) else None
             if not views:
-                raise ReplyRejected("the post is gone (deleted, or not visible to the account)")
+                raise PostGone("the post is gone (deleted, or not visible to the account)")
             parent = views[0]
             parent_ref = {"uri": parent["uri"], "cid": parent["cid"]}
             root = pick(parent, "record", "reply", "root")
@@ -358,6 +358,39 @@ class BlueskyResponder:
                 "createdAt": self.now().isoformat().replace("+00:00", "Z"),
                 "reply": {"root": root_ref, "parent": parent_ref},
             }
+            rich = await facets(text, self._resolve)
+            if rich:
+                record["facets"] = rich
+            body = {"repo": self.session.did, "collection": POST, "record": record}
+            try:
+                response = await self.session.api.write(
+                    "POST", "/xrpc/com.atproto.repo.createRecord", json_body=body)
+            except ApiError as exc:
+                if not _expired(exc):
+                    raise
+                await self.session.renew()
+                response = await self.session.api.write(
+                    "POST", "/xrpc/com.atproto.repo.createRecord", json_body=body)
+            created = response_json(response)
+            uri = str(created.get("uri"))
+            return PostedReply(id=uri, url=web_url(self.session.handle or str(self.session.did),
+                                                   uri))
+
+        result: PostedReply = await send_reply(post)
+        return result
+
+    async def publish(self, *, text: str, key: str) -> PostedReply:
+        """bot.networks.Publisher: a new post of the brand account (createRecord of an
+        app.bsky.feed.post without `reply`), with facets. Bluesky has no idempotency key:
+        the publication's record keeps it from being sent twice."""
+        problem = self.check(text)
+        if problem:
+            raise ReplyRejected(problem)
+
+        async def post() -> PostedReply:
+            await self.session.login()
+            record: JSON = {"$type": POST, "text": text,
+                            "createdAt": self.now().isoformat().replace("+00:00", "Z")}
             rich = await facets(text, self._resolve)
             if rich:
                 record["facets"] = rich
@@ -431,8 +464,8 @@ def build(ctx: BuildContext[BlueskySettings]) -> Parts:
         session = Session(client, s.service_url, s.handle, password)
         parts.sources.append(BlueskySearch(session, Profiles(session.get), ctx.terms(NETWORK),
                                            interval=ctx.shared.poll_seconds))
-        parts.responder = BlueskyResponder(session)
-        what.append(f"search via {s.service_url}; replies")
+        parts.responder = parts.publisher = BlueskyResponder(session)
+        what.append(f"search via {s.service_url}; replies and posts")
     if s.jetstream_url:
         profiles = (Profiles(session.get) if session is not None
                     else public_profiles(client, public))

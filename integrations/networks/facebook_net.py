@@ -46,6 +46,7 @@ NETWORK = "facebook"
 # Meta's reference names no limit for a comment's message; 8,000 is Facebook's comment limit
 # as commonly reported (docs/networks.md, "Reply limits").
 MAX_REPLY = 8_000
+MAX_POST = 63_206  # a page post's message (Facebook's stated limit for a post)
 POST_FIELDS = ("id,message,created_time,updated_time,from,permalink_url,"
                "comments.summary(true).limit(0),reactions.summary(true).limit(0),shares")
 COMMENT_FIELDS = "id,message,created_time,from,permalink_url,like_count,comment_count,parent{id}"
@@ -238,6 +239,7 @@ class FacebookResponder:
     def check(self, text: str) -> str | None:
         return length_problem(NETWORK, text, MAX_REPLY)
 
+
     async def reply(self, *, mention: Mention, text: str) -> PostedReply:
         async def post() -> PostedReply:
             response = await graph_write(self.api, f"/{mention.external_id}/comments",
@@ -245,6 +247,31 @@ class FacebookResponder:
             created = response_json(response)
             cid = str(created.get("id"))
             return PostedReply(id=cid, url=object_url(cid))
+
+        result: PostedReply = await send_reply(post)
+        return result
+
+
+class FacebookPublisher:
+    """bot.networks.Publisher: posts on the page's feed (POST /{page-id}/feed with the page
+    token). The Graph API has no idempotency key: the publication's record keeps a post from
+    being sent twice."""
+
+    network = NETWORK
+
+    def __init__(self, api: GraphApi, page_id: str) -> None:
+        self.api = api
+        self.page_id = page_id
+
+    def check(self, text: str) -> str | None:
+        return length_problem(NETWORK, text, MAX_POST)
+
+    async def publish(self, *, text: str, key: str) -> PostedReply:
+        async def post() -> PostedReply:
+            response = await graph_write(self.api, f"/{self.page_id}/feed", {"message": text})
+            created = response_json(response)
+            pid = str(created.get("id"))
+            return PostedReply(id=pid, url=object_url(pid))
 
         result: PostedReply = await send_reply(post)
         return result
@@ -288,14 +315,14 @@ def build(ctx: BuildContext[FacebookSettings]) -> Parts | None:
     source, responder, hook, api = components(
         ctx.client, graph_url=graph_url, page_id=page, token=token,
         interval=ctx.shared.poll_seconds)
-    parts = Parts(sources=[source], responder=responder,
+    parts = Parts(sources=[source], responder=responder, publisher=FacebookPublisher(api, page),
                   followers=lambda handle: follower_count(api, handle or page))
     what = "page feed, comments and tags polled"
     meta = ctx.meta()
     if meta is not None:
         parts.sources.append(meta.push_source("page", hook, "facebook-webhook"))
         what += f"; webhooks at {ctx.shared.webhook_host}:{ctx.shared.webhook_port}/meta"
-    parts.check = (what + "; comment replies", lambda: verify(api, page))
+    parts.check = (what + "; comment replies; page posts", lambda: verify(api, page))
     return parts
 
 

@@ -27,10 +27,11 @@ import httpx
 from bot.clock import utcnow
 from bot.domain import Post
 from bot.models import Mention
-from bot.networks import Batch, PostedReply, ReplyRejected
+from bot.networks import Batch, PostedReply, PostGone, ReplyRejected
 from integrations.networks import specs
 from integrations.networks.http_common import (
     Api,
+    ApiError,
     RateHeaders,
     Sleep,
     pick,
@@ -192,8 +193,13 @@ class MastodonResponder:
     async def reply(self, *, mention: Mention, text: str) -> PostedReply:
         async def post() -> PostedReply:
             await self.instance.load()
-            original = await self.instance.api.get_json(
-                f"/api/v1/statuses/{mention.external_id}")
+            try:
+                original = await self.instance.api.get_json(
+                    f"/api/v1/statuses/{mention.external_id}")
+            except ApiError as exc:
+                if exc.status == 404:  # deleted (or never visible to the account)
+                    raise PostGone("the instance has no such status any more") from None
+                raise
             acct = pick(original, "account", "acct")
             body = text
             if isinstance(acct, str) and f"@{acct}".lower() not in text.lower():
@@ -216,6 +222,23 @@ class MastodonResponder:
         ReplyRejected)."""
         result: PostedReply = await send_reply(
             lambda: self._create(mention, status, idempotency_key(mention, status)))
+        return result
+
+    async def publish(self, *, text: str, key: str) -> PostedReply:
+        """bot.networks.Publisher: a new public status of the brand account (POST
+        /api/v1/statuses without in_reply_to_id); the Idempotency-Key makes a repeated request
+        post once."""
+
+        async def post() -> PostedReply:
+            await self.instance.load()
+            response = await self.instance.api.write(
+                "POST", "/api/v1/statuses",
+                json_body={"status": text, "visibility": self.visibility},
+                headers={"Idempotency-Key": key})
+            created = response_json(response)
+            return PostedReply(id=str(created.get("id")), url=created.get("url"))
+
+        result: PostedReply = await send_reply(post)
         return result
 
     async def _create(self, mention: Mention, status: str, key: str) -> PostedReply:
@@ -281,8 +304,8 @@ def build(ctx: BuildContext[MastodonSettings]) -> Parts | None:
         interval=ctx.shared.poll_seconds, hashtags=s.hashtags, streaming=s.streaming)
     mode = ("search polled, hashtags and mentions streamed" if s.streaming
             else "search, hashtags and mentions polled")
-    return Parts(sources=sources, responder=responder,
-                 check=(f"{base}: {mode}; replies", lambda: verify(client, base, token)),
+    return Parts(sources=sources, responder=responder, publisher=responder,
+                 check=(f"{base}: {mode}; replies and posts", lambda: verify(client, base, token)),
                  followers=lambda handle: follower_count(client, base, token, handle))
 
 

@@ -18,10 +18,17 @@ import httpx
 import websockets
 from websockets.asyncio.client import ClientConnection, connect
 
+from bot.clock import utcnow
 from bot.domain import Post
-from bot.networks import Batch
+from bot.networks import Batch, PostChange
 from integrations.networks.http_common import Sleep
-from integrations.networks.mastodon_statuses import Instance, to_posts, unique
+from integrations.networks.mastodon_statuses import (
+    NETWORK,
+    Instance,
+    status_to_post,
+    to_posts,
+    unique,
+)
 from integrations.networks.polling import backoff, dump_cursor, load_cursor, newer_id
 
 log = logging.getLogger(__name__)
@@ -109,6 +116,10 @@ class MastodonStream:
             except TimeoutError:
                 subscribed = await self._subscribe(ws, subscribed)
                 continue
+            change = self._change(raw)
+            if change is not None:  # the cursor stays: deletes and edits carry no timeline id
+                yield Batch(posts=[], cursor=dump_cursor(state), changes=[change])
+                continue
             event = self._parse(raw)
             if event is None:
                 continue
@@ -120,6 +131,22 @@ class MastodonStream:
             else:
                 state["mentions"] = newer_id(state.get("mentions"), event_id)
             yield Batch(posts=[post], cursor=dump_cursor(state))
+
+    def _change(self, raw: str | bytes) -> PostChange | None:
+        """A `delete` (payload: the status id) or `status.update` (payload: the edited
+        status) event as a PostChange; None for any other message."""
+        try:
+            message = json.loads(raw)
+            event = message.get("event")
+            if event == "delete":
+                return PostChange(NETWORK, str(message["payload"]).strip(), "deleted",
+                                  utcnow())
+            if event == "status.update":
+                post = status_to_post(json.loads(message["payload"]), self.source.instance)
+                return PostChange(NETWORK, post.external_id, "edited", utcnow(), post.text)
+        except (ValueError, TypeError, KeyError, AttributeError) as exc:
+            log.warning("%s: skipped a malformed event: %s", self.name, exc)
+        return None
 
     def _parse(self, raw: str | bytes) -> tuple[Post, str | None, str] | None:
         """(post, hashtag or None for a mention, id for the cursor) of one stream message;

@@ -25,7 +25,7 @@ import httpx
 from bot.clock import utcnow
 from bot.domain import Author, Post
 from bot.models import Mention
-from bot.networks import Batch, PostedReply, ReplyRejected, length_problem
+from bot.networks import Batch, PostedReply, PostGone, ReplyRejected, length_problem
 from integrations.networks import specs
 from integrations.networks.http_common import (
     JSON,
@@ -267,9 +267,36 @@ class RedditResponder:
     def check(self, text: str) -> str | None:
         return length_problem(NETWORK, text, MAX_REPLY)
 
+    async def gone(self, fullname: str) -> str | None:
+        """Why the post or comment is gone (deleted by its author, removed by the moderators),
+        from one GET /api/info; None while it stands. Reddit keeps a deleted thing with
+        author "[deleted]" and its text "[deleted]", a removed one with "[removed]" (a post
+        also with `removed_by_category`)."""
+        body = await self.api.get_json("/api/info", params={"id": fullname, "raw_json": "1"})
+        children = (body.get("data") or {}).get("children") if isinstance(body, dict) else None
+        if not children:
+            return "Reddit has no such post or comment any more"
+        data = children[0].get("data") or {} if isinstance(children[0], dict) else {}
+        text = data.get("body") if fullname.startswith("t1_") else data.get("selftext")
+        category = data.get("removed_by_category")
+        if text == "[removed]" or category in ("moderator", "reddit", "anti_evil_ops",
+                                                  "automod_filtered", "copyright_takedown"):
+            return "removed by the moderators"
+        if data.get("author") == "[deleted]" or text == "[deleted]" or category == "deleted":
+            return "deleted by its author"
+        return None
+
     async def reply(self, *, mention: Mention, text: str) -> PostedReply:
         if not mention.external_id.startswith(("t1_", "t3_")):
             raise ReplyRejected(f"not a Reddit post or comment: {mention.external_id}")
+        try:
+            why = await self.gone(mention.external_id)
+        except (ApiError, httpx.HTTPError) as exc:  # the look-up is a courtesy: reply anyway
+            log.warning("reddit: could not look up %s before replying: %s",
+                        mention.external_id, exc)
+            why = None
+        if why:
+            raise PostGone(why)
 
         async def post() -> PostedReply:
             response = await self.api.write(

@@ -4,7 +4,9 @@ It lets Echtzeit run with no account anywhere. Its responder records replies in 
 answers with a URL, as a real network would. Each line holds one post:
 {"network", "id", "url", "author", "author_name", "followers", "text", "lang", "created_at",
  "likes", "reposts", "replies"}, and optionally "in_reply_to" and "quotes" (ids on the same
-network) and "author_proofs" (profile links the network verified, bot.identities).
+network) and "author_proofs" (profile links the network verified, bot.identities);
+or what a network later reported of one:
+{"network", "id", "at", "deleted": true} or {"network", "id", "at", "edited_text"}.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from typing import Any
 from bot.clock import utcnow
 from bot.domain import Author, Post
 from bot.models import Mention
-from bot.networks import Batch, PostedReply, length_problem, network_specs
+from bot.networks import Batch, PostChange, PostedReply, length_problem, network_specs
 
 log = logging.getLogger(__name__)
 
@@ -72,16 +74,42 @@ def parse_post(raw: dict[str, Any]) -> Post:
     )
 
 
-def read_posts(path: Path) -> Iterator[Post]:
-    """The file's posts in file order; malformed lines are logged and skipped."""
+def parse_change(raw: dict[str, Any]) -> PostChange:
+    """One replay line that reports a deleted or edited post; raises ValueError."""
+    for key in ("network", "id", "at"):
+        if not isinstance(raw.get(key), str) or not raw[key]:
+            raise ValueError(f"field {key!r} must be a non-empty string")
+    at = datetime.fromisoformat(raw["at"].replace("Z", "+00:00"))
+    if at.tzinfo is None:
+        raise ValueError("at needs a time zone (e.g. a trailing Z)")
+    if raw.get("deleted") is True:
+        return PostChange(raw["network"], raw["id"], "deleted", at)
+    if isinstance(raw.get("edited_text"), str) and raw["edited_text"].strip():
+        return PostChange(raw["network"], raw["id"], "edited", at, raw["edited_text"])
+    raise ValueError("a change needs \"deleted\": true or \"edited_text\"")
+
+
+def read_items(path: Path) -> Iterator[Post | PostChange]:
+    """The file's posts and changes in file order; malformed lines are logged and skipped."""
     with path.open(encoding="utf-8") as fh:
         for number, line in enumerate(fh, 1):
             if not line.strip():
                 continue
             try:
-                yield parse_post(json.loads(line))
+                raw = json.loads(line)
+                change = isinstance(raw, dict) and ("deleted" in raw or "edited_text" in raw)
+                yield parse_change(raw) if change else parse_post(raw)
             except (ValueError, TypeError) as exc:
                 log.warning("%s line %s skipped: %s", path.name, number, exc)
+
+
+def read_posts(path: Path) -> Iterator[Post]:
+    """The file's posts in file order (changes left out)."""
+    return (item for item in read_items(path) if isinstance(item, Post))
+
+
+def _at(item: Post | PostChange) -> datetime:
+    return item.created_at if isinstance(item, Post) else item.at
 
 
 class ReplaySource:
@@ -108,33 +136,41 @@ class ReplaySource:
         self.sleep = sleep
 
     async def stream(self, cursor: str | None) -> AsyncIterator[Batch]:
-        posts = sorted(read_posts(self.path), key=lambda p: p.created_at)
+        posts = sorted(read_items(self.path), key=_at)
         done = int(cursor or 0)
         if not posts or done >= len(posts):
             return
         start = self.now()
-        first, last = posts[0].created_at, posts[-1].created_at
+        first, last = _at(posts[0]), _at(posts[-1])
         pending: list[Post] = []
+        changes: list[PostChange] = []
         for index in range(done, len(posts)):
             post = posts[index]
             if self.speed > 0:
-                offset = (post.created_at - first) / self.speed
-                due = start + offset - (posts[done].created_at - first) / self.speed
+                offset = (_at(post) - first) / self.speed
+                due = start + offset - (_at(posts[done]) - first) / self.speed
                 wait = (due - self.now()).total_seconds()
-                if wait > 0 and pending:
-                    yield Batch(posts=pending, cursor=str(index))
-                    pending = []
+                if wait > 0 and (pending or changes):
+                    yield Batch(posts=pending, cursor=str(index), changes=changes)
+                    pending, changes = [], []
                 if wait > 0:
                     await self.sleep(wait)
                 created = due
             else:
-                created = start - (last - post.created_at)
-            pending.append(_retimed(post, created))
+                created = start - (last - _at(post))
+            if isinstance(post, PostChange):
+                # After the batch holding the post: a change applies to a stored mention.
+                if pending:
+                    yield Batch(posts=pending, cursor=str(index), changes=changes)
+                    pending, changes = [], []
+                changes.append(replace(post, at=created))
+            else:
+                pending.append(_retimed(post, created))
             if len(pending) >= self.batch:
-                yield Batch(posts=pending, cursor=str(index + 1))
-                pending = []
-        if pending:
-            yield Batch(posts=pending, cursor=str(len(posts)))
+                yield Batch(posts=pending, cursor=str(index + 1), changes=changes)
+                pending, changes = [], []
+        if pending or changes:
+            yield Batch(posts=pending, cursor=str(len(posts)), changes=changes)
 
 
 def _retimed(post: Post, created: datetime) -> Post:
@@ -166,6 +202,34 @@ class RecordingResponder:
         reply_id = f"demo-{position}"
         return PostedReply(id=reply_id, url=f"https://replies.echtzeit.invalid/{self.network}/"
                                             f"{reply_id}")
+
+
+    async def publish(self, *, text: str, key: str) -> PostedReply:
+        """bot.networks.Publisher for the demo: the post goes to the same file, never to a
+        network (the key makes a repeated request write nothing twice)."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        if self.path.exists():
+            with self.path.open(encoding="utf-8") as fh:
+                for line in fh:
+                    if f'"key": {json.dumps(key)}' in line:
+                        done = json.loads(line)
+                        return PostedReply(id=done["post_id"], url=done["url"])
+        post_id = f"demo-{key.rsplit('-', 1)[-1]}"
+        url = f"https://posts.echtzeit.invalid/{self.network}/{post_id}"
+        with self.path.open("a", encoding="utf-8") as fh:
+            fh.write(json.dumps({"network": self.network, "post": text, "key": key,
+                                 "post_id": post_id, "url": url,
+                                 "at": self.now().isoformat()}, ensure_ascii=False) + "\n")
+        return PostedReply(id=post_id, url=url)
+
+
+# The networks whose own accounts the demo pretends to post on (prepared posts).
+PUBLISHING_NETWORKS = ("mastodon", "bluesky", "x", "facebook")
+
+
+def recording_publishers(path: Path) -> dict[str, RecordingResponder]:
+    return {network: RecordingResponder(network=network, path=path)
+            for network in PUBLISHING_NETWORKS if network in reply_limits()}
 
 
 def recording_responders(path: Path) -> dict[str, RecordingResponder]:

@@ -370,6 +370,24 @@ class XResponder:
         result: PostedReply = await send_reply(post)
         return result
 
+    async def publish(self, *, text: str, key: str) -> PostedReply:
+        """bot.networks.Publisher: a new post of the brand account (POST /2/tweets with only
+        `text`). X has no idempotency key: the publication's record keeps it from being sent
+        twice."""
+
+        async def post() -> PostedReply:
+            created = response_json(await self._create({"text": text}))
+            tid = str(pick(created, "data", "id"))
+            try:
+                await self.me.load()
+            except ApiError:
+                pass
+            who = self.me.username or "i/web"
+            return PostedReply(id=tid, url=f"https://x.com/{who}/status/{tid}")
+
+        result: PostedReply = await send_reply(post)
+        return result
+
 
 async def follower_count(api: Api, handle: str) -> int | None:
     """Followers of an X account (users/by/username, billed as one user read)."""
@@ -448,9 +466,9 @@ def build(ctx: BuildContext[XSettings]) -> Parts | None:
         terms=ctx.terms(NETWORK), interval=ctx.shared.poll_seconds, token=token)
     what = "recent search (billed per post read)" + note
     if responder is not None:
-        what += "; replies where the author @mentioned the brand"
+        what += "; replies where the author @mentioned the brand; posts"
     unchecked = "user token not checked" if note else "no replies"
-    return Parts(sources=[source], responder=responder,
+    return Parts(sources=[source], responder=responder, publisher=responder,
                  check=(what, lambda: verify(app, user, without_user=unchecked)),
                  followers=lambda handle: follower_count(app, handle))
 

@@ -120,7 +120,7 @@ async def test_the_channel_time_zone_and_hour_drive_the_cron_trigger(store: Stor
                       notifiers={"console": chat}, now=clock)
     sched.configure()
     jobs = {j.id: j for j in sched.aps.get_jobs()}
-    assert set(jobs) == {"digest:console:care", "sla", "refresh"}
+    assert set(jobs) == {"digest:console:care", "sla", "escalation", "publish", "refresh"}
     trigger = jobs["digest:console:care"].trigger
     assert isinstance(trigger, CronTrigger) and str(trigger.timezone) == "America/New_York"
     after = datetime(2026, 11, 20, 13, 0, tzinfo=UTC)  # 08:00 in New York

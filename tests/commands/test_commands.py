@@ -16,6 +16,7 @@ from bot.domain import Post
 from bot.networks import ReplyUncertain
 from bot.pipeline import Pipeline
 from bot.relay import Relay
+from bot.reporting.digest.builder import DigestBuilder
 from bot.runner import drain
 from bot.store import Store
 from commands import BY_NAME, COMMANDS, Deps, Invocation, Result, Role, dispatch
@@ -219,13 +220,18 @@ async def test_no_command_touches_the_database_on_the_event_loop(bot: DeskBot) -
 
     [mid] = await bot.ingest(post("acme lost my parcel", lang="en", external_id="778"))
     await bot.say('/template add thanks Danke, {name}!')
+    bot.deps.digest = DigestBuilder(bot.store)  # `publish ... at` reads the channel's zone
+    bot.deps.publishers = {n: r for n, r in bot.deps.responders.items() if n != "bluesky"}
     sa.event.listen(bot.store.engine, "before_cursor_execute", before_execute)
     try:
         for line in (f"/show {mid}", "/list", "/list all", "/list Acme", f"/claim {mid}",
                      f"/assign {mid} bo", f"/reply {mid} :thanks", "/template list",
                      "/brand list", "/digest", "/sla list", f"/resolve {mid}",
                      f"/ignore {mid} spam", "/mute mastodon someone", "/settle 1 failed",
-                     "/help"):
+                     "/prepare final win mastodon We won!", "/prepared", "/prepared final",
+                     "/publish final win at 20:15", "/publish cancel 1", "/publish final win",
+                     "/settle-post 1 failed", "/oncall set Acme 1 ana", "/oncall",
+                     "/oncall remove Acme ana", "/help"):
             result = await bot.say(line, roles=frozenset({Role.ADMIN}))
             assert result.text, line
     finally:

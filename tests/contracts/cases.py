@@ -122,6 +122,7 @@ def slack_spec() -> SlackWebApi:
 # file under tests/fixtures/ is either here or checked by a fixture case.
 UNDESCRIBED: dict[str, str] = {
     "hostile_texts.json": "test input for the renderers, not an API payload",
+    "replay/recall.jsonl": "the replay network's own format (integrations/networks/replay.py)",
     "discord/hostile_texts_discord.json": "test input for the renderers, not an API payload",
     "discord/post.json": "input of `echtzeit render`, not an API payload",
     "discord/ready.json": "a gateway event; discord-api-spec describes the HTTP API only",

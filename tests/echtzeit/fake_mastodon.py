@@ -87,12 +87,15 @@ class FakeMastodon:
 
     # --- test side --------------------------------------------------------------------------
 
-    def post(self, text: str, *, acct: str = "kim@fosstodon.example", lang: str = "en") -> str:
-        """A new public status by `acct` (what a customer posts); returns its id."""
+    def post(self, text: str, *, acct: str = "kim@fosstodon.example", lang: str = "en",
+             age: float = 0.0) -> str:
+        """A new public status by `acct` (what a customer posts), posted `age` seconds ago;
+        returns its id."""
         status = copy.deepcopy(fixture("statuses.json")[0])
         sid = str(113_600_000_000_000_000 + next(self._ids))
         status.update(id=sid, content=f"<p>{html.escape(text)}</p>", language=lang,
-                      created_at=time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime()),
+                      created_at=time.strftime("%Y-%m-%dT%H:%M:%S.000Z",
+                                               time.gmtime(time.time() - age)),
                       url=f"https://fosstodon.example/@kim/{sid}",
                       uri=f"https://fosstodon.example/users/kim/statuses/{sid}", tags=[],
                       replies_count=0, reblogs_count=0, favourites_count=0)
@@ -100,6 +103,10 @@ class FakeMastodon:
         status["account"]["username"] = acct.split("@")[0]
         self.statuses[sid] = status
         return sid
+
+    def delete(self, sid: str) -> None:
+        """The author deletes a status: the instance answers 404 for it from now on."""
+        del self.statuses[sid]
 
     def searches(self) -> list[Request]:
         return [r for r in self.requests if r.path == "/api/v2/search" and r.status == 200]

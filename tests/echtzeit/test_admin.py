@@ -352,7 +352,7 @@ BAD_FILES = [
      "line 4, column 5: YAML: duplicate key 'query' (first on line 3)"),
     ("unknown-key", "brands:\n" + GOOD_BRAND + "  - name: Kaffee\n    qurey: kaffee\n",
      "line 5: brands[2] (Kaffee): qurey: unknown key; expected name, query, routes, sla, "
-     "approval, approval_networks, approval_min_priority or voice"),
+     "approval, approval_networks, approval_min_priority, voice or oncall"),
     ("unknown-top-key", "brand:\n" + GOOD_BRAND,
      "line 1: brand: unknown key; expected brands, templates or prune"),
     ("missing-query", "brands:\n  - name: Acme\n",
@@ -514,3 +514,38 @@ def test_apply_sets_quiet_hours_once(db_url: str, open_db: Store, tmp_path: Path
     assert "~ route" in third.stdout and "(was all networks; low priority and up; quiet" \
         in third.stdout
     assert open_db.routes()[0].quiet_hours is None
+
+
+def test_the_file_sets_the_on_call_ladder(sqlite_db: str, tmp_path: Path) -> None:
+    file = tmp_path / "brands.yaml"
+    file.write_text(
+        "brands:\n"
+        "  - name: Acme\n"
+        "    query: acme\n"
+        "    oncall:\n"
+        "      - {level: 1, who: 'slack:U0123ANA', hours: 'mon-fri 09:00-18:00',"
+        " tz: Europe/Berlin}\n"
+        "      - {level: 2, who: 'slack:U0456BEN'}\n", encoding="utf-8")
+    first = cli("apply", str(file))
+    assert first.exit_code == 0, first.output
+    assert ('+ oncall "Acme" level 1: slack:U0123ANA mon-fri 09:00-18:00 (Europe/Berlin)'
+            in first.stdout.splitlines())
+    assert '+ oncall "Acme" level 2: slack:U0456BEN any time' in first.stdout.splitlines()
+    assert cli("apply", str(file)).stdout == f"{NOTHING_TO_CHANGE}\n"
+    s = Store.from_url(sqlite_db)
+    try:
+        assert [(e.level, e.platform, e.person, e.hours, e.timezone)
+                for e in s.oncall_rota()] == [
+            (1, "slack", "U0123ANA", "mon-fri 09:00-18:00", "Europe/Berlin"),
+            (2, "slack", "U0456BEN", None, "UTC")]
+    finally:
+        s.close()
+    file.write_text(file.read_text(encoding="utf-8").replace(
+        "      - {level: 2, who: 'slack:U0456BEN'}\n", "") + "prune: true\n", encoding="utf-8")
+    pruned = cli("apply", str(file))
+    assert pruned.stdout.splitlines() == ['- oncall "Acme" level 2: slack:U0456BEN (prune)']
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("brands:\n  - name: Acme\n    query: acme\n    oncall:\n"
+                   "      - {level: 1, who: 'slack:U1', hours: 'weekdays'}\n", encoding="utf-8")
+    refused = cli("apply", str(bad))
+    assert refused.exit_code == 2 and "expected business hours like" in refused.stderr

@@ -172,7 +172,8 @@ def desk(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Desk]:
         with closing(sqlite3.connect(":memory:")) as seeded, \
                 closing(sqlite3.connect(path, timeout=30)) as live:
             live.backup(seeded)
-            yield Desk(store=store, deps=Deps(store=store, responders=responders, now=clock),
+            yield Desk(store=store, deps=Deps(store=store, responders=responders, now=clock,
+                                              publishers=responders),
                        loop=loop, live=live, seeded=seeded)
     finally:
         store.close()
@@ -238,6 +239,13 @@ MINUTES = ["1", "60", "43200", "43201", "0", "-5", "²", "٣", "9999999999999999
 # network:handle as `link` and `unlink` take them, and what is not.
 ACCOUNTS = ["mastodon:kunde", "x:@kunde", "bluesky:lena-berg.example", "reddit:", ":kunde",
             "kunde", "x:y:z", "mastodon:@a@b.example", "ü:ö", "x:" + "a" * 5000, "\ud800:x"]
+EVENTS = ["final", "Acme/final", '"Acme Rockets/launch"', "Nobody/x", '"a b"', "ü", "x" * 200,
+          "/", "Acme/", "Acme/ü", "recall"]
+OUTCOMES = ["win", "holding", "lose", "WIN", "ü", "x" * 150, "-", "a.b"]
+AT_TIMES = ["20:15", "20:15:30", "00:00", "24:00", "9:5", "23:59:60", "noon", "²:00", "٢٠:١٥"]
+LEVELS = ["1", "2", "9", "0", "10", "-1", "²", "x", "#1"]
+ONCALL_HOURS = ["mon-fri 09:00-18:00", "tz=Europe/Berlin", "tz=Mars/Base", "weekdays", "tz=",
+                "sat 25:00-26:00", "tz=../../etc/passwd"]
 
 GRAMMAR: dict[str, list[list[list[str]]]] = {
     "reply": [[IDS, TEXTS]],
@@ -258,6 +266,13 @@ GRAMMAR: dict[str, list[list[list[str]]]] = {
     "template": [[["list"]], [["add"], TEMPLATE_NAMES, TEMPLATE_TEXTS]],
     "digest": [[PERIODS, CHANNELS], [["set"], CHANNELS, DIGEST_SETTINGS, DIGEST_SETTINGS]],
     "sla": [[["list", ""], BRAND_NAMES], [["set", "clear"], BRAND_NAMES, NETWORKS, MINUTES]],
+    "prepare": [[EVENTS, OUTCOMES, NETWORKS, TEXTS]],
+    "prepared": [[EVENTS]],
+    "publish": [[EVENTS, OUTCOMES, ["at", "AT", "", "when"], AT_TIMES], [["cancel"], IDS]],
+    "settle-post": [[REPLY_REFS, ["posted", "failed", "POSTED", "maybe"],
+                     ["https://social.example/1", "not a url"]]],
+    "oncall": [[["", "set", "remove", "SET", "list"], BRAND_NAMES, LEVELS, PEOPLE, ONCALL_HOURS,
+                ONCALL_HOURS]],
     "help": [[[*NAMES, "/reply", "nope", "HELP", "x" * 3000]]],
 }
 assert set(GRAMMAR) == set(NAMES), "a new command needs its grammar here"
@@ -265,6 +280,7 @@ assert set(GRAMMAR) == set(NAMES), "a new command needs its grammar here"
 SOUP = sorted({*IDS, *REPLY_REFS, *TEXTS, *PEOPLE, *REASONS, *NETWORKS, *AUTHORS, *LIST_WHAT,
                *BRAND_NAMES, *QUERIES, *TARGETS, *ROUTE_OPTIONS, *TEMPLATE_NAMES,
                *TEMPLATE_TEXTS, *PERIODS, *CHANNELS, *DIGEST_SETTINGS, *MINUTES, *HOSTILE,
+               *EVENTS, *OUTCOMES, *AT_TIMES, *LEVELS, *ONCALL_HOURS,
                *NAMES, "list", "add", "query", "route", "unroute", "set", "clear", "posted",
                "failed", "today", "yesterday", "week", "2026-11-19", "20261120", "2026-W47-1",
                *(str(n) for n in (-(2**63), 2**63 - 1, 2**64, -(10**30), 10**100))})

@@ -28,6 +28,7 @@ from bot.reporting.digest.model import (
     Window,
 )
 from bot.reporting.digest.queries import DigestQueries
+from bot.reporting.sla.escalation import ladder
 from bot.reporting.sla.hours import BusinessHours
 from bot.reporting.sla.rule import SlaTargets, default_target
 from bot.reporting.staffing import Staffing, forecast, plan
@@ -156,7 +157,23 @@ class DigestBuilder:
             hourly=hourly, hour_labels=hour_labels, response_minutes=resp["minutes"],
             approvals=Trio(*(len(w) for w in waited)),
             approval_median=Trio(*(percentile(w, 0.5) for w in waited)),
+            oncall=self._oncall(q, ch.brand_ids, brand_names, now),
         )
+
+    def _oncall(self, q: DigestQueries, brand_ids: Sequence[int], names: dict[int, str],
+                now: datetime) -> tuple[str, ...]:
+        """Who is on call now, per brand of the channel with an escalation rota."""
+        rota = q.oncall(brand_ids)
+        out = []
+        for bid in brand_ids:
+            entries = [e for e in rota if e.brand_id == bid]
+            if not entries:
+                continue
+            rungs = ladder(entries, now)
+            out.append(f"{names.get(bid, bid)}: " + ("; ".join(
+                f"level {lv} " + ", ".join(e.person for e in es) for lv, es in rungs)
+                if rungs else "nobody (outside everyone's hours)"))
+        return tuple(out)
 
     # --- sections ------------------------------------------------------------------------------
 

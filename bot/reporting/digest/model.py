@@ -138,6 +138,8 @@ class Digest:
     # median seconds from the draft (its submission) to its approval.
     approvals: Trio = field(default_factory=lambda: Trio(0, 0, 0))
     approval_median: Trio = field(default_factory=lambda: Trio(None, None, None))
+    # Who is on call now per brand with a rota: "Acme: level 1 ana; level 2 ben".
+    oncall: tuple[str, ...] = ()
 
     @property
     def title(self) -> str:

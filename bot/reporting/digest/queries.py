@@ -19,7 +19,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from bot.domain import ReplyState
-from bot.models import BrandAccountFollowers, ChannelSetting, DigestRun, SpikeAlert
+from bot.models import BrandAccountFollowers, ChannelSetting, DigestRun, OnCall, SpikeAlert
 from bot.reporting.digest.model import Channel, ChannelPrefs, OverdueRow, ResponseRow, Window
 from bot.reporting.sla.queries import OPEN, SlaQueries
 from bot.reporting.sla.rule import (
@@ -206,6 +206,14 @@ class DigestQueries(SlaQueries):
                     out.append((int(b), float(waited)))
         return out
 
+    def oncall(self, brand_ids: Sequence[int]) -> list[OnCall]:
+        """The escalation rota of these brands (bot.store.oncall), on the digest's connection."""
+        t = table(OnCall)
+        q = (sa.select(t).where(t.c.brand_id.in_(list(brand_ids)))
+             .order_by(t.c.brand_id, t.c.level, t.c.platform, t.c.person))
+        with self._connect() as conn:
+            return [OnCall(**dict(r._mapping)) for r in conn.execute(q)]
+
     def overdue(self, brand_ids: Sequence[int], targets: SlaTargets, *, since: datetime,
                 now: datetime, limit: int) -> tuple[list[OverdueRow], int]:
         """The oldest `limit` open mentions posted since `since` that have no sent reply and
@@ -238,7 +246,7 @@ class DigestQueries(SlaQueries):
                 .where(mentions.c.brand_id.in_(ids), mentions.c.status.in_(OPEN),
                        mentions.c.created_at >= since, mentions.c.created_at < now,
                        mentions.c.muted.is_(False), mentions.c.created_at < cutoff,
-                       sent.is_(None))
+                       mentions.c.deleted_at.is_(None), sent.is_(None))
                 .order_by(mentions.c.created_at, mentions.c.id)
                 .limit(limit).subquery())
         m = mentions.alias("m")

@@ -98,6 +98,8 @@ def digest_lines(d: Digest, *, now: datetime | None = None) -> list[str]:
                      for sp in d.spikes)
     else:
         lines.append("Spikes: none")
+    if d.oncall:
+        lines.append("On call now: " + " | ".join(d.oncall))
     if d.followers:
         lines.append("Followers: " + "; ".join(
             f"{f.brand} {f.network} {safe_handle(f.handle)} {f.followers}"

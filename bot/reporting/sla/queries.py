@@ -66,7 +66,8 @@ class SlaQueries(ReadModel):
         q = (sa.select(mentions.c.id, mentions.c.brand_id, mentions.c.network,
                        mentions.c.created_at)
              .where(mentions.c.brand_id.in_(list(brand_ids)), mentions.c.status.in_(OPEN),
-                    mentions.c.created_at >= since, mentions.c.muted.is_(False))
+                    mentions.c.created_at >= since, mentions.c.muted.is_(False),
+                    mentions.c.deleted_at.is_(None))
              .order_by(mentions.c.created_at, mentions.c.id))
         with self._connect() as conn:
             rows = fetch_all(conn, q)

@@ -8,12 +8,17 @@ from typing import TYPE_CHECKING
 from bot.reporting.spikes.detector import HourStats
 from bot.untrusted import clean, truncate
 
+# The outcome name of a prepared holding statement (`prepare <event> holding <network> ...`):
+# the spike alert offers it.
+HOLDING = "holding"
+
 if TYPE_CHECKING:
     from bot.store.views import StorySummary
 
 
 def alert_text(s: HourStats, brand: str, grouped: int,
-               stories: Sequence[StorySummary] = ()) -> str:
+               stories: Sequence[StorySummary] = (), *,
+               holding: Sequence[str] = ()) -> str:
     what = {"volume": "more mentions than usual",
             "negative": "more negative mentions than usual",
             "both": "more mentions, and more negative ones, than usual"}[s.kind or "volume"]
@@ -28,7 +33,11 @@ def alert_text(s: HourStats, brand: str, grouped: int,
             f"story {st.story_id} ({st.posts} posts: "
             + ", ".join(f"{n} {c}" for n, c in st.networks) + f"; `story {st.story_id}`)"
             for st in stories) + "."
-    return line + " Top posts in the thread."
+    line += " Top posts in the thread."
+    if holding:
+        offers = " or ".join(f"`publish {event} {HOLDING}`" for event in holding[:3])
+        line += f" A holding statement is prepared: {offers} posts it."
+    return line
 
 
 def thread_lines(top: Iterable[tuple[int, str, str, str, str]]) -> list[str]:

@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 
 from bot.chat import ChatError, Notifier
 from bot.reporting.digest.queries import DigestQueries
-from bot.reporting.spikes.alerts import alert_text, thread_lines
+from bot.reporting.spikes.alerts import HOLDING, alert_text, thread_lines
 from bot.reporting.spikes.detector import HourStats, SpikeDetector
 
 log = logging.getLogger(__name__)
@@ -65,7 +65,9 @@ class SpikeMonitor:
         grouped, top = await asyncio.to_thread(self._details, s, platform, channel)
         # The spike points at its stories: the biggest of the hour (bot.store.stories).
         stories = await asyncio.to_thread(self.store.stories_between, s.brand_id, s.start, s.end)
-        text = alert_text(s, brand, grouped, stories)
+        holding = await asyncio.to_thread(self.store.events_with, brand_id=s.brand_id,
+                                          outcome=HOLDING)
+        text = alert_text(s, brand, grouped, stories, holding=holding)
         thread = thread_lines(top)
         try:
             ref = await self.notifiers[platform].notify(channel, text, thread=thread)

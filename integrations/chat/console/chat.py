@@ -15,6 +15,7 @@ from rich.text import Text
 from bot.cards import Card
 from bot.clock import utcnow
 from bot.reporting.digest.model import Digest
+from bot.untrusted import clean
 from commands import Result
 from integrations.chat.console.render import (
     STYLE,
@@ -89,6 +90,13 @@ class ConsoleChat:
         name = f"digest-{channel}-{digest.periods[0].label.split(' ')[0]}.png"
         self._print(f"[chart] saved to {self.save_file(name, chart_png)}", "dim")
         return f"{channel}/{self._next}"
+
+    async def direct(self, person: str, text: str) -> str:
+        """bot.chat.DirectMessenger: a direct message, printed for `person`."""
+        self._next += 1
+        self._print(f"DM to {clean(person)}: {render_notice(text, person=None, thread=())}",
+                    "magenta")
+        return f"dm:{person}/{self._next}"
 
     async def notify(self, channel: str, text: str, *, person: str | None = None,
                      thread: Sequence[str] = ()) -> str:

@@ -19,6 +19,8 @@ def card_header(card: Card) -> str:
     state = card.status.upper()
     if card.assignee and card.status != "new":
         state += f" ({card.assignee})"
+    if card.marks:
+        state += f" · ({card.marks.upper()} on {card.network})"
     return (f"#{card.mention_id} · {card.brand} · {card.network} · {state} · "
             f"priority {card.priority}")
 

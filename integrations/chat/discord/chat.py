@@ -270,6 +270,18 @@ class DiscordChat:
             data = await self._call(lambda: http.request(route, form=form), channel=channel_id)
         return data
 
+    async def direct(self, person: str, text: str) -> str:
+        """bot.chat.DirectMessenger: the person's DM channel (Create DM, the same channel each
+        time), then the notice in it. A member who allows no direct messages is a permanent
+        refusal (50007)."""
+        if not person.isdigit():
+            raise ChatError(f"{person!r} is not a Discord user id", permanent=True)
+        await self._ready_for_rest()
+        http = self.client.http
+        dm = await self._call(lambda: http.start_private_message(int(person)))
+        data = await self._post(int(dm["id"]), notice_message(text))
+        return str(data["id"])
+
     async def notify(self, channel: str, text: str, *, person: str | None = None,
                      thread: Sequence[str] = ()) -> str:
         """bot.chat.Notifier: an SLA reminder or spike alert. Its detail lines go into a thread

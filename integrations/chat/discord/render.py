@@ -170,6 +170,8 @@ def _status(card: Card) -> str:
     state = card.status.upper()
     if card.assignee and card.status != "new":
         state += f" · {card.assignee}"
+    if card.marks:
+        state += f" · ({card.marks.upper()} on {card.network})"
     return fitted(state, EMBED_FIELD_VALUE_MAX)
 
 
@@ -312,7 +314,8 @@ def reply_modal_placeholder(card: Card | None) -> str:
 def list_line(card: Card) -> str:
     text = fitted(card.text.replace("\n", " "), LIST_TEXT_MAX)
     who = fitted(f"@{card.author_handle}", 60)
-    return (f"**#{card.mention_id}** {card.status} · {card.priority} · "
+    marks = f" ({card.marks})" if card.marks else ""
+    return (f"**#{card.mention_id}** {card.status}{marks} · {card.priority} · "
             f"{fitted(card.brand, 60)} · {fitted(card.network, 30)} · {who}: {text}")
 
 

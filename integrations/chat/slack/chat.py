@@ -280,6 +280,13 @@ class SlackChat:
         )
         return str(response["ts"])
 
+    async def direct(self, person: str, text: str) -> str:
+        """bot.chat.DirectMessenger: chat.postMessage to the user id, which Slack delivers in
+        the app's direct message with that person ("T1/U2" names the workspace)."""
+        client, user_id = await self.client_for(person)
+        ts = await self._post(client, user_id, notice_message(text))
+        return message_ref(user_id, ts)
+
     async def notify(self, channel: str, text: str, *, person: str | None = None,
                      thread: Sequence[str] = ()) -> str:
         """bot.chat.Notifier: an SLA reminder or spike alert; its detail lines go into a thread

@@ -22,6 +22,7 @@ from integrations.chat.slack.render import (
     MODAL_TITLE,
     OPTION_TEXT,
     OPTION_VALUE,
+    PREPARE_VIEW,
     REJECT_VIEW,
     REPLY_TEXT_ACTION,
     REPLY_VIEW,
@@ -172,3 +173,53 @@ def draft_form(view: dict[str, Any]) -> str:
     """The text typed into a submitted draft form."""
     values: dict[str, dict[str, Any]] = view.get("state", {}).get("values", {})
     return str((values.get("draft", {}).get(DRAFT_TEXT_ACTION) or {}).get("value") or "")
+
+
+PREPARE_FIELDS = ("event", "outcome", "network", "text")
+NAME_MAX = 100  # an event's or outcome's name (commands/publishing.py)
+
+
+def prepare_modal(networks: Sequence[str], *, channel: str | None) -> dict[str, Any]:
+    """The form of `prepare`: event, outcome, one of the networks the brand can post on, and
+    the text (its length is checked when it is submitted, as the network counts)."""
+    def name_input(block: str, label: str, hint: str) -> Block:
+        return {"type": "input", "block_id": block, "label": plain(label, LABEL_TEXT),
+                "hint": plain(hint, 2000),
+                "element": {"type": "plain_text_input", "action_id": block,
+                            "max_length": NAME_MAX}}
+
+    options = [{"text": plain(n, OPTION_TEXT), "value": n} for n in networks][:SELECT_OPTIONS]
+    blocks: list[Block] = [
+        name_input("event", "Event", "e.g. final, or Brand/final where brands share the channel"),
+        name_input("outcome", "Outcome", "e.g. win, lose, holding"),
+        {"type": "input", "block_id": "network", "label": plain("Network", LABEL_TEXT),
+         "element": {"type": "static_select", "action_id": "network",
+                     "placeholder": plain("The brand's account on", 150),
+                     "options": options}},
+        {"type": "input", "block_id": "text", "label": plain("The post", LABEL_TEXT),
+         "hint": plain("Checked against the network's length rule now", 2000),
+         "element": {"type": "plain_text_input", "action_id": "text", "multiline": True,
+                     "max_length": INPUT_MAX}},
+    ]
+    return {
+        "type": "modal",
+        "callback_id": PREPARE_VIEW,
+        "private_metadata": json.dumps({"c": channel}, separators=(",", ":")),
+        "title": plain("Prepare a post", MODAL_TITLE),
+        "submit": plain("Prepare", MODAL_BUTTON),
+        "close": plain("Cancel", MODAL_BUTTON),
+        "blocks": blocks,
+    }
+
+
+def prepare_form(view: dict[str, Any]) -> dict[str, str]:
+    """{field: value} of a submitted prepare modal (event, outcome, network, text)."""
+    values: dict[str, dict[str, Any]] = view.get("state", {}).get("values", {})
+    out = {}
+    for block_id, actions in values.items():
+        for action_id, state in actions.items():
+            if block_id in PREPARE_FIELDS and action_id == block_id:
+                option = state.get("selected_option")
+                out[block_id] = (option or {}).get("value") if option is not None \
+                    else (state.get("value") or "")
+    return {k: v or "" for k, v in out.items()}

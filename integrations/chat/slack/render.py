@@ -62,6 +62,7 @@ ACTION_PREFIX = "echtzeit_"
 REPLY_VIEW = "echtzeit_reply"
 REPLY_TEXT_ACTION = "reply_text"
 TEMPLATE_ACTION = "echtzeit_template"
+PREPARE_VIEW = "echtzeit_prepare"
 
 PRIORITY_GLYPH = {"urgent": "🔴", "high": "🟠", "normal": "🔵", "low": "⚪"}
 SENTIMENT_GLYPH = {"negative": "☹️", "neutral": "😐", "positive": "🙂"}
@@ -251,6 +252,10 @@ def _meta_line(card: Card, now: datetime) -> str:
 def status_line(card: Card) -> str | None:
     """Who did what to the mention, for cards that are no longer new."""
     lines: list[str] = []
+    if card.deleted:
+        lines.append(f"🗑️ Deleted on {card.network}: no reply possible, no SLA")
+    elif card.edited:
+        lines.append(f"✏️ Edited on {card.network}: the text is the edited one")
     if card.status == "claimed":
         lines.append(f"🙋 Claimed by {card.assignee or 'someone'}")
     elif card.status == "replied":
@@ -407,6 +412,7 @@ def text_section(escaped: str, block_id: str) -> Block:
 def _card_line(card: Card) -> str:
     text = truncate(clean(card.text).replace("\n", " "), 140)
     who = f" · {card.assignee}" if card.assignee else ""
+    who += f" · ({card.marks})" if card.marks else ""
     return (f"#{card.mention_id} · {card.status}{who} · {card.priority} · {card.brand} · "
             f"{card.network} · @{card.author_handle}: {text}")
 

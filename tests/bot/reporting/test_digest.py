@@ -127,3 +127,17 @@ async def test_the_digest_command_returns_lines_cards_and_the_chart(
     out = chat.console.export_text()
     # With x at 15 minutes now, both x mentions of the 18th are overdue too.
     assert "Unanswered past their SLA: 3" in out and "[chart] saved to" in out
+
+
+def test_the_digest_names_who_is_on_call_now(store: Store, clock: Clock) -> None:
+    bid = _world(store, clock)
+    d = DigestBuilder(store).build("console", "care", now=at(19, 11, 30))
+    assert d.oncall == () and not any(line.startswith("On call") for line in digest_lines(d))
+    store.set_oncall(brand_id=bid, level=1, platform="console", person="ana",
+                     hours="mon-fri 09:00-17:00", timezone="Europe/Berlin", actor="t")
+    store.set_oncall(brand_id=bid, level=2, platform="console", person="ben", hours=None,
+                     timezone="UTC", actor="t")
+    d = DigestBuilder(store).build("console", "care", now=at(19, 11, 30))
+    assert "On call now: Acme: level 1 ana; level 2 ben" in digest_lines(d)
+    late = DigestBuilder(store).build("console", "care", now=at(19, 22, 0))
+    assert late.oncall == ("Acme: level 2 ben",)

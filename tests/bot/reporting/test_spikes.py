@@ -197,3 +197,24 @@ async def test_the_spike_alert_points_at_its_stories(store: Store, clock: Clock)
     [(_, text, _, _)] = chat.sent
     assert (f"Stories: story {sid} (12 posts: bluesky 6, hackernews 3, reddit 3; "
             f"`story {sid}`).") in text
+
+
+async def test_the_alert_offers_the_brands_prepared_holding_statement(
+        store: Store, clock: Clock) -> None:
+    bid = _brand(store, clock)
+    now = clock()
+    _history(store, bid, now, [1, 1, 1, 1, 1, 1, 1])
+    store.write_mentions(_now_mentions(bid, now, 15, negative=9),
+                         routes={bid: store.routes()}, card_budget={bid: 3})
+    other = store.add_brand(name="Other", query="other", actor="t")
+    store.prepare_post(brand_id=bid, event="outage", outcome="holding", network="mastodon",
+                       text="We know, we are on it.", actor="ana")
+    store.prepare_post(brand_id=bid, event="outage", outcome="fixed", network="mastodon",
+                       text="Fixed.", actor="ana")
+    store.prepare_post(brand_id=other.id or 0, event="recall", outcome="holding",
+                       network="x", text="Other's statement", actor="ana")
+    chat = Notices()
+    assert await SpikeMonitor(SpikeDetector(store), {"console": chat}).run_due(now) == 1
+    [(_, text, _, _)] = chat.sent
+    assert text.endswith("A holding statement is prepared: `publish outage holding` posts it.")
+    assert "recall" not in text

@@ -204,6 +204,9 @@ def youtube_comment_text(text: Any) -> Refusal | None:
 # (developers.facebook.com/docs/graph-api/guides/error-handling: code 100, invalid parameter);
 # the wording of the message is the fake's. Counted in code points.
 FACEBOOK_MAX_COMMENT = 8_000
+# A Page post's message (POST /{page-id}/feed): 63,206 characters, the limit Facebook states for
+# a post (Meta Help Center, "character limit for a post"); refused like a comment, 400 code 100.
+FACEBOOK_MAX_POST = 63_206
 INSTAGRAM_MAX_COMMENT = 2_200
 
 

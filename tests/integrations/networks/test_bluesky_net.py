@@ -334,11 +334,19 @@ async def test_reply_to_a_deleted_post_is_refused(
     mention = stored(sqlite_store)[0].mention
     fake.posts.clear()
     result = await console_reply(sqlite_store, {"bluesky": responder}, mention.id, "hello")
-    assert not result.ok and "the post is gone" in result.text
+    assert not result.ok and "the post is gone" in result.text and "deleted" in result.text
     assert fake.records == []
+    # The look-up marked the card deleted (its SLA clock stops): no second attempt is made.
+    view = sqlite_store.view(mention.id)
+    assert view.mention.deleted_at is not None
+    assert [e.kind for e in sqlite_store.events(mention_id=mention.id)][-1] == "post_deleted"
     fake.posts.extend(fixture("bluesky", "search_posts.json")["posts"])
-    fake.fail["com.atproto.repo.createRecord"] = [httpx.Response(502)]
     result = await console_reply(sqlite_store, {"bluesky": responder}, mention.id, "hello")
+    assert not result.ok and "was deleted on bluesky" in result.text
+    assert fake.records == []
+    other = stored(sqlite_store)[1].mention
+    fake.fail["com.atproto.repo.createRecord"] = [httpx.Response(502)]
+    result = await console_reply(sqlite_store, {"bluesky": responder}, other.id, "hello")
     assert not result.ok and "unclear" in result.text
 
 

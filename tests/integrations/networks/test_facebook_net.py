@@ -77,6 +77,17 @@ class FakeGraph:
                                f"'{target}' does not exist", "type": "GraphMethodException",
                     "code": 100, "fbtrace_id": "y"}})
             return httpx.Response(200, json={"id": f"{target.split('_')[-1]}_777000111"})
+        if request.method == "POST" and path == f"/{PAGE}/feed":
+            # A Page post with the page token: POST /{page-id}/feed, message as form data;
+            # answers {"id": "{page-id}_{post-id}"} (Graph API reference, Page Feed).
+            form = parse_qs(request.content.decode())
+            self.written.append((PAGE, form))
+            refused = service_rules.graph_message((form.get("message") or [""])[0],
+                                                  service_rules.FACEBOOK_MAX_POST)
+            if refused:
+                return httpx.Response(refused[0], json=refused[1])
+            post_id = 1099900011122300 + len(self.written)
+            return httpx.Response(200, json={"id": f"{PAGE}_{post_id}"})
         if path == f"/{PAGE}/feed":
             return httpx.Response(200, json=self.feed)
         if path == f"/{PAGE}/tagged":

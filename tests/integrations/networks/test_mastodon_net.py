@@ -48,6 +48,7 @@ class FakeMastodon:
         self.instance = fixture("mastodon", "instance.json")
         self.requests: list[httpx.Request] = []
         self.posted: list[dict[str, Any]] = []
+        self.by_key: dict[str, dict[str, Any]] = {}
         self.fail: dict[str, list[httpx.Response]] = {}
         self.remaining = 300
         self.next_id = 113500000000000300
@@ -115,7 +116,28 @@ class FakeMastodon:
             return self._json(self.statuses.get(sid) or self.notifications[0]["status"])
         if path == "/api/v1/statuses" and request.method == "POST":
             body = json.loads(request.content)
-            self.posted.append({"body": body, "key": request.headers.get("Idempotency-Key")})
+            key = request.headers.get("Idempotency-Key")
+            self.posted.append({"body": body, "key": key})
+            # Mastodon keeps the status of an Idempotency-Key for an hour and returns it again
+            # (app/services/post_status_service.rb: idempotency_given?/idempotency_duplicate,
+            # Redis, 3,600 s).
+            if key is not None and key in self.by_key:
+                return self._json(self.by_key[key])
+            if body.get("in_reply_to_id") is None:  # a new status of the account
+                limits = self.instance["configuration"]["statuses"]
+                refused = service_rules.mastodon_status(body["status"],
+                                                        limits["max_characters"],
+                                                        limits["characters_reserved_per_url"])
+                if refused:
+                    return self._json(refused[1], refused[0])
+                created = fixture("mastodon", "status_created.json")
+                created["id"] = str(113600000000000000 + len(self.posted))
+                created["url"] = f"https://social.example/@acme/{created['id']}"
+                created["in_reply_to_id"] = None
+                created["content"] = f"<p>{body['status']}</p>"
+                if key is not None:
+                    self.by_key[key] = created
+                return self._json(created)
             if body["in_reply_to_id"] not in self.statuses:
                 return self._json({"error": "Validation failed: reply to unknown status"}, 422)
             # The instance's limit (500 by default), in graphemes, links as 23, @user@domain as

@@ -47,6 +47,8 @@ class FakeReddit:
         self.fail: dict[str, list[httpx.Response]] = {}
         self.tokens_issued = 0
         self.remaining = 600.0
+        # Things deleted by their author or removed by the moderators: fullname -> which.
+        self.gone: dict[str, str] = {}
 
     def add_post(self, n: int, title: str) -> str:
         child = copy.deepcopy(self.search["data"]["children"][0])
@@ -96,6 +98,27 @@ class FakeReddit:
         if path == "/r/smarthome/comments":
             return httpx.Response(200, json=self._listing(self.comments, params),
                                   headers=headers)
+        if path == "/api/info":
+            # GET /api/info?id=<fullnames>: a Listing of the things that exist; a deleted one
+            # keeps its place with author and text "[deleted]", a removed one "[removed]".
+            wanted = params["id"].split(",")
+            found = [copy.deepcopy(c) for c in (self.search["data"]["children"]
+                                                + self.comments["data"]["children"])
+                     if c["data"]["name"] in wanted]
+            for child in found:
+                which = self.gone.get(child["data"]["name"])
+                field = "body" if child["kind"] == "t1" else "selftext"
+                if which == "deleted":
+                    child["data"].update(author="[deleted]", **{field: "[deleted]"})
+                    if child["kind"] == "t3":
+                        child["data"]["removed_by_category"] = "deleted"
+                elif which == "removed":
+                    child["data"][field] = "[removed]"
+                    if child["kind"] == "t3":
+                        child["data"]["removed_by_category"] = "moderator"
+            return httpx.Response(200, json={"kind": "Listing", "data": {
+                "after": None, "before": None, "dist": len(found), "children": found}},
+                headers=headers)
         if path == "/api/comment":
             form = parse_qs(request.content.decode())
             self.comment_posts.append(form)

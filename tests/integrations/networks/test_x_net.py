@@ -249,6 +249,11 @@ class FakeX:
             self.created.append(body)
             if x_text.weighted_length(body["text"]) > x_text.MAX_WEIGHTED_LENGTH:
                 return httpx.Response(400, json=fixture("x", "tweet_too_long.json"))
+            if "reply" not in body:  # a new post of the account
+                created = fixture("x", "tweet_created.json")
+                created["data"]["id"] = str(1861000000000000000 + len(self.created))
+                created["data"]["text"] = body["text"]
+                return httpx.Response(201, json=created)
             target = next((t for t in self.tweets
                            if t["id"] == body["reply"]["in_reply_to_tweet_id"]), None)
             if target is None or "@acmesupport" not in target["text"].lower():

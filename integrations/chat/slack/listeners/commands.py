@@ -5,10 +5,12 @@ import logging
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
+from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from commands import Result, dispatch
 from integrations.chat.slack.desk import COMMAND, FAILED, SlackDesk, Who
+from integrations.chat.slack.modal import prepare_modal
 from integrations.chat.slack.parse import command_args, referenced_users
 from integrations.chat.slack.render import result_message
 
@@ -23,8 +25,19 @@ async def on_command(desk: SlackDesk, ack: Any, command: dict[str, Any], respond
               org_install=str(command.get("is_enterprise_install")).lower() == "true",
               fallback_name=command.get("user_name"))
     raw = command.get("text") or ""
+    if raw.strip().lower() == "prepare" and desk.deps.publishers:
+        # `/echtzeit prepare` alone: the form (the trigger_id lives three seconds).
+        try:
+            await client.views_open(trigger_id=command["trigger_id"], view=prepare_modal(
+                sorted(desk.deps.publishers), channel=command.get("channel_id")))
+            return
+        except SlackApiError as exc:
+            log.warning("views.open failed: %s", exc.response.get("error"))
     try:
-        names = await desk.names(client, referenced_users(raw))
+        # The on-call rota keeps people as user ids (escalation pings are direct messages);
+        # every other command names them as the cards do.
+        names = ({} if raw.strip().lower().startswith("oncall") else
+                 await desk.names(client, referenced_users(raw)))
         line = command_args(raw, here=desk.route_channel(who) or "", names=names).strip()
         inv = await desk.invocation(client, who)
         result = await dispatch(line or "help", inv, desk.deps)

@@ -4,7 +4,9 @@ before `ack`."""
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
+from dataclasses import replace
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
@@ -13,8 +15,8 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.store import NotFound
 from commands import BY_NAME, Result, run
 from integrations.chat.slack.desk import FAILED, SlackDesk, who_from_body
-from integrations.chat.slack.modal import ReplyTarget, draft_form, reply_form
-from integrations.chat.slack.render import EDIT_VIEW, REJECT_VIEW, REPLY_VIEW
+from integrations.chat.slack.modal import ReplyTarget, draft_form, prepare_form, reply_form
+from integrations.chat.slack.render import EDIT_VIEW, PREPARE_VIEW, REJECT_VIEW, REPLY_VIEW
 
 log = logging.getLogger(__name__)
 
@@ -82,7 +84,40 @@ async def on_draft_submit(desk: SlackDesk, kind: str, ack: Any, body: dict[str, 
     await desk.deliver_notices(client, result)
 
 
+async def on_prepare_submit(desk: SlackDesk, ack: Any, body: dict[str, Any],
+                            view: dict[str, Any], client: AsyncWebClient) -> None:
+    """The prepare form: the network's length rule answers in the acknowledgement (the field
+    shows it); the rest is the `prepare` command's."""
+    form = prepare_form(view)
+    network, text = form.get("network", ""), form.get("text", "").strip()
+    publisher = desk.deps.publishers.get(network)
+    problem = (publisher.check(text) if publisher is not None
+               else f"Echtzeit cannot post on {network or 'this network'}")
+    if problem:
+        await ack(response_action="errors",
+                  errors={"text" if publisher is not None else "network": problem})
+        return
+    await ack()
+    channel = json.loads(view.get("private_metadata") or "{}").get("c")
+    who = replace(who_from_body(body), channel=channel)  # the channel the form came from
+    words = [form.get("event", ""), form.get("outcome", "")]
+    args = " ".join(f'"{w}"' if not w or " " in w else w for w in words)
+    try:
+        inv = await desk.invocation(client, who, f"{args} {network} {text}")
+        result = await run(BY_NAME["prepare"], inv, desk.deps)
+    except Exception:
+        log.exception("prepare from the form failed")
+        result = Result.error(FAILED)
+    await desk.tell(client, who, replace(result, ephemeral=True), channel=channel,
+                    thread_ts=None)
+
+
 def register(app: AsyncApp, desk: SlackDesk) -> None:
+    @app.view(PREPARE_VIEW)
+    async def prepare_submit(ack: Any, body: dict[str, Any], view: dict[str, Any],
+                             client: AsyncWebClient) -> None:
+        await on_prepare_submit(desk, ack, body, view, client)
+
     @app.view(REPLY_VIEW)
     async def reply_submit(ack: Any, body: dict[str, Any], view: dict[str, Any],
                            client: AsyncWebClient) -> None:
