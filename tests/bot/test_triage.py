@@ -9,6 +9,8 @@ import time
 from importlib import resources
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from bot.domain import Priority
 from bot.triage import Signals, analyze, rank
@@ -172,3 +174,14 @@ def test_features_are_stable_and_bounded() -> None:
     # Hashing is CRC-32, not Python's per-process hash: a fixed value.
     assert features("ok") == features("ok")
     assert len(features("word " * 100_000)) < 200
+
+
+@settings(max_examples=200, deadline=None)
+@given(text=st.text(max_size=400), lang=st.sampled_from([None, "en", "de", "fr", "und", ""]))
+def test_any_text_gets_a_defined_answer(text: str, lang: str | None) -> None:
+    s = analyze(text, lang=lang or "und", brand=ACME)
+    assert s.sentiment in CLASSES
+    assert -1 <= s.sentiment_score <= 1
+    assert 0 <= s.needs_reply <= 1
+    assert s.relevance is not None and 0 <= s.relevance <= 1
+    assert s.priority in {p.value for p in Priority}
