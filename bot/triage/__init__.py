@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from bot.domain import Priority
-from bot.triage.features import complaint_cues, features
+from bot.triage.features import features_and_cues
 from bot.triage.model import LinearModel, shipped
 from bot.triage.signals import BrandTerms, needs_reply, relevance
 
@@ -64,7 +64,7 @@ def _model(lang: str) -> LinearModel:
 def sentiment(text: str, lang: str | None) -> SentimentResult:
     """The shipped model's sentiment of `text` (English model for other languages)."""
     model = _model(lang or "en")
-    idx = features(text)
+    idx, cues = features_and_cues(text)
     if not idx:
         return SentimentResult("neutral", 0.0, 0.0, 0.0)
     probs = model.probabilities_of(idx)
@@ -72,7 +72,6 @@ def sentiment(text: str, lang: str | None) -> SentimentResult:
     # takes the class offsets tuned on the dev split, the score is the balance without them,
     # kept on the side of the label.
     raw = [math.log(max(p, 1e-12)) for p in probs]
-    cues = complaint_cues(text)
     if cues >= 2:
         raw[0] += CUE_BOOST * cues
     z = [v + o for v, o in zip(raw, model.offsets, strict=True)]

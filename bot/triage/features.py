@@ -108,10 +108,15 @@ def _token(tok: str) -> tuple[int, int, tuple[int, ...], float]:
 
 def features(text: str) -> list[int]:
     """The distinct hashed feature indices of `text` (possibly empty)."""
+    return features_and_cues(text)[0]
+
+
+def features_and_cues(text: str) -> tuple[list[int], int]:
+    """`features(text)`, and `complaint_cues(text)` from the same pass."""
     norm = normalize(text)
     toks = tokens(norm)
     if all(t in _PLACEHOLDERS for t in toks):
-        return []  # nothing but links, handles and numbers: nothing to judge
+        return [], 0  # nothing but links, handles and numbers: nothing to judge
     out: set[int] = set()
     named: set[str] = set()
     negated = 0
@@ -147,12 +152,14 @@ def features(text: str) -> list[int]:
         named.add("L:neg-many")
     if pos >= 1:
         named.add("L:pos-many")
+    cues = 0
     for name, pattern in _PATTERNS:
         if pattern.search(norm):
             named.add(name)
+            cues += name in _CUES
     if "!" in norm:
         named.add("P:exclaim")
     if text.isupper() and len(text) > 8:
         named.add("P:shout")
     out.update(_bucket(f) for f in named)
-    return sorted(out)
+    return sorted(out), cues

