@@ -57,6 +57,20 @@ class Card:
     # When the first reply is due (bot.reporting.sla.rule); None once answered or closed.
     # Renderers show the time left against their own clock.
     sla_due_at: datetime | None = None
+    # bot.triage: how much the post calls for an answer and how surely it is about the brand
+    # (0..1; None for mentions stored before these were scored).
+    needs_reply: float | None = None
+    relevance: float | None = None
+
+
+def triage_text(card: Card) -> str:
+    """"needs reply 82% · relevance 91%", the parts that are known ("" when neither is)."""
+    parts = []
+    if card.needs_reply is not None:
+        parts.append(f"needs reply {round(card.needs_reply * 100)}%")
+    if card.relevance is not None:
+        parts.append(f"relevance {round(card.relevance * 100)}%")
+    return " · ".join(parts)
 
 
 def card_for(view: MentionView, *, reply_networks: Container[str] | None = None) -> Card:
@@ -101,6 +115,8 @@ def card_for(view: MentionView, *, reply_networks: Container[str] | None = None)
             sla_due_at(m.created_at, m.network, view.sla_target_minutes)
             if m.status in OPEN and not sent else None
         ),
+        needs_reply=m.needs_reply,
+        relevance=m.relevance,
     )
 
 

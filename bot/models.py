@@ -86,6 +86,9 @@ class Route(SQLModel, table=True):
     networks: str = Field(default="", max_length=500)
     # Only mentions at or above this priority (low < normal < high < urgent).
     min_priority: str = Field(default="low", max_length=16)
+    # Only mentions at least this relevant to the brand (0..1); the others are stored, not
+    # carded, and counted as noise (0008_triage).
+    min_relevance: float = Field(default=0.0, sa_column_kwargs={"server_default": "0"})
 
 
 class Revision(SQLModel, table=True):
@@ -140,6 +143,10 @@ class Mention(SQLModel, table=True):
     sentiment: str = Field(default="neutral", max_length=16)
     sentiment_score: float = 0.0
     priority: str = Field(default="normal", max_length=16)
+    # bot.triage: how much it calls for an answer, how surely it is about the brand (0..1;
+    # None for mentions stored before 0008_triage).
+    needs_reply: float | None = None
+    relevance: float | None = None
     likes: int | None = None
     reposts: int | None = None
     replies: int | None = None

@@ -17,16 +17,12 @@ from sqlalchemy.exc import IntegrityError
 
 from bot.clock import utcnow
 from bot.domain import Post
-from bot.enrich import (
-    LanguageDetector,
-    SentimentAnalyzer,
-    canonical_url,
-    priority,
-    text_hash,
-)
+from bot.enrich import LanguageDetector, canonical_url, text_hash
 from bot.models import Route
 from bot.query import Candidate, Matcher, QueryError
 from bot.store import NewMention, Store
+from bot.triage import UNKNOWN, BrandTerms, analyze
+from bot.triage.brands import brand_terms
 
 log = logging.getLogger(__name__)
 
@@ -87,7 +83,6 @@ class Pipeline:
         repost_window: timedelta = timedelta(hours=24),
         high_reach_followers: int = 10_000,
         language: LanguageDetector | None = None,
-        sentiment: SentimentAnalyzer | None = None,
         now: Callable[[], datetime] = utcnow,
         flood: FloodGate | None = None,
     ) -> None:
@@ -96,11 +91,11 @@ class Pipeline:
         self.repost_window = repost_window
         self.high_reach = high_reach_followers
         self.language = language or LanguageDetector()
-        self.sentiment = sentiment or SentimentAnalyzer()
         self.now = now
         self._revision = -1
         self._matcher = Matcher.build({})
         self._routes: dict[int, list[Route]] = {}
+        self._terms: dict[int, BrandTerms] = {}
 
     # --- the brands' queries ------------------------------------------------------------------
 
@@ -125,7 +120,11 @@ class Pipeline:
         routes: dict[int, list[Route]] = {}
         for r in self.store.routes():
             routes.setdefault(r.brand_id, []).append(r)
+        # What relevance weighs per brand: its name and its query's terms (bot.triage.brands).
+        terms = {int(b.id): brand_terms(b.name, b.query)
+                 for b in self.store.brands() if b.id is not None}
         self._matcher, self._routes, self._revision = matcher, routes, revision
+        self._terms = terms
         return True
 
     def match(
@@ -241,7 +240,10 @@ class Pipeline:
     def _enrich(
         self, post: Post, brand_id: int, lang: str | None, thash: str, curl: str
     ) -> NewMention:
-        sentiment = self.sentiment.score(post.text, lang)
+        # One function for every triage signal, the same that `echtzeit analyze` calls.
+        signals = analyze(post.text, lang=lang or UNKNOWN, network=post.network,
+                          brand=self._terms.get(brand_id), followers=post.author.followers,
+                          high_reach=self.high_reach)
         return NewMention(
             brand_id=brand_id,
             network=post.network,
@@ -254,11 +256,11 @@ class Pipeline:
             text=post.text,
             text_hash=thash,
             language=lang,
-            sentiment=sentiment.label.value,
-            sentiment_score=sentiment.score,
-            priority=priority(
-                followers=post.author.followers, sentiment=sentiment, high_reach=self.high_reach
-            ).value,
+            sentiment=signals.sentiment,
+            sentiment_score=signals.sentiment_score,
+            priority=signals.priority,
+            needs_reply=signals.needs_reply,
+            relevance=signals.relevance,
             created_at=post.created_at,
             likes=post.likes,
             reposts=post.reposts,

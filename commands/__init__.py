@@ -48,7 +48,7 @@ COMMANDS: tuple[CommandSpec, ...] = (
     CommandSpec("ignore", "ignore <id> [reason]", mentions.ignore, Role.RESPONDER),
     CommandSpec("mute", "mute <network> <author>", mentions.mute, Role.RESPONDER),
     CommandSpec("settle", "settle <reply-id> posted|failed", mentions.settle, Role.RESPONDER),
-    CommandSpec("list", "list [open|mine|all|<brand>]", mentions.list_),
+    CommandSpec("list", "list [open|mine|all|noise|<brand>]", mentions.list_),
     CommandSpec("show", "show <id>", mentions.show),
     CommandSpec("brand", "brand list|add|query|route|unroute ...", admin.brand, Role.ADMIN),
     CommandSpec("template", "template list|add ...", admin.template, Role.RESPONDER),

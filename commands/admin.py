@@ -22,10 +22,21 @@ def _check_query(query: str) -> str:
         raise UsageError(str(exc)) from None
 
 
+def _relevance(value: str) -> float:
+    try:
+        number = float(value)
+    except ValueError:
+        number = -1.0
+    if not 0.0 <= number <= 1.0:
+        raise UsageError(f"relevance must be a number from 0 to 1, not {quoted(value)}")
+    return number
+
+
 def brand(inv: Invocation, deps: Deps) -> Result:
     """Manage brands: `brand list`, `brand add <name> <query>`, `brand query <name> <query>`,
-    `brand route <name> <platform>:<channel> [networks=a,b] [min=low|normal|high|urgent]`,
-    `brand unroute <name> <platform>:<channel>`. Quote names with spaces: "Acme Rockets"."""
+    `brand route <name> <platform>:<channel> [networks=a,b] [min=low|normal|high|urgent]
+    [relevance=0.4]`, `brand unroute <name> <platform>:<channel>`. Quote names with spaces:
+    "Acme Rockets"."""
     sub, rest = first_token(inv.args)
     if sub == "list":
         brands = deps.store.brands()
@@ -33,8 +44,10 @@ def brand(inv: Invocation, deps: Deps) -> Result:
             return Result(text="No brands yet: brand add <name> <query>", ephemeral=True)
         lines = []
         for b in brands:
-            routes = ", ".join(f"{r.platform}:{r.channel}"
-                               for r in deps.store.routes(brand_id=b.id)) or "no route"
+            routes = ", ".join(
+                f"{r.platform}:{r.channel}"
+                + (f" (relevance >= {r.min_relevance:g})" if r.min_relevance else "")
+                for r in deps.store.routes(brand_id=b.id)) or "no route"
             lines.append(f"{b.name}: {b.query}  ->  {routes}")
         return Result(text=f"{len(brands)} brand(s):", ephemeral=True, lines=lines)
     if sub in ("add", "query"):
@@ -60,20 +73,25 @@ def brand(inv: Invocation, deps: Deps) -> Result:
             return Result(text=f"{name} no longer goes to {platform}:{channel}.")
         networks: list[str] = []
         minimum = "low"
+        relevance = 0.0
         for option in options.split():
             key, _, value = option.partition("=")
             if key == "networks" and value:
                 networks = [n.strip().lower() for n in value.split(",") if n.strip()]
             elif key == "min" and value in PRIORITY_ORDER:
                 minimum = value
+            elif key == "relevance":
+                relevance = _relevance(value)
             else:
-                raise UsageError(f"unknown route option {quoted(option)}: expected networks=a,b or "
-                                 f"min={'|'.join(PRIORITY_ORDER)}")
+                raise UsageError(f"unknown route option {quoted(option)}: expected networks=a,b, "
+                                 f"min={'|'.join(PRIORITY_ORDER)} or relevance=0..1")
         deps.store.add_route(brand=name, platform=platform, channel=channel, networks=networks,
-                             min_priority=minimum, actor=inv.actor)
+                             min_priority=minimum, min_relevance=relevance, actor=inv.actor)
         return Result(text=f"{name} goes to {platform}:{channel}"
                            + (f" ({', '.join(networks)})" if networks else "")
-                           + (f", {minimum} priority and up" if minimum != "low" else "") + ".")
+                           + (f", {minimum} priority and up" if minimum != "low" else "")
+                           + (f"; below relevance {relevance:g} a mention is stored, not carded "
+                              f"(list noise)" if relevance else "") + ".")
     raise UsageError("expected brand list | add | query | route | unroute")
 
 

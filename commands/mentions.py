@@ -172,8 +172,12 @@ def mute(inv: Invocation, deps: Deps) -> Result:
 
 
 def list_(inv: Invocation, deps: Deps) -> Result:
-    """Show mentions: `list` (open), `list mine`, `list all`, or `list <brand>`."""
+    """Show mentions: `list` (open), `list mine`, `list all`, `list <brand>`, or `list noise
+    [brand]` (stored but not carded: below a route's minimum relevance)."""
     what = inv.args.strip()
+    sub, rest = first_token(what)
+    if sub == "noise":
+        return _noise(rest.strip(), deps)
     statuses: tuple[str, ...] = OPEN_STATUSES
     assignee = None
     brand_id = None
@@ -192,6 +196,21 @@ def list_(inv: Invocation, deps: Deps) -> Result:
     if not views:
         return Result(text="No mentions.", ephemeral=True)
     return Result(text=f"{len(views)} mention(s), newest first:", ephemeral=True,
+                  cards=[card_for(v, reply_networks=deps.responders) for v in views])
+
+
+def _noise(brand: str, deps: Deps) -> Result:
+    brand_id = None
+    if brand:
+        try:
+            brand_id = deps.store.brand(name=brand).id
+        except NotFound:
+            raise UsageError(f"no brand named {quoted(brand)}") from None
+    views = deps.store.list_noise(brand_id=brand_id)
+    if not views:
+        return Result(text="No mentions hidden as noise.", ephemeral=True)
+    return Result(text=f"{len(views)} mention(s) hidden as noise (below a route's minimum "
+                       "relevance), newest first:", ephemeral=True,
                   cards=[card_for(v, reply_networks=deps.responders) for v in views])
 
 

@@ -27,8 +27,9 @@ class Change(NamedTuple):
     apply: Callable[[], object]
 
 
-def _options(networks: tuple[str, ...] | list[str], minimum: str) -> str:
-    return f"{', '.join(networks) or 'all networks'}; {minimum} priority and up"
+def _options(networks: tuple[str, ...] | list[str], minimum: str, relevance: float = 0.0) -> str:
+    return (f"{', '.join(networks) or 'all networks'}; {minimum} priority and up"
+            + (f"; relevance {relevance:g} and up" if relevance else ""))
 
 
 def changes(store: Store, plan: Plan, *, actor: str) -> list[Change]:
@@ -67,19 +68,22 @@ def changes(store: Store, plan: Plan, *, actor: str) -> list[Change]:
         for r in bp.routes:
             add = functools.partial(store.add_route, brand=name, platform=r.platform,
                                     channel=r.channel, networks=list(r.networks),
-                                    min_priority=r.min_priority, actor=actor)
+                                    min_priority=r.min_priority,
+                                    min_relevance=r.min_relevance, actor=actor)
             old = have_routes.get((r.platform, r.channel))
             if old is None:
-                options = _options(r.networks, r.min_priority)
+                options = _options(r.networks, r.min_priority, r.min_relevance)
                 out.append(Change(f"+ route {shown} -> {r.target}"
                                   + (f" ({options})" if r.networks or r.min_priority != "low"
-                                     else ""), add))
+                                     or r.min_relevance else ""), add))
                 continue
             old_networks = [n for n in old.networks.split(",") if n]
-            if set(old_networks) != set(r.networks) or old.min_priority != r.min_priority:
+            if (set(old_networks) != set(r.networks) or old.min_priority != r.min_priority
+                    or (old.min_relevance or 0.0) != r.min_relevance):
                 out.append(Change(f"~ route {shown} -> {r.target}: "
-                                  f"{_options(r.networks, r.min_priority)} (was "
-                                  f"{_options(old_networks, old.min_priority)})", add))
+                                  f"{_options(r.networks, r.min_priority, r.min_relevance)} (was "
+                                  f"{_options(old_networks, old.min_priority, old.min_relevance)})",
+                                  add))
         for network, minutes in bp.sla.items():
             before = have_sla.get(network)
             if before != minutes:

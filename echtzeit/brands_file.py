@@ -5,13 +5,14 @@
         query: '"acme rockets" OR @acmerockets -jobs'
         routes:
           - slack:C0123CARDS                                   # every network, every priority
-          - {to: discord:1234567890, networks: [x, bluesky], min: high}
+          - {to: discord:1234567890, networks: [x, bluesky], min: high, relevance: 0.4}
         sla: {x: 30, facebook: 120}            # minutes to the first reply, per network
     templates:
       thanks: "Thank you, {name}! - Team {brand}"
     prune: false                               # true: also remove what the file does not list
 
-Routes take the options of `brand route` (networks, min); route and SLA networks must be ones
+Routes take the options of `brand route` (networks, min, relevance: the minimum relevance
+0..1 below which a mention is stored but not carded); route and SLA networks must be ones
 Echtzeit knows (`known_networks`), in lower case. Top-level keys starting with `x-` are free
 for YAML anchors; any other unknown key is an error, as is a key given twice.
 
@@ -76,6 +77,7 @@ class RoutePlan:
     channel: str
     networks: tuple[str, ...] = ()  # empty: every network
     min_priority: str = "low"
+    min_relevance: float = 0.0
 
     @property
     def target(self) -> str:
@@ -177,6 +179,14 @@ class RouteEntry(_Entry):
     to: str
     networks: list[Network] = []
     min: str = "low"
+    relevance: float = 0.0
+
+    @field_validator("relevance")
+    @classmethod
+    def _relevance(cls, value: float) -> float:
+        if not 0.0 <= value <= 1.0:
+            raise ValueError(f"expected a minimum relevance from 0 to 1, not {value!r}")
+        return float(value)
 
     @field_validator("to")
     @classmethod
@@ -428,7 +438,8 @@ def load_plan(path: Path | str) -> Plan:
                 name=b.name, query=b.query,
                 routes=tuple(RoutePlan(platform=r.to.partition(":")[0],
                                        channel=r.to.partition(":")[2],
-                                       networks=tuple(r.networks), min_priority=r.min)
+                                       networks=tuple(r.networks), min_priority=r.min,
+                                       min_relevance=r.relevance)
                              for r in b.routes),
                 sla=dict(b.sla))
             for b in spec.brands),

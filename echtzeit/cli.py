@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from echtzeit import admin, digest_cli, query_cli
+from echtzeit import admin, analyze_cli, digest_cli, query_cli
 from integrations.chat.discord import cli as discord_cli
 from integrations.chat.slack import cli as slack_cli
 
@@ -234,6 +234,7 @@ def db_upgrade(
 
 digest_cli.register(app, settings=_settings, open_store=_open_store)
 admin.register(app, settings=_settings, open_store=_open_store)
+analyze_cli.register(app, settings=_settings, open_store=_open_store)
 
 
 def _safe_url(url: str) -> str:

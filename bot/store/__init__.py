@@ -9,7 +9,7 @@ SQLAlchemy, and stay importable from here; the clock is bot.clock's `utcnow`.
 from bot.domain import OPEN_STATUSES, PRIORITY_ORDER
 from bot.errors import Conflict, NotFound
 from bot.store.base import handle_key
-from bot.store.brands import BRANDS_REVISION, route_accepts
+from bot.store.brands import BRANDS_REVISION, is_noise, route_accepts
 from bot.store.store import Store
 from bot.store.views import ClaimedDelivery, MentionView, NewMention
 
@@ -24,5 +24,6 @@ __all__ = [
     "NotFound",
     "Store",
     "handle_key",
+    "is_noise",
     "route_accepts",
 ]

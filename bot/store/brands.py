@@ -83,10 +83,13 @@ class BrandStore(StoreBase):
         channel: str,
         networks: Sequence[str] = (),
         min_priority: str = "low",
+        min_relevance: float = 0.0,
         actor: str,
     ) -> Route:
         if min_priority not in PRIORITY_ORDER:
             raise ValueError(f"priority must be one of {', '.join(PRIORITY_ORDER)}")
+        if not 0.0 <= min_relevance <= 1.0:
+            raise ValueError("minimum relevance must be between 0 and 1")
         with self.session() as s:
             b = self._brand_by_name(s, brand)
             existing = s.exec(
@@ -97,12 +100,14 @@ class BrandStore(StoreBase):
             route = existing or Route(brand_id=b.id or 0, platform=platform, channel=channel)
             route.networks = ",".join(networks)
             route.min_priority = min_priority
+            route.min_relevance = min_relevance
             s.add(route)
             s.flush()
             self._bump(s, BRANDS_REVISION)
             self._event(s, kind="route_set", actor=actor, brand_id=b.id,
                         detail={"platform": platform, "channel": channel,
-                                "networks": list(networks), "min_priority": min_priority})
+                                "networks": list(networks), "min_priority": min_priority,
+                                "min_relevance": min_relevance})
             return route
 
     def remove_route(self, *, brand: str, platform: str, channel: str, actor: str) -> None:
@@ -126,6 +131,11 @@ class BrandStore(StoreBase):
             if brand_id is not None:
                 q = q.where(Route.brand_id == brand_id)
             return list(s.exec(q))
+
+
+def is_noise(route: Route, relevance: float | None) -> bool:
+    """Whether a mention is below the route's minimum relevance (never for unscored ones)."""
+    return relevance is not None and relevance < (route.min_relevance or 0.0)
 
 
 def route_accepts(route: Route, *, network: str, priority: str) -> bool:

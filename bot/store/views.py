@@ -38,6 +38,8 @@ class NewMention:
     replies: int | None = None
     in_reply_to: str | None = None
     echoes: int = 0
+    needs_reply: float | None = None
+    relevance: float | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -132,6 +132,8 @@ class DigestBuilder:
         acts = self._actions(q.staff_counts(ch.brand_ids, windows))
         overdue, overdue_total = self._overdue(q, ch, targets, brand_names, now)
         hourly, hour_labels = self._hourly(rows, windows[0], zone)
+        complaints, noise = q.triage_counts(ch.brand_ids, windows, platform=platform,
+                                            channel=channel)
         return Digest(
             platform=platform, channel=channel, brands=ch.brand_names, kind=kind,
             timezone=prefs.timezone, business_hours=prefs.business_hours, periods=periods,
@@ -151,6 +153,7 @@ class DigestBuilder:
             followers=self._followers(q, ch, brand_names, day),
             staffing=self._staffing(q, ch, targets, zone, now, vol["networks_seen"]),
             hourly=hourly, hour_labels=hour_labels, response_minutes=resp["minutes"],
+            complaints=Trio(*complaints), noise=Trio(*noise),
         )
 
     # --- sections ------------------------------------------------------------------------------

@@ -134,6 +134,10 @@ class Digest:
     hourly: dict[str, tuple[int, ...]] = field(default_factory=dict)  # per sentiment
     hour_labels: tuple[str, ...] = ()
     response_minutes: tuple[float, ...] = ()  # the period's customer response times
+    # bot.triage: negative mentions that need a reply, and mentions hidden from this channel
+    # as noise (below its route's minimum relevance: stored, not carded; `list noise`).
+    complaints: Trio = field(default_factory=lambda: Trio(0, 0, 0))
+    noise: Trio = field(default_factory=lambda: Trio(0, 0, 0))
 
     @property
     def title(self) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from bot.cards import Card, compact_number, humanize_age
+from bot.cards import Card, compact_number, humanize_age, triage_text
 from bot.reporting.digest.model import Digest
 from bot.reporting.digest.text import digest_lines
 from bot.untrusted import clean, truncate
@@ -41,6 +41,8 @@ def render_card(card: Card, now: datetime, *, text_limit: int = 600) -> str:
         f"{card.sentiment} ({card.sentiment_score:+.2f})",
         f"{humanize_age(card.created_at, now)} ago",
     ]
+    if triage := triage_text(card):
+        meta.insert(2, triage)
     if counts:
         meta.append(counts)
     if card.echoes:

@@ -26,7 +26,7 @@ from typing import Any
 
 import discord.utils
 
-from bot.cards import Card, compact_number
+from bot.cards import Card, compact_number, triage_text
 from bot.untrusted import clean, truncate
 from commands.base import Result
 from integrations.chat.common import u16len, whole
@@ -182,6 +182,8 @@ def card_embed(card: Card) -> dict[str, Any]:
         _field("Language", fitted(card.language or "?", 16)),
         _field("Author", _author_line(card)),
     ]
+    if triage := triage_text(card):
+        fields.insert(3, _field("Triage", triage))
     counts = " · ".join(f"{label} {value}" for label, value in
                         (("likes", card.likes), ("reposts", card.reposts),
                          ("replies", card.replies)) if value)

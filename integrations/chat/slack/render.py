@@ -22,7 +22,7 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-from bot.cards import Card, compact_number, humanize_age
+from bot.cards import Card, compact_number, humanize_age, triage_text
 from bot.untrusted import clean, truncate
 from commands.base import HistoryItem, Result
 from integrations.chat.common import cut16, sound, u16len
@@ -222,6 +222,8 @@ def _meta_line(card: Card, now: datetime) -> str:
         f"({card.sentiment_score:+.2f})".strip(),
         f"🕑 {humanize_age(card.created_at, now)} ago",
     ]
+    if triage := triage_text(card):
+        parts.insert(2, triage)
     counts = " ".join(
         f"{glyph} {value}" for glyph, value in
         (("♥", card.likes), ("↻", card.reposts), ("💬", card.replies)) if value
