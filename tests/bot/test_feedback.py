@@ -165,3 +165,21 @@ def test_odd_text_has_defined_features() -> None:
     assert sum(v * v for v in huge.values()) == pytest.approx(1.0)
     models = TeamModels(versions=dict, load=lambda b, t: None)
     assert models.adjust(1, "", relevance=0.2, needs_reply=0.9) == (0.2, 0.9)
+
+
+def test_the_store_learns_what_the_bench_replays(store: Store) -> None:
+    """bench/triage_learning.py replays feedback with `Weights.learn`; the store applies the
+    same update in each feedback's transaction."""
+    from bot.triage.learn import replay
+
+    bid = _brand(store)
+    texts = [NOISE, "volt the party wins seats", COMPLAINT, "Volt tour dates announced"]
+    for text in texts:
+        mid = _mention(store, bid, text)
+        store.give_feedback(mention_id=mid, action="notus", actor="ana",
+                            base={"relevance": 0.7, "needs_reply": 0.4})
+    stored = Weights.load(store.team_model(bid, "relevance").weights)  # type: ignore[union-attr]
+    replayed = replay(((t, 0.7, False) for t in texts), network="mastodon")
+    probe = features("Volt live at the club", network="mastodon")
+    assert stored.predict(probe, 0.7) == pytest.approx(replayed.predict(probe, 0.7), abs=1e-5)
+    assert set(stored.w) == set(replayed.w)
