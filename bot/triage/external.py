@@ -123,6 +123,27 @@ def apply(signals: S, c: Classification | None) -> S:
     return dataclasses.replace(signals, **changes)  # type: ignore[type-var]
 
 
+def with_classifier(analyze: Callable[..., S], classifier: Classifier | None
+                    ) -> Callable[..., S]:
+    """`analyze` (text, then lang, network and brand as keywords; bot.triage's) with the
+    configured model's answer put into its signals; `analyze` itself when none is configured.
+    The model is told the language the base model found when the post named none. (Whatever
+    the signals derive from the replaced values, such as a priority, is the caller's to
+    recompute.)"""
+    if classifier is None:
+        return analyze
+
+    def analyzed(text: str, *, lang: str | None = None, network: str | None = None,
+                 brand: str | None = None) -> S:
+        signals = analyze(text, lang=lang, network=network, brand=brand)
+        found = getattr(signals, "language", None)
+        return apply(signals, classifier.classify(
+            text, lang=lang or (found if isinstance(found, str) else None), network=network,
+            brand=brand))
+
+    return analyzed
+
+
 class Classifier(Protocol):
     name: str
 

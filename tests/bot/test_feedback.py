@@ -183,3 +183,29 @@ def test_the_store_learns_what_the_bench_replays(store: Store) -> None:
     probe = features("Volt live at the club", network="mastodon")
     assert stored.predict(probe, 0.7) == pytest.approx(replayed.predict(probe, 0.7), abs=1e-5)
     assert set(stored.w) == set(replayed.w)
+
+
+def test_the_feedback_migration_goes_down_and_up_again(database_url: str) -> None:
+    import sqlalchemy as sa
+    from alembic import command
+
+    from bot.db import alembic_config
+
+    cfg = alembic_config(database_url)
+    engine = sa.create_engine(database_url)
+    try:
+        def shape() -> tuple[set[str], set[str]]:
+            inspector = sa.inspect(engine)
+            return (set(inspector.get_table_names()),
+                    {c["name"] for c in inspector.get_columns("mention")})
+
+        tables, columns = shape()
+        assert {"feedback", "team_model"} <= tables and "sentiment_by" in columns
+        command.downgrade(cfg, "-1")  # 0009_feedback, the head
+        tables, columns = shape()
+        assert not {"feedback", "team_model"} & tables and "sentiment_by" not in columns
+        command.upgrade(cfg, "head")
+        tables, columns = shape()
+        assert {"feedback", "team_model"} <= tables and "sentiment_by" in columns
+    finally:
+        engine.dispose()

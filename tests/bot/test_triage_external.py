@@ -25,6 +25,7 @@ from bot.triage.external import (
     apply,
     build_classifier,
     hashed_bow,
+    with_classifier,
 )
 
 onnx = pytest.importorskip("onnx")  # the dev extra installs it; the [onnx] extra does not
@@ -162,6 +163,19 @@ def test_apply_puts_in_only_what_the_model_said() -> None:
     assert apply(base, None) is base
     got = apply(base, Classification(sentiment="negative", sentiment_score=-0.7))
     assert got == Signals("en", "negative", -0.7, 0.3, 0.8, "normal")
+
+
+def test_with_classifier_wraps_the_base_analysis(tmp_path: Path) -> None:
+    def analyze(text: str, *, lang: str | None = None, network: str | None = None,
+                brand: str | None = None) -> Signals:
+        return Signals(lang or "en", "neutral", 0.0, 0.5, 0.9 if brand else None, "normal")
+
+    assert with_classifier(analyze, None) is analyze
+    model = build_classifier(settings(kind="onnx", onnx_dir=make_model(tmp_path / "m")))
+    wrapped = with_classifier(analyze, model)
+    got = wrapped("broken again", network="x", brand="Acme")
+    assert (got.language, got.sentiment, got.priority) == ("en", "negative", "normal")
+    assert got.needs_reply > 0.9 and got.relevance is not None and got.relevance > 0.95
 
 
 # --- an OpenAI-compatible endpoint ------------------------------------------------------------
