@@ -23,6 +23,32 @@ ACTIONS_BY_STATUS: dict[str, tuple[str, ...]] = {
 
 OPEN = OPEN_STATUSES
 
+# Feedback the team gives on a card (bot/triage/feedback.py): "not about us" and "no reply
+# needed" while the mention is open; a sentiment correction (one action per other sentiment)
+# wherever the card has buttons at all.
+FEEDBACK_ACTIONS_BY_STATUS: dict[str, tuple[str, ...]] = {
+    MentionStatus.NEW.value: ("notus", "noreply"),
+    MentionStatus.CLAIMED.value: ("notus", "noreply"),
+}
+SENTIMENT_ACTION = "sentiment_"
+SENTIMENT_LABELS = ("negative", "neutral", "positive")
+
+
+def button_command(action: str, mention_id: int) -> tuple[str, str]:
+    """The command (name, arguments) behind a card's button: `sentiment_negative` on #42 is
+    `sentiment 42 negative`; the others take the mention id alone (Mute: see each adapter)."""
+    if action.startswith(SENTIMENT_ACTION):
+        return "sentiment", f"{mention_id} {action.removeprefix(SENTIMENT_ACTION)}"
+    return action, str(mention_id)
+
+
+def feedback_actions(status: str, sentiment: str) -> tuple[str, ...]:
+    """The feedback buttons of a card in this state: see FEEDBACK_ACTIONS_BY_STATUS."""
+    if not ACTIONS_BY_STATUS.get(status):
+        return ()
+    return FEEDBACK_ACTIONS_BY_STATUS.get(status, ()) + tuple(
+        SENTIMENT_ACTION + s for s in SENTIMENT_LABELS if s != sentiment)
+
 
 @dataclass(frozen=True, slots=True)
 class Card:
@@ -61,6 +87,10 @@ class Card:
     # (0..1; None for mentions stored before these were scored).
     needs_reply: float | None = None
     relevance: float | None = None
+    # The team's feedback buttons (feedback_actions): rendered apart from `actions`.
+    feedback: tuple[str, ...] = ()
+    # Who corrected the sentiment shown (None: the model's label).
+    sentiment_by: str | None = None
 
 
 def triage_text(card: Card) -> str:
@@ -117,6 +147,8 @@ def card_for(view: MentionView, *, reply_networks: Container[str] | None = None)
         ),
         needs_reply=m.needs_reply,
         relevance=m.relevance,
+        feedback=feedback_actions(m.status, m.sentiment),
+        sentiment_by=m.sentiment_by,
     )
 
 

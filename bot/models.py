@@ -157,6 +157,9 @@ class Mention(SQLModel, table=True):
     status: str = Field(default="new", max_length=16, index=True)
     assignee: str | None = Field(default=None, max_length=200)
     muted: bool = False  # stored but not relayed: its author is muted
+    # Who corrected the sentiment (`sentiment <id> negative|neutral|positive`; 0009_feedback);
+    # None: the model's own label.
+    sentiment_by: str | None = Field(default=None, max_length=200)
 
 
 class Delivery(SQLModel, table=True):
@@ -268,6 +271,51 @@ class Credential(SQLModel, table=True):
     origin: str = Field(max_length=64)
     lease_holder: str | None = Field(default=None, max_length=100)
     lease_until: datetime | None = _ts(nullable=True)
+    updated_at: datetime = _ts()
+
+
+# --- Learning from the team (migration 0009_feedback) ----------------------------------------
+
+
+class Feedback(SQLModel, table=True):
+    """A labelled example from the team: a button or command ("not about us", "no reply
+    needed", a sentiment correction) or what staff did anyway (replied, ignored, resolved).
+    One row per mention and target; an explicit label replaces an implicit one, never the
+    other way round (bot/triage/feedback.py)."""
+
+    __tablename__ = "feedback"
+    __table_args__ = (
+        sa.UniqueConstraint("mention_id", "target"),
+        sa.Index("ix_feedback_brand_target_at", "brand_id", "target", "at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    brand_id: int = Field(foreign_key="brand.id")
+    mention_id: int = Field(foreign_key="mention.id")
+    target: str = Field(max_length=16)  # relevance | needs_reply | sentiment
+    label: str = Field(max_length=16)  # "1"/"0" for relevance and needs_reply; a sentiment
+    source: str = Field(max_length=16)  # notus | noreply | sentiment | replied | ignored | ...
+    explicit: bool = False  # said by a person (a button or command), not inferred
+    # The base model's score when the label was given (relevance, needs_reply): what the
+    # team model learnt to correct; None: unknown (0.5 assumed).
+    base: float | None = None
+    actor: str = Field(max_length=200)
+    at: datetime = _ts()
+
+
+class TeamModel(SQLModel, table=True):
+    """A brand's learnt correction of one score (relevance or needs_reply): sparse logistic
+    weights on hashed tokens, added in logit space to the base score (bot/triage/learn.py).
+    Updated in the transaction that records the feedback, so every replica reads the same
+    weights; `version` counts the updates, so readers reload only what changed."""
+
+    __tablename__ = "team_model"
+
+    brand_id: int = Field(foreign_key="brand.id", primary_key=True)
+    target: str = Field(primary_key=True, max_length=16)
+    version: int = 0
+    examples: int = 0
+    weights: bytes = Field(sa_column=sa.Column(sa.LargeBinary(), nullable=False))
     updated_at: datetime = _ts()
 
 

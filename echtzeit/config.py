@@ -19,6 +19,7 @@ from typing import TypeVar
 from pydantic import ValidationError
 
 from bot.settings import EchtzeitSettings, Settings, SettingsError, setting_errors
+from bot.triage.external import ClassifierSettings
 from integrations.chat.discord.settings import DiscordSettings
 from integrations.chat.slack.settings import SlackSettings
 from integrations.networks.settings import (
@@ -35,6 +36,7 @@ MODELS: tuple[tuple[str, type[EchtzeitSettings]], ...] = (
     ("Slack", SlackSettings),
     ("Discord", DiscordSettings),
     *SECTIONS,
+    ("Bring your own triage model (optional)", ClassifierSettings),
 )
 
 M = TypeVar("M", bound=EchtzeitSettings)

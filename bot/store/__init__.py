@@ -1,6 +1,6 @@
 """Data access behind keyword-only, intention-revealing methods: `Store`, one object whose methods
-live in one module per aggregate (brands, mentions, outbox, workflow, replies, templates, cursors,
-seen events, credentials, followers) over a shared base (bot/store/base.py).
+live in one module per aggregate (brands, mentions, outbox, workflow, feedback, replies, templates,
+cursors, seen events, credentials, followers) over a shared base (bot/store/base.py).
 
 The refusals and the two constants live in light modules (bot.errors, bot.domain) that need no
 SQLAlchemy, and stay importable from here; the clock is bot.clock's `utcnow`.

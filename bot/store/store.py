@@ -10,6 +10,7 @@ from __future__ import annotations
 from bot.store.brands import BrandStore
 from bot.store.credentials import CredentialStore
 from bot.store.cursors import CursorStore
+from bot.store.feedback import FeedbackStore
 from bot.store.followers import FollowerStore
 from bot.store.mentions import MentionStore
 from bot.store.outbox import OutboxStore
@@ -30,5 +31,6 @@ class Store(
     SeenEventStore,
     CredentialStore,
     FollowerStore,
+    FeedbackStore,
 ):
     """All reads and writes of Echtzeit's state."""

@@ -5,7 +5,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from bot.cards import Card, compact_number, humanize_age, triage_text
+from bot.cards import (
+    SENTIMENT_ACTION,
+    Card,
+    button_command,
+    compact_number,
+    humanize_age,
+    triage_text,
+)
 from bot.reporting.digest.model import Digest
 from bot.reporting.digest.text import digest_lines
 from bot.untrusted import clean, truncate
@@ -38,7 +45,8 @@ def render_card(card: Card, now: datetime, *, text_limit: int = 600) -> str:
     )
     meta = [
         card.language or "lang ?",
-        f"{card.sentiment} ({card.sentiment_score:+.2f})",
+        f"{card.sentiment} ({card.sentiment_score:+.2f})"
+        + (f", set by {clean(card.sentiment_by)}" if card.sentiment_by else ""),
         f"{humanize_age(card.created_at, now)} ago",
     ]
     if triage := triage_text(card):
@@ -64,7 +72,21 @@ def render_card(card: Card, now: datetime, *, text_limit: int = 600) -> str:
                      f"SLA: overdue by {humanize_age(card.sla_due_at, now)}")
     if card.actions:
         lines.append("  ".join(f"[{a}]" for a in card.actions))
+    if card.feedback:
+        lines.append("teach: " + feedback_hint(card))
     return "\n".join(lines)
+
+
+def feedback_hint(card: Card) -> str:
+    """The card's feedback buttons as the commands a console user types."""
+    commands = [button_command(a, card.mention_id) for a in card.feedback
+                if not a.startswith(SENTIMENT_ACTION)]
+    others = [a.removeprefix(SENTIMENT_ACTION) for a in card.feedback
+              if a.startswith(SENTIMENT_ACTION)]
+    parts = [f"{name} {args}" for name, args in commands]
+    if others:
+        parts.append(f"sentiment {card.mention_id} {'|'.join(others)}")
+    return " · ".join(parts)
 
 
 def render_update(card: Card) -> str:

@@ -67,7 +67,8 @@ EPHEMERAL = 1 << 6
 
 CUSTOM_ID_PREFIX = "ez"
 REPLY_MODAL_PREFIX = "ez-reply"
-CUSTOM_ID_PATTERN = (rf"{CUSTOM_ID_PREFIX}:(?P<action>claim|reply|resolve|ignore|mute)"
+CUSTOM_ID_PATTERN = (rf"{CUSTOM_ID_PREFIX}:(?P<action>claim|reply|resolve|ignore|mute|notus|"
+                     r"noreply|sentiment_negative|sentiment_neutral|sentiment_positive)"
                      r":(?P<id>[0-9]+)")
 REPLY_MODAL_PATTERN = rf"{REPLY_MODAL_PREFIX}:(?P<id>[0-9]+)"
 REPLY_INPUT_ID = "text"
@@ -79,6 +80,12 @@ BUTTONS: dict[str, tuple[str, int]] = {
     "resolve": ("Resolve", 2),
     "ignore": ("Ignore", 2),
     "mute": ("Mute author", 4),
+    # The team's feedback (bot.cards.feedback_actions), in a row of their own.
+    "notus": ("Not about us", 2),
+    "noreply": ("No reply needed", 2),
+    "sentiment_negative": ("☹️ Is negative", 2),
+    "sentiment_neutral": ("😐 Is neutral", 2),
+    "sentiment_positive": ("🙂 Is positive", 2),
 }
 PRIORITY_COLOR = {"urgent": 0xED4245, "high": 0xE67E22, "normal": 0x5865F2, "low": 0x95A5A6}
 STATUS_COLOR = {"resolved": 0x57F287, "ignored": 0x4F545C}
@@ -178,7 +185,9 @@ def card_embed(card: Card) -> dict[str, Any]:
     fields = [
         _field("Status", _status(card)),
         _field("Priority", card.priority),
-        _field("Sentiment", f"{card.sentiment} ({card.sentiment_score:+.2f})"),
+        _field("Sentiment", fitted(f"{card.sentiment} ({card.sentiment_score:+.2f})"
+                                   + (f", set by {card.sentiment_by}" if card.sentiment_by
+                                      else ""), EMBED_FIELD_VALUE_MAX)),
         _field("Language", fitted(card.language or "?", 16)),
         _field("Author", _author_line(card)),
     ]
@@ -219,15 +228,21 @@ def custom_id(action: str, mention_id: int) -> str:
 
 def card_components(card: Card) -> list[dict[str, Any]]:
     """The card's buttons: one per action its state allows (their custom ids carry the mention
-    id, so they keep working after a restart), and a link to the post."""
+    id, so they keep working after a restart), the team's feedback in a row of its own, and a
+    link to the post."""
     buttons = [
         {"type": 2, "style": BUTTONS[a][1], "label": BUTTONS[a][0],
          "custom_id": custom_id(a, card.mention_id)}
         for a in card.actions if a in BUTTONS
     ]
+    teach = [
+        {"type": 2, "style": BUTTONS[a][1], "label": BUTTONS[a][0],
+         "custom_id": custom_id(a, card.mention_id)}
+        for a in card.feedback if a in BUTTONS
+    ]
     rows: list[dict[str, Any]] = [
-        {"type": 1, "components": buttons[start:start + ROW_BUTTONS_MAX]}
-        for start in range(0, len(buttons), ROW_BUTTONS_MAX)
+        {"type": 1, "components": row[start:start + ROW_BUTTONS_MAX]}
+        for row in (buttons, teach) for start in range(0, len(row), ROW_BUTTONS_MAX)
     ]
     if _http_url(card.url):
         label = plain(f"Open on {card.network}", BUTTON_LABEL_MAX)

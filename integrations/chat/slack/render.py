@@ -73,6 +73,14 @@ BUTTONS: dict[str, tuple[str, str | None]] = {
     "ignore": ("Ignore", None),
     "mute": ("Mute author", "danger"),
 }
+# The team's feedback on a card (bot.cards.feedback_actions), in a row of their own.
+FEEDBACK_BUTTONS: dict[str, str] = {
+    "notus": "Not about us",
+    "noreply": "No reply needed",
+    "sentiment_negative": "☹️ Is negative",
+    "sentiment_neutral": "😐 Is neutral",
+    "sentiment_positive": "🙂 Is positive",
+}
 
 _ESCAPES = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
 _ESCAPE_RE = re.compile("[&<>]")
@@ -219,7 +227,8 @@ def _meta_line(card: Card, now: datetime) -> str:
     parts = [
         f"🌐 {card.language or '?'}",
         f"{SENTIMENT_GLYPH.get(card.sentiment, '')} {card.sentiment} "
-        f"({card.sentiment_score:+.2f})".strip(),
+        f"({card.sentiment_score:+.2f})".strip()
+        + (f", set by {card.sentiment_by}" if card.sentiment_by else ""),
         f"🕑 {humanize_age(card.created_at, now)} ago",
     ]
     if triage := triage_text(card):
@@ -310,6 +319,15 @@ def card_blocks(card: Card, now: datetime) -> list[Block]:
     if elements:
         blocks.append({"type": "actions", "block_id": f"m{mid}-actions",
                        "elements": elements[:ACTIONS_ELEMENTS]})
+    teach = [_button(FEEDBACK_BUTTONS[a], f"{ACTION_PREFIX}{a}", value=str(mid),
+                     confirm=_confirm(f"Not about {card.brand}?",
+                                      f"#{mid} is closed, and {card.brand}'s relevance "
+                                      "learns from it.", "Not about us")
+                     if a == "notus" else None)
+             for a in card.feedback if a in FEEDBACK_BUTTONS]
+    if teach:
+        blocks.append({"type": "actions", "block_id": f"m{mid}-teach",
+                       "elements": teach[:ACTIONS_ELEMENTS]})
     return blocks
 
 
