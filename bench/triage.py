@@ -14,7 +14,7 @@ CPU-second of one core, after a warm-up; GermEval's held-out posts include long 
 up to 2,000 characters), then the goal check (macro-F1 >= 0.65 and negative recall >= 0.75
 per language); the last line is one JSON object with every figure. Sections are functions of
 (data directory) -> dict, listed in SECTIONS, each adding its own key to that object (the
-learning curve is one more).
+learning curve after 0, 100, 300 and 1,000 feedback events is the second, "learning").
 """
 
 from __future__ import annotations
@@ -113,9 +113,32 @@ def print_sentiment(result: dict[str, Any]) -> None:
               f"on {res['corpus']} held-out")
 
 
-# (key in the JSON object, section, printer). The learning curve adds its entry here.
+def learning_section(data: Path) -> dict[str, Any]:
+    """Quality of relevance and needs-reply on held-out posts after 0, 100, 300 and 1,000
+    feedback events (bench/triage_learning.py), learnt against this model's real scores (the
+    base relevance and needs-reply bot.triage.analyze gives each post). Needs no corpus: the
+    labelled set ships with the repository (bench/triage_examples.py)."""
+    from triage_learning import learning_curve, scored_set
+
+    examples = scored_set()
+    feedback = sum(1 for e in examples if e.split != "test")
+    return {"curve": learning_curve(examples), "examples": len(examples),
+            "feedback_examples": feedback, "base": "bot.triage.analyze"}
+
+
+def print_learning(result: dict[str, Any]) -> None:
+    from triage_learning import print_curve
+
+    print(f"learning from the team: {result['examples']} labelled posts "
+          f"({result['feedback_examples']} replayed as feedback, the rest held out); "
+          f"base scores from {result['base']}")
+    print_curve(result["curve"])
+
+
+# (key in the JSON object, section, printer).
 SECTIONS: list[tuple[str, Callable[[Path], dict[str, Any]], Callable[[dict[str, Any]], None]]] = [
     ("sentiment", sentiment_section, print_sentiment),
+    ("learning", learning_section, print_learning),
 ]
 
 

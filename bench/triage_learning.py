@@ -112,44 +112,57 @@ def learning_curve(examples: Iterable[Example | Mapping[str, Any]], *,
     return rows
 
 
-def _base_scorer() -> Callable[[Example], Example] | None:
-    """The base model's scores when this checkout has it (bot.triage.analyze, issue 15 item
-    3); None: every base score stays undecided (0.5)."""
-    try:
-        from bot.triage import analyze  # type: ignore[attr-defined]
-    except ImportError:
-        return None
+DEMO_BRANDS = Path(__file__).resolve().parent.parent / "integrations" / "networks" / \
+    "replay_data" / "brands.json"
+
+
+def base_scorer() -> Callable[[Example], Example]:
+    """The base model's real scores (bot.triage.analyze, the pipeline's function) as each
+    example's base_relevance and base_needs_reply; relevance weighs the demo brand's name and
+    query as the pipeline would (bot.triage.brands)."""
+    from bot.triage import analyze
+    from bot.triage.brands import brand_terms
+
+    brands = json.loads(DEMO_BRANDS.read_text(encoding="utf-8"))["brands"]
+    terms = {b["name"]: brand_terms(b["name"], b["query"]) for b in brands}
 
     def scored(e: Example) -> Example:
-        s = analyze(e.text, lang=e.lang, network=e.network, brand=e.brand)
+        s = analyze(e.text, lang=e.lang, network=e.network, brand=terms.get(e.brand))
         return replace(e, base_relevance=s.relevance if s.relevance is not None else 0.5,
                        base_needs_reply=s.needs_reply)
 
     return scored
 
 
+def scored_set() -> list[Example]:
+    """The labelled set with the base model's scores."""
+    scorer = base_scorer()
+    return [scorer(e) for e in labelled_set()]
+
+
 def main() -> None:
-    examples = labelled_set()
-    scorer = _base_scorer()
-    if scorer is not None:
-        examples = [scorer(e) for e in examples]
+    examples = scored_set()
     feedback = sum(1 for e in examples if e.split != "test")
     print(f"labelled set: {len(examples)} posts ({feedback} for feedback, "
           f"{len(examples) - feedback} held out; "
           f"{sum(1 for e in examples if e.source == 'replay')} from the demo replay); base: "
-          + ("bot.triage.analyze" if scorer else "undecided (0.5)"))
+          "bot.triage.analyze")
     rows = learning_curve(examples)
-    print(f"{'events':>7} {'rel AUC':>8} {'rel F1':>7} {'need AUC':>9} {'need F1':>8}")
-    for r in rows:
-        print(f"{r['events']:>7} {r['relevance_auc']!s:>8} {r['relevance_f1']:>7} "
-              f"{r['needs_reply_auc']!s:>9} {r['needs_reply_f1']:>8}")
+    print_curve(rows)
     # The hand-labelled demo posts alone (about 160 for feedback): real posts, few of them.
     replay_rows = learning_curve([e for e in examples if e.source == "replay"],
                                  checkpoints=(0, 100))
     print("demo replay only:", json.dumps(replay_rows))
     print(json.dumps({"learning_curve": rows, "replay_only": replay_rows,
                       "examples": len(examples), "feedback_examples": feedback,
-                      "base": "bot.triage.analyze" if scorer else "undecided"}))
+                      "base": "bot.triage.analyze"}))
+
+
+def print_curve(rows: Sequence[Mapping[str, Any]]) -> None:
+    print(f"{'events':>7} {'rel AUC':>8} {'rel F1':>7} {'need AUC':>9} {'need F1':>8}")
+    for r in rows:
+        print(f"{r['events']:>7} {r['relevance_auc']!s:>8} {r['relevance_f1']:>7} "
+              f"{r['needs_reply_auc']!s:>9} {r['needs_reply_f1']:>8}")
 
 
 if __name__ == "__main__":

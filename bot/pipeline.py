@@ -21,7 +21,7 @@ from bot.enrich import LanguageDetector, canonical_url, text_hash
 from bot.models import Route
 from bot.query import Candidate, Matcher, QueryError
 from bot.store import NewMention, Store
-from bot.triage import UNKNOWN, BrandTerms, analyze
+from bot.triage import UNKNOWN, BrandTerms, Signals, analyze, prioritized
 from bot.triage.brands import brand_terms
 
 log = logging.getLogger(__name__)
@@ -85,8 +85,16 @@ class Pipeline:
         language: LanguageDetector | None = None,
         now: Callable[[], datetime] = utcnow,
         flood: FloodGate | None = None,
+        triage: Callable[..., Signals] = analyze,
     ) -> None:
         self.store = store
+        # The one analyze function of the process (echtzeit.wiring: bot.triage's, or with the
+        # configured model of bot.triage.external); `echtzeit analyze` gets the same.
+        self.triage = triage
+        # Each brand's correction of relevance and needs-reply, learnt from its team's feedback
+        # (bot.triage.learn); reloaded where it changed before each batch, so every replica
+        # applies what any of them learnt.
+        self.team = store.team_models()
         self.flood = flood
         self.repost_window = repost_window
         self.high_reach = high_reach_followers
@@ -174,6 +182,7 @@ class Pipeline:
         report.matched = len(matched)
         if not matched:
             return report
+        self.team.refresh()
 
         urls = self.store.known_canonical_urls(canonical_url(p.url) for p, _, _ in matched)
         hashes = {(id(p), b): text_hash(p.text) for p, b, _ in matched}
@@ -240,10 +249,14 @@ class Pipeline:
     def _enrich(
         self, post: Post, brand_id: int, lang: str | None, thash: str, curl: str
     ) -> NewMention:
-        # One function for every triage signal, the same that `echtzeit analyze` calls.
-        signals = analyze(post.text, lang=lang or UNKNOWN, network=post.network,
-                          brand=self._terms.get(brand_id), followers=post.author.followers,
-                          high_reach=self.high_reach)
+        # One function for every triage signal, the same that `echtzeit analyze` calls; then
+        # what the brand's team taught, before the mention is stored and routed (a route's
+        # minimum relevance weighs the corrected relevance).
+        followers = post.author.followers
+        signals = self.triage(post.text, lang=lang or UNKNOWN, network=post.network,
+                              brand=self._terms.get(brand_id), followers=followers,
+                              high_reach=self.high_reach)
+        signals = self._taught(signals, brand_id, post, followers)
         return NewMention(
             brand_id=brand_id,
             network=post.network,
@@ -267,3 +280,17 @@ class Pipeline:
             replies=post.replies,
             in_reply_to=post.in_reply_to,
         )
+
+    def _taught(self, signals: Signals, brand_id: int, post: Post,
+                followers: int | None) -> Signals:
+        """`signals` with relevance and needs-reply corrected by the brand's team model, and the
+        priority that follows from them; unchanged for a brand without feedback."""
+        base_relevance = signals.relevance
+        rel, need = self.team.adjust(
+            brand_id, post.text, network=post.network, needs_reply=signals.needs_reply,
+            relevance=base_relevance if base_relevance is not None else 0.5)
+        relevance = rel if base_relevance is not None else None
+        if relevance == base_relevance and need == signals.needs_reply:
+            return signals
+        return prioritized(replace(signals, relevance=relevance, needs_reply=need),
+                           followers=followers, high_reach=self.high_reach)

@@ -42,5 +42,6 @@ def sentiment(inv: Invocation, deps: Deps) -> Result:
     value = parse_sentiment(word)
     if value is None:
         raise UsageError(f"expected {', '.join(SENTIMENTS)}, not {quoted(word)}")
-    m = deps.store.correct_sentiment(mention_id=mid, sentiment=value, actor=inv.actor)
+    m = deps.store.correct_sentiment(mention_id=mid, sentiment=value, actor=inv.actor,
+                                     high_reach=deps.high_reach)
     return Result(text=f"#{m.id} is {m.sentiment} now (set by {inv.actor}).")

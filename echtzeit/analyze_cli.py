@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from bot.query import Matcher
     from bot.settings import Settings
     from bot.store import Store
-    from bot.triage import BrandTerms
+    from bot.triage import BrandTerms, Signals
 
 # A post's text is read up to this many characters (bot.triage reads 2,000 of them anyway);
 # a longer line is still answered.
@@ -38,10 +38,14 @@ def analyze_lines(
     matcher: Matcher | None = None,
     detector: LanguageDetector | None = None,
     high_reach: int = 10_000,
+    triage: Callable[..., Signals] | None = None,
 ) -> Iterator[dict[str, Any]]:
     """One result object per non-blank line, in order. `brand`: the brand to weigh every post
-    against; else `matcher` over `brands` picks the brand a post matches (if any)."""
+    against; else `matcher` over `brands` picks the brand a post matches (if any). `triage`:
+    the pipeline's analyze function (echtzeit.wiring.triage_function; default bot.triage's)."""
     from bot.triage import UNKNOWN, analyze
+
+    run = triage or analyze
 
     for number, line in enumerate(lines, 1):
         if not line.strip():
@@ -70,8 +74,8 @@ def analyze_lines(
             lang = detector.detect(text) or UNKNOWN
         weighed = brand if brand is not None else _matched(text, lang, network, raw,
                                                             brands, matcher)
-        signals = analyze(text, lang=lang, network=network, brand=weighed,
-                          followers=followers, high_reach=high_reach)
+        signals = run(text, lang=lang, network=network, brand=weighed,
+                      followers=followers, high_reach=high_reach)
         out: dict[str, Any] = {
             "id": post_id, "language": signals.language, "sentiment": signals.sentiment,
             "sentiment_score": signals.sentiment_score, "needs_reply": signals.needs_reply,
@@ -100,7 +104,8 @@ def _matched(text: str, lang: str | None, network: str | None, raw: dict[str, An
 
 
 def register(app: typer.Typer, *, settings: Callable[[], Settings],
-             open_store: Callable[[str], Store]) -> None:
+             open_store: Callable[[str], Store],
+             triage: Callable[[], Callable[..., Signals]] | None = None) -> None:
     """Add `echtzeit analyze` to the CLI."""
 
     @app.command("analyze")
@@ -152,7 +157,8 @@ def register(app: typer.Typer, *, settings: Callable[[], Settings],
         with file.open(encoding="utf-8", errors="replace") as fh:
             for result in analyze_lines(fh, brand=weighed, brands=brands, matcher=matcher,
                                         detector=detector,
-                                        high_reach=s.high_reach_followers):
+                                        high_reach=s.high_reach_followers,
+                                        triage=triage() if triage is not None else None):
                 typer.echo(json.dumps(result, ensure_ascii=False))
 
 

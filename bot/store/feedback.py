@@ -12,8 +12,9 @@ from sqlmodel import Session, col, select
 
 from bot.domain import OPEN_STATUSES, MentionStatus
 from bot.errors import NotFound
-from bot.models import Feedback, Mention, TeamModel, table
+from bot.models import Author, Feedback, Mention, TeamModel, table
 from bot.store.base import StoreBase
+from bot.triage import rank
 from bot.triage.feedback import (
     CLOSING_REASON,
     EXPLICIT,
@@ -29,12 +30,18 @@ NEUTRAL_BASE = 0.5
 
 
 def base_score(m: Mention, target: str, given: Mapping[str, float] | None) -> float:
-    """The base model's score the label corrects: given by the caller, else the mention's own
-    column (relevance, needs_reply: migration 0008_triage), else undecided (0.5)."""
+    """The score the label corrects: given by the caller, else the mention's own column
+    (`relevance`, `needs_reply`: migration 0008_triage; what the pipeline stored), else
+    undecided (0.5) for a mention stored before these were scored."""
     if given is not None and target in given:
         return float(given[target])
-    value = getattr(m, target, None)
-    return float(value) if isinstance(value, int | float) else NEUTRAL_BASE
+    if target == "relevance":
+        value = m.relevance
+    elif target == "needs_reply":
+        value = m.needs_reply
+    else:
+        raise ValueError(f"no base score for {target!r}")
+    return float(value) if value is not None else NEUTRAL_BASE
 
 
 class FeedbackStore(StoreBase):
@@ -58,9 +65,12 @@ class FeedbackStore(StoreBase):
             self._learn(s, m, action=action, actor=actor, base=base)
             return m
 
-    def correct_sentiment(self, *, mention_id: int, sentiment: str, actor: str) -> Mention:
+    def correct_sentiment(self, *, mention_id: int, sentiment: str, actor: str,
+                          high_reach: int = 10_000) -> Mention:
         """A person's sentiment for a mention: shown on its card from now on, counted by the
-        reports, kept as a labelled example and recorded as a `sentiment_corrected` event."""
+        reports, kept as a labelled example and recorded as a `sentiment_corrected` event. The
+        priority follows (bot.triage.rank over the stored needs-reply, relevance and the
+        author's followers; `high_reach`: the settings' high_reach_followers)."""
         if sentiment not in SENTIMENTS:
             raise ValueError(f"not a sentiment: {sentiment!r}")
         with self.session() as s:
@@ -74,6 +84,12 @@ class FeedbackStore(StoreBase):
             m.sentiment = sentiment
             m.sentiment_score = SENTIMENT_SCORE[sentiment]
             m.sentiment_by = actor[:200]
+            if m.needs_reply is not None:  # scored (0008_triage); older mentions keep theirs
+                author = s.get(Author, m.author_id)
+                m.priority = rank(sentiment=sentiment, needs_reply=m.needs_reply,
+                                  relevance=m.relevance,
+                                  followers=author.followers if author is not None else None,
+                                  high_reach=high_reach).value
             self._label(s, m, target=SENTIMENT, label=sentiment, source=SENTIMENT,
                         explicit=True, actor=actor, base=old_score)
             return m

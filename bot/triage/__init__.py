@@ -12,7 +12,7 @@ scores, very long text is read up to its first 2,000 characters.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 from bot.domain import Priority
@@ -21,7 +21,7 @@ from bot.triage.model import LinearModel, shipped
 from bot.triage.signals import BrandTerms, needs_reply, relevance
 
 __all__ = ["COMPLAINT_NEEDS_REPLY", "LOW_RELEVANCE", "UNKNOWN", "BrandTerms", "Signals",
-           "analyze", "rank", "sentiment"]
+           "analyze", "prioritized", "rank", "sentiment"]
 
 SentimentLabel = Literal["negative", "neutral", "positive"]
 # The language reported when none was given and none could be told.
@@ -136,6 +136,16 @@ def analyze(text: str, *, lang: str | None = None, network: str | None = None,
                  followers=followers, high_reach=high_reach)
     return Signals(language=language, sentiment=result.label, sentiment_score=result.score,
                    needs_reply=reply, relevance=rel, priority=level.value)
+
+
+def prioritized(signals: Signals, *, followers: int | None = None,
+                high_reach: int = 10_000) -> Signals:
+    """`signals` with the priority `rank` gives their sentiment, needs-reply and relevance: after
+    a team's correction (bot.triage.learn) or another model's answer (bot.triage.external)
+    changed them."""
+    level = rank(sentiment=signals.sentiment, needs_reply=signals.needs_reply,
+                 relevance=signals.relevance, followers=followers, high_reach=high_reach)
+    return replace(signals, priority=level.value)
 
 
 _detector = None

@@ -45,6 +45,7 @@ from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from bot.settings import EchtzeitSettings
+from bot.triage import BrandTerms, Signals, analyze, prioritized
 
 log = logging.getLogger(__name__)
 
@@ -134,12 +135,32 @@ def with_classifier(analyze: Callable[..., S], classifier: Classifier | None
         return analyze
 
     def analyzed(text: str, *, lang: str | None = None, network: str | None = None,
-                 brand: str | None = None) -> S:
-        signals = analyze(text, lang=lang, network=network, brand=brand)
+                 brand: object = None, **rest: Any) -> S:
+        # `rest`: what else `analyze` takes (bot.triage's: followers, high_reach).
+        signals = analyze(text, lang=lang, network=network, brand=brand, **rest)
         found = getattr(signals, "language", None)
+        name = brand if brand is None or isinstance(brand, str) else getattr(brand, "name", None)
         return apply(signals, classifier.classify(
             text, lang=lang or (found if isinstance(found, str) else None), network=network,
-            brand=brand))
+            brand=name if isinstance(name, str) else None))
+
+    return analyzed
+
+
+def triage_analyzer(classifier: Classifier | None) -> Callable[..., Signals]:
+    """The analyze function of a process: bot.triage's `analyze`, or, with a model configured,
+    that model's answer put in and the priority recomputed from the signals it changed. The
+    pipeline and `echtzeit analyze` both take theirs from here (echtzeit/wiring.py)."""
+    if classifier is None:
+        return analyze
+    wrapped = with_classifier(analyze, classifier)
+
+    def analyzed(text: str, *, lang: str | None = None, network: str | None = None,
+                 brand: BrandTerms | None = None, followers: int | None = None,
+                 high_reach: int = 10_000) -> Signals:
+        signals = wrapped(text, lang=lang, network=network, brand=brand, followers=followers,
+                          high_reach=high_reach)
+        return prioritized(signals, followers=followers, high_reach=high_reach)
 
     return analyzed
 

@@ -25,6 +25,7 @@ from bot.triage.external import (
     apply,
     build_classifier,
     hashed_bow,
+    triage_analyzer,
     with_classifier,
 )
 
@@ -176,6 +177,29 @@ def test_with_classifier_wraps_the_base_analysis(tmp_path: Path) -> None:
     got = wrapped("broken again", network="x", brand="Acme")
     assert (got.language, got.sentiment, got.priority) == ("en", "negative", "normal")
     assert got.needs_reply > 0.9 and got.relevance is not None and got.relevance > 0.95
+
+
+def test_the_process_analyze_function_puts_the_model_in_and_ranks_again(
+    tmp_path: Path
+) -> None:
+    """triage_analyzer: what the pipeline and `echtzeit analyze` both call (echtzeit.wiring);
+    the shipped model alone when off, else the model's answer with the priority that follows."""
+    from bot.triage import analyze as base_analyze
+    from bot.triage.brands import brand_terms
+
+    assert triage_analyzer(None) is base_analyze
+    model = build_classifier(settings(kind="onnx", onnx_dir=make_model(tmp_path / "m")))
+    run = triage_analyzer(model)
+    acme = brand_terms("Acme", "acme")
+    text = "acme aurora: broken again"
+    plain = base_analyze(text, lang="en", brand=acme, followers=50_000)
+    got = run(text, lang="en", brand=acme, followers=50_000)
+    assert plain.relevance is not None and plain.relevance >= 0.3 and plain.priority == "urgent"
+    # The model says negative but not about the brand ("aurora"): not urgent, as bot.triage.rank
+    # caps a post under relevance 0.3 at normal.
+    assert got.sentiment == "negative" and got.relevance is not None and got.relevance < 0.3
+    assert got.priority == "normal"
+    assert run("acme: broken again", lang="en", brand=acme, followers=50_000).priority == "urgent"
 
 
 # --- an OpenAI-compatible endpoint ------------------------------------------------------------
