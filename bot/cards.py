@@ -24,6 +24,32 @@ ACTIONS_BY_STATUS: dict[str, tuple[str, ...]] = {
 
 OPEN = OPEN_STATUSES
 
+# Feedback the team gives on a card (bot/triage/feedback.py): "not about us" and "no reply
+# needed" while the mention is open; a sentiment correction (one action per other sentiment)
+# wherever the card has buttons at all.
+FEEDBACK_ACTIONS_BY_STATUS: dict[str, tuple[str, ...]] = {
+    MentionStatus.NEW.value: ("notus", "noreply"),
+    MentionStatus.CLAIMED.value: ("notus", "noreply"),
+}
+SENTIMENT_ACTION = "sentiment_"
+SENTIMENT_LABELS = ("negative", "neutral", "positive")
+
+
+def button_command(action: str, mention_id: int) -> tuple[str, str]:
+    """The command (name, arguments) behind a card's button: `sentiment_negative` on #42 is
+    `sentiment 42 negative`; the others take the mention id alone (Mute: see each adapter)."""
+    if action.startswith(SENTIMENT_ACTION):
+        return "sentiment", f"{mention_id} {action.removeprefix(SENTIMENT_ACTION)}"
+    return action, str(mention_id)
+
+
+def feedback_actions(status: str, sentiment: str) -> tuple[str, ...]:
+    """The feedback buttons of a card in this state: see FEEDBACK_ACTIONS_BY_STATUS."""
+    if not ACTIONS_BY_STATUS.get(status):
+        return ()
+    return FEEDBACK_ACTIONS_BY_STATUS.get(status, ()) + tuple(
+        SENTIMENT_ACTION + s for s in SENTIMENT_LABELS if s != sentiment)
+
 
 @dataclass(frozen=True, slots=True)
 class Card:
@@ -81,11 +107,20 @@ class Card:
     # the edited one); renderers say so.
     deleted: bool = False
     edited: bool = False
+    # bot.triage: how much the post calls for an answer and how surely it is about the brand
+    # (0..1; None for mentions stored before these were scored).
+    needs_reply: float | None = None
+    relevance: float | None = None
+    # The team's feedback buttons (feedback_actions): rendered apart from `actions`.
+    feedback: tuple[str, ...] = ()
+    # Who corrected the sentiment shown (None: the model's label).
+    sentiment_by: str | None = None
 
     @property
     def marks(self) -> str:
         """"deleted" / "edited" / "" for the renderers' status line."""
         return "deleted" if self.deleted else "edited" if self.edited else ""
+
 
 
     @property
@@ -105,6 +140,16 @@ class Card:
         if self.draft_state == "approved":
             return f"{origin} by {self.draft_by}{edited}: approved by {self.draft_decided_by}"
         return None
+
+
+def triage_text(card: Card) -> str:
+    """"needs reply 82% · relevance 91%", the parts that are known ("" when neither is)."""
+    parts = []
+    if card.needs_reply is not None:
+        parts.append(f"needs reply {round(card.needs_reply * 100)}%")
+    if card.relevance is not None:
+        parts.append(f"relevance {round(card.relevance * 100)}%")
+    return " · ".join(parts)
 
 
 def _actions(view: MentionView, reply_networks: Container[str] | None,
@@ -181,6 +226,10 @@ def card_for(view: MentionView, *, reply_networks: Container[str] | None = None,
         person=view.person,
         deleted=m.deleted_at is not None,
         edited=m.edited_at is not None,
+        needs_reply=m.needs_reply,
+        relevance=m.relevance,
+        feedback=feedback_actions(m.status, m.sentiment),
+        sentiment_by=m.sentiment_by,
     )
 
 

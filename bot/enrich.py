@@ -1,11 +1,12 @@
 """What the pipeline adds to a matched post: language, sentiment, priority, dedupe keys.
 
 Language: lingua (Apache-2.0), only for the configured languages (`ECHTZEIT_LANGUAGES`), built
-lazily on first use because its models take a while to load and tens of MB each. Sentiment: VADER
-(MIT) for English and for languages without a model of their own; for German the polarity lexicon
-of Pattern shipped in textblob-de (MIT/BSD), applied as textblob-de does but without NLTK
-(bot.sentiment_de); each is loaded when the first post that needs it comes. Both are published,
-rule-based lexicon methods: fast and explainable.
+lazily on first use because its models take a while to load and tens of MB each. Sentiment,
+needs-reply, relevance and priority: bot.triage (`analyze`; the shipped linear models for
+English and German, docs/triage.md). The lexicon methods it replaced stay as
+`LexiconSentiment` for comparison (bench/triage.py): VADER (MIT) for English and other
+languages, for German the polarity lexicon of Pattern shipped in textblob-de (MIT/BSD), applied
+as textblob-de does but without NLTK (bot.sentiment_de).
 """
 
 from __future__ import annotations
@@ -195,7 +196,19 @@ class SentimentScore:
 
 
 class SentimentAnalyzer:
-    """English (and fallback) through VADER, German through textblob-de's Pattern lexicon."""
+    """The default sentiment: the shipped triage model (bot.triage.sentiment), English and
+    German; another language is scored with the English model."""
+
+    def score(self, text: str, language: str | None) -> SentimentScore:
+        from bot.triage import sentiment
+
+        result = sentiment(text, language)
+        return SentimentScore(label=Sentiment(result.label), score=result.score)
+
+
+class LexiconSentiment:
+    """The former default, kept as a baseline: English (and fallback) through VADER, German
+    through textblob-de's Pattern lexicon."""
 
     def __init__(self, *, threshold: float = 0.05) -> None:
         self.threshold = threshold

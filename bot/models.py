@@ -99,6 +99,9 @@ class Route(SQLModel, table=True):
     # at their end (migration 0013_quiet). None: never quiet.
     quiet_hours: str | None = Field(default=None, max_length=300)
     quiet_timezone: str | None = Field(default=None, max_length=64)
+    # Only mentions at least this relevant to the brand (0..1); the others are stored, not
+    # carded, and counted as noise (0008_triage).
+    min_relevance: float = Field(default=0.0, sa_column_kwargs={"server_default": "0"})
 
 
 class Revision(SQLModel, table=True):
@@ -210,6 +213,10 @@ class Mention(SQLModel, table=True):
     sentiment: str = Field(default="neutral", max_length=16)
     sentiment_score: float = 0.0
     priority: str = Field(default="normal", max_length=16)
+    # bot.triage: how much it calls for an answer, how surely it is about the brand (0..1;
+    # None for mentions stored before 0008_triage).
+    needs_reply: float | None = None
+    relevance: float | None = None
     likes: int | None = None
     reposts: int | None = None
     replies: int | None = None
@@ -226,6 +233,9 @@ class Mention(SQLModel, table=True):
     # edited (the text above is the new one); migration 0011_publish.
     deleted_at: datetime | None = _ts(nullable=True)
     edited_at: datetime | None = _ts(nullable=True)
+    # Who corrected the sentiment (`sentiment <id> negative|neutral|positive`; 0009_feedback);
+    # None: the model's own label.
+    sentiment_by: str | None = Field(default=None, max_length=200)
 
 
 class Delivery(SQLModel, table=True):
@@ -414,6 +424,51 @@ class Credential(SQLModel, table=True):
     origin: str = Field(max_length=64)
     lease_holder: str | None = Field(default=None, max_length=100)
     lease_until: datetime | None = _ts(nullable=True)
+    updated_at: datetime = _ts()
+
+
+# --- Learning from the team (migration 0009_feedback) ----------------------------------------
+
+
+class Feedback(SQLModel, table=True):
+    """A labelled example from the team: a button or command ("not about us", "no reply
+    needed", a sentiment correction) or what staff did anyway (replied, ignored, resolved).
+    One row per mention and target; an explicit label replaces an implicit one, never the
+    other way round (bot/triage/feedback.py)."""
+
+    __tablename__ = "feedback"
+    __table_args__ = (
+        sa.UniqueConstraint("mention_id", "target"),
+        sa.Index("ix_feedback_brand_target_at", "brand_id", "target", "at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    brand_id: int = Field(foreign_key="brand.id")
+    mention_id: int = Field(foreign_key="mention.id")
+    target: str = Field(max_length=16)  # relevance | needs_reply | sentiment
+    label: str = Field(max_length=16)  # "1"/"0" for relevance and needs_reply; a sentiment
+    source: str = Field(max_length=16)  # notus | noreply | sentiment | replied | ignored | ...
+    explicit: bool = False  # said by a person (a button or command), not inferred
+    # The base model's score when the label was given (relevance, needs_reply): what the
+    # team model learnt to correct; None: unknown (0.5 assumed).
+    base: float | None = None
+    actor: str = Field(max_length=200)
+    at: datetime = _ts()
+
+
+class TeamModel(SQLModel, table=True):
+    """A brand's learnt correction of one score (relevance or needs_reply): sparse logistic
+    weights on hashed tokens, added in logit space to the base score (bot/triage/learn.py).
+    Updated in the transaction that records the feedback, so every replica reads the same
+    weights; `version` counts the updates, so readers reload only what changed."""
+
+    __tablename__ = "team_model"
+
+    brand_id: int = Field(foreign_key="brand.id", primary_key=True)
+    target: str = Field(primary_key=True, max_length=16)
+    version: int = 0
+    examples: int = 0
+    weights: bytes = Field(sa_column=sa.Column(sa.LargeBinary(), nullable=False))
     updated_at: datetime = _ts()
 
 

@@ -17,18 +17,14 @@ from sqlalchemy.exc import IntegrityError
 
 from bot.clock import utcnow
 from bot.domain import Post
-from bot.enrich import (
-    LanguageDetector,
-    SentimentAnalyzer,
-    canonical_url,
-    priority,
-    text_hash,
-)
+from bot.enrich import LanguageDetector, canonical_url, text_hash
 from bot.identities import author_keys
 from bot.models import Route
 from bot.query import Candidate, Matcher, QueryError
 from bot.store import NewMention, Store
 from bot.stories import hints as story_hints
+from bot.triage import UNKNOWN, BrandTerms, Signals, analyze, prioritized
+from bot.triage.brands import brand_terms
 
 log = logging.getLogger(__name__)
 
@@ -89,22 +85,29 @@ class Pipeline:
         repost_window: timedelta = timedelta(hours=24),
         high_reach_followers: int = 10_000,
         language: LanguageDetector | None = None,
-        sentiment: SentimentAnalyzer | None = None,
         now: Callable[[], datetime] = utcnow,
         flood: FloodGate | None = None,
         story_window: timedelta = timedelta(hours=24),
+        triage: Callable[..., Signals] = analyze,
     ) -> None:
         self.store = store
         self.story_window = story_window
+        # The one analyze function of the process (echtzeit.wiring: bot.triage's, or with the
+        # configured model of bot.triage.external); `echtzeit analyze` gets the same.
+        self.triage = triage
+        # Each brand's correction of relevance and needs-reply, learnt from its team's feedback
+        # (bot.triage.learn); reloaded where it changed before each batch, so every replica
+        # applies what any of them learnt.
+        self.team = store.team_models()
         self.flood = flood
         self.repost_window = repost_window
         self.high_reach = high_reach_followers
         self.language = language or LanguageDetector()
-        self.sentiment = sentiment or SentimentAnalyzer()
         self.now = now
         self._revision = -1
         self._matcher = Matcher.build({})
         self._routes: dict[int, list[Route]] = {}
+        self._terms: dict[int, BrandTerms] = {}
 
     # --- the brands' queries ------------------------------------------------------------------
 
@@ -129,7 +132,11 @@ class Pipeline:
         routes: dict[int, list[Route]] = {}
         for r in self.store.routes():
             routes.setdefault(r.brand_id, []).append(r)
+        # What relevance weighs per brand: its name and its query's terms (bot.triage.brands).
+        terms = {int(b.id): brand_terms(b.name, b.query)
+                 for b in self.store.brands() if b.id is not None}
         self._matcher, self._routes, self._revision = matcher, routes, revision
+        self._terms = terms
         return True
 
     def match(
@@ -179,6 +186,7 @@ class Pipeline:
         report.matched = len(matched)
         if not matched:
             return report
+        self.team.refresh()
 
         urls = self.store.known_canonical_urls(canonical_url(p.url) for p, _, _ in matched)
         hashes = {(id(p), b): text_hash(p.text) for p, b, _ in matched}
@@ -245,7 +253,14 @@ class Pipeline:
     def _enrich(
         self, post: Post, brand_id: int, lang: str | None, thash: str, curl: str
     ) -> NewMention:
-        sentiment = self.sentiment.score(post.text, lang)
+        # One function for every triage signal, the same that `echtzeit analyze` calls; then
+        # what the brand's team taught, before the mention is stored and routed (a route's
+        # minimum relevance weighs the corrected relevance).
+        followers = post.author.followers
+        signals = self.triage(post.text, lang=lang or UNKNOWN, network=post.network,
+                              brand=self._terms.get(brand_id), followers=followers,
+                              high_reach=self.high_reach)
+        signals = self._taught(signals, brand_id, post, followers)
         return NewMention(
             brand_id=brand_id,
             network=post.network,
@@ -258,11 +273,11 @@ class Pipeline:
             text=post.text,
             text_hash=thash,
             language=lang,
-            sentiment=sentiment.label.value,
-            sentiment_score=sentiment.score,
-            priority=priority(
-                followers=post.author.followers, sentiment=sentiment, high_reach=self.high_reach
-            ).value,
+            sentiment=signals.sentiment,
+            sentiment_score=signals.sentiment_score,
+            priority=signals.priority,
+            needs_reply=signals.needs_reply,
+            relevance=signals.relevance,
             created_at=post.created_at,
             likes=post.likes,
             reposts=post.reposts,
@@ -272,3 +287,17 @@ class Pipeline:
             if self.story_window else None,
             author_keys=author_keys(post.network, post.author.handle, post.author.proofs),
         )
+
+    def _taught(self, signals: Signals, brand_id: int, post: Post,
+                followers: int | None) -> Signals:
+        """`signals` with relevance and needs-reply corrected by the brand's team model, and the
+        priority that follows from them; unchanged for a brand without feedback."""
+        base_relevance = signals.relevance
+        rel, need = self.team.adjust(
+            brand_id, post.text, network=post.network, needs_reply=signals.needs_reply,
+            relevance=base_relevance if base_relevance is not None else 0.5)
+        relevance = rel if base_relevance is not None else None
+        if relevance == base_relevance and need == signals.needs_reply:
+            return signals
+        return prioritized(replace(signals, relevance=relevance, needs_reply=need),
+                           followers=followers, high_reach=self.high_reach)

@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Callable
 from typing import cast
 
 from bot.errors import Conflict, NotFound
-from commands import admin, digest, drafts, mentions, people, publishing, queue
+from commands import admin, digest, drafts, feedback, mentions, people, publishing, queue
 from commands.base import (
     CommandSpec,
     Deps,
@@ -53,8 +53,12 @@ COMMANDS: tuple[CommandSpec, ...] = (
     CommandSpec("resolve", "resolve <id>", mentions.resolve, Role.RESPONDER),
     CommandSpec("ignore", "ignore <id> [reason]", mentions.ignore, Role.RESPONDER),
     CommandSpec("mute", "mute <network> <author>", mentions.mute, Role.RESPONDER),
+    CommandSpec("notus", "notus <id>", feedback.notus, Role.RESPONDER),
+    CommandSpec("noreply", "noreply <id>", feedback.noreply, Role.RESPONDER),
+    CommandSpec("sentiment", "sentiment <id> negative|neutral|positive", feedback.sentiment,
+                Role.RESPONDER),
     CommandSpec("settle", "settle <reply-id> posted|failed", mentions.settle, Role.RESPONDER),
-    CommandSpec("list", "list [open|mine|all|<brand>]", mentions.list_),
+    CommandSpec("list", "list [open|mine|all|noise|<brand>]", mentions.list_),
     CommandSpec("show", "show <id>", mentions.show),
     CommandSpec("queue", "queue [pin|unpin]", queue.queue),
     CommandSpec("story", "story <id>", people.story),

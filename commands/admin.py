@@ -24,10 +24,21 @@ def _check_query(query: str) -> str:
         raise UsageError(str(exc)) from None
 
 
+def _relevance(value: str) -> float:
+    try:
+        number = float(value)
+    except ValueError:
+        number = -1.0
+    if not 0.0 <= number <= 1.0:
+        raise UsageError(f"relevance must be a number from 0 to 1, not {quoted(value)}")
+    return number
+
+
 def brand(inv: Invocation, deps: Deps) -> Result:
     """Manage brands: `brand list`, `brand add <name> <query>`, `brand query <name> <query>`,
-    `brand route <name> <platform>:<channel> [networks=a,b] [min=low|normal|high|urgent]`,
-    `brand unroute <name> <platform>:<channel>`. Quote names with spaces: "Acme Rockets"."""
+    `brand route <name> <platform>:<channel> [networks=a,b] [min=low|normal|high|urgent]
+    [relevance=0.4]`, `brand unroute <name> <platform>:<channel>`. Quote names with spaces:
+    "Acme Rockets"."""
     sub, rest = first_token(inv.args)
     if sub == "list":
         brands = deps.store.brands()
@@ -38,6 +49,8 @@ def brand(inv: Invocation, deps: Deps) -> Result:
             routes = ", ".join(f"{r.platform}:{r.channel}"
                                + (f" (quiet {r.quiet_hours} {r.quiet_timezone})"
                                   if r.quiet_hours else "")
+                               + (f" (relevance >= {r.min_relevance:g})" if r.min_relevance
+                                  else "")
                                for r in deps.store.routes(brand_id=b.id)) or "no route"
             rule = f"; {describe_approval(b)}" if b.approval == "required" else ""
             lines.append(f"{b.name}: {b.query}  ->  {routes}{rule}")
@@ -67,6 +80,7 @@ def brand(inv: Invocation, deps: Deps) -> Result:
         minimum = "low"
         quiet: str | None = None
         zone: str | None = None
+        relevance = 0.0
         try:
             words = shlex.split(options)
         except ValueError as exc:
@@ -81,10 +95,12 @@ def brand(inv: Invocation, deps: Deps) -> Result:
                 quiet = value
             elif key == "tz" and value:
                 zone = value
+            elif key == "relevance":
+                relevance = _relevance(value)
             else:
                 raise UsageError(f"unknown route option {quoted(option)}: expected networks=a,b, "
-                                 f"min={'|'.join(PRIORITY_ORDER)}, quiet=22:00-07:00 or "
-                                 "tz=Europe/Berlin")
+                                 f"min={'|'.join(PRIORITY_ORDER)}, relevance=0..1, "
+                                 "quiet=22:00-07:00 or tz=Europe/Berlin")
         if quiet is not None and zone is None:
             from commands.digest import builder
 
@@ -97,11 +113,13 @@ def brand(inv: Invocation, deps: Deps) -> Result:
             except QuietHoursError as exc:
                 raise UsageError(str(exc)) from None
         deps.store.add_route(brand=name, platform=platform, channel=channel, networks=networks,
-                             min_priority=minimum, quiet_hours=quiet, quiet_timezone=zone,
-                             actor=inv.actor)
+                             min_priority=minimum, min_relevance=relevance, quiet_hours=quiet,
+                             quiet_timezone=zone, actor=inv.actor)
         return Result(text=f"{name} goes to {platform}:{channel}"
                            + (f" ({', '.join(networks)})" if networks else "")
                            + (f", {minimum} priority and up" if minimum != "low" else "")
+                           + (f"; below relevance {relevance:g} a mention is stored, not carded "
+                              f"(list noise)" if relevance else "")
                            + (f"; quiet {quiet} ({zone}): only high and urgent cards then, "
                               "the rest in one catch-up at the end" if quiet else "") + ".")
     if sub == "approval":

@@ -87,6 +87,9 @@ class Deps:
     # None: bot.reporting.digest.builder's defaults.
     digest: DigestBuilder | None = None
     in_flight: InFlight = field(default_factory=InFlight)
+    # Followers from which an author counts as high reach (Settings.high_reach_followers), for
+    # the priority a sentiment correction recomputes.
+    high_reach: int = 10_000
     # Posting on the brand's own accounts (prepared posts), per network.
     publishers: Mapping[str, Publisher] = field(default_factory=dict)
     # The queue view's builder (time zone of "today", the on-call hook); None: built from

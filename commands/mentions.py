@@ -201,8 +201,12 @@ def mute(inv: Invocation, deps: Deps) -> Result:
 
 
 def list_(inv: Invocation, deps: Deps) -> Result:
-    """Show mentions: `list` (open), `list mine`, `list all`, or `list <brand>`."""
+    """Show mentions: `list` (open), `list mine`, `list all`, `list <brand>`, or `list noise
+    [brand]` (stored but not carded: below a route's minimum relevance)."""
     what = inv.args.strip()
+    sub, rest = first_token(what)
+    if sub == "noise":
+        return _noise(rest.strip(), deps)
     statuses: tuple[str, ...] = OPEN_STATUSES
     assignee = None
     brand_id = None
@@ -232,6 +236,21 @@ def _person_history(deps: Deps, view: MentionView, identity_id: int) -> list[His
         for m in deps.store.identity_history(identity_id=identity_id, limit=9)
         if m.id != view.mention.id
     ][:8]
+
+
+def _noise(brand: str, deps: Deps) -> Result:
+    brand_id = None
+    if brand:
+        try:
+            brand_id = deps.store.brand(name=brand).id
+        except NotFound:
+            raise UsageError(f"no brand named {quoted(brand)}") from None
+    views = deps.store.list_noise(brand_id=brand_id)
+    if not views:
+        return Result(text="No mentions hidden as noise.", ephemeral=True)
+    return Result(text=f"{len(views)} mention(s) hidden as noise (below a route's minimum "
+                       "relevance), newest first:", ephemeral=True,
+                  cards=[deps.card(v) for v in views])
 
 
 def show(inv: Invocation, deps: Deps) -> Result:

@@ -28,8 +28,9 @@ class Change(NamedTuple):
 
 
 def _options(networks: tuple[str, ...] | list[str], minimum: str,
-             quiet: str | None = None, zone: str | None = None) -> str:
+             quiet: str | None = None, zone: str | None = None, relevance: float = 0.0) -> str:
     return (f"{', '.join(networks) or 'all networks'}; {minimum} priority and up"
+            + (f"; relevance {relevance:g} and up" if relevance else "")
             + (f"; quiet {quiet} {zone}" if quiet else ""))
 
 
@@ -69,25 +70,27 @@ def changes(store: Store, plan: Plan, *, actor: str) -> list[Change]:
         for r in bp.routes:
             add = functools.partial(store.add_route, brand=name, platform=r.platform,
                                     channel=r.channel, networks=list(r.networks),
-                                    min_priority=r.min_priority, quiet_hours=r.quiet_hours,
+                                    min_priority=r.min_priority,
+                                    min_relevance=r.min_relevance, quiet_hours=r.quiet_hours,
                                     quiet_timezone=r.quiet_timezone, actor=actor)
             old = have_routes.get((r.platform, r.channel))
             if old is None:
-                options = _options(r.networks, r.min_priority, r.quiet_hours, r.quiet_timezone)
+                options = _options(r.networks, r.min_priority, r.quiet_hours, r.quiet_timezone,
+                                   r.min_relevance)
                 out.append(Change(f"+ route {shown} -> {r.target}"
                                   + (f" ({options})" if r.networks or r.min_priority != "low"
-                                     or r.quiet_hours else ""), add))
+                                     or r.quiet_hours or r.min_relevance else ""), add))
                 continue
             old_networks = [n for n in old.networks.split(",") if n]
             if (set(old_networks) != set(r.networks) or old.min_priority != r.min_priority
+                    or (old.min_relevance or 0.0) != r.min_relevance
                     or old.quiet_hours != r.quiet_hours
                     or (r.quiet_hours and old.quiet_timezone != r.quiet_timezone)):
                 was = _options(old_networks, old.min_priority, old.quiet_hours,
-                               old.quiet_timezone)
-                out.append(Change(
-                    f"~ route {shown} -> {r.target}: "
-                    f"{_options(r.networks, r.min_priority, r.quiet_hours, r.quiet_timezone)} "
-                    f"(was {was})", add))
+                               old.quiet_timezone, old.min_relevance or 0.0)
+                now = _options(r.networks, r.min_priority, r.quiet_hours, r.quiet_timezone,
+                               r.min_relevance)
+                out.append(Change(f"~ route {shown} -> {r.target}: {now} (was {was})", add))
         out.extend(_approval_changes(store, bp, have, name, actor))
         for network, minutes in bp.sla.items():
             before = have_sla.get(network)

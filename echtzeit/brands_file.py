@@ -5,7 +5,7 @@
         query: '"acme rockets" OR @acmerockets -jobs'
         routes:
           - slack:C0123CARDS                                   # every network, every priority
-          - {to: discord:1234567890, networks: [x, bluesky], min: high}
+          - {to: discord:1234567890, networks: [x, bluesky], min: high, relevance: 0.4}
           - {to: slack:C0456NIGHT, quiet: "22:00-07:00", tz: Europe/Berlin}  # docs/routing.md
         sla: {x: 30, facebook: 120}            # minutes to the first reply, per network
         oncall:                                # the escalation ladder (docs/workflow.md)
@@ -15,8 +15,9 @@
       thanks: "Thank you, {name}! - Team {brand}"
     prune: false                               # true: also remove what the file does not list
 
-Routes take the options of `brand route` (networks, min, quiet with its tz, which the file
-must name); route and SLA networks must be ones
+Routes take the options of `brand route` (networks, min, relevance: the minimum relevance
+0..1 below which a mention is stored but not carded, quiet with its tz, which the file must
+name); route and SLA networks must be ones
 Echtzeit knows (`known_networks`), in lower case. Top-level keys starting with `x-` are free
 for YAML anchors; any other unknown key is an error, as is a key given twice.
 
@@ -94,6 +95,7 @@ class RoutePlan:
     min_priority: str = "low"
     quiet_hours: str | None = None  # bot.quiet; in quiet_timezone
     quiet_timezone: str | None = None
+    min_relevance: float = 0.0
 
     @property
     def target(self) -> str:
@@ -212,6 +214,14 @@ class RouteEntry(_Entry):
     to: str
     networks: list[Network] = []
     min: str = "low"
+    relevance: float = 0.0
+
+    @field_validator("relevance")
+    @classmethod
+    def _relevance(cls, value: float) -> float:
+        if not 0.0 <= value <= 1.0:
+            raise ValueError(f"expected a minimum relevance from 0 to 1, not {value!r}")
+        return float(value)
     quiet: str | None = None
     tz: str | None = None
 
@@ -537,7 +547,8 @@ def load_plan(path: Path | str) -> Plan:
                 routes=tuple(RoutePlan(platform=r.to.partition(":")[0],
                                        channel=r.to.partition(":")[2],
                                        networks=tuple(r.networks), min_priority=r.min,
-                                       quiet_hours=r.quiet, quiet_timezone=r.tz)
+                                       quiet_hours=r.quiet, quiet_timezone=r.tz,
+                                       min_relevance=r.relevance)
                              for r in b.routes),
                 sla=dict(b.sla), approval=b.approval,
                 approval_networks=tuple(dict.fromkeys(b.approval_networks)),

@@ -12,15 +12,18 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from echtzeit import admin, digest_cli, query_cli
+from echtzeit import admin, analyze_cli, digest_cli, query_cli
 from integrations.chat.discord import cli as discord_cli
 from integrations.chat.slack import cli as slack_cli
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from bot.networks import Source
     from bot.pipeline import IngestReport
     from bot.settings import Settings
     from bot.store import Store
+    from bot.triage import Signals
     from echtzeit.config import Config
     from echtzeit.wiring import Desk
 
@@ -55,6 +58,13 @@ def _config() -> Config:
 
 def _settings() -> Settings:
     return _config().core
+
+
+def _triage() -> Callable[..., Signals]:
+    """The pipeline's analyze function (echtzeit.wiring.triage_function)."""
+    from echtzeit.wiring import triage_function
+
+    return triage_function(_config())
 
 
 def _logging(config: Config, *, quiet: bool = False) -> None:
@@ -248,6 +258,7 @@ def db_upgrade(
 
 digest_cli.register(app, settings=_settings, open_store=_open_store)
 admin.register(app, settings=_settings, open_store=_open_store)
+analyze_cli.register(app, settings=_settings, open_store=_open_store, triage=_triage)
 
 
 def _safe_url(url: str) -> str:

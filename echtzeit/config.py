@@ -19,6 +19,7 @@ from typing import TypeVar
 from pydantic import ValidationError
 
 from bot.settings import EchtzeitSettings, Settings, SettingsError, setting_errors
+from bot.triage.external import ClassifierSettings
 from integrations.ai.settings import AiSettings
 from integrations.chat.discord.settings import DiscordSettings
 from integrations.chat.slack.settings import SlackSettings
@@ -37,6 +38,7 @@ MODELS: tuple[tuple[str, type[EchtzeitSettings]], ...] = (
     ("Discord", DiscordSettings),
     *SECTIONS,
     ("AI drafts", AiSettings),
+    ("Bring your own triage model (optional)", ClassifierSettings),
 )
 
 M = TypeVar("M", bound=EchtzeitSettings)

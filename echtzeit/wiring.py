@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -33,6 +34,8 @@ from bot.runner import SourceService
 from bot.scheduler import Scheduler
 from bot.settings import Settings, SettingsError
 from bot.store import Store
+from bot.triage import Signals
+from bot.triage.external import ClassifierSettings, build_classifier, triage_analyzer
 from commands import Deps
 from echtzeit.config import Config
 from echtzeit.supervisor import Phase, Unit
@@ -44,6 +47,13 @@ from integrations.networks.replay import recording_publishers, recording_respond
 from integrations.networks.specs import SPECS
 
 log = logging.getLogger(__name__)
+
+
+def triage_function(config: Config) -> Callable[..., Signals]:
+    """The analyze function of this process, for the pipeline and `echtzeit analyze` alike:
+    bot.triage's shipped model, with the configured model's answer put in when
+    ECHTZEIT_CLASSIFIER_KIND is not off (bot.triage.external; off by default)."""
+    return triage_analyzer(build_classifier(config.get(ClassifierSettings)))
 
 
 def open_store(url: str) -> Store:
@@ -189,6 +199,7 @@ def build_desk(config: Config, url: str, *, replies_file: Path,
         # Models of the configured languages only, loaded on the first post that needs one.
         language=LanguageDetector(languages=settings.languages),
         flood=spikes,
+        triage=triage_function(config),
     )
     # The demo replays invented posts: it must never reach (or reply on) a real network.
     live = (build_networks(config.networks, store, zone=settings.timezone) if networks
@@ -200,7 +211,8 @@ def build_desk(config: Config, url: str, *, replies_file: Path,
                 digest=digests, drafter=build_drafter(config),
                 queue=QueueBuilder(store, timezone=settings.timezone,
                                    on_call=RotaOnCall(store)),
-                publishers=network_publishers(replies_file, live))
+                publishers=network_publishers(replies_file, live),
+                high_reach=settings.high_reach_followers)
     adapters, services = chat_adapters(config, deps)
     services = [*services, *(live.services if live is not None else [])]
     by_platform: dict[str, ChatAdapter] = {chat.platform: chat}

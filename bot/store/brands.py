@@ -86,6 +86,7 @@ class BrandStore(StoreBase):
         min_priority: str = "low",
         quiet_hours: str | None = None,
         quiet_timezone: str | None = None,
+        min_relevance: float = 0.0,
         actor: str,
     ) -> Route:
         """Create or replace a route (every option is set: what is not given is the default).
@@ -97,6 +98,8 @@ class BrandStore(StoreBase):
             QuietHours.parse(quiet_hours, quiet_timezone)
         else:
             quiet_hours = quiet_timezone = None
+        if not 0.0 <= min_relevance <= 1.0:
+            raise ValueError("minimum relevance must be between 0 and 1")
         with self.session() as s:
             b = self._brand_by_name(s, brand)
             existing = s.exec(
@@ -109,13 +112,15 @@ class BrandStore(StoreBase):
             route.min_priority = min_priority
             route.quiet_hours = quiet_hours
             route.quiet_timezone = quiet_timezone
+            route.min_relevance = min_relevance
             s.add(route)
             s.flush()
             self._bump(s, BRANDS_REVISION)
             self._event(s, kind="route_set", actor=actor, brand_id=b.id,
                         detail={"platform": platform, "channel": channel,
                                 "networks": list(networks), "min_priority": min_priority,
-                                "quiet_hours": quiet_hours, "quiet_timezone": quiet_timezone})
+                                "quiet_hours": quiet_hours, "quiet_timezone": quiet_timezone,
+                                "min_relevance": min_relevance})
             return route
 
     def remove_route(self, *, brand: str, platform: str, channel: str, actor: str) -> None:
@@ -139,6 +144,11 @@ class BrandStore(StoreBase):
             if brand_id is not None:
                 q = q.where(Route.brand_id == brand_id)
             return list(s.exec(q))
+
+
+def is_noise(route: Route, relevance: float | None) -> bool:
+    """Whether a mention is below the route's minimum relevance (never for unscored ones)."""
+    return relevance is not None and relevance < (route.min_relevance or 0.0)
 
 
 def route_accepts(route: Route, *, network: str, priority: str) -> bool:

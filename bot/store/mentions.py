@@ -14,7 +14,7 @@ from bot.errors import NotFound
 from bot.models import Author, Delivery, Event, Mention, Route, table
 from bot.quiet import route_quiet
 from bot.store.base import handle_key
-from bot.store.brands import route_accepts
+from bot.store.brands import is_noise, route_accepts
 from bot.store.identities import IdentityStore
 from bot.store.stories import StoryStore
 from bot.store.views import MentionView, NewMention
@@ -111,6 +111,7 @@ class MentionStore(StoryStore, IdentityStore):
                         "sentiment": m.sentiment, "sentiment_score": m.sentiment_score,
                         "priority": m.priority, "likes": m.likes, "reposts": m.reposts,
                         "replies": m.replies, "in_reply_to": m.in_reply_to, "echoes": m.echoes,
+                        "needs_reply": m.needs_reply, "relevance": m.relevance,
                         "created_at": m.created_at, "seen_at": now,
                         "status": MentionStatus.NEW.value, "assignee": None, "muted": muted,
                         "story_id": story_id,
@@ -127,7 +128,14 @@ class MentionStore(StoryStore, IdentityStore):
                     else:
                         state = DeliveryState.GROUPED.value
                 held = state == DeliveryState.PENDING.value and not is_urgent(m.priority)
-                deliveries = [] if muted else [
+                # A route's minimum relevance hides a probable false match from its channel:
+                # stored, never carded, counted as noise in the digest (`list noise`).
+                wanted = [] if muted else [
+                    r for r in routes.get(m.brand_id, [])
+                    if route_accepts(r, network=m.network, priority=m.priority)
+                ]
+                shown = [r for r in wanted if not is_noise(r, m.relevance)]
+                deliveries = [
                     {
                         "mention_id": mention_id, "platform": r.platform, "channel": r.channel,
                         "state": DeliveryState.HELD.value if held and id(r) in quiet else state,
@@ -137,8 +145,7 @@ class MentionStore(StoryStore, IdentityStore):
                         "message_ref": None, "needs_update": False, "created_at": now,
                         "sent_at": None,
                     }
-                    for r in routes.get(m.brand_id, [])
-                    if route_accepts(r, network=m.network, priority=m.priority)
+                    for r in shown
                 ]
                 if deliveries:
                     conn.execute(dt.insert(), deliveries)
@@ -147,7 +154,8 @@ class MentionStore(StoryStore, IdentityStore):
                     {
                         "kind": "muted" if muted else "stored", "mention_id": mention_id,
                         "brand_id": m.brand_id, "actor": "pipeline", "at": now,
-                        "detail": json.dumps({"channels": len(deliveries)}),
+                        "detail": json.dumps({"channels": len(deliveries),
+                                              "noise": len(wanted) - len(shown)}),
                     },
                 )
             for mention_id, count in (echoes or {}).items():
@@ -247,6 +255,22 @@ class MentionStore(StoryStore, IdentityStore):
                                           col(Mention.muted).is_(False))
             if assignee is not None:
                 q = q.where(Mention.assignee == assignee)
+            if brand_id is not None:
+                q = q.where(Mention.brand_id == brand_id)
+            ids = [i for i in s.exec(q.order_by(col(Mention.id).desc()).limit(limit)) if i]
+            views = self._views(s, ids)
+            return [views[i] for i in ids]
+
+    def list_noise(self, *, brand_id: int | None = None, limit: int = 20) -> list[MentionView]:
+        """Mentions hidden as noise: below the minimum relevance of a route of their brand, so
+        that route's channel got no card (`list noise`). Newest first, any status."""
+        with self.session() as s:
+            q = (select(Mention.id)
+                 .join(Route, col(Route.brand_id) == col(Mention.brand_id))
+                 .where(col(Mention.relevance).is_not(None),
+                        col(Mention.relevance) < col(Route.min_relevance),
+                        col(Mention.muted).is_(False))
+                 .distinct())
             if brand_id is not None:
                 q = q.where(Mention.brand_id == brand_id)
             ids = [i for i in s.exec(q.order_by(col(Mention.id).desc()).limit(limit)) if i]

@@ -7,10 +7,10 @@ from sqlmodel import Session, col, select
 from bot.domain import MentionStatus, ReplyState
 from bot.errors import Conflict, NotFound
 from bot.models import Author, Draft, Mention, Reply
-from bot.store.base import StoreBase
+from bot.store.feedback import FeedbackStore
 
 
-class ReplyStore(StoreBase):
+class ReplyStore(FeedbackStore):
     """Replies and their outcome on the network."""
 
     def record_reply(self, *, mention_id: int, text: str, by: str) -> Reply:
@@ -70,6 +70,8 @@ class ReplyStore(StoreBase):
             author = s.get(Author, m.author_id)
             if author is not None:
                 author.answered_count += 1
+            # An answer that went out: the post was about us and needed one.
+            self._learn(s, m, action="replied", actor=r.by)
             return r
 
     def reply_failed(self, *, reply_id: int, error: str, unknown: bool) -> Reply:

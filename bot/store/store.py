@@ -13,6 +13,7 @@ from bot.store.catchups import CatchUpStore
 from bot.store.credentials import CredentialStore
 from bot.store.cursors import CursorStore
 from bot.store.drafts import DraftStore
+from bot.store.feedback import FeedbackStore
 from bot.store.followers import FollowerStore
 from bot.store.mentions import MentionStore
 from bot.store.oncall import OnCallStore
@@ -40,5 +41,6 @@ class Store(
     BoardStore,
     PublishingStore,
     OnCallStore,
+    FeedbackStore,
 ):
     """All reads and writes of Echtzeit's state."""

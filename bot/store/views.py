@@ -43,6 +43,8 @@ class NewMention:
     story: StoryHints | None = None
     # Keys the author is known by or proved (bot.identities): ("own"|"proof", key) pairs.
     author_keys: tuple[tuple[str, str], ...] = ()
+    needs_reply: float | None = None
+    relevance: float | None = None
 
 
 @dataclass(frozen=True, slots=True)

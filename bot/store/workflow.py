@@ -10,11 +10,13 @@ from sqlmodel import col, select
 from bot.domain import MentionStatus
 from bot.errors import Conflict, NotFound
 from bot.models import Author, Event, Mention
-from bot.store.base import StoreBase, handle_key
+from bot.store.base import handle_key
+from bot.store.feedback import FeedbackStore
 
 
-class WorkflowStore(StoreBase):
-    """State changes of mentions, each with its event."""
+class WorkflowStore(FeedbackStore):
+    """State changes of mentions, each with its event (and the labels they teach the brand's
+    models: bot/triage/feedback.py)."""
 
     def events(self, *, mention_id: int | None = None, kind: str | None = None) -> list[Event]:
         with self.session() as s:
@@ -46,6 +48,7 @@ class WorkflowStore(StoreBase):
             if m.status == MentionStatus.RESOLVED.value:
                 raise Conflict(f"#{mention_id} is resolved already")
             m.status = MentionStatus.RESOLVED.value
+            self._learn(s, m, action="resolved", actor=actor)
             return m
 
     def ignore(self, *, mention_id: int, actor: str, reason: str) -> Mention:
@@ -54,6 +57,7 @@ class WorkflowStore(StoreBase):
             if m.status in (MentionStatus.RESOLVED.value, MentionStatus.IGNORED.value):
                 raise Conflict(f"#{mention_id} is {m.status} already")
             m.status = MentionStatus.IGNORED.value
+            self._learn(s, m, action="ignored", actor=actor)
             return m
 
     def mute_author(self, *, network: str, handle: str, actor: str) -> Author:

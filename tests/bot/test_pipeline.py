@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 
 import pytest
 
-from bot.enrich import LanguageDetector, SentimentAnalyzer
+from bot.enrich import LanguageDetector
 from bot.pipeline import Pipeline
 from bot.store import Store
 from testkit.factories import post
@@ -18,22 +19,15 @@ def language() -> LanguageDetector:
     return LanguageDetector()
 
 
-@pytest.fixture(scope="module")
-def sentiment() -> SentimentAnalyzer:
-    return SentimentAnalyzer()
-
-
 @pytest.fixture
-def pipeline(store: Store, clock: Clock, language: LanguageDetector,
-             sentiment: SentimentAnalyzer) -> Pipeline:
+def pipeline(store: Store, clock: Clock, language: LanguageDetector) -> Pipeline:
     store.add_brand(name="Acme", query='(acme OR "acme rockets") -jobs', actor="t")
     store.add_route(brand="Acme", platform="console", channel="acme-care", actor="t")
     store.add_brand(name="Müller", query="müller lang:de", actor="t")
     store.add_route(brand="Müller", platform="console", channel="cafe", actor="t")
     store.add_route(brand="Müller", platform="console", channel="escalations",
                     min_priority="high", actor="t")
-    return Pipeline(store, language=language, sentiment=sentiment, now=clock,
-                    repost_window=timedelta(hours=24))
+    return Pipeline(store, language=language, now=clock, repost_window=timedelta(hours=24))
 
 
 def test_only_matching_posts_become_mentions(pipeline: Pipeline, store: Store) -> None:
@@ -65,7 +59,8 @@ def test_language_is_detected_when_the_network_gives_none(
     ])
     assert report.stored == 1
     m = store.view(report.mention_ids[0]).mention
-    assert (m.language, m.sentiment) == ("de", "positive")
+    assert m.language == "de"
+    assert m.sentiment != "negative"
 
 
 def test_sentiment_and_priority(pipeline: Pipeline, store: Store) -> None:
@@ -77,6 +72,42 @@ def test_sentiment_and_priority(pipeline: Pipeline, store: Store) -> None:
     loud, quiet = (store.view(i).mention for i in report.mention_ids)
     assert (loud.sentiment, loud.priority) == ("negative", "urgent")
     assert quiet.sentiment == "neutral"
+
+
+def test_the_demo_complaint_is_negative_high_and_scored(pipeline: Pipeline,
+                                                        store: Store) -> None:
+    report = pipeline.ingest([
+        post("Acme Rockets customer service: 45 min on hold, then the call drops. every. "
+             "single. time.", lang="en", followers=300),
+        post("waited 25 min for my acme order ... it was lukewarm", lang="en", followers=20),
+    ])
+    hold, coffee = (store.view(i).mention for i in report.mention_ids)
+    assert (hold.sentiment, hold.priority) == ("negative", "high")
+    assert hold.needs_reply is not None and hold.needs_reply >= 0.5
+    assert hold.relevance is not None and hold.relevance >= 0.5
+    assert coffee.sentiment == "negative"
+
+
+def test_below_a_routes_minimum_relevance_a_mention_is_stored_not_carded(
+    store: Store, clock: Clock, language: LanguageDetector
+) -> None:
+    store.add_brand(name="Volt", query="volt -strom -batterie", actor="t")
+    store.add_route(brand="Volt", platform="console", channel="volt-care", min_relevance=0.4,
+                    actor="t")
+    store.add_route(brand="Volt", platform="console", channel="volt-all", actor="t")
+    pipeline = Pipeline(store, language=language, now=clock)
+    report = pipeline.ingest([
+        post("Volt fordert ein föderales Europa, die Partei tritt zur Wahl an", lang="de"),
+        post("Die Lampe braucht 230 volt, das Kabel ist kaputt", lang="de"),
+    ])
+    party, lamp = report.mention_ids
+    assert store.view(lamp).mention.relevance < 0.4 <= store.view(party).mention.relevance
+    channels = sorted((d.mention_id, d.channel) for d in store.deliveries())
+    # Nothing is lost: the lamp post is stored and carded where no minimum is set.
+    assert channels == [(party, "volt-all"), (party, "volt-care"), (lamp, "volt-all")]
+    assert [v.mention.id for v in store.list_noise()] == [lamp]
+    stored = [json.loads(e.detail) for e in store.events() if e.kind == "stored"]
+    assert [(d["channels"], d["noise"]) for d in stored] == [(2, 0), (1, 1)]
 
 
 def test_duplicates_by_id_url_and_repost(pipeline: Pipeline, store: Store, clock: Clock) -> None:
@@ -130,12 +161,12 @@ def test_an_empty_batch_and_no_brands(store: Store, clock: Clock) -> None:
 
 def test_a_post_another_replica_stores_meanwhile_is_stored_once(
     pipeline: Pipeline, store: Store, database_url: str, clock: Clock,
-    language: LanguageDetector, sentiment: SentimentAnalyzer,
+    language: LanguageDetector,
 ) -> None:
     """Replica B stores the same pushed post between replica A's dedupe and its write: A's
     write meets the unique key, A takes the batch again, and its dedupe drops the post."""
     other_store = Store.from_url(database_url, now=clock)
-    other = Pipeline(other_store, language=language, sentiment=sentiment, now=clock)
+    other = Pipeline(other_store, language=language, now=clock)
     pushed = post("acme support never called back", lang="en")
 
     class MeanwhileB:
@@ -147,7 +178,7 @@ def test_a_post_another_replica_stores_meanwhile_is_stored_once(
                 assert other.ingest([pushed]).stored == 1
             return None
 
-    racing = Pipeline(store, language=language, sentiment=sentiment, now=clock,
+    racing = Pipeline(store, language=language, now=clock,
                       flood=MeanwhileB())  # type: ignore[arg-type]
     try:
         report = racing.ingest([pushed, post("acme rockets rock", lang="en")])

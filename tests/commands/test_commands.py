@@ -198,6 +198,31 @@ async def test_brand_query_uses_the_query_checks(bot: DeskBot) -> None:
     assert mid
 
 
+async def test_a_minimum_relevance_hides_noise_that_list_noise_shows(bot: DeskBot) -> None:
+    admin = frozenset({Role.ADMIN})
+    assert (await bot.say("/brand add Volt volt -batterie", roles=admin)).ok
+    routed = await bot.say("/brand route Volt console:volt relevance=0.4", roles=admin)
+    assert routed.text == ("Volt goes to console:volt; below relevance 0.4 a mention is "
+                           "stored, not carded (list noise).")
+    listing = await bot.say("/brand list", roles=admin)
+    assert "Volt: volt -batterie  ->  console:volt (relevance >= 0.4)" in listing.lines
+    bad = await bot.say("/brand route Volt console:volt relevance=2", roles=admin)
+    assert (bad.ok, bad.text) == (False, "brand: relevance must be a number from 0 to 1, "
+                                         "not '2'")
+    party, lamp = await bot.ingest(
+        post("Volt fordert ein föderales Europa, die Partei tritt an", lang="de"),
+        post("die Lampe braucht 230 volt", lang="de"))
+    carded = [c.mention_id for _, c in bot.chat.sent]
+    assert party in carded and lamp not in carded
+    noise = await bot.say("/list noise")
+    assert [c.mention_id for c in noise.cards] == [lamp]
+    assert noise.cards[0].relevance is not None and noise.cards[0].relevance < 0.4
+    assert [c.mention_id for c in (await bot.say("/list noise Volt")).cards] == [lamp]
+    assert (await bot.say("/list noise Acme")).text == "No mentions hidden as noise."
+    # The card shows what triage found.
+    assert "relevance" in bot.out.getvalue() and "needs reply" in bot.out.getvalue()
+
+
 async def test_help_lists_every_command() -> None:
     deps = Deps(store=None)  # type: ignore[arg-type]
     result = await dispatch("/help", Invocation(user="x", platform="console"), deps)

@@ -281,6 +281,36 @@ def test_apply_the_example_twice(db_url: str) -> None:
     assert snapshot(db_url) == state  # not even an event
 
 
+def test_a_routes_minimum_relevance_in_the_brands_file(db_url: str, tmp_path: Path) -> None:
+    file = tmp_path / "brands.yaml"
+
+    def write(relevance: str) -> None:
+        file.write_text("brands:\n  - name: Volt\n    query: volt -strom\n    routes:\n"
+                        f"      - {{to: console:volt, relevance: {relevance}}}\n",
+                        encoding="utf-8")
+
+    write("0.4")
+    first = cli("apply", str(file))
+    assert first.exit_code == 0, first.output
+    assert ('+ route "Volt" -> console:volt (all networks; low priority and up; relevance 0.4 '
+            'and up)') in first.stdout.splitlines()
+    assert cli("apply", str(file)).stdout == f"{NOTHING_TO_CHANGE}\n"
+    write("0.6")
+    changed = cli("apply", str(file))
+    assert ('~ route "Volt" -> console:volt: all networks; low priority and up; relevance 0.6 '
+            'and up (was all networks; low priority and up; relevance 0.4 and up)'
+            ) in changed.stdout.splitlines()
+    s = Store.from_url(db_url)
+    try:
+        assert [r.min_relevance for r in s.routes()] == [0.6]
+    finally:
+        s.close()
+    write("1.5")
+    bad = cli("apply", str(file))
+    assert bad.exit_code == 2
+    assert "expected a minimum relevance from 0 to 1" in bad.stderr
+
+
 def test_apply_changes_what_differs_and_keeps_what_the_file_leaves_out(
         db_url: str, open_db: Store, tmp_path: Path) -> None:
     assert cli("apply", str(EXAMPLE)).exit_code == 0
@@ -376,7 +406,8 @@ BAD_FILES = [
     ("route-network", "brands:\n" + GOOD_BRAND + "    routes: [{to: slack:C1, networks: [tw]}]\n",
      "routes[1] (slack:C1): networks[1]: unknown network 'tw' (networks: "),
     ("route-option", "brands:\n" + GOOD_BRAND + "    routes: [{to: slack:C1, minimum: high}]\n",
-     "routes[1] (slack:C1): minimum: unknown key; expected to, networks, min, quiet or tz"),
+     "routes[1] (slack:C1): minimum: unknown key; expected to, networks, min, relevance, quiet "
+     "or tz"),
     ("sla-network", "brands:\n" + GOOD_BRAND + "    sla: {x: 30, facebok: 120}\n",
      "line 4: brands[1] (Acme Rockets): sla.facebok: unknown network 'facebok'"),
     ("sla-minutes", "brands:\n" + GOOD_BRAND + "    sla: {x: 0}\n",

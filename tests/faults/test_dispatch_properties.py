@@ -273,6 +273,10 @@ GRAMMAR: dict[str, list[list[list[str]]]] = {
                      ["https://social.example/1", "not a url"]]],
     "oncall": [[["", "set", "remove", "SET", "list"], BRAND_NAMES, LEVELS, PEOPLE, ONCALL_HOURS,
                 ONCALL_HOURS]],
+    "notus": [[IDS]],
+    "noreply": [[IDS]],
+    "sentiment": [[IDS, ["negative", "neutral", "positive", "NEG", "pos", "neu", "ne", "angry",
+                         "négatif", ""]]],
     "help": [[[*NAMES, "/reply", "nope", "HELP", "x" * 3000]]],
 }
 assert set(GRAMMAR) == set(NAMES), "a new command needs its grammar here"
@@ -399,5 +403,7 @@ def test_seeded_ids_reach_the_handlers(desk: Desk) -> None:
     assert desk.say("settle 2 posted https://social.example/9", ana).ok  # the unknown one
     assert desk.say("list Acme", ana).cards
     assert desk.say("show #7", ana).ok
+    assert desk.say("sentiment #7 neg", ana).text == "#7 is negative now (set by ana)."
+    assert desk.say("noreply 7", ana).ok and desk.say("notus 7", ana).ok
     built = desk.say("digest 2026-11-20 console:care", ana)
     assert built.ok and built.attachments, built.text

@@ -136,6 +136,8 @@ class DigestBuilder:
         waited: list[list[float]] = [[], [], []]
         for b, seconds in q.approval_waits(ch.brand_ids, windows):
             waited[b].append(seconds)
+        complaints, noise = q.triage_counts(ch.brand_ids, windows, platform=platform,
+                                            channel=channel)
         return Digest(
             platform=platform, channel=channel, brands=ch.brand_names, kind=kind,
             timezone=prefs.timezone, business_hours=prefs.business_hours, periods=periods,
@@ -158,6 +160,7 @@ class DigestBuilder:
             approvals=Trio(*(len(w) for w in waited)),
             approval_median=Trio(*(percentile(w, 0.5) for w in waited)),
             oncall=self._oncall(q, ch.brand_ids, brand_names, now),
+            complaints=Trio(*complaints), noise=Trio(*noise),
         )
 
     def _oncall(self, q: DigestQueries, brand_ids: Sequence[int], names: dict[int, str],

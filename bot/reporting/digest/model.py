@@ -140,6 +140,10 @@ class Digest:
     approval_median: Trio = field(default_factory=lambda: Trio(None, None, None))
     # Who is on call now per brand with a rota: "Acme: level 1 ana; level 2 ben".
     oncall: tuple[str, ...] = ()
+    # bot.triage: negative mentions that need a reply, and mentions hidden from this channel
+    # as noise (below its route's minimum relevance: stored, not carded; `list noise`).
+    complaints: Trio = field(default_factory=lambda: Trio(0, 0, 0))
+    noise: Trio = field(default_factory=lambda: Trio(0, 0, 0))
 
     @property
     def title(self) -> str:

@@ -18,7 +18,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from bot.domain import ReplyState
+from bot.domain import ReplyState, Sentiment
 from bot.models import BrandAccountFollowers, ChannelSetting, DigestRun, OnCall, SpikeAlert
 from bot.reporting.digest.model import Channel, ChannelPrefs, OverdueRow, ResponseRow, Window
 from bot.reporting.sla.queries import OPEN, SlaQueries
@@ -39,6 +39,7 @@ from bot.reporting.tables import (
     table,
 )
 from bot.store import NotFound
+from bot.triage import COMPLAINT_NEEDS_REPLY
 
 log = logging.getLogger(__name__)
 
@@ -138,6 +139,41 @@ class DigestQueries(SlaQueries):
             return [ResponseRow(int(r[0]), int(r[1]), int(r[2]), str(r[3]), r[4], str(r[5]),
                                 str(r[6]), r[7], r[8], r[9], r[10], r[11])
                     for r in fetch_all(conn, q)]
+
+    def triage_counts(self, brand_ids: Sequence[int], windows: Sequence[Window], *,
+                      platform: str, channel: str) -> tuple[list[int], list[int]]:
+        """Per window: complaints (negative mentions that need a reply, bot.triage) and the
+        mentions hidden from this channel as noise (relevance below its route's minimum).
+        Complaints are looked up among the negative rows only (the covering index has the
+        sentiment); noise is counted only where a route of the channel sets a minimum."""
+        complaints = [0] * len(windows)
+        noise = [0] * len(windows)
+        neg = sa.func.sum(sa.case((mentions.c.needs_reply >= COMPLAINT_NEEDS_REPLY, 1),
+                                  else_=0))
+        with self._connect() as conn:
+            for i, w in enumerate(windows):
+                q = (sa.select(neg)
+                     .where(mentions.c.brand_id.in_(list(brand_ids)),
+                            mentions.c.created_at >= w.start, mentions.c.created_at < w.end,
+                            mentions.c.muted.is_(False),
+                            mentions.c.sentiment == Sentiment.NEGATIVE.value))
+                complaints[i] = int(conn.execute(q).scalar() or 0)
+            strict = conn.execute(
+                sa.select(sa.func.count()).where(routes.c.platform == platform,
+                                                 routes.c.channel == channel,
+                                                 routes.c.min_relevance > 0)).scalar_one()
+            if strict:
+                for i, w in enumerate(windows):
+                    q = (sa.select(sa.func.count())
+                         .select_from(mentions.join(routes,
+                                                    routes.c.brand_id == mentions.c.brand_id))
+                         .where(routes.c.platform == platform, routes.c.channel == channel,
+                                mentions.c.brand_id.in_(list(brand_ids)),
+                                mentions.c.created_at >= w.start,
+                                mentions.c.created_at < w.end, mentions.c.muted.is_(False),
+                                mentions.c.relevance < routes.c.min_relevance))
+                    noise[i] = int(conn.execute(q).scalar_one())
+        return complaints, noise
 
     def arrivals(self, brand_ids: Sequence[int], windows: Sequence[Window]) -> list[datetime]:
         """created_at of the mentions in any of the windows (staffing forecast). One small

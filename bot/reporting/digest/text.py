@@ -59,6 +59,12 @@ def digest_lines(d: Digest, *, now: datetime | None = None) -> list[str]:
                                                   for n, t in d.by_network.items()))
     lines.append("  by sentiment: " + ", ".join(f"{s} {trio_text(t)}"
                                                 for s, t in d.by_sentiment.items()))
+    share = (f", {d.complaints.now / d.mentions.now:.0%} of mentions"
+             if d.mentions.now and d.complaints.now is not None else "")
+    lines.append(f"  complaints (negative, needing a reply): {trio_text(d.complaints)}{share}")
+    if d.noise.now or d.noise.prev or d.noise.earlier:
+        lines.append(f"  hidden as noise: {trio_text(d.noise)} (below the route's minimum "
+                     "relevance; list noise)")
     if d.top_authors:
         lines.append("  most reach: " + ", ".join(
             f"{safe_handle(a.handle)} on {a.network} ({_followers(a.followers)}, "

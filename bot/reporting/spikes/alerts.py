@@ -25,7 +25,8 @@ def alert_text(s: HourStats, brand: str, grouped: int,
     usual = (f"usually {s.mean:.1f} ± {s.sd:.1f} in this hour over {s.baseline_days} days"
              if s.baseline_days else "no history yet")
     line = (f"Spike: {brand} has {what}: {s.count} in the last hour ({usual}); "
-            f"{s.negative_share * 100:.0f}% negative.")
+            f"{s.negative_share * 100:.0f}% negative"
+            + (f", {s.complaints} complaint(s) needing a reply" if s.complaints else "") + ".")
     if grouped:
         line += f" {grouped} of them are grouped here instead of posted one by one."
     if stories:

@@ -1,6 +1,7 @@
 """Spike detection, and the flood gate that keeps a flood from becoming thousands of cards.
 
-A brand spikes when, in the trailing hour, its mentions (or its share of negative ones) pass a
+A brand spikes when, in the trailing hour, its mentions (or its share of negative ones: the
+triage model's negatives that are about the brand, spikes/queries.py) pass a
 rolling baseline: the mean plus k standard deviations of the same hour of the day over the last
 seven days, and at least a minimum count. Times are `created_at` on the network, so a source
 that catches up a backlog does not look like a spike. While a brand floods (a volume spike with
@@ -35,6 +36,8 @@ class HourStats:
     negative_share: float
     negative_threshold: float
     min_count: int
+    # Negative mentions that also need a reply (bot.triage), of `negative`.
+    complaints: int = 0
 
     @property
     def volume_spike(self) -> bool:
@@ -85,12 +88,12 @@ class SpikeDetector:
                    for d in range(self.baseline_days + 1)]
         windows = [w for i, w in enumerate(windows) if i == 0 or created is None
                    or w[0] >= created]
-        counts = dict.fromkeys(range(len(windows)), (0, 0))
+        counts = dict.fromkeys(range(len(windows)), (0, 0, 0))
         counts.update(self.q.hour_counts(brand_id, windows, now))
         count, negative = counts[0][0] + extra, counts[0][1] + extra_negative
         past = [counts[i] for i in range(1, len(windows))]
-        mean, sd = mean_sd([float(n) for n, _ in past])
-        shares = [ng / n for n, ng in past if n]
+        mean, sd = mean_sd([float(n) for n, _, _ in past])
+        shares = [ng / n for n, ng, _ in past if n]
         share_mean, share_sd = mean_sd(shares)
         if len(past) == 0:
             threshold, share_threshold = float(self.cold_start_count), 1.0
@@ -101,7 +104,7 @@ class SpikeDetector:
                 share_threshold = 0.999  # an all-negative hour still counts after calm ones
         return HourStats(brand_id, windows[0][0], now, count, negative, len(past), mean, sd,
                          threshold, negative / count if count else 0.0, share_threshold,
-                         self.min_count)
+                         self.min_count, counts[0][2])
 
     def is_flooding(self, brand_id: int, now: datetime, *, extra: int = 0) -> bool:
         """A volume spike on at least `min_baseline_days` of history: the relay groups it."""

@@ -12,27 +12,40 @@ import sqlalchemy as sa
 from bot.domain import DeliveryState, Sentiment
 from bot.models import SpikeAlert
 from bot.reporting.tables import ReadModel, authors, brands, deliveries, fetch_all, mentions, table
+from bot.triage import COMPLAINT_NEEDS_REPLY, LOW_RELEVANCE
 
 
 class SpikeQueries(ReadModel):
     """Counts per hour and the alerts' own rows."""
 
     def hour_counts(self, brand_id: int, windows: Sequence[tuple[datetime, datetime]],
-                    now: datetime) -> dict[int, tuple[int, int]]:
-        """(mentions, negative ones) of the brand per window (by index), posted before `now`,
-        unmuted; one statement over the whole range."""
+                    now: datetime) -> dict[int, tuple[int, int, int]]:
+        """(mentions, negative ones, complaints) of the brand per window (by index), posted
+        before `now`, unmuted; one statement over the whole range.
+
+        Negative: the triage model's label, leaving out posts probably not about the brand
+        (relevance under bot.triage.LOW_RELEVANCE: another sense of the word does not make a
+        shitstorm); a complaint is a negative one that also needs a reply (needs_reply >= 0.5).
+        Mentions stored before 0008_triage have no relevance and count by their label."""
         bucket = sa.case(*((sa.and_(mentions.c.created_at >= a, mentions.c.created_at < b), i)
                            for i, (a, b) in enumerate(windows)), else_=sa.null()).label("bucket")
-        neg = sa.case((mentions.c.sentiment == Sentiment.NEGATIVE.value, 1), else_=0)
-        inner = (sa.select(bucket, neg.label("neg"))
+        negative = sa.and_(mentions.c.sentiment == Sentiment.NEGATIVE.value,
+                           sa.or_(mentions.c.relevance.is_(None),
+                                  mentions.c.relevance >= LOW_RELEVANCE))
+        neg = sa.case((negative, 1), else_=0)
+        complaint = sa.case((sa.and_(negative, mentions.c.needs_reply >= COMPLAINT_NEEDS_REPLY),
+                             1), else_=0)
+        inner = (sa.select(bucket, neg.label("neg"), complaint.label("complaint"))
                  .where(mentions.c.brand_id == brand_id, mentions.c.muted.is_(False),
                         mentions.c.created_at >= min(a for a, _ in windows),
                         mentions.c.created_at < now)
                  .subquery())
-        q = (sa.select(inner.c.bucket, sa.func.count(), sa.func.sum(inner.c.neg))
+        q = (sa.select(inner.c.bucket, sa.func.count(), sa.func.sum(inner.c.neg),
+                       sa.func.sum(inner.c.complaint))
              .where(inner.c.bucket.is_not(None)).group_by(inner.c.bucket))
         with self._connect() as conn:
-            return {int(b): (int(n), int(ng or 0)) for b, n, ng in fetch_all(conn, q)}
+            return {int(b): (int(n), int(ng or 0), int(c or 0))
+                    for b, n, ng, c in fetch_all(conn, q)}
 
     def cards_given(self, brand_id: int, *, seen_since: datetime) -> int:
         """Mentions of the brand seen since then that got a card (a delivery not grouped)."""

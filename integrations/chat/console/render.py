@@ -5,7 +5,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from bot.cards import Card, compact_number, humanize_age, person_line, story_lines
+from bot.cards import (
+    SENTIMENT_ACTION,
+    Card,
+    button_command,
+    compact_number,
+    humanize_age,
+    person_line,
+    story_lines,
+    triage_text,
+)
 from bot.reporting.digest.model import Digest
 from bot.reporting.digest.text import digest_lines
 from bot.untrusted import clean, truncate
@@ -40,9 +49,12 @@ def render_card(card: Card, now: datetime, *, text_limit: int = 600) -> str:
     )
     meta = [
         card.language or "lang ?",
-        f"{card.sentiment} ({card.sentiment_score:+.2f})",
+        f"{card.sentiment} ({card.sentiment_score:+.2f})"
+        + (f", set by {clean(card.sentiment_by)}" if card.sentiment_by else ""),
         f"{humanize_age(card.created_at, now)} ago",
     ]
+    if triage := triage_text(card):
+        meta.insert(2, triage)
     if counts:
         meta.append(counts)
     if card.echoes:
@@ -71,6 +83,8 @@ def render_card(card: Card, now: datetime, *, text_limit: int = 600) -> str:
         lines.append(f"part of story {card.story_id}")
     if card.actions:
         lines.append("  ".join(f"[{a}]" for a in card.actions))
+    if card.feedback:
+        lines.append("teach: " + feedback_hint(card))
     return "\n".join(lines)
 
 
@@ -84,6 +98,18 @@ def draft_lines(card: Card, *, limit: int = 600) -> list[str]:
     if card.draft_text and card.draft_state in ("suggested", "awaiting"):
         out += ["  > " + part for part in truncate(clean(card.draft_text), limit).splitlines()]
     return out
+
+
+def feedback_hint(card: Card) -> str:
+    """The card's feedback buttons as the commands a console user types."""
+    commands = [button_command(a, card.mention_id) for a in card.feedback
+                if not a.startswith(SENTIMENT_ACTION)]
+    others = [a.removeprefix(SENTIMENT_ACTION) for a in card.feedback
+              if a.startswith(SENTIMENT_ACTION)]
+    parts = [f"{name} {args}" for name, args in commands]
+    if others:
+        parts.append(f"sentiment {card.mention_id} {'|'.join(others)}")
+    return " · ".join(parts)
 
 
 def render_update(card: Card) -> str:

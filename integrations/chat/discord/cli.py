@@ -155,10 +155,12 @@ def _brand_for(raw: dict[str, Any], settings: Settings) -> str:
 def preview_card(raw: dict[str, Any], *, brand: str, settings: Settings,
                  mention_id: int = 0) -> Card:
     """The card a new mention of this post would get: enriched like the pipeline does
-    (language, sentiment, priority), without a database."""
+    (language and bot.triage's signals, the brand weighed by its name), without a database."""
     from bot.cards import ACTIONS_BY_STATUS, Card
     from bot.domain import MentionStatus
-    from bot.enrich import LanguageDetector, SentimentAnalyzer, priority
+    from bot.enrich import LanguageDetector
+    from bot.triage import analyze
+    from bot.triage.brands import brand_terms
 
     text = raw["text"]
     author = raw.get("author")
@@ -173,8 +175,11 @@ def preview_card(raw: dict[str, Any], *, brand: str, settings: Settings,
     if isinstance(raw.get("followers"), int):
         followers = raw["followers"]
     lang = raw.get("lang") or LanguageDetector(languages=settings.languages).detect(text)
-    sentiment = SentimentAnalyzer().score(text, lang)
     network = str(raw.get("network") or "unknown")
+    signals = analyze(text, lang=lang or "und", network=network,
+                      brand=brand_terms(brand, ""),
+                      followers=followers if isinstance(followers, int) else None,
+                      high_reach=settings.high_reach_followers)
     created = raw.get("created_at")
     return Card(
         mention_id=mention_id, brand=brand, network=network, author_handle=handle,
@@ -182,10 +187,9 @@ def preview_card(raw: dict[str, Any], *, brand: str, settings: Settings,
         followers=followers if isinstance(followers, int) else None,
         author_mentions=0, author_answered=0, text=text,
         url=str(raw.get("url") or f"replay://{network}/{raw.get('id', '')}"),
-        language=lang, sentiment=sentiment.label.value, sentiment_score=sentiment.score,
-        priority=priority(followers=followers if isinstance(followers, int) else None,
-                          sentiment=sentiment, high_reach=settings.high_reach_followers).value,
-        status=MentionStatus.NEW.value, assignee=None,
+        language=lang, sentiment=signals.sentiment, sentiment_score=signals.sentiment_score,
+        priority=signals.priority, needs_reply=signals.needs_reply,
+        relevance=signals.relevance, status=MentionStatus.NEW.value, assignee=None,
         created_at=(datetime.fromisoformat(created.replace("Z", "+00:00"))
                     if isinstance(created, str) else datetime.now(UTC)),
         echoes=0, likes=None, reposts=None, replies=None, reply_url=None, reply_by=None,

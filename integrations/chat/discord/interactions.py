@@ -16,7 +16,7 @@ from typing import Any
 
 import discord
 
-from bot.cards import Card
+from bot.cards import Card, button_command
 from bot.chat import ChatError
 from bot.networks import reply_limit
 from bot.store import NotFound
@@ -288,7 +288,8 @@ class Interactions:
         """A card button: Reply opens the modal; the others run their command and redraw the
         card at once (the relay redraws it in the other channels)."""
         what = f"the {action} button of mention {mention_id}"
-        spec = BY_NAME.get(action)
+        command, args = button_command(action, mention_id)
+        spec = BY_NAME.get(command)
         if spec is None:
             await self._acknowledge(interaction, what, lambda: interaction.response.send_message(
                 embeds=embeds(Result.error(f"{action} is no longer a command")),
@@ -318,7 +319,6 @@ class Interactions:
             return
         if not await self._acknowledge(interaction, what, interaction.response.defer):
             return
-        args = str(mention_id)
         if action == "mute":
             card = await self._card(mention_id)
             args = f"{card.network} {quote(card.author_handle)}" if card else args

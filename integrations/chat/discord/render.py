@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 import discord.utils
 
-from bot.cards import Card, compact_number, person_line, story_lines
+from bot.cards import Card, compact_number, person_line, story_lines, triage_text
 from bot.untrusted import clean, truncate
 from commands.base import Result
 from integrations.chat.common import u16len, whole
@@ -71,7 +71,8 @@ EPHEMERAL = 1 << 6
 CUSTOM_ID_PREFIX = "ez"
 REPLY_MODAL_PREFIX = "ez-reply"
 CUSTOM_ID_PATTERN = (rf"{CUSTOM_ID_PREFIX}:(?P<action>claim|reply|resolve|ignore|mute|approve|edit"
-                     r"|reject|draft|send):(?P<id>[0-9]+)")
+                     r"|reject|draft|send|notus|noreply|sentiment_negative|sentiment_neutral"
+                     r"|sentiment_positive):(?P<id>[0-9]+)")
 REPLY_MODAL_PATTERN = rf"{REPLY_MODAL_PREFIX}:(?P<id>[0-9]+)"
 # The Edit and Reject buttons' forms: the draft's new text, the rejection's reason.
 DRAFT_MODAL_PATTERN = r"ez-(?P<kind>edit|reject):(?P<id>[0-9]+)"
@@ -91,6 +92,12 @@ BUTTONS: dict[str, tuple[str, int]] = {
     "reject": ("Reject", 4),
     "draft": ("Draft with AI", 2),
     "send": ("Send", 3),
+    # The team's feedback (bot.cards.feedback_actions), in a row of their own.
+    "notus": ("Not about us", 2),
+    "noreply": ("No reply needed", 2),
+    "sentiment_negative": ("☹️ Is negative", 2),
+    "sentiment_neutral": ("😐 Is neutral", 2),
+    "sentiment_positive": ("🙂 Is positive", 2),
 }
 PRIORITY_COLOR = {"urgent": 0xED4245, "high": 0xE67E22, "normal": 0x5865F2, "low": 0x95A5A6}
 STATUS_COLOR = {"resolved": 0x57F287, "ignored": 0x4F545C}
@@ -192,10 +199,14 @@ def card_embed(card: Card) -> dict[str, Any]:
     fields = [
         _field("Status", _status(card)),
         _field("Priority", card.priority),
-        _field("Sentiment", f"{card.sentiment} ({card.sentiment_score:+.2f})"),
+        _field("Sentiment", fitted(f"{card.sentiment} ({card.sentiment_score:+.2f})"
+                                   + (f", set by {card.sentiment_by}" if card.sentiment_by
+                                      else ""), EMBED_FIELD_VALUE_MAX)),
         _field("Language", fitted(card.language or "?", 16)),
         _field("Author", _author_line(card)),
     ]
+    if triage := triage_text(card):
+        fields.insert(3, _field("Triage", triage))
     counts = " · ".join(f"{label} {value}" for label, value in
                         (("likes", card.likes), ("reposts", card.reposts),
                          ("replies", card.replies)) if value)
@@ -247,15 +258,21 @@ def custom_id(action: str, mention_id: int) -> str:
 
 def card_components(card: Card) -> list[dict[str, Any]]:
     """The card's buttons: one per action its state allows (their custom ids carry the mention
-    id, so they keep working after a restart), and a link to the post."""
+    id, so they keep working after a restart), the team's feedback in a row of its own, and a
+    link to the post."""
     buttons = [
         {"type": 2, "style": BUTTONS[a][1], "label": BUTTONS[a][0],
          "custom_id": custom_id(a, card.mention_id)}
         for a in card.actions if a in BUTTONS
     ]
+    teach = [
+        {"type": 2, "style": BUTTONS[a][1], "label": BUTTONS[a][0],
+         "custom_id": custom_id(a, card.mention_id)}
+        for a in card.feedback if a in BUTTONS
+    ]
     rows: list[dict[str, Any]] = [
-        {"type": 1, "components": buttons[start:start + ROW_BUTTONS_MAX]}
-        for start in range(0, len(buttons), ROW_BUTTONS_MAX)
+        {"type": 1, "components": row[start:start + ROW_BUTTONS_MAX]}
+        for row in (buttons, teach) for start in range(0, len(row), ROW_BUTTONS_MAX)
     ]
     if _http_url(card.url):
         label = plain(f"Open on {card.network}", BUTTON_LABEL_MAX)

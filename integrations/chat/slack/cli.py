@@ -19,7 +19,7 @@ import typer
 if TYPE_CHECKING:
     from bot.cards import Card
     from bot.domain import Post
-    from bot.enrich import LanguageDetector, SentimentAnalyzer
+    from bot.enrich import LanguageDetector
 
 
 class PostError(ValueError):
@@ -69,24 +69,26 @@ def post_from_json(data: Any, *, now: datetime) -> Post:
 
 
 def card_from_post(
-    post: Post, *, brand: str, language: LanguageDetector, sentiment: SentimentAnalyzer,
-    high_reach: int, mention_id: int = 0,
+    post: Post, *, brand: str, language: LanguageDetector, high_reach: int, mention_id: int = 0,
 ) -> Card:
-    """The card a new mention of `brand` would get for `post` (no history: a first mention)."""
+    """The card a new mention of `brand` would get for `post` (no history: a first mention),
+    with bot.triage's signals (the brand weighed by its name)."""
     from bot.cards import ACTIONS_BY_STATUS, Card
     from bot.domain import MentionStatus
-    from bot.enrich import priority
+    from bot.triage import analyze
+    from bot.triage.brands import brand_terms
 
     lang = post.lang.lower()[:2] if post.lang else language.detect(post.text)
-    score = sentiment.score(post.text, lang)
+    signals = analyze(post.text, lang=lang or "und", network=post.network,
+                      brand=brand_terms(brand, ""), followers=post.author.followers,
+                      high_reach=high_reach)
     return Card(
         mention_id=mention_id, brand=brand, network=post.network,
         author_handle=post.author.handle, author_name=post.author.name,
         followers=post.author.followers, author_mentions=0, author_answered=0,
-        text=post.text, url=post.url, language=lang, sentiment=score.label.value,
-        sentiment_score=score.score,
-        priority=priority(followers=post.author.followers, sentiment=score,
-                          high_reach=high_reach).value,
+        text=post.text, url=post.url, language=lang, sentiment=signals.sentiment,
+        sentiment_score=signals.sentiment_score, priority=signals.priority,
+        needs_reply=signals.needs_reply, relevance=signals.relevance,
         status=MentionStatus.NEW.value, assignee=None, created_at=post.created_at, echoes=0,
         likes=post.likes, reposts=post.reposts, replies=post.replies, reply_url=None,
         reply_by=None, reply_state=None, actions=ACTIONS_BY_STATUS[MentionStatus.NEW.value],
@@ -124,7 +126,7 @@ def render_slack(
 ) -> None:
     """Print, as JSON, the chat.postMessage arguments of the Slack card for the post in FILE."""
     from bot.clock import utcnow
-    from bot.enrich import LanguageDetector, SentimentAnalyzer
+    from bot.enrich import LanguageDetector
     from bot.query import QueryError
     from bot.settings import SettingsError, load_settings
     from integrations.chat.slack.render import card_message
@@ -148,6 +150,6 @@ def render_slack(
             raise _fail(f"{source}: {exc}") from None
         if brand is None:
             raise _fail(f"no brand in {source} matches this post; pass --brand NAME")
-    card = card_from_post(post, brand=brand, language=language, sentiment=SentimentAnalyzer(),
+    card = card_from_post(post, brand=brand, language=language,
                           high_reach=settings.high_reach_followers)
     sys.stdout.write(json.dumps(card_message(card, now), ensure_ascii=False, indent=2) + "\n")

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
-from bot.cards import Card, compact_number, humanize_age, person_line, story_lines
+from bot.cards import Card, compact_number, humanize_age, person_line, story_lines, triage_text
 from bot.untrusted import clean, truncate
 from commands.base import HistoryItem, Result
 from integrations.chat.common import cut16, sound, u16len
@@ -86,6 +86,14 @@ BUTTONS: dict[str, tuple[str, str | None]] = {
 EDIT_VIEW = "echtzeit_edit"
 REJECT_VIEW = "echtzeit_reject"
 DRAFT_TEXT_ACTION = "draft_text"
+# The team's feedback on a card (bot.cards.feedback_actions), in a row of their own.
+FEEDBACK_BUTTONS: dict[str, str] = {
+    "notus": "Not about us",
+    "noreply": "No reply needed",
+    "sentiment_negative": "☹️ Is negative",
+    "sentiment_neutral": "😐 Is neutral",
+    "sentiment_positive": "🙂 Is positive",
+}
 
 _ESCAPES = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
 _ESCAPE_RE = re.compile("[&<>]")
@@ -232,9 +240,12 @@ def _meta_line(card: Card, now: datetime) -> str:
     parts = [
         f"🌐 {card.language or '?'}",
         f"{SENTIMENT_GLYPH.get(card.sentiment, '')} {card.sentiment} "
-        f"({card.sentiment_score:+.2f})".strip(),
+        f"({card.sentiment_score:+.2f})".strip()
+        + (f", set by {card.sentiment_by}" if card.sentiment_by else ""),
         f"🕑 {humanize_age(card.created_at, now)} ago",
     ]
+    if triage := triage_text(card):
+        parts.insert(2, triage)
     counts = " ".join(
         f"{glyph} {value}" for glyph, value in
         (("♥", card.likes), ("↻", card.reposts), ("💬", card.replies)) if value
@@ -333,6 +344,15 @@ def card_blocks(card: Card, now: datetime) -> list[Block]:
     if elements:
         blocks.append({"type": "actions", "block_id": f"m{mid}-actions",
                        "elements": elements[:ACTIONS_ELEMENTS]})
+    teach = [_button(FEEDBACK_BUTTONS[a], f"{ACTION_PREFIX}{a}", value=str(mid),
+                     confirm=_confirm(f"Not about {card.brand}?",
+                                      f"#{mid} is closed, and {card.brand}'s relevance "
+                                      "learns from it.", "Not about us")
+                     if a == "notus" else None)
+             for a in card.feedback if a in FEEDBACK_BUTTONS]
+    if teach:
+        blocks.append({"type": "actions", "block_id": f"m{mid}-teach",
+                       "elements": teach[:ACTIONS_ELEMENTS]})
     return blocks
 
 

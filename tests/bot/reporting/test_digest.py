@@ -94,6 +94,36 @@ def test_the_day_against_the_day_before_and_a_week_earlier(store: Store, clock: 
     assert safe_handle("@@everyone") == "everyone"
 
 
+def test_complaints_and_noise_are_counted(store: Store, clock: Clock) -> None:
+    clock.value = at(1, 9)
+    b = store.add_brand(name="Volt", query="volt", actor="t")
+    store.add_route(brand="Volt", platform="console", channel="care", min_relevance=0.4,
+                    actor="t")
+    bid = b.id or 0
+    clock.value = at(19, 9)
+    rows = [new_mention(bid, created_at=at(19, 10), sentiment="negative", needs_reply=0.9,
+                        relevance=0.9),
+            new_mention(bid, created_at=at(19, 10), sentiment="negative", needs_reply=0.1,
+                        relevance=0.9),
+            new_mention(bid, created_at=at(19, 11), sentiment="neutral", needs_reply=0.9,
+                        relevance=0.2),
+            new_mention(bid, created_at=at(19, 12), sentiment="negative", needs_reply=0.8,
+                        relevance=0.1),
+            new_mention(bid, created_at=at(18, 12), sentiment="negative", needs_reply=0.8,
+                        relevance=None)]
+    ids = store.write_mentions(rows, routes={bid: store.routes()})
+    d = DigestBuilder(store).build("console", "care", now=at(20, 8))
+    assert (d.complaints.now, d.complaints.prev) == (2, 1)
+    assert (d.noise.now, d.noise.prev) == (2, 0)
+    # Noise got no card, and nothing is lost: stored, and in `list noise`.
+    assert {dl.mention_id for dl in store.deliveries()} == {ids[0], ids[1], ids[4]}
+    assert {v.mention.id for v in store.list_noise()} == {ids[2], ids[3]}
+    lines = digest_lines(d)
+    assert "  complaints (negative, needing a reply): 2 (1 / 0), 50% of mentions" in lines
+    assert ("  hidden as noise: 2 (0 / 0) (below the route's minimum relevance; list noise)"
+            in lines)
+
+
 def test_today_so_far_compares_the_same_span(store: Store, clock: Clock) -> None:
     _world(store, clock)
     d = DigestBuilder(store).build("console", "care", now=at(19, 11, 30), kind="today")

@@ -82,6 +82,32 @@ def test_a_negative_share_spike(store: Store, clock: Clock) -> None:
     assert s.kind == "negative" and s.negative_share == 0.8
 
 
+def test_negativity_counts_what_is_about_the_brand_and_names_the_complaints(
+        store: Store, clock: Clock) -> None:
+    from bot.reporting.spikes.alerts import alert_text
+
+    bid = _brand(store, clock)
+    now = clock()
+    _history(store, bid, now, [10, 10, 10])
+    at = now - timedelta(minutes=5)
+    rows = [
+        # About the brand and needing a reply: complaints.
+        *(new_mention(bid, created_at=at, sentiment="negative", relevance=0.9,
+                      needs_reply=0.8) for _ in range(4)),
+        # About the brand, negative in passing.
+        *(new_mention(bid, created_at=at, sentiment="negative", relevance=0.8,
+                      needs_reply=0.2) for _ in range(2)),
+        # Another sense of the word: negative, but not the brand's shitstorm.
+        *(new_mention(bid, created_at=at, sentiment="negative", relevance=0.1,
+                      needs_reply=0.9) for _ in range(4)),
+    ]
+    store.write_mentions(rows, routes={})
+    s = SpikeDetector(store).stats(bid, now)
+    assert (s.count, s.negative, s.complaints) == (10, 6, 4)
+    assert s.kind == "negative" and s.negative_share == 0.6
+    assert "60% negative, 4 complaint(s) needing a reply." in alert_text(s, "Acme", 0)
+
+
 def test_a_new_brand_is_judged_by_the_cold_start_count_and_never_throttled(
         store: Store, clock: Clock) -> None:
     bid = _brand(store, clock, age_days=0)

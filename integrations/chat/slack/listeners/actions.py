@@ -1,5 +1,6 @@
 """The card's buttons (Claim, Reply…, Resolve, Ignore, Mute author, the links; Approve, Edit…,
-Reject…, Draft with AI, Send of a reply draft) and the reply modal's template picker."""
+Reject…, Draft with AI, Send of a reply draft; the team's feedback: Not about us, No reply
+needed, a sentiment correction) and the reply modal's template picker."""
 from __future__ import annotations
 
 import asyncio
@@ -11,6 +12,7 @@ from slack_bolt.async_app import AsyncApp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.cards import button_command
 from bot.networks import reply_limit
 from bot.store import NotFound
 from commands import BY_NAME, Result, Role, run
@@ -34,12 +36,12 @@ async def on_button(desk: SlackDesk, ack: Any, body: dict[str, Any], action: dic
     who = who_from_body(body)
     try:
         mid = int(action["value"])
-        args = str(mid)
+        command, args = button_command(name, mid)
         if name == "mute":
             view = await asyncio.to_thread(desk.deps.store.view, mid)
             args = f'{view.mention.network} "{view.author.handle}"'
         inv = await desk.invocation(client, who, args)
-        result = await run(BY_NAME[name], inv, desk.deps)
+        result = await run(BY_NAME[command], inv, desk.deps)
     except NotFound as exc:
         result = Result.error(str(exc))
     except Exception:
