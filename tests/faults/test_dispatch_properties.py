@@ -218,7 +218,9 @@ QUERIES = ["acme", "acme OR acmeco", "(acme", "acme)", '"acme', "NOT", "NOT acme
 TARGETS = ["console:care", "slack:C0123", "discord:555", "discord:#general", "slack:", ":",
            "a:", ":b", "x:y:z", "care", "slack:C0123:x"]
 ROUTE_OPTIONS = ["networks=x,mastodon", "networks=X", "networks=", "networks=,", "min=high",
-                 "min=urgent", "min=low", "min=bogus", "min=", "=", "foo=bar", "networks"]
+                 "min=urgent", "min=low", "min=bogus", "min=", "=", "foo=bar", "networks",
+                 "relevance=0.4", "relevance=1.5", "relevance=-0", "relevance=x",
+                 "quiet=22:00-07:00", "quiet=bogus", "tz=Europe/Berlin", "tz=Mars/Base"]
 TEMPLATE_NAMES = ["thanks", "new", "x-1", "a_b", "-", "_", "ü", "١", ":x", "a.b", "brace"]
 TEMPLATE_TEXTS = ["Hi {name}, thanks from {brand}", "Sorry {", "Hi {0}", "{}", "{name!z}",
                   "{name.upper}", "{name[0]}", "{name:>99999999999999999999}", "{{literal}}",
@@ -262,7 +264,10 @@ GRAMMAR: dict[str, list[list[list[str]]]] = {
     "link": [[ACCOUNTS, ACCOUNTS, ACCOUNTS]],
     "unlink": [[ACCOUNTS, ACCOUNTS]],
     "brand": [[["list", "LIST"]], [["add", "query"], BRAND_NAMES, QUERIES],
-              [["route", "unroute"], BRAND_NAMES, TARGETS, ROUTE_OPTIONS, ROUTE_OPTIONS]],
+              [["route", "unroute"], BRAND_NAMES, TARGETS, ROUTE_OPTIONS, ROUTE_OPTIONS],
+              [["approval"], BRAND_NAMES, ["required", "none", "maybe", ""],
+               ["networks=x,mastodon", "min=high", "min=bogus", "foo"]],
+              [["voice"], BRAND_NAMES, [*TEXTS, "-"]]],
     "template": [[["list"]], [["add"], TEMPLATE_NAMES, TEMPLATE_TEXTS]],
     "digest": [[PERIODS, CHANNELS], [["set"], CHANNELS, DIGEST_SETTINGS, DIGEST_SETTINGS]],
     "sla": [[["list", ""], BRAND_NAMES], [["set", "clear"], BRAND_NAMES, NETWORKS, MINUTES]],
@@ -273,6 +278,12 @@ GRAMMAR: dict[str, list[list[list[str]]]] = {
                      ["https://social.example/1", "not a url"]]],
     "oncall": [[["", "set", "remove", "SET", "list"], BRAND_NAMES, LEVELS, PEOPLE, ONCALL_HOURS,
                 ONCALL_HOURS]],
+    "approve": [[IDS]],
+    "edit": [[IDS, TEXTS]],
+    "reject": [[IDS, REASONS]],
+    "draft": [[IDS]],
+    "send": [[IDS]],
+    "queue": [[["", "pin", "unpin", "PIN", "bogus"]]],
     "notus": [[IDS]],
     "noreply": [[IDS]],
     "sentiment": [[IDS, ["negative", "neutral", "positive", "NEG", "pos", "neu", "ne", "angry",
