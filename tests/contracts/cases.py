@@ -45,6 +45,7 @@ from integrations.networks.settings import (
     YouTubeSettings,
 )
 from integrations.networks.terms import SearchTerm, fixed_terms
+from testkit.clock import Monotonic
 from testkit.fake_slack import BOT_TOKEN, FakeSlack
 from tests.contracts.capture import FIXTURES, Recorder, Sent, fixture, mention, no_sleep
 from tests.contracts.validate import (
@@ -543,10 +544,12 @@ async def slack_requests() -> list[Problem]:
     against the method's description, and the fake's answer against the described answer
     (a fake that answers what Slack would not is a fake that misleads)."""
     # Channel ids as long as Slack's (the fake's default C0CARDS is shorter than any real one).
-    fake = await FakeSlack(channels=(CHANNEL,)).start()
+    clock = Monotonic()  # Slack's pace, waited for by advancing the clock the fake counts on
+    fake = await FakeSlack(channels=(CHANNEL,), clock=clock).start()
     try:
         fake.groups["S0CARE"] = ["U0ANA"]
-        chat = SlackChat(SlackStaticToken(BOT_TOKEN), api_url=fake.api_url, per_second=100)
+        chat = SlackChat(SlackStaticToken(BOT_TOKEN), api_url=fake.api_url, clock=clock,
+                         sleep=clock.sleep)
         ref = await chat.send_card_with_token(CHANNEL, _card(), token="delivery-1")
         await chat.update_card(CHANNEL, ref, _card(status="claimed", assignee="ana",
                                                      actions=ACTIONS_BY_STATUS["claimed"]))

@@ -13,7 +13,7 @@ from commands import Deps
 from integrations.chat.slack.serve import SocketModeService, slack_from_settings
 from integrations.networks.replay import RecordingResponder
 from testkit.fake_slack import FakeSlack, fixture
-from tests.integrations.chat.slack.conftest import seed, settled, slack_settings
+from tests.integrations.chat.slack.conftest import paced, seed, settled, slack_settings
 
 
 def events_envelope(envelope_id: str, payload: dict[str, Any], attempt: int) -> dict[str, Any]:
@@ -28,7 +28,7 @@ async def test_socket_mode_connects_acks_envelopes_and_answers(
     mid = seed(sqlite_store)
     settings = slack_settings(fake, app_token=fake.app_token, signing_secret=None)
     built = slack_from_settings(settings, Deps(store=sqlite_store, responders=responders),
-                                per_second=1000)
+                                **paced(fake))
     assert built is not None
     chat, [service], _app = built
     assert isinstance(service, SocketModeService)
