@@ -57,6 +57,11 @@ KNOWN: tuple[Known, ...] = (
           "slack/web_api.json#/paths/~1conversations.history/get/responses/200/schema",
           "description",
           "the answer's response_metadata (the next cursor) is not allowed by the description"),
+    Known("DISCORD-1", "discord:requests", r"body\.attachments\[\d+\]\.id",
+          "discord/openapi.json#/components/schemas/SnowflakeType", "description",
+          "an upload's attachments[].id is the integer index of its files[n] part, as "
+          "Discord's Uploading Files example shows; the description types it a snowflake "
+          "string"),
     Known("SLACK-5", "slack:requests", r"conversations\.history\.messages\[\d+\]",
           "slack/web_api.json#/definitions/objs_message", "description",
           "a message's metadata (with include_all_metadata) is not allowed by objs_message"),

@@ -155,9 +155,13 @@ class Operation:
 class OpenApi:
     """An OpenAPI 3.0 or 3.1 description (the vendored subset)."""
 
-    def __init__(self, service: str, file: str, *, rails_arrays: bool = False) -> None:
+    def __init__(self, service: str, file: str, *, rails_arrays: bool = False,
+                 booleans: tuple[frozenset[str], frozenset[str]] = (
+                     frozenset({"true"}), frozenset({"false"}))) -> None:
         self.service = service
         self.file = file
+        # How the service spells a boolean in a query string (true, false), false spellings.
+        self.booleans = booleans
         # Mastodon (Rails) takes an array parameter as `name[]=a&name[]=b`; its description
         # names the parameter `name`.
         self.rails_arrays = rails_arrays
@@ -283,12 +287,12 @@ class OpenApi:
             explode = param.get("explode", param.get("style", "form") == "form")
             parts = values if explode and len(values) > 1 else values[0].split(",")
             item = self.resolve(schema.get("items", {}))
-            value = [_coerce(item.get("type"), p) for p in parts]
+            value = [_coerce(item.get("type"), p, self.booleans) for p in parts]
         else:
             if len(values) > 1:
                 return [Problem(self.service, field, self.where(param),
                                 "sent more than once, but it is not an array")]
-            value = _coerce(kind, values[0])
+            value = _coerce(kind, values[0], self.booleans)
         return self.schema_problems(param.get("schema", {}), value, field)
 
     def check_response(self, method: str, url: str, status: int, body: Any, *,
@@ -322,7 +326,8 @@ class OpenApi:
         return min(found, key=len)
 
 
-def _coerce(kind: Any, raw: str) -> Any:
+def _coerce(kind: Any, raw: str, booleans: tuple[frozenset[str], frozenset[str]] = (
+        frozenset({"true"}), frozenset({"false"}))) -> Any:
     """A query string value as the type its schema names (otherwise left a string)."""
     if kind == "integer" and re.fullmatch(r"-?\d+", raw):
         return int(raw)
@@ -331,8 +336,8 @@ def _coerce(kind: Any, raw: str) -> Any:
             return float(raw)
         except ValueError:
             return raw
-    if kind == "boolean" and raw in ("true", "false"):
-        return raw == "true"
+    if kind == "boolean" and raw in booleans[0] | booleans[1]:
+        return raw in booleans[0]
     return raw
 
 
