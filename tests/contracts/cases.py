@@ -61,6 +61,7 @@ from testkit.fake_slack import BOT_TOKEN, FakeSlack
 from tests.contracts.capture import FIXTURES, Recorder, Sent, fixture, mention, no_sleep
 from tests.contracts.validate import (
     Discovery,
+    GraphQL,
     JsonSchemaFile,
     Lexicons,
     OpenApi,
@@ -103,6 +104,11 @@ def x_spec() -> OpenApi:
 @cache
 def github_spec() -> OpenApi:
     return OpenApi("github", "github/openapi.json")
+
+
+@cache
+def github_graphql() -> GraphQL:
+    return GraphQL("github", "github/schema.graphql")
 
 
 @cache
@@ -153,8 +159,6 @@ UNDESCRIBED: dict[str, str] = {
     "slack/slash_command.json": "a slash command request; Slack publishes no schema for it",
     "slack/socket_envelope_slash_command.json": "a Socket Mode envelope; no published schema",
     "slack/socket_hello.json": "a Socket Mode message; no published schema",
-    "github/discussions.json": "a GraphQL answer; only the REST API is vendored",
-    "github/add_discussion_comment.json": "a GraphQL answer; only the REST API is vendored",
     "x/search_recent.json": "the search answer in API 2.166's names (tweet.fields, retweet_count), "
                             "which docs.x.com's pages still describe; the vendored description "
                             "is 2.167, checked against search_recent_posts.json",
@@ -314,7 +318,8 @@ CHECKED_FIXTURES = frozenset(
     [f"{service}/{name}" for service, name in OPENAPI_FIXTURES]
     + [f"youtube/{n}" for n in YOUTUBE_FIXTURES] + [f"bluesky/{n}" for n in BLUESKY_FIXTURES]
     + [f"slack/{n}" for n in SLACK_FIXTURES]
-    + ["mastodon/notification_mention.json", "slack/event_message_thread.json"])
+    + ["mastodon/notification_mention.json", "slack/event_message_thread.json",
+       "github/discussions.json", "github/add_discussion_comment.json"])
 
 
 # --- requests the networks' code builds ---------------------------------------------------------
@@ -375,16 +380,17 @@ async def x_requests() -> list[Problem]:
 
 @case("github:requests")
 async def github_requests() -> list[Problem]:
-    """Issue search (REST), a comment on an issue, a follower look-up and the check. The
-    discussion search and comment go to GraphQL, which is not vendored: they are captured
-    and left out, and the case fails if they stop being the only ones left out."""
+    """Issue search (REST), a comment on an issue, a follower look-up and the check against
+    the REST description; the discussion search (with paging) and a discussion comment
+    against GitHub's GraphQL schema (the documents, their variables, and the fixtures that
+    answer them executed over the documents)."""
     rec = Recorder([
         ("GET", r"/user", (200, fixture("github", "user.json"))),
         ("GET", r"/users/[^/]+", (200, fixture("github", "user.json"))),
         ("GET", r"/search/issues", (200, fixture("github", "search_issues.json"))),
         ("POST", r"/repos/[^/]+/[^/]+/issues/\d+/comments",
          (201, fixture("github", "issue_comment_created.json"))),
-        ("POST", r"/graphql", (200, fixture("github", "discussions.json")))])
+        ("POST", r"/graphql", _github_graphql_answer)])
     async with rec.client() as client:
         source, responder, api = github_net.components(
             client, api_url=default(GitHubSettings, "api_url"), token="ghp_token",
@@ -395,16 +401,55 @@ async def github_requests() -> list[Problem]:
         await responder.reply(mention=mention(
             "github", "homelab-tools/sensor-bridge#412",
             "https://github.com/homelab-tools/sensor-bridge/issues/412"), text="Thanks!")
+        discussion = fixture("github", "discussions.json")["data"]["search"]["nodes"][0]
+        await responder.reply(mention=mention("github", discussion["id"], discussion["url"]),
+                              text="Thanks, we are on it!")
         await github_net.follower_count(api, "octo-lena")
         await github_net.verify(api)
     rest = [s for s in rec.sent if s.path != "/graphql"]
+    graphql = [s for s in rec.sent if s.path == "/graphql"]
     problems = called("github", rec.sent, "GET /user", "GET /search/issues",
                       r"POST /repos/[^/]+/[^/]+/issues/\d+/comments", r"GET /users/[\w-]+")
     problems += unrouted("github", rec) + openapi_requests(github_spec(), rest)
-    if len(rest) == len(rec.sent):
-        problems.append(Problem("github", "POST /graphql", "-", "no GraphQL request was "
-                                "captured: update this case's note on what is left out"))
+    operations = {_graphql_root(s.body) for s in graphql}
+    problems += [Problem("github", f"POST /graphql {root}", "-", "the case no longer makes "
+                         "this request, so it is not checked: update the case")
+                 for root in ("search", "addDiscussionComment") if root not in operations]
+    schema = github_graphql()
+    for s in graphql:
+        problems += schema.check_request(s.body)
     return problems
+
+
+def _graphql_root(body: Any) -> str:
+    """The first root field a GraphQL request body asks for ("search", ...)."""
+    match = re.search(r"\{\s*(\w+)", str((body or {}).get("query", "")))
+    return match.group(1) if match else ""
+
+
+def _github_graphql_answer(request: Any) -> tuple[int, Any]:
+    root = _graphql_root(json.loads(request.content))
+    name = {"search": "discussions.json", "addDiscussionComment":
+            "add_discussion_comment.json"}.get(root)
+    if name is None:
+        return 200, {"errors": [{"message": f"the contract case does not answer {root}"}]}
+    return 200, fixture("github", name)
+
+
+@case("github:discussions.json")
+async def _github_discussions() -> list[Problem]:
+    """The discussion search's answer, as the schema makes the result of the document
+    github_net.py sends."""
+    return github_graphql().check_response(
+        github_net.DISCUSSIONS, {"q": "acme sort:created-desc", "after": None},
+        fixture("github", "discussions.json"))
+
+
+@case("github:add_discussion_comment.json")
+async def _github_add_comment() -> list[Problem]:
+    return github_graphql().check_response(
+        github_net.ADD_COMMENT, {"id": "D_kwDOHb3xQc4AbC12", "body": "Thanks!"},
+        fixture("github", "add_discussion_comment.json"))
 
 
 @case("youtube:requests")

@@ -101,6 +101,12 @@ SOURCES: dict[str, Source] = {s.service: s for s in (
              "it (with x-octokit extensions); the repository itself is too large to fetch "
              "here."),
     Source(
+        service="github-graphql", repository="octokit/graphql-schema", path="schema.graphql",
+        licence="MIT", kind="copy", out="github/schema.graphql",
+        note="GitHub's public GraphQL schema (SDL) as octokit/graphql-schema republishes it "
+             "from GitHub's schema download, whole (1.2 MB): the discussion search and "
+             "addDiscussionComment reach most of it."),
+    Source(
         service="youtube", repository="pypi:google-api-python-client",
         path="googleapiclient/discovery_cache/documents/youtube.v3.json",
         licence="Apache-2.0", kind="discovery", out="youtube/youtube.v3.json",

@@ -122,3 +122,22 @@ def test_slack_arguments_are_matched_by_name() -> None:
                                            {"channel": "C0ECHTCARDS", "txet": "hi"},
                                            bearer=True)
     assert [p.field for p in problems] == ["chat.postMessage txet"]
+
+
+def test_a_graphql_document_or_answer_that_breaks_githubs_schema_is_named() -> None:
+    from integrations.networks import github_net
+    from tests.contracts.cases import github_graphql
+
+    schema = github_graphql()
+    wrong = github_net.DISCUSSIONS.replace("upvoteCount", "likeCount")
+    problems = schema.check_request({"query": wrong, "variables": {"q": "acme"}})
+    assert [p.message for p in problems] == [
+        "Cannot query field 'likeCount' on type 'Discussion'."]
+    assert schema.check_request({"query": github_net.ADD_COMMENT,
+                                 "variables": {"id": "D_1"}})  # $body: String! missing
+    answer = fixture("github", "add_discussion_comment.json")
+    del answer["data"]["addDiscussionComment"]["comment"]["url"]  # URI! in the schema
+    [problem] = schema.check_response(github_net.ADD_COMMENT, {"id": "D_1", "body": "x"},
+                                      answer)
+    assert problem.field == "data addDiscussionComment.comment.url"
+    assert "non-nullable" in problem.message

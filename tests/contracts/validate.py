@@ -27,6 +27,20 @@ from typing import Any
 from urllib.parse import quote, urlsplit
 
 import regex
+from graphql import (
+    DocumentNode,
+    GraphQLError,
+    GraphQLSchema,
+    InlineFragmentNode,
+    OperationDefinitionNode,
+    Visitor,
+    build_schema,
+    execute_sync,
+    parse,
+    validate,
+    visit,
+)
+from graphql.execution.values import get_variable_values
 from jsonschema import Draft4Validator, Draft202012Validator, FormatChecker, validators
 from jsonschema.exceptions import ValidationError
 from openapi_schema_validator import OAS30Validator, OAS31Validator
@@ -838,3 +852,87 @@ class _Translation:
 
 __all__ = ["Discovery", "JsonSchemaFile", "Lexicons", "Mismatch", "OpenApi", "Problem",
            "SlackWebApi", "expect_valid"]
+
+
+# --- GraphQL (GitHub's schema, SDL) -----------------------------------------------------------
+
+
+class GraphQL:
+    """A GraphQL schema (SDL): query documents are validated against it as GitHub validates
+    them (graphql-core: the specification's validation rules), their variables coerced to the
+    declared types, and an answer's `data` is executed against the document over the schema,
+    so a field the schema makes non-null and the answer lacks, a value of the wrong type or an
+    unknown enum value is named."""
+
+    def __init__(self, service: str, file: str) -> None:
+        self.service = service
+        self.file = file
+
+    @cached_property
+    def schema(self) -> GraphQLSchema:
+        return build_schema((SPECS / self.file).read_text(encoding="utf-8"),
+                            assume_valid=True)
+
+    def _problem(self, error: GraphQLError, what: str) -> Problem:
+        where = ".".join(str(p) for p in error.path or ()) or (
+            ",".join(f"{loc.line}:{loc.column}" for loc in error.locations or ()) or "-")
+        return Problem(self.service, f"{what} {where}", f"{self.file}", error.message)
+
+    def check_request(self, body: Any) -> list[Problem]:
+        """A request body {"query", "variables"[, "operationName"]} against the schema."""
+        if not isinstance(body, dict) or not isinstance(body.get("query"), str):
+            return [Problem(self.service, "(body)", self.file, "not a GraphQL request body")]
+        extra = set(body) - {"query", "variables", "operationName"}
+        problems = [Problem(self.service, f"body {k}", self.file, "not a GraphQL request "
+                            "field") for k in sorted(extra)]
+        try:
+            document = parse(body["query"])
+        except GraphQLError as exc:
+            return [*problems, self._problem(exc, "query")]
+        problems += [self._problem(e, "query") for e in validate(self.schema, document)]
+        variables = body.get("variables") or {}
+        for op in document.definitions:
+            if isinstance(op, OperationDefinitionNode):
+                coerced = get_variable_values(self.schema, op.variable_definitions or (),
+                                              variables)
+                if isinstance(coerced, list):
+                    problems += [self._problem(e, "variables") for e in coerced]
+        return problems
+
+    def check_response(self, query: str, variables: Mapping[str, Any],
+                       answer: Any) -> list[Problem]:
+        """An answer's `data` as the schema makes the result of the document the request sent
+        (types, nullability, enums), executed with the answer's values as the fields'
+        values."""
+        if not isinstance(answer, dict) or "data" not in answer:
+            return [Problem(self.service, "(body)", self.file, "an answer without data")]
+        document = parse(query)
+        named = {f.type_condition.name.value for f in _walk_inline_fragments(document)
+                 if f.type_condition is not None}
+
+        def resolve_type(value: Any, info: Any, abstract: Any) -> str | None:
+            if isinstance(value, dict) and isinstance(value.get("__typename"), str):
+                return str(value["__typename"])
+            possible = sorted(t.name for t in self.schema.get_possible_types(abstract))
+            chosen = [t for t in possible if t in named]
+            if len(chosen) == 1:
+                return chosen[0]
+            # No fragment picks a type: the selection holds only the interface's own fields,
+            # which every possible type has (an Actor's login and url, for one).
+            return possible[0] if not chosen and possible else None
+
+        result = execute_sync(self.schema, document, root_value=answer["data"],
+                              type_resolver=resolve_type,
+                              variable_values=dict(variables))
+        return [self._problem(e, "data") for e in result.errors or ()]
+
+
+def _walk_inline_fragments(document: DocumentNode) -> list[InlineFragmentNode]:
+    found: list[InlineFragmentNode] = []
+
+    class Collect(Visitor):
+        def enter_inline_fragment(self, node: InlineFragmentNode, *_: Any) -> None:
+            found.append(node)
+
+    visit(document, Collect())
+    return found
