@@ -141,3 +141,17 @@ def test_a_graphql_document_or_answer_that_breaks_githubs_schema_is_named() -> N
                                       answer)
     assert problem.field == "data addDiscussionComment.comment.url"
     assert "non-nullable" in problem.message
+
+
+def test_a_slack_answer_unlike_slacks_recorded_answers_is_named() -> None:
+    from tests.contracts.validate import SlackSamples
+
+    samples = SlackSamples()
+    assert samples.check_response("files.getUploadURLExternal", {
+        "ok": True, "file_id": "F1", "upload_url": "https://files.slack.com/upload/v1/x"}) == []
+    problems = samples.check_response("files.completeUploadExternal", {
+        "ok": True, "files": [{"id": "F1", "title": 7, "link": "https://x"}]})
+    assert [(p.field, p.message) for p in problems] == [
+        ("files.completeUploadExternal.files[0].title", "number where Slack answers string"),
+        ("files.completeUploadExternal.files[0].link",
+         "a field Slack's recorded answers never have")]

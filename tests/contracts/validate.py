@@ -936,3 +936,58 @@ def _walk_inline_fragments(document: DocumentNode) -> list[InlineFragmentNode]:
 
     visit(document, Collect())
     return found
+
+
+# --- Slack's recorded answers (java-slack-sdk json-logs) ----------------------------------------
+
+
+_ID_KEY = re.compile(r"^[CGDUTFW][0-9A-Z]{8,}$")  # a map keyed by ids (shares.public.C0...)
+
+
+class SlackSamples:
+    """Answers of the Web API methods Slack's 2021 description lacks, held to the answers
+    Slack's SDK team recorded from the live API (specs/slack/samples/<method>.json: every field
+    seen, values anonymised). A sample lists fields that only some answers carry, so an answer
+    need not have them all; but it may have no field the sample lacks (a fake that invents a
+    field teaches the code to read what Slack never sends), and each field must have the
+    sample's JSON type."""
+
+    def __init__(self, root: str = "slack/samples") -> None:
+        self.root = root
+
+    def check_response(self, method: str, body: Any) -> list[Problem]:
+        file = f"{self.root}/{method}.json"
+        if not (SPECS / file).exists():
+            return [Problem("slack", method, f"{self.root}/", "no recorded answer for the "
+                            "method")]
+        return self._compare(_load(SPECS / file), body, method, file, "")
+
+    def _compare(self, sample: Any, value: Any, field: str, file: str,
+                 pointer: str) -> list[Problem]:
+        where = f"{file}#{pointer or '/'}"
+        if sample is None or value is None:
+            return []
+        kinds = {bool: "boolean", int: "number", float: "number", str: "string",
+                 list: "array", dict: "object"}
+        want, got = kinds.get(type(sample)), kinds.get(type(value))
+        if want != got:
+            return [Problem("slack", field, where, f"{got} where Slack answers {want}")]
+        problems: list[Problem] = []
+        if isinstance(sample, dict):
+            keyed = sample and all(_ID_KEY.match(k) for k in sample)
+            for key, item in value.items():
+                if keyed and _ID_KEY.match(key):
+                    inner = next(iter(sample.values()))
+                    problems += self._compare(inner, item, f"{field}.{key}", file,
+                                              f"{pointer}/{_escape(next(iter(sample)))}")
+                elif key not in sample:
+                    problems.append(Problem("slack", f"{field}.{key}", where,
+                                            "a field Slack's recorded answers never have"))
+                else:
+                    problems += self._compare(sample[key], item, f"{field}.{key}", file,
+                                              f"{pointer}/{_escape(key)}")
+        elif isinstance(sample, list) and sample:
+            for n, item in enumerate(value):
+                problems += self._compare(sample[0], item, f"{field}[{n}]", file,
+                                          f"{pointer}/0")
+        return problems
