@@ -45,6 +45,7 @@ from integrations.networks import (
     github_net,
     mastodon_net,
     x_net,
+    x_oauth,
     youtube_net,
 )
 from integrations.networks.replay import recording_responders
@@ -59,6 +60,7 @@ from testkit.clock import Monotonic
 from testkit.factories import new_mention
 from testkit.fake_slack import BOT_TOKEN, FakeSlack
 from tests.contracts.capture import FIXTURES, Recorder, Sent, fixture, mention, no_sleep
+from tests.contracts.oauth2 import check_refresh_request, check_token_answer
 from tests.contracts.validate import (
     Discovery,
     GraphQL,
@@ -171,9 +173,6 @@ UNDESCRIBED: dict[str, str] = {
                              "description does not map (X-4)",
     "x/README.md": "notes on the fixtures' sources",
     "x/twitter_text": "twitter-text's conformance cases (counting rules), not API payloads",
-    "x/oauth2_token.json": "/2/oauth2/token is not in X's description",
-    "x/oauth2_token_invalid.json": "/2/oauth2/token is not in X's description",
-    "x/oauth2_unauthorized_client.json": "/2/oauth2/token is not in X's description",
     "youtube/quota_exceeded.json": "Google's error envelope is not in the discovery document",
     "bluesky/jetstream_events.jsonl": "Jetstream's envelope has no lexicon; the post records in "
                                       "it are checked (case bluesky:jetstream records)",
@@ -314,11 +313,17 @@ async def _slack_manifest() -> list[Problem]:
     return JsonSchemaFile("slack", "slack/manifest.schema.1.0.0.json").check(manifest)
 
 
+# X's token endpoint is not in its description: RFC 6749's rules (tests/contracts/oauth2.py).
+X_TOKEN_FIXTURES = {"oauth2_token.json": 200, "oauth2_token_invalid.json": 400,
+                    "oauth2_unauthorized_client.json": 401}
+
+
 # Every fixture file some case above checks (relative to tests/fixtures/).
 CHECKED_FIXTURES = frozenset(
     [f"{service}/{name}" for service, name in OPENAPI_FIXTURES]
     + [f"youtube/{n}" for n in YOUTUBE_FIXTURES] + [f"bluesky/{n}" for n in BLUESKY_FIXTURES]
     + [f"slack/{n}" for n in SLACK_FIXTURES]
+    + [f"x/{n}" for n in X_TOKEN_FIXTURES]
     + ["mastodon/notification_mention.json", "slack/event_message_thread.json",
        "github/discussions.json", "github/add_discussion_comment.json"])
 
@@ -377,6 +382,56 @@ async def x_requests() -> list[Problem]:
     return (called("x", rec.sent, "GET /2/tweets/search/recent", "GET /2/users/me",
                    "POST /2/tweets", r"GET /2/users/by/username/\w+")
             + unrouted("x", rec) + openapi_requests(x_spec(), rec.sent))
+
+
+@case("x:oauth2 token answers")
+async def _x_token_answers() -> list[Problem]:
+    problems: list[Problem] = []
+    for name, status in X_TOKEN_FIXTURES.items():
+        problems += check_token_answer("x", status, fixture("x", name), name)
+    return problems
+
+
+@case("x:oauth2 token requests")
+async def x_token_requests() -> list[Problem]:
+    """The rotating refresh of the brand account's user token (x_oauth.py, Authlib's
+    encoding), for a confidential client (HTTP Basic) and a public one (client_id in the
+    form), then a reply sent with the token bought; the token requests against RFC 6749 §6 and
+    §2.3 (X's description has no /2/oauth2/token), the reply against X's description."""
+    api_url = default(XSettings, "api_url")
+    problems: list[Problem] = []
+    for secret in ("s3cr3t:with/odd chars", None):
+        rec = Recorder([
+            ("POST", r"/2/oauth2/token", (200, fixture("x", "oauth2_token.json"))),
+            ("GET", r"/2/users/me", (200, fixture("x", "users_me.json"))),
+            ("POST", r"/2/tweets", (201, fixture("x", "tweet_created.json")))])
+        with tempfile.TemporaryDirectory() as tmp:
+            url = f"sqlite:///{Path(tmp) / 'x.db'}"
+            db.upgrade(url)
+            store = Store.from_url(url)
+            try:
+                async with rec.client() as client:
+                    token = x_oauth.renewed_token(
+                        client, api_url=api_url, store=store, seed="seed-refresh-token",
+                        client_id="X-client-id", client_secret=secret, sleep=no_sleep)
+                    _, responder, _, _ = x_net.components(
+                        client, api_url=api_url, bearer="app-bearer", user_token=None,
+                        terms=fixed_terms(), interval=60, sleep=no_sleep, token=token)
+                    assert responder is not None
+                    await responder.reply(mention=mention(
+                        "x", "1859000000000000001",
+                        "https://x.com/mira/status/1859000000000000001"), text="Thanks!")
+            finally:
+                store.close()
+        problems += called("x", rec.sent, "POST /2/oauth2/token", "POST /2/tweets")
+        problems += unrouted("x", rec)
+        for sent in rec.sent:
+            if sent.path == "/2/oauth2/token":
+                problems += check_refresh_request("x", sent, client_id="X-client-id",
+                                                  client_secret=secret)
+            else:
+                problems += openapi_requests(x_spec(), [sent])
+    return problems
 
 
 @case("github:requests")
