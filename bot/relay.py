@@ -90,16 +90,23 @@ class Relay:
         )
         if not claimed:
             return 0
+        # A card is sent only while this worker's lease on it holds: past half the lease no
+        # new card is started (one in flight gets the other half), the rest go back to the
+        # outbox. Paced at a chat's one message a second, a channel's share of a batch can
+        # take longer than the lease; without this another replica would claim the same cards
+        # meanwhile and both would post them.
+        deadline = self.now() + self.policy.lease / 2
         channels: dict[tuple[str, str], list[ClaimedDelivery]] = {}
         for c in claimed:
             channels.setdefault((c.delivery.platform, c.delivery.channel), []).append(c)
-        await asyncio.gather(*(self._channel(items) for items in channels.values()))
+        await asyncio.gather(*(self._channel(items, deadline) for items in channels.values()))
         return len(claimed)
 
-    async def _channel(self, items: list[ClaimedDelivery]) -> None:
+    async def _channel(self, items: list[ClaimedDelivery], deadline: datetime) -> None:
         items = await self._settle_doubts(items)
         for index, item in enumerate(items):
-            if self._stopping is not None and self._stopping.is_set():
+            stopping = self._stopping is not None and self._stopping.is_set()
+            if stopping or self.now() >= deadline:
                 await asyncio.to_thread(self.store.release,
                                         delivery_ids=[i.delivery.id or 0 for i in items[index:]])
                 return

@@ -768,9 +768,10 @@ async def _discord_flow(tmp: Path) -> FakeDiscord:
 async def discord_requests() -> list[Problem]:
     """Every HTTP request discord.py made for DiscordChat in `_discord_flow`, against the
     operation it calls in discord-api-spec: query parameters, path parameters and the JSON
-    body (for a multipart upload: its payload_json, and the file parts' names). The fake
-    Discord's own rules and violations stay with it; an operation the description lacks is a
-    mismatch here."""
+    body (for a multipart upload: its payload_json, and the file parts' names), and the fake
+    Discord's answer against the answer described for its status. The fake Discord's own
+    rules and violations stay with it; an operation the description lacks is a mismatch
+    here."""
     with tempfile.TemporaryDirectory() as tmp:
         fake = await _discord_flow(Path(tmp))
     spec = discord_spec()
@@ -790,6 +791,8 @@ async def discord_requests() -> list[Problem]:
         path = r.path.removeprefix(DISCORD_API)
         problems += spec.check_request(r.method, path, query=list(r.query.items()),
                                        body=r.body)
+        if r.status and r.answer is not None:  # and the fake's answer as Discord describes it
+            problems += spec.check_response(r.method, path, r.status, r.answer)
         for name in r.files:
             if not re.fullmatch(r"files\[\d\]", name):  # files[0] .. files[9]
                 problems.append(Problem("discord", f"{r.method} {path} part {name}",
