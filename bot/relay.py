@@ -107,15 +107,20 @@ class Relay:
         for index, item in enumerate(items):
             stopping = self._stopping is not None and self._stopping.is_set()
             if stopping or self.now() >= deadline:
-                await asyncio.to_thread(self.store.release,
-                                        delivery_ids=[i.delivery.id or 0 for i in items[index:]])
+                rest = items[index:]
+                await asyncio.to_thread(
+                    self.store.release, delivery_ids=[i.delivery.id or 0 for i in rest],
+                    fresh=[i.delivery.id or 0 for i in rest if not i.in_doubt])
                 return
             ok = await self._one(item)
             if not ok and item.delivery.state == DeliveryState.PENDING.value:
-                # Keep the channel's order: the rest wait until this one went out.
-                rest = [i.delivery.id or 0 for i in items[index + 1:]
-                        if i.delivery.state == DeliveryState.PENDING.value]
-                await asyncio.to_thread(self.store.release, delivery_ids=rest)
+                # Keep the channel's order: the rest wait until this one went out (and the
+                # edits of sent cards among them are marked to be done again).
+                rest = items[index + 1:]
+                await asyncio.to_thread(
+                    self.store.release, delivery_ids=[i.delivery.id or 0 for i in rest],
+                    fresh=[i.delivery.id or 0 for i in rest
+                           if not i.in_doubt and i.delivery.state == DeliveryState.PENDING.value])
                 return
 
     async def _settle_doubts(self, items: list[ClaimedDelivery]) -> list[ClaimedDelivery]:
@@ -138,8 +143,11 @@ class Relay:
             await self._failed(items[0], f"looking up cards in doubt: {exc}",
                                exc.retry_after if isinstance(exc, ChatError) else None,
                                False, False, maybe_sent=True)
-            await asyncio.to_thread(self.store.release,
-                                    delivery_ids=[i.delivery.id or 0 for i in items[1:]])
+            rest = items[1:]
+            await asyncio.to_thread(
+                self.store.release, delivery_ids=[i.delivery.id or 0 for i in rest],
+                fresh=[i.delivery.id or 0 for i in rest
+                       if not i.in_doubt and i.delivery.state == DeliveryState.PENDING.value])
             return []
         done = set()
         for token, ref in found.items():

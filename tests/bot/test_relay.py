@@ -169,3 +169,27 @@ async def test_a_card_is_only_sent_while_its_lease_holds(store: Store, clock: Cl
     while await other.run_once() or await first.run_once():
         pass
     assert [m for _, m in chat.posted] == ids  # each once, in order
+
+
+async def test_a_card_edit_given_back_is_done_later_and_a_fresh_card_is_not_in_doubt(
+        store: Store, clock: Clock) -> None:
+    """What a worker gives back untried keeps its work: the edit of a sent card is still to
+    be done, and a card this claim marked but never sent is not taken for one in doubt."""
+    [mid] = _setup(store, 1, channels=("a",))
+    chat = FlakyChat()
+    relay = Relay(store, {"console": chat}, now=clock)
+    assert await relay.run_once() == 1
+    more = store.write_mentions(
+        [new_mention(store.brand(name="Acme").id or 0)],
+        routes={store.brand(name="Acme").id or 0: store.routes()})
+    store.claim(mention_id=mid, actor="Ana")  # the sent card needs an edit
+    claimed = store.claim_deliveries(worker="w", limit=10, lease=timedelta(seconds=60),
+                                     platforms=["console"])
+    assert len(claimed) == 2
+    store.release(delivery_ids=[c.delivery.id or 0 for c in claimed],
+                  fresh=[c.delivery.id or 0 for c in claimed
+                         if c.delivery.state == DeliveryState.PENDING.value])
+    again = store.claim_deliveries(worker="w2", limit=10, lease=timedelta(seconds=60),
+                                   platforms=["console"])
+    assert {c.delivery.mention_id for c in again} == {mid, *more}
+    assert not any(c.in_doubt for c in again)
