@@ -115,10 +115,16 @@ class Relay:
         )
         if not claimed:
             return notices
+        # A card is sent only while this worker's lease on it holds: past half the lease no
+        # new card is started (one in flight gets the other half), the rest go back to the
+        # outbox. Paced at a chat's one message a second, a channel's share of a batch can
+        # take longer than the lease; without this another replica would claim the same cards
+        # meanwhile and both would post them.
+        deadline = self.now() + self.policy.lease / 2
         channels: dict[tuple[str, str], list[ClaimedDelivery]] = {}
         for c in claimed:
             channels.setdefault((c.delivery.platform, c.delivery.channel), []).append(c)
-        grouped = await asyncio.gather(*(self._channel(items, notifiers)
+        grouped = await asyncio.gather(*(self._channel(items, notifiers, deadline)
                                          for items in channels.values()))
         if any(grouped):
             notices += await self._catch_ups(notifiers)
@@ -185,7 +191,8 @@ class Relay:
             sent += 1
         return sent
 
-    async def _channel(self, items: list[ClaimedDelivery], notifiers: list[str]) -> int:
+    async def _channel(self, items: list[ClaimedDelivery], notifiers: list[str],
+                       deadline: datetime) -> int:
         """Send one channel's claimed cards in order; returns how many went into a backlog
         catch-up instead."""
         items = await self._settle_doubts(items)
@@ -196,18 +203,23 @@ class Relay:
         # claimed with its parent goes into the thread the parent just opened.
         parents: dict[int, str] = {}
         for index, item in enumerate(items):
-            if self._stopping is not None and self._stopping.is_set():
-                await asyncio.to_thread(self.store.release,
-                                        delivery_ids=[i.delivery.id or 0 for i in items[index:]])
+            stopping = self._stopping is not None and self._stopping.is_set()
+            if stopping or self.now() >= deadline:
+                rest = items[index:]
+                await asyncio.to_thread(
+                    self.store.release, delivery_ids=[i.delivery.id or 0 for i in rest],
+                    fresh=[i.delivery.id or 0 for i in rest if not i.in_doubt])
                 return grouped
             ok = await self._one(item, parents)
             if not ok and item.delivery.state == DeliveryState.PENDING.value:
-                # Keep the channel's order: the rest wait until this one went out.
-                rest = [i.delivery.id or 0 for i in items[index + 1:]
-                        if i.delivery.state == DeliveryState.PENDING.value]
-                await asyncio.to_thread(self.store.release, delivery_ids=rest)
+                # Keep the channel's order: the rest wait until this one went out (and the
+                # edits of sent cards among them are marked to be done again).
+                rest = items[index + 1:]
+                await asyncio.to_thread(
+                    self.store.release, delivery_ids=[i.delivery.id or 0 for i in rest],
+                    fresh=[i.delivery.id or 0 for i in rest
+                           if not i.in_doubt and i.delivery.state == DeliveryState.PENDING.value])
                 return grouped
-        return grouped
 
     async def _settle_doubts(self, items: list[ClaimedDelivery]) -> list[ClaimedDelivery]:
         """Ask the chat which of this channel's cards in doubt it already has; record those as
@@ -231,8 +243,11 @@ class Relay:
             await self._failed(items[0], f"looking up cards in doubt: {exc}",
                                exc.retry_after if isinstance(exc, ChatError) else None,
                                False, False, maybe_sent=True)
-            await asyncio.to_thread(self.store.release,
-                                    delivery_ids=[i.delivery.id or 0 for i in items[1:]])
+            rest = items[1:]
+            await asyncio.to_thread(
+                self.store.release, delivery_ids=[i.delivery.id or 0 for i in rest],
+                fresh=[i.delivery.id or 0 for i in rest
+                       if not i.in_doubt and i.delivery.state == DeliveryState.PENDING.value])
             return []
         done = set()
         for token, ref in found.items():

@@ -10,14 +10,21 @@ and `{"ok": false, "error": "ratelimited"}`. Every request is recorded; tests aw
 expect with `wait_for` / `wait_until` (no sleeps). What breaks a rule Slack would reject is also
 listed in `violations`, and the fixtures fail a test that left any.
 
-Rate limits (docs.slack.dev/apis/web-api/rate-limits): chat.postMessage and chat.update per
-channel (`burst` calls per `window` seconds, default permissive: tests that need Slack's
-one-a-second pace set `burst`, `window`); the other methods per workspace in their documented
+Rate limits (docs.slack.dev/apis/web-api/rate-limits): chat.postMessage (and chat.update, which
+the fake counts in the same bucket) per channel at Slack's documented pace, "one message per
+second per channel" with "short bursts", always on: a bucket of `POST_BURST` (3) messages per
+channel that refills at `POST_PER_SECOND` (1) a second; one more is answered HTTP 429 with
+`Retry-After` (whole seconds until the bucket has room, as Slack sends it). Slack does not
+guarantee bursts; the shipped pacer (integrations/chat/slack/chat.py: 2 at 1/s) stays one message
+under this bucket, which absorbs a second of network delay between its pacing and the fake's
+count. The other methods per workspace in their documented
 tier (`TIERS`: calls per minute). `apps="distributed"` applies the limits Slack gives
 commercially distributed apps outside the Marketplace since 2025-05-29 (existing installs since
 2026-03-03): conversations.history once a minute, at most 15 messages a page
 (docs.slack.dev/reference/methods/conversations.history). Limits count on `clock` (injected:
-a test advances it instead of waiting); an exceeded one answers 429, `Retry-After` and
+a test that needs speed shares one clock, e.g. testkit.clock.Monotonic, between the fake and the
+adapter's pacer, whose `sleep` advances it instead of waiting); an exceeded one answers 429,
+`Retry-After` and
 `{"ok": false, "error": "ratelimited"}`. The bot is a member of `channels` unless a test
 removes it from `members` (then `not_in_channel`, as Slack answers).
 
@@ -46,6 +53,7 @@ import hashlib
 import hmac
 import itertools
 import json
+import math
 import time
 from collections import defaultdict, deque
 from collections.abc import Callable
@@ -101,6 +109,9 @@ VIEW_BYTES = 250_000  # views.publish: view_too_large "if the provided view is g
 TRIGGER_SECONDS = 3.0  # a trigger_id expires three seconds after it was issued
 RESPONSE_URL_USES = 5  # "valid for 30 minutes and accepts at most 5 calls"
 RESPONSE_URL_SECONDS = 30 * 60.0
+# chat.postMessage per channel: "one message per second per channel", "short bursts" allowed.
+POST_PER_SECOND = 1.0
+POST_BURST = 3
 ACK_SECONDS = 3.0  # every interaction, command and event is acknowledged within 3 s
 # Commercially distributed, non-Marketplace apps: conversations.history and .replies.
 DISTRIBUTED_HISTORY_PER_MINUTE = 1
@@ -126,7 +137,8 @@ class Call:
     args: dict[str, Any]
     status: int = 200
     answer: dict[str, Any] = field(default_factory=dict)
-    at: float = 0.0
+    at: float = 0.0  # on the fake's clock, when the call arrived
+    headers: dict[str, str] = field(default_factory=dict)  # of the answer (Retry-After)
 
 
 class FakeSlack:
@@ -181,11 +193,11 @@ class FakeSlack:
         self.posted: list[Posted] = []
         self.fault = fault
         self.hang_seconds = hang_seconds  # how long a "timeout" keeps the request open
-        # Per-channel limit for chat.postMessage / chat.update: `burst` calls per `window` s.
-        self.burst = 1000
-        self.window = 1.0
-        self.retry_after = 7
-        self._recent: dict[str, deque[float]] = defaultdict(deque)
+        # Per channel, chat.postMessage / chat.update: a bucket of `burst` that refills at
+        # `per_second` (Slack's pace; see the module's docstring).
+        self.burst = POST_BURST
+        self.per_second = POST_PER_SECOND
+        self._buckets: dict[str, tuple[float, float]] = {}  # channel -> (level, when, on clock)
         self._ts = itertools.count(1)
         self._ids = itertools.count(1)
         self._changed = asyncio.Condition()
@@ -324,7 +336,7 @@ class FakeSlack:
         args = await self._args(request)
         auth = request.headers.get("Authorization", "")
         token = auth.removeprefix("Bearer ").strip() if auth.startswith("Bearer ") else None
-        call = Call(method=method, token=token, args=args, at=time.monotonic())
+        call = Call(method=method, token=token, args=args, at=self.clock())
         self.calls.append(call)
         fault = self.fault(method, str(args.get("channel") or "")) if token in self.tokens \
             else None
@@ -344,22 +356,24 @@ class FakeSlack:
             raise ValueError(f"unknown fault {fault!r}")
         else:
             status, answer, headers = self._handle(method, token, args, auth)
-        call.status, call.answer = status, answer
+        call.status, call.answer, call.headers = status, answer, headers
         await self._notify()
         return web.json_response(answer, status=status, headers=headers)
 
     def _refuse(self, error: str, **extra: Any) -> tuple[int, dict[str, Any], dict[str, str]]:
         return 200, {"ok": False, "error": error, **extra}, {}
 
-    def _limited(self, channel: str) -> bool:
+    def _limited(self, channel: str) -> int | None:
+        """Whole seconds to wait when the channel's bucket is full (Retry-After), else None (and
+        the message is counted): a leaky bucket of `burst` draining at `per_second`."""
         now = self.clock()
-        recent = self._recent[channel]
-        while recent and now - recent[0] >= self.window:
-            recent.popleft()
-        if len(recent) >= self.burst:
-            return True
-        recent.append(now)
-        return False
+        level, then = self._buckets.get(channel, (0.0, now))
+        level = max(0.0, level - (now - then) * self.per_second)
+        if level + 1 > self.burst:
+            self._buckets[channel] = (level, now)
+            return max(1, math.ceil((level + 1 - self.burst) / self.per_second))
+        self._buckets[channel] = (level + 1, now)
+        return None
 
     def _over_tier(self, method: str, team: str) -> int | None:
         """Seconds to wait when `method` is over its per-minute tier in `team`, else None (and
@@ -479,9 +493,9 @@ class FakeSlack:
             if errors:
                 self.violations.extend(f"{method}: {e}" for e in errors)
                 return self._refuse("invalid_blocks", errors=errors)
-        if method != "chat.postEphemeral" and self._limited(channel):
-            return 429, {"ok": False, "error": "ratelimited"}, {
-                "Retry-After": str(self.retry_after)}
+        wait = self._limited(channel) if method != "chat.postEphemeral" else None
+        if wait is not None:
+            return 429, {"ok": False, "error": "ratelimited"}, {"Retry-After": str(wait)}
         if method == "chat.update":
             key = (channel, str(args.get("ts")))
             if key not in self.messages:

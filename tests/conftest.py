@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -33,6 +34,17 @@ class Clock:
     def advance(self, **kwargs: float) -> datetime:
         self.value += timedelta(**kwargs)
         return self.value
+
+    def seconds(self) -> float:
+        """The clock in seconds, for code that counts on `Callable[[], float]` (the fake
+        Slack's limits, the Slack adapter's pacer)."""
+        return self.value.timestamp()
+
+    async def sleep(self, seconds: float) -> None:
+        """A wait that advances this clock instead of taking real time."""
+        if seconds > 0:
+            self.value += timedelta(seconds=seconds)
+        await asyncio.sleep(0)
 
 
 @pytest.fixture

@@ -159,16 +159,27 @@ class OutboxStore(StoryStore):
             else:
                 d.next_attempt_at = retry_at
 
-    def release(self, *, delivery_ids: Sequence[int]) -> None:
-        """Give leased rows back untouched (a worker stops, or an older card failed first).
+    def release(self, *, delivery_ids: Sequence[int], fresh: Sequence[int] = ()) -> None:
+        """Give leased rows back (a worker stops, runs short of its lease, or an older card
+        failed first). A sent card claimed for an update is marked to be updated again.
 
-        Their `sending_at` stays: the next claimer checks with the chat before sending them,
-        which costs one lookup and is never wrong."""
+        A card's `sending_at` stays, so the next claimer checks with the chat before sending it
+        (one lookup, never wrong), except for the `fresh` ones: marked by this very claim and
+        never attempted."""
         if not delivery_ids:
             return
         t = table(Delivery)
+        ids = list(delivery_ids)
         with self.engine.begin() as conn:
-            conn.execute(t.update().where(t.c.id.in_(list(delivery_ids))).values(lease_until=None))
+            conn.execute(t.update().where(t.c.id.in_(ids)).values(lease_until=None))
+            conn.execute(t.update().where(t.c.id.in_(ids),
+                                          t.c.state == DeliveryState.SENT.value)
+                         .values(needs_update=True))
+            untouched = [i for i in fresh if i in set(ids)]
+            if untouched:
+                conn.execute(t.update().where(t.c.id.in_(untouched),
+                                              t.c.state == DeliveryState.PENDING.value)
+                             .values(sending_at=None))
 
     def outbox_depth(self) -> int:
         t = table(Delivery)

@@ -17,6 +17,7 @@ import asyncio
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, Literal
+from urllib.parse import quote_plus
 
 import httpx
 from authlib.common.urls import url_decode
@@ -38,6 +39,13 @@ class TokenEndpoint:
                  method: AuthMethod = "client_secret_basic") -> None:
         self.api = api
         self.path = path
+        if method == "client_secret_basic" and client_secret is not None:
+            # RFC 6749 §2.3.1: id and secret are each form-urlencoded (appendix B) before they
+            # are joined by ":" and Base64-encoded; Authlib joins them as they are, which
+            # breaks a secret holding ":" and differs from a compliant server for any of
+            # `%&+/:=?` or a space (for the [A-Za-z0-9_.-] of X's, Reddit's and Google's
+            # credentials the two agree).
+            client_id, client_secret = quote_plus(client_id), quote_plus(client_secret)
         self._client = ClientAuth(client_id, client_secret, method)
 
     async def request(self, grant_type: str, *, headers: Mapping[str, str] | None = None,

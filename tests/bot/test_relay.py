@@ -141,3 +141,55 @@ async def test_a_stopping_relay_finishes_the_card_it_sends_and_gives_the_rest_ba
     other = Relay(store, {"console": chat}, worker="replica-2", now=clock)
     assert await other.run_once() == 3  # at once, not after the lease
     assert len(chat.posted) == 5
+
+
+async def test_a_card_is_only_sent_while_its_lease_holds(store: Store, clock: Clock) -> None:
+    """Paced at a chat's one message a second, a channel's share of a batch outlasts the lease:
+    the relay starts no card past half the lease and gives the rest back, so another replica
+    that claims them meanwhile never sends what this one is still working through."""
+    ids = _setup(store, 30, channels=("a",))
+    policy = RelayPolicy(lease=timedelta(seconds=10))
+
+    class PacedChat(FlakyChat):
+        async def send_card(self, channel: str, card: Card) -> str:
+            clock.advance(seconds=1)  # the pacer's wait: one message a second
+            [row] = [d for d in store.deliveries(mention_id=card.mention_id)
+                     if d.channel == channel]
+            assert row.lease_until is not None and clock() < row.lease_until, \
+                f"card {card.mention_id} sent after its lease ran out"
+            return await super().send_card(channel, card)
+
+    chat = PacedChat()
+    first = Relay(store, {"console": chat}, worker="replica-1", now=clock, policy=policy)
+    other = Relay(store, {"console": chat}, worker="replica-2", now=clock, policy=policy)
+    assert await first.run_once() == 30
+    assert len(chat.posted) == 5  # 5 s of the 10 s lease, then the rest went back
+    rest = [d for d in store.deliveries() if d.state == DeliveryState.PENDING.value]
+    assert len(rest) == 25 and all(d.lease_until is None for d in rest)
+    while await other.run_once() or await first.run_once():
+        pass
+    assert [m for _, m in chat.posted] == ids  # each once, in order
+
+
+async def test_a_card_edit_given_back_is_done_later_and_a_fresh_card_is_not_in_doubt(
+        store: Store, clock: Clock) -> None:
+    """What a worker gives back untried keeps its work: the edit of a sent card is still to
+    be done, and a card this claim marked but never sent is not taken for one in doubt."""
+    [mid] = _setup(store, 1, channels=("a",))
+    chat = FlakyChat()
+    relay = Relay(store, {"console": chat}, now=clock)
+    assert await relay.run_once() == 1
+    more = store.write_mentions(
+        [new_mention(store.brand(name="Acme").id or 0)],
+        routes={store.brand(name="Acme").id or 0: store.routes()})
+    store.claim(mention_id=mid, actor="Ana")  # the sent card needs an edit
+    claimed = store.claim_deliveries(worker="w", limit=10, lease=timedelta(seconds=60),
+                                     platforms=["console"])
+    assert len(claimed) == 2
+    store.release(delivery_ids=[c.delivery.id or 0 for c in claimed],
+                  fresh=[c.delivery.id or 0 for c in claimed
+                         if c.delivery.state == DeliveryState.PENDING.value])
+    again = store.claim_deliveries(worker="w2", limit=10, lease=timedelta(seconds=60),
+                                   platforms=["console"])
+    assert {c.delivery.mention_id for c in again} == {mid, *more}
+    assert not any(c.in_doubt for c in again)

@@ -39,6 +39,7 @@ class Sent:
     query: list[tuple[str, str]]
     body: Any  # parsed JSON, a dict for a form, or None
     form: bool = False
+    headers: dict[str, str] = field(default_factory=dict)  # lower-case names
 
 
 @dataclass
@@ -62,7 +63,8 @@ class Recorder:
             else:
                 body = request.content
         self.sent.append(Sent(request.method, str(request.url), request.url.path,
-                              list(request.url.params.multi_items()), body, form))
+                              list(request.url.params.multi_items()), body, form,
+                              {k.lower(): v for k, v in request.headers.items()}))
         for method, pattern, answer in self.routes:
             if method == request.method and re.fullmatch(pattern, request.url.path):
                 status, payload = answer(request) if callable(answer) else answer

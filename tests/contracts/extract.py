@@ -40,10 +40,10 @@ class Source:
     repository: str  # "owner/name" on GitHub, or "npm:<package>" / "pypi:<package>"
     path: str  # inside the repository or package
     licence: str
-    kind: str  # "openapi" (3.x), "swagger2", "discovery", "lexicons", "copy"
+    kind: str  # "openapi" (3.x), "swagger2", "discovery", "lexicons", "copy", "files"
     out: str  # under specs/
     # openapi/swagger2: (path, method) pairs; discovery: "resource.method" names;
-    # lexicons: NSIDs (their references are followed).
+    # lexicons: NSIDs (their references are followed); files: file names under `path`.
     keep: tuple[Any, ...] = ()
     note: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
@@ -71,6 +71,14 @@ SOURCES: dict[str, Source] = {s.service: s for s in (
         out="slack/manifest.schema.1.0.0.json",
         note="The version manifest.schema.json picks for a manifest without _metadata "
              "(integrations/chat/slack/manifest.yml)."),
+    Source(
+        service="slack-samples", repository="slackapi/java-slack-sdk",
+        path="json-logs/samples/api", licence="MIT", kind="files", out="slack/samples",
+        keep=("apps.connections.open.json", "files.getUploadURLExternal.json",
+              "files.completeUploadExternal.json"),
+        note="Answers of the Web API methods slack-api-specs (2021) lacks, as Slack's SDK team "
+             "records them from the live API (every field seen, values anonymised); the Java "
+             "SDK's response classes are generated from them."),
     Source(
         service="discord", repository="discord/discord-api-spec", path="specs/openapi.json",
         licence="MIT", kind="openapi", out="discord/openapi.json",
@@ -100,6 +108,12 @@ SOURCES: dict[str, Source] = {s.service: s for s in (
         note="github/rest-api-description's api.github.com.json as @octokit/openapi packages "
              "it (with x-octokit extensions); the repository itself is too large to fetch "
              "here."),
+    Source(
+        service="github-graphql", repository="octokit/graphql-schema", path="schema.graphql",
+        licence="MIT", kind="copy", out="github/schema.graphql",
+        note="GitHub's public GraphQL schema (SDL) as octokit/graphql-schema republishes it "
+             "from GitHub's schema download, whole (1.2 MB): the discussion search and "
+             "addDiscussionComment reach most of it."),
     Source(
         service="youtube", repository="pypi:google-api-python-client",
         path="googleapiclient/discovery_cache/documents/youtube.v3.json",
@@ -318,6 +332,12 @@ def extract(source: Source, location: Path, version: str | None) -> list[str]:
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(text if text.endswith("\n") else text + "\n", encoding="utf-8")
             written.append(str(path.relative_to(SPECS)))
+    elif source.kind == "files":
+        target.mkdir(parents=True, exist_ok=True)
+        for name in source.keep:
+            (target / name).write_text(read_text(location, f"{source.path}/{name}"),
+                                       encoding="utf-8")
+            written.append(str((target / name).relative_to(SPECS)))
     else:
         text = read_text(location, source.path)
         target.parent.mkdir(parents=True, exist_ok=True)

@@ -61,6 +61,16 @@ KNOWN: tuple[Known, ...] = (
           "slack/web_api.json#/paths/~1conversations.history/get/responses/200/schema",
           "description",
           "the answer's response_metadata (the next cursor) is not allowed by the description"),
+    Known("DISCORD-1", "discord:requests", r"body\.attachments\[\d+\]\.id",
+          "discord/openapi.json#/components/schemas/SnowflakeType", "description",
+          "an upload's attachments[].id is the integer index of its files[n] part, as "
+          "Discord's Uploading Files example shows; the description types it a snowflake "
+          "string"),
+    Known("DISCORD-2", "discord:requests", r"body\.resource\.type",
+          "InteractionCallbackResponse/properties/type", "unclear",
+          "an interaction callback answered with_response has resource.type 5, 8 or 9 "
+          "(deferred, autocomplete, modal); the description's resource allows only 4, 7 and "
+          "12, Discord's documentation any callback type"),
     Known("SLACK-5", "slack:requests", r"conversations\.history\.messages\[\d+\]",
           "slack/web_api.json#/definitions/objs_message", "description",
           "a message's metadata (with include_all_metadata) is not allowed by objs_message"),

@@ -122,3 +122,36 @@ def test_slack_arguments_are_matched_by_name() -> None:
                                            {"channel": "C0ECHTCARDS", "txet": "hi"},
                                            bearer=True)
     assert [p.field for p in problems] == ["chat.postMessage txet"]
+
+
+def test_a_graphql_document_or_answer_that_breaks_githubs_schema_is_named() -> None:
+    from integrations.networks import github_net
+    from tests.contracts.cases import github_graphql
+
+    schema = github_graphql()
+    wrong = github_net.DISCUSSIONS.replace("upvoteCount", "likeCount")
+    problems = schema.check_request({"query": wrong, "variables": {"q": "acme"}})
+    assert [p.message for p in problems] == [
+        "Cannot query field 'likeCount' on type 'Discussion'."]
+    assert schema.check_request({"query": github_net.ADD_COMMENT,
+                                 "variables": {"id": "D_1"}})  # $body: String! missing
+    answer = fixture("github", "add_discussion_comment.json")
+    del answer["data"]["addDiscussionComment"]["comment"]["url"]  # URI! in the schema
+    [problem] = schema.check_response(github_net.ADD_COMMENT, {"id": "D_1", "body": "x"},
+                                      answer)
+    assert problem.field == "data addDiscussionComment.comment.url"
+    assert "non-nullable" in problem.message
+
+
+def test_a_slack_answer_unlike_slacks_recorded_answers_is_named() -> None:
+    from tests.contracts.validate import SlackSamples
+
+    samples = SlackSamples()
+    assert samples.check_response("files.getUploadURLExternal", {
+        "ok": True, "file_id": "F1", "upload_url": "https://files.slack.com/upload/v1/x"}) == []
+    problems = samples.check_response("files.completeUploadExternal", {
+        "ok": True, "files": [{"id": "F1", "title": 7, "link": "https://x"}]})
+    assert [(p.field, p.message) for p in problems] == [
+        ("files.completeUploadExternal.files[0].title", "number where Slack answers string"),
+        ("files.completeUploadExternal.files[0].link",
+         "a field Slack's recorded answers never have")]

@@ -27,6 +27,20 @@ from typing import Any
 from urllib.parse import quote, urlsplit
 
 import regex
+from graphql import (
+    DocumentNode,
+    GraphQLError,
+    GraphQLSchema,
+    InlineFragmentNode,
+    OperationDefinitionNode,
+    Visitor,
+    build_schema,
+    execute_sync,
+    parse,
+    validate,
+    visit,
+)
+from graphql.execution.values import get_variable_values
 from jsonschema import Draft4Validator, Draft202012Validator, FormatChecker, validators
 from jsonschema.exceptions import ValidationError
 from openapi_schema_validator import OAS30Validator, OAS31Validator
@@ -155,9 +169,13 @@ class Operation:
 class OpenApi:
     """An OpenAPI 3.0 or 3.1 description (the vendored subset)."""
 
-    def __init__(self, service: str, file: str, *, rails_arrays: bool = False) -> None:
+    def __init__(self, service: str, file: str, *, rails_arrays: bool = False,
+                 booleans: tuple[frozenset[str], frozenset[str]] = (
+                     frozenset({"true"}), frozenset({"false"}))) -> None:
         self.service = service
         self.file = file
+        # How the service spells a boolean in a query string (true, false), false spellings.
+        self.booleans = booleans
         # Mastodon (Rails) takes an array parameter as `name[]=a&name[]=b`; its description
         # names the parameter `name`.
         self.rails_arrays = rails_arrays
@@ -283,12 +301,12 @@ class OpenApi:
             explode = param.get("explode", param.get("style", "form") == "form")
             parts = values if explode and len(values) > 1 else values[0].split(",")
             item = self.resolve(schema.get("items", {}))
-            value = [_coerce(item.get("type"), p) for p in parts]
+            value = [_coerce(item.get("type"), p, self.booleans) for p in parts]
         else:
             if len(values) > 1:
                 return [Problem(self.service, field, self.where(param),
                                 "sent more than once, but it is not an array")]
-            value = _coerce(kind, values[0])
+            value = _coerce(kind, values[0], self.booleans)
         return self.schema_problems(param.get("schema", {}), value, field)
 
     def check_response(self, method: str, url: str, status: int, body: Any, *,
@@ -322,7 +340,8 @@ class OpenApi:
         return min(found, key=len)
 
 
-def _coerce(kind: Any, raw: str) -> Any:
+def _coerce(kind: Any, raw: str, booleans: tuple[frozenset[str], frozenset[str]] = (
+        frozenset({"true"}), frozenset({"false"}))) -> Any:
     """A query string value as the type its schema names (otherwise left a string)."""
     if kind == "integer" and re.fullmatch(r"-?\d+", raw):
         return int(raw)
@@ -331,8 +350,8 @@ def _coerce(kind: Any, raw: str) -> Any:
             return float(raw)
         except ValueError:
             return raw
-    if kind == "boolean" and raw in ("true", "false"):
-        return raw == "true"
+    if kind == "boolean" and raw in booleans[0] | booleans[1]:
+        return raw in booleans[0]
     return raw
 
 
@@ -833,3 +852,142 @@ class _Translation:
 
 __all__ = ["Discovery", "JsonSchemaFile", "Lexicons", "Mismatch", "OpenApi", "Problem",
            "SlackWebApi", "expect_valid"]
+
+
+# --- GraphQL (GitHub's schema, SDL) -----------------------------------------------------------
+
+
+class GraphQL:
+    """A GraphQL schema (SDL): query documents are validated against it as GitHub validates
+    them (graphql-core: the specification's validation rules), their variables coerced to the
+    declared types, and an answer's `data` is executed against the document over the schema,
+    so a field the schema makes non-null and the answer lacks, a value of the wrong type or an
+    unknown enum value is named."""
+
+    def __init__(self, service: str, file: str) -> None:
+        self.service = service
+        self.file = file
+
+    @cached_property
+    def schema(self) -> GraphQLSchema:
+        return build_schema((SPECS / self.file).read_text(encoding="utf-8"),
+                            assume_valid=True)
+
+    def _problem(self, error: GraphQLError, what: str) -> Problem:
+        where = ".".join(str(p) for p in error.path or ()) or (
+            ",".join(f"{loc.line}:{loc.column}" for loc in error.locations or ()) or "-")
+        return Problem(self.service, f"{what} {where}", f"{self.file}", error.message)
+
+    def check_request(self, body: Any) -> list[Problem]:
+        """A request body {"query", "variables"[, "operationName"]} against the schema."""
+        if not isinstance(body, dict) or not isinstance(body.get("query"), str):
+            return [Problem(self.service, "(body)", self.file, "not a GraphQL request body")]
+        extra = set(body) - {"query", "variables", "operationName"}
+        problems = [Problem(self.service, f"body {k}", self.file, "not a GraphQL request "
+                            "field") for k in sorted(extra)]
+        try:
+            document = parse(body["query"])
+        except GraphQLError as exc:
+            return [*problems, self._problem(exc, "query")]
+        problems += [self._problem(e, "query") for e in validate(self.schema, document)]
+        variables = body.get("variables") or {}
+        for op in document.definitions:
+            if isinstance(op, OperationDefinitionNode):
+                coerced = get_variable_values(self.schema, op.variable_definitions or (),
+                                              variables)
+                if isinstance(coerced, list):
+                    problems += [self._problem(e, "variables") for e in coerced]
+        return problems
+
+    def check_response(self, query: str, variables: Mapping[str, Any],
+                       answer: Any) -> list[Problem]:
+        """An answer's `data` as the schema makes the result of the document the request sent
+        (types, nullability, enums), executed with the answer's values as the fields'
+        values."""
+        if not isinstance(answer, dict) or "data" not in answer:
+            return [Problem(self.service, "(body)", self.file, "an answer without data")]
+        document = parse(query)
+        named = {f.type_condition.name.value for f in _walk_inline_fragments(document)
+                 if f.type_condition is not None}
+
+        def resolve_type(value: Any, info: Any, abstract: Any) -> str | None:
+            if isinstance(value, dict) and isinstance(value.get("__typename"), str):
+                return str(value["__typename"])
+            possible = sorted(t.name for t in self.schema.get_possible_types(abstract))
+            chosen = [t for t in possible if t in named]
+            if len(chosen) == 1:
+                return chosen[0]
+            # No fragment picks a type: the selection holds only the interface's own fields,
+            # which every possible type has (an Actor's login and url, for one).
+            return possible[0] if not chosen and possible else None
+
+        result = execute_sync(self.schema, document, root_value=answer["data"],
+                              type_resolver=resolve_type,
+                              variable_values=dict(variables))
+        return [self._problem(e, "data") for e in result.errors or ()]
+
+
+def _walk_inline_fragments(document: DocumentNode) -> list[InlineFragmentNode]:
+    found: list[InlineFragmentNode] = []
+
+    class Collect(Visitor):
+        def enter_inline_fragment(self, node: InlineFragmentNode, *_: Any) -> None:
+            found.append(node)
+
+    visit(document, Collect())
+    return found
+
+
+# --- Slack's recorded answers (java-slack-sdk json-logs) ----------------------------------------
+
+
+_ID_KEY = re.compile(r"^[CGDUTFW][0-9A-Z]{8,}$")  # a map keyed by ids (shares.public.C0...)
+
+
+class SlackSamples:
+    """Answers of the Web API methods Slack's 2021 description lacks, held to the answers
+    Slack's SDK team recorded from the live API (specs/slack/samples/<method>.json: every field
+    seen, values anonymised). A sample lists fields that only some answers carry, so an answer
+    need not have them all; but it may have no field the sample lacks (a fake that invents a
+    field teaches the code to read what Slack never sends), and each field must have the
+    sample's JSON type."""
+
+    def __init__(self, root: str = "slack/samples") -> None:
+        self.root = root
+
+    def check_response(self, method: str, body: Any) -> list[Problem]:
+        file = f"{self.root}/{method}.json"
+        if not (SPECS / file).exists():
+            return [Problem("slack", method, f"{self.root}/", "no recorded answer for the "
+                            "method")]
+        return self._compare(_load(SPECS / file), body, method, file, "")
+
+    def _compare(self, sample: Any, value: Any, field: str, file: str,
+                 pointer: str) -> list[Problem]:
+        where = f"{file}#{pointer or '/'}"
+        if sample is None or value is None:
+            return []
+        kinds = {bool: "boolean", int: "number", float: "number", str: "string",
+                 list: "array", dict: "object"}
+        want, got = kinds.get(type(sample)), kinds.get(type(value))
+        if want != got:
+            return [Problem("slack", field, where, f"{got} where Slack answers {want}")]
+        problems: list[Problem] = []
+        if isinstance(sample, dict):
+            keyed = sample and all(_ID_KEY.match(k) for k in sample)
+            for key, item in value.items():
+                if keyed and _ID_KEY.match(key):
+                    inner = next(iter(sample.values()))
+                    problems += self._compare(inner, item, f"{field}.{key}", file,
+                                              f"{pointer}/{_escape(next(iter(sample)))}")
+                elif key not in sample:
+                    problems.append(Problem("slack", f"{field}.{key}", where,
+                                            "a field Slack's recorded answers never have"))
+                else:
+                    problems += self._compare(sample[key], item, f"{field}.{key}", file,
+                                              f"{pointer}/{_escape(key)}")
+        elif isinstance(sample, list) and sample:
+            for n, item in enumerate(value):
+                problems += self._compare(sample[0], item, f"{field}[{n}]", file,
+                                          f"{pointer}/0")
+        return problems

@@ -127,6 +127,8 @@ async def test_a_post_becomes_a_card_is_answered_resolved_and_the_bot_stops_clea
                 c.args.get("ts") == ts and "Resolved" in json.dumps(c.args.get("blocks"))
                 for c in slack.ok_calls("chat.update")), within=10)
             assert slack.violations == []
+            # The shipped pacer kept under Slack's pace, which the fake enforces in real time.
+            assert [c.method for c in slack.calls if c.status == 429] == []
             # The brand's own reply ("... - Team Acme") matches the query on the next poll:
             # it is not a customer's mention and gets no card.
             await mastodon.wait_for(lambda: any(

@@ -36,12 +36,18 @@ from bot.store import Store
 from integrations.chat.slack.chat import SlackChat, StaticToken
 from integrations.networks.replay import ReplaySource
 from integrations.networks.specs import SPECS
+from testkit.clock import Scaled
 from testkit.fake_slack import BOT_TOKEN
+
+PACE_SCALE = 1.0  # --pace-scale: the shipped pacer on testkit.clock.Scaled, as the fake counts
 
 
 def _slack(api_url: str) -> SlackChat:
-    return SlackChat(StaticToken(BOT_TOKEN), api_url=api_url, per_second=1000, burst=1000,
-                     timeout=5)
+    """The shipped Slack adapter with its shipped pace (one message a second per channel, a
+    burst of two), on the test's scaled clock."""
+    clock = Scaled(PACE_SCALE)
+    return SlackChat(StaticToken(BOT_TOKEN), api_url=api_url, timeout=5, clock=clock,
+                     sleep=clock.sleep)
 
 
 async def burst(store: Store, api_url: str, posts: Path, lease: float) -> None:
@@ -103,7 +109,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--lease", type=float, default=2.0)
     parser.add_argument("--name", default="replica")
     parser.add_argument("--poll", type=float, default=0.5)
+    parser.add_argument("--pace-scale", type=float, default=1.0)
     args = parser.parse_args(argv)
+    global PACE_SCALE
+    PACE_SCALE = args.pace_scale
     install_networks(SPECS)  # as the `echtzeit` command does at start-up
     logging.basicConfig(level=logging.INFO, stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")

@@ -21,11 +21,15 @@ from pathlib import Path
 from bot import db
 from bot.domain import DeliveryState
 from bot.store import Store
+from testkit.clock import Scaled
 from testkit.fake_slack import FakeSlack, Fault
 from tests.faults.procs import processes
 
 N = int(os.environ.get("ECHTZEIT_CRASH_MENTIONS", "10000"))
 CHANNELS = [f"C0CRASH{i}" for i in range(10)]
+# Slack's pace (one message a second per channel) on a clock 20 times faster than real time,
+# shared by the fake and the bot's pacer: 1,000 cards a channel in under a minute.
+PACE = 20.0
 
 
 def _posts(path: Path, n: int) -> None:
@@ -60,8 +64,10 @@ async def test_sigkill_mid_burst_then_restart_delivers_each_card_once(tmp_path: 
         # Just before the kill: stored by Slack, the answer never reaches the bot.
         return "accept_then_timeout" if kill_at - 10 < posted <= kill_at else None
 
-    chat = await FakeSlack(channels=tuple(CHANNELS), fault=fault, hang_seconds=60).start()
-    args = ["burst", "--db", url, "--api", chat.api_url, "--posts", str(posts), "--lease", "1"]
+    chat = await FakeSlack(channels=tuple(CHANNELS), fault=fault, hang_seconds=60,
+                           clock=Scaled(PACE)).start()
+    args = ["burst", "--db", url, "--api", chat.api_url, "--posts", str(posts), "--lease", "1",
+            "--pace-scale", str(PACE)]
     try:
         async with processes(tmp_path) as procs:
             first = await procs.start(*args)
@@ -88,5 +94,7 @@ async def test_sigkill_mid_burst_then_restart_delivers_each_card_once(tmp_path: 
     refs = {d.message_ref for d in deliveries}
     assert refs == {f"{m.channel}:{m.ts}" for m in chat.posted}
     assert chat.violations == []
+    limited = sum(1 for c in chat.calls if c.status == 429)
+    print(f"crash: {limited} of {len(chat.calls)} calls refused for Slack's pace (429)")
     print(f"crash: {N} mentions, killed at {at_kill} in the chat, {recovered} found in "
           f"Slack's history after the restart, 0 lost, 0 duplicated")

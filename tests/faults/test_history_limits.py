@@ -32,7 +32,7 @@ CHANNEL = "C0BUSY"
 @pytest.fixture
 async def slack(clock: Clock) -> AsyncIterator[FakeSlack]:
     fake = await FakeSlack(channels=(CHANNEL,), apps="distributed", hang_seconds=2,
-                           clock=lambda: clock().timestamp(),
+                           clock=clock.seconds,
                            wall=lambda: clock().timestamp()).start()
     yield fake
     await fake.stop()
@@ -63,8 +63,8 @@ async def test_cards_in_doubt_are_found_pages_deep_one_page_a_minute(
         return faults.pop(0) if method == "chat.postMessage" and faults else None
 
     slack.fault = fault
-    chat = SlackChat(StaticToken(BOT_TOKEN), api_url=slack.api_url, per_second=1000,
-                     burst=1000, timeout=1, now=clock)
+    chat = SlackChat(StaticToken(BOT_TOKEN), api_url=slack.api_url, timeout=1, now=clock,
+                     clock=clock.seconds, sleep=clock.sleep)
     relay = Relay(store, {"slack": chat}, now=clock, rng=random.Random(3), policy=RelayPolicy())
 
     # Card 1 reaches Slack but its answer is lost; the channel's other cards wait behind it.
@@ -104,7 +104,7 @@ async def test_an_internal_app_reads_the_same_history_in_one_call(
     store: Store, clock: Clock,
 ) -> None:
     fake = await FakeSlack(channels=(CHANNEL,), hang_seconds=2,
-                           clock=lambda: clock().timestamp(),
+                           clock=clock.seconds,
                            wall=lambda: clock().timestamp()).start()
     try:
         store.add_brand(name="Acme", query="acme", actor="t")
@@ -114,8 +114,8 @@ async def test_an_internal_app_reads_the_same_history_in_one_call(
         faults: list[Fault] = ["accept_then_timeout"]
         fake.fault = lambda method, channel: (faults.pop(0) if method == "chat.postMessage"
                                               and faults else None)
-        chat = SlackChat(StaticToken(BOT_TOKEN), api_url=fake.api_url, per_second=1000,
-                         burst=1000, timeout=1, now=clock)
+        chat = SlackChat(StaticToken(BOT_TOKEN), api_url=fake.api_url, timeout=1, now=clock,
+                         clock=clock.seconds, sleep=clock.sleep)
         relay = Relay(store, {"slack": chat}, now=clock, rng=random.Random(3),
                       policy=RelayPolicy())
         while await relay.run_once():

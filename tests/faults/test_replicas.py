@@ -19,6 +19,7 @@ import pytest
 from bot import db
 from bot.domain import DeliveryState
 from bot.store import Store
+from testkit.clock import Scaled
 from testkit.factories import new_mention
 from testkit.fake_slack import FakeSlack, Fault
 from testkit.pgcluster import PgCluster
@@ -27,6 +28,9 @@ from tests.faults.procs import processes, read_lines
 pytestmark = pytest.mark.postgres
 N = 600
 POLL = 0.5
+# Slack's pace (one message a second per channel) on a clock 20 times faster than real time,
+# shared by the fake and each replica's pacer.
+PACE = 20.0
 
 
 async def _until(changed: asyncio.Event, ok: object, within: float) -> None:
@@ -58,7 +62,8 @@ async def test_three_replicas_share_the_outbox_and_elect_one_scheduler(
     slack_routes = [r for r in store.routes() if r.platform == "slack"]
     store.write_mentions([new_mention(bid) for _ in range(N // 3)], routes={bid: slack_routes})
 
-    chat = await FakeSlack(channels=("C0REPLICA1", "C0REPLICA2", "C0REPLICA3")).start()
+    chat = await FakeSlack(channels=("C0REPLICA1", "C0REPLICA2", "C0REPLICA3"),
+                           clock=Scaled(PACE)).start()
     lines: list[str] = []
     changed = asyncio.Event()
 
@@ -73,7 +78,8 @@ async def test_three_replicas_share_the_outbox_and_elect_one_scheduler(
             by_name = {}
             for name in ("r1", "r2", "r3"):
                 proc = await procs.start("replica", "--db", url, "--api", chat.api_url,
-                                         "--name", name, "--poll", str(POLL))
+                                         "--name", name, "--poll", str(POLL),
+                                         "--pace-scale", str(PACE))
                 by_name[name] = proc
                 readers.append(asyncio.create_task(read_lines(proc, lines, changed)))
             await _until(changed, lambda: len(chat.posted) >= N
@@ -114,5 +120,7 @@ async def test_three_replicas_share_the_outbox_and_elect_one_scheduler(
     workers = Counter(m.channel for m in chat.posted)
     assert set(workers) == {"C0REPLICA1", "C0REPLICA2", "C0REPLICA3"}
     assert chat.violations == []
+    limited = sum(1 for c in chat.calls if c.status == 429)
+    print(f"replicas: {limited} of {len(chat.calls)} calls refused for Slack's pace (429)")
     print(f"replicas: 3 processes, {2 * N} cards once each, leader {first} killed, "
           f"{second} took over in {took_over:.2f}s, 1 digest")

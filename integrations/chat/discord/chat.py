@@ -107,7 +107,7 @@ class DiscordChat:
         self.deps = deps
         self.ready = asyncio.Event()
         self._rate = channel_rate
-        self._pace = Pacers[int](lambda: AsyncLimiter(*self._rate))
+        self._pace = Pacers[int, AsyncLimiter](lambda: AsyncLimiter(*self._rate))
         app_id = settings.application_id
         if app_id and app_id.isdigit():
             client_options.setdefault("application_id", int(app_id))

@@ -11,22 +11,28 @@ metadata (event type "echtzeit_card"); when the relay is unsure whether a card w
 or a timeout after the request left), `find_sent` reads the channel's history since then with
 include_all_metadata and finds the card by its token (channels:history/groups:history).
 
-Slack allows about one message per second per channel with short bursts: each channel has its
-own pacer. A 429 is not retried here: it becomes `ChatError(retry_after=…)` and the relay
+Slack allows "one message per second per channel" with short bursts it does not guarantee: each
+channel has its own pacer, a bucket of 2 messages that drains at 1 a second (`per_second`,
+`burst`), one below the short burst the fake Slack allows (testkit/fake_slack.py), so a second of
+network delay cannot push a paced message over Slack's count. Card edits, history reads and the
+digest's chart upload are paced in the same bucket. The pacer runs on `clock`/`sleep` (a test
+shares one clock with the fake Slack instead of waiting). A 429 is not retried here: it becomes
+`ChatError(retry_after=…)` and the relay
 reschedules the card, so one busy channel holds up no other.
 """
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import logging
 import re
-from collections.abc import Callable, Sequence
+import time
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 from typing import Any, Protocol
 
 import aiohttp
-from aiolimiter import AsyncLimiter
 from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.oauth.installation_store.async_installation_store import AsyncInstallationStore
 from slack_sdk.web.async_client import AsyncWebClient
@@ -36,7 +42,7 @@ from bot.chat import ChatError, when_allowed
 from bot.clock import utcnow
 from bot.reporting.digest.model import Digest
 from bot.reporting.digest.text import digest_lines
-from integrations.chat.common import Pacers
+from integrations.chat.common import Pacer, Pacers
 from integrations.chat.slack.render import (
     CARD_POST_FLAGS,
     card_message,
@@ -140,9 +146,11 @@ class SlackChat:
         *,
         api_url: str = "https://slack.com/api/",
         per_second: float = 1.0,
-        burst: int = 3,
+        burst: int = 2,
         timeout: float = 30.0,
         now: Callable[[], datetime] = utcnow,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         self.tokens = tokens
         self.api_url = api_url
@@ -150,11 +158,18 @@ class SlackChat:
         self.burst = max(burst, 1)
         self.timeout = timeout
         self.now = now
+        self.sleep = sleep
         self._clients: dict[str, AsyncWebClient] = {}
         # History walks a rate limit interrupted: (channel, oldest) -> (next cursor, found).
         self._walks: dict[tuple[str, str], tuple[str | None, dict[str, str]]] = {}
         # Per channel, a leaky bucket of `burst` messages that drains at `per_second`.
-        self._pacer = Pacers[str](lambda: AsyncLimiter(self.burst, self.burst / self.per_second))
+        self._pacer = Pacers[str, Pacer](
+            lambda: Pacer(self.per_second, self.burst, clock=clock, sleep=sleep))
+
+    def pacer(self, channel_id: str) -> Pacer:
+        """The pacer of a channel (by its bare id): whatever else the app posts there (the
+        desk's thread answers) waits its turn in it too."""
+        return self._pacer(channel_id)
 
     async def client_for(self, channel: str) -> tuple[AsyncWebClient, str]:
         """The Web API client holding the right bot token, and the bare channel id."""
@@ -296,7 +311,7 @@ class SlackChat:
         try:
             for message in lines_messages(thread):
                 await when_allowed(functools.partial(self._post, client, channel_id, message,
-                                                     thread_ts=ts))
+                                                     thread_ts=ts), sleep=self.sleep)
         except ChatError as exc:  # the notice itself is out: never send it twice
             log.warning("slack: thread under notice %s incomplete: %s", ts, exc)
         return message_ref(channel_id, ts)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Sequence
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -19,6 +20,7 @@ from bot.networks import Responder, reply_limit
 from bot.store import MentionView, NotFound
 from commands import Deps, Invocation, Result, Role
 from commands.mentions import fill_template
+from integrations.chat.common import Pacer, Pacers
 from integrations.chat.slack.chat import PLATFORM
 from integrations.chat.slack.modal import ReplyTarget, reply_modal
 from integrations.chat.slack.people import Directory
@@ -91,6 +93,10 @@ class SlackDesk:
     now: Callable[[], datetime] = utcnow
     # App Home (integrations.chat.slack.home); None: no Home tab listener.
     home: HomeTabs | None = None
+    # The channel's pacer: the relay's (SlackChat.pacer), so that thread answers and cards
+    # together keep to Slack's one message a second per channel.
+    pacer: Callable[[str], AbstractAsyncContextManager[None]] = field(
+        default_factory=lambda: Pacers[str, Pacer](lambda: Pacer(1.0, 2)))
 
     # --- people ----------------------------------------------------------------------------
 
@@ -134,8 +140,9 @@ class SlackDesk:
         message = result_message(result, self.now())
         try:
             if channel and result.ok and not result.ephemeral:
-                await client.chat_postMessage(channel=channel, thread_ts=thread_ts, **message,
-                                              **THREAD_POST_FLAGS)
+                async with self.pacer(channel):
+                    await client.chat_postMessage(channel=channel, thread_ts=thread_ts,
+                                                  **message, **THREAD_POST_FLAGS)
             elif channel:
                 await client.chat_postEphemeral(channel=channel, user=who.user,
                                                 thread_ts=thread_ts, **message)

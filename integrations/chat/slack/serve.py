@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+import time
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 
 from aiohttp import web
@@ -110,10 +111,13 @@ def _secret(value: object) -> str | None:
 
 def slack_from_settings(
     settings: SlackSettings, deps: Deps, *, now: Callable[[], datetime] = utcnow,
-    per_second: float = 1.0,
+    clock: Callable[[], float] = time.monotonic,
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
 ) -> tuple[SlackChat, list[Service], AsyncApp] | None:
     """The Slack adapter, the service that connects it, and the bolt app; None when Slack is
-    not configured. Raises SettingsError naming what is missing from a partial setup."""
+    not configured. Raises SettingsError naming what is missing from a partial setup. The
+    adapter paces each channel at Slack's pace on `clock` (a test shares one with the fake
+    Slack and passes its `sleep`)."""
     bot_token = _secret(settings.bot_token)
     app_token = _secret(settings.app_token)
     signing_secret = _secret(settings.signing_secret)
@@ -130,11 +134,12 @@ def slack_from_settings(
         if not bot_token:
             raise SettingsError("configuration error: ECHTZEIT_SLACK_BOT_TOKEN: Socket Mode "
                                 "needs the bot token (xoxb-…) besides ECHTZEIT_SLACK_APP_TOKEN")
-        desk = SlackDesk(deps, directory=directory, reply_prefixes=prefixes, now=now)
+        chat = SlackChat(StaticToken(bot_token), api_url=api_url, now=now, clock=clock, sleep=sleep)
+        desk = SlackDesk(deps, directory=directory, reply_prefixes=prefixes, now=now,
+                         pacer=chat.pacer)
         home = _home(desk, settings)
         client = AsyncWebClient(token=bot_token, base_url=api_url)
         app = build_app(desk, client=client, socket_mode=True)
-        chat = SlackChat(StaticToken(bot_token), api_url=api_url, per_second=per_second, now=now)
         return chat, [SocketModeService(app, app_token), home], app
 
     if not signing_secret:
@@ -152,18 +157,19 @@ def slack_from_settings(
             installation_store=installations, installation_store_bot_only=True,
             state_store=SqlOAuthStateStore(engine, now=now),
         )
+        chat = SlackChat(InstalledTokens(installations), api_url=api_url,
+                         now=now, clock=clock, sleep=sleep)
         desk = SlackDesk(deps, directory=directory, reply_prefixes=prefixes,
-                         qualify_channels=True, now=now)
+                         qualify_channels=True, now=now, pacer=chat.pacer)
         app = build_app(desk, client=AsyncWebClient(base_url=api_url),
                         signing_secret=signing_secret, oauth_settings=oauth,
                         installation_store=installations)
-        chat = SlackChat(InstalledTokens(installations), api_url=api_url,
-                         per_second=per_second, now=now)
     elif bot_token:
-        desk = SlackDesk(deps, directory=directory, reply_prefixes=prefixes, now=now)
+        chat = SlackChat(StaticToken(bot_token), api_url=api_url, now=now, clock=clock, sleep=sleep)
+        desk = SlackDesk(deps, directory=directory, reply_prefixes=prefixes, now=now,
+                         pacer=chat.pacer)
         app = build_app(desk, client=AsyncWebClient(token=bot_token, base_url=api_url),
                         signing_secret=signing_secret)
-        chat = SlackChat(StaticToken(bot_token), api_url=api_url, per_second=per_second, now=now)
     else:
         raise SettingsError("configuration error: ECHTZEIT_SLACK_BOT_TOKEN: HTTP mode needs the "
                             "bot token (one workspace) or ECHTZEIT_SLACK_CLIENT_ID and _SECRET "

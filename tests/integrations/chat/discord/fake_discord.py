@@ -140,6 +140,7 @@ class Recorded:
     body: Any
     status: int = 0
     files: dict[str, Upload] = field(default_factory=dict)
+    answer: Any = None  # the JSON body of the answer (None when it had none)
 
 
 @dataclass
@@ -343,6 +344,9 @@ class FakeDiscord(FakeInteractions):
             if bot_route and response.headers.get("X-RateLimit-Scope") != "global":
                 self.routes.headers(self._bucket_key(request), response)
             record.status = response.status
+            if isinstance(response, web.Response) and isinstance(response.body, bytes) \
+                    and response.content_type == "application/json":
+                record.answer = json.loads(response.body)
             held = self._held(request) if handled else None
             if held is not None:
                 await self.changed()
@@ -615,7 +619,8 @@ class FakeDiscord(FakeInteractions):
             return bad
         thread = {"id": mid, "type": 11, "guild_id": self.guild_id, "parent_id": channel,
                   "name": name, "owner_id": self.app_id, "message_count": 0,
-                  "member_count": 1, "rate_limit_per_user": 0, "flags": 0,
+                  "member_count": 1, "total_message_sent": 0, "rate_limit_per_user": 0,
+                  "flags": 0,
                   "thread_metadata": {"archived": False, "auto_archive_duration":
                                       body["auto_archive_duration"], "locked": False,
                                       "archive_timestamp": datetime.now(UTC).isoformat()}}

@@ -23,18 +23,29 @@ from integrations.chat.slack.chat import SlackChat
 from integrations.chat.slack.serve import HttpService, SocketModeService, slack_from_settings
 from integrations.chat.slack.settings import SlackSettings
 from integrations.networks.replay import RecordingResponder, recording_responders
+from testkit.clock import Monotonic
 from testkit.factories import new_mention
 from testkit.fake_slack import SIGNING_SECRET, FakeSlack, fixture, sign
 
 
 @pytest.fixture
 async def fake() -> AsyncIterator[FakeSlack]:
-    slack = await FakeSlack().start()
+    """The fake Slack, with all its limits, on a clock the adapter shares (`paced`): the
+    adapter's waits for Slack's pace advance it instead of taking real seconds."""
+    slack = await FakeSlack(clock=Monotonic()).start()
     try:
         yield slack
     finally:
         await slack.stop()
     assert slack.violations == [], slack.violations
+
+
+def paced(fake: FakeSlack) -> dict[str, Any]:
+    """clock= and sleep= for the Slack adapter (SlackChat, slack_from_settings): pace on the
+    fake's clock, waiting by advancing it."""
+    clock = fake.clock
+    assert isinstance(clock, Monotonic)
+    return {"clock": clock, "sleep": clock.sleep}
 
 
 def slack_settings(fake: FakeSlack, **overrides: Any) -> SlackSettings:
@@ -146,7 +157,7 @@ async def http_desk(fake: FakeSlack, sqlite_store: Store, responders: dict[str, 
     overrides = getattr(request, "param", {})
     mid = seed(sqlite_store)
     deps = Deps(store=sqlite_store, responders=responders)
-    built = slack_from_settings(slack_settings(fake, **overrides), deps, per_second=1000)
+    built = slack_from_settings(slack_settings(fake, **overrides), deps, **paced(fake))
     assert built is not None
     chat, services, _app = built
     service = services[0]

@@ -18,6 +18,7 @@ from integrations.chat.slack.modal import ReplyTarget, reply_modal
 from integrations.chat.slack.render import card_message, card_update, result_message
 from testkit.blockkit import hostile_problems, message_errors, view_errors
 from testkit.fake_slack import FakeSlack
+from tests.integrations.chat.slack.conftest import paced
 
 CORPUS = Path(__file__).resolve().parents[3] / "fixtures" / "hostile_texts.json"
 NOW = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
@@ -95,8 +96,7 @@ def test_the_checker_itself_catches_what_it_looks_for() -> None:
 
 async def test_every_hostile_card_is_accepted_by_slack(fake: FakeSlack) -> None:
     """Through the adapter to the fake Slack, which checks schema, limits and flags."""
-    chat = SlackChat(StaticToken(next(iter(fake.tokens))), api_url=fake.api_url,
-                     per_second=10_000, burst=1000)
+    chat = SlackChat(StaticToken(next(iter(fake.tokens))), api_url=fake.api_url, **paced(fake))
     for text in HOSTILE:
         await chat.send_card("C0CARDS", base_card(text=text, author_handle=text[:300] or "x",
                                                   author_name=text[:300]))

@@ -12,9 +12,11 @@ import pytest
 from bot.domain import MentionStatus
 from bot.store import Store
 from integrations.chat.slack.serve import HttpService, slack_from_settings
+from testkit.clock import Monotonic
 from testkit.fake_slack import fixture, sign
 from tests.integrations.chat.slack.conftest import (
     SlackDeskUnderTest,
+    paced,
     settled,
     slack_settings,
 )
@@ -224,7 +226,7 @@ async def test_a_redelivered_event_reaching_another_replica_is_dropped(
     other_store = Store.from_url(http_desk.store.engine.url.render_as_string(False),
                                  now=http_desk.store.now)
     built = slack_from_settings(slack_settings(http_desk.fake), replace(
-        http_desk.deps, store=other_store), per_second=1000)
+        http_desk.deps, store=other_store), **paced(http_desk.fake))
     assert built is not None
     other = built[1][0]
     assert isinstance(other, HttpService)
@@ -328,9 +330,36 @@ async def test_a_reply_button_clicked_after_the_trigger_expired_gets_a_clear_ans
     await http_desk.relay.run_once()
     _, ts = http_desk.card_ref()
     click = http_desk.click("echtzeit_reply", hook="late", message_ts=ts)
-    http_desk.fake.clock = lambda: time.monotonic() + 10  # the trigger is 10 s old on arrival
+    clock = http_desk.fake.clock
+    assert isinstance(clock, Monotonic)
+    clock.advance(10)  # the trigger is 10 s old on arrival
     await http_desk.interact(click)
     [(_, answer)] = await http_desk.fake.wait_webhooks(1)
     assert "could not open in time" in (answer.get("text") or texts(answer.get("blocks", [])))
     [refused] = [c for c in http_desk.fake.calls if c.method == "views.open"]
     assert refused.answer.get("error") == "expired_trigger_id"
+
+
+async def test_thread_answers_and_cards_share_the_channels_pace(
+        http_desk: SlackDeskUnderTest) -> None:
+    """Slack counts every message the app posts in a channel: the desk's answers in a card's
+    thread wait in the same pacer as the relay's cards, so five replies sent right after a card
+    all have their answers posted, one a second after the burst, and none is refused with 429
+    (the desk posting on its own would have had the fourth refused)."""
+    fake = http_desk.fake
+    clock = fake.clock
+    assert isinstance(clock, Monotonic)
+    await http_desk.relay.run_once()
+    channel, ts = http_desk.card_ref()
+    start = clock()
+    for n in range(5):
+        payload = fixture("event_message_thread.json")
+        payload["event_id"] = f"EvPace{n}"
+        payload["event"].update(text=f"!reply answer number {n}", channel=channel,
+                                thread_ts=ts, ts=f"1764000200.{n}")
+        assert (await http_desk.event(payload))[0] == 200
+        await settled()  # one reply after the other (two at once: one is refused as busy)
+    answers = await fake.wait_for("chat.postMessage", 6)
+    assert [c.status for c in fake.calls if c.method == "chat.postMessage"] == [200] * 6
+    assert {a.args.get("thread_ts") for a in answers[1:]} == {ts}
+    assert clock() - start >= 3.0  # 1 card + 5 answers: a burst of two, then one a second

@@ -24,7 +24,7 @@ from integrations.chat.slack.serve import HttpService, slack_from_settings
 from integrations.networks.replay import RecordingResponder
 from testkit.fake_slack import FakeSlack, fixture, sign
 from tests.conftest import Clock
-from tests.integrations.chat.slack.conftest import seed, settled, slack_settings
+from tests.integrations.chat.slack.conftest import paced, seed, settled, slack_settings
 
 
 def installation(team: str = "T0SECOND", token: str = "xoxb-2222-3333-installed",
@@ -80,7 +80,7 @@ async def oauth_desk(fake: FakeSlack, sqlite_store: Store,
     settings = slack_settings(fake, bot_token=None, client_id=fake.client_id,
                               client_secret=fake.client_secret, admins=["U0ANA"])
     built = slack_from_settings(settings, Deps(store=sqlite_store, responders=responders),
-                                per_second=1000)
+                                **paced(fake))
     assert built is not None
     chat, [service, home], _ = built
     assert isinstance(home, HomeTabs)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 from datetime import timedelta
 
@@ -11,14 +12,14 @@ from bot.reporting.digest.builder import DigestBuilder
 from bot.store import Store
 from integrations.chat.slack.chat import SlackChat, StaticToken
 from testkit.blockkit import hostile_problems
+from testkit.clock import Monotonic
 from testkit.factories import new_mention
 from testkit.fake_slack import FakeSlack
-from tests.integrations.chat.slack.conftest import seed
+from tests.integrations.chat.slack.conftest import paced, seed
 
 
 def chat_for(fake: FakeSlack) -> SlackChat:
-    return SlackChat(StaticToken(next(iter(fake.tokens))), api_url=fake.api_url,
-                     per_second=10_000, burst=100)
+    return SlackChat(StaticToken(next(iter(fake.tokens))), api_url=fake.api_url, **paced(fake))
 
 
 async def test_a_notice_addresses_its_person_and_threads_its_details(fake: FakeSlack) -> None:
@@ -44,14 +45,21 @@ async def test_a_notice_addresses_its_person_and_threads_its_details(fake: FakeS
 async def test_a_rate_limited_thread_line_is_sent_after_retry_after(fake: FakeSlack) -> None:
     """Slack's 429 means "not posted": the notice's details are sent again after the wait it
     asked for, once, instead of being dropped."""
-    fake.burst, fake.window, fake.retry_after = 1, 1.0, 1  # one message a second, strictly
-    chat = chat_for(fake)  # paced far faster than that: the fake answers 429
+    posts = itertools.count()
+    # Slack refuses the first thread line for now (429, Retry-After 7: busy workspace).
+    fake.fault = lambda method, channel: "429" if (
+        method == "chat.postMessage" and next(posts) == 1) else None
+    chat = chat_for(fake)
+    clock = fake.clock
+    assert isinstance(clock, Monotonic)
+    slept = clock.slept
     await chat.notify("C0CARDS", "Spike: Acme", thread=["#1 first", "#2 second"])
     notice, *details = fake.ok_calls("chat.postMessage")
     assert [c.status for c in fake.calls if c.method == "chat.postMessage"].count(429) >= 1
     shown = "\n".join(s["text"]["text"] for d in details for s in d.args["blocks"])
     assert shown.splitlines() == ["#1 first", "#2 second"]
     assert {d.args["thread_ts"] for d in details} == {notice.answer["ts"]}
+    assert clock.slept - slept >= 7.0  # waited the Retry-After Slack asked for
 
 
 async def test_the_daily_digest_with_its_chart(fake: FakeSlack, sqlite_store: Store) -> None:

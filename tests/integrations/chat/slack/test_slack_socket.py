@@ -14,7 +14,7 @@ from integrations.chat.slack.home import HomeTabs
 from integrations.chat.slack.serve import SocketModeService, slack_from_settings
 from integrations.networks.replay import RecordingResponder
 from testkit.fake_slack import FakeSlack, fixture
-from tests.integrations.chat.slack.conftest import seed, settled, slack_settings
+from tests.integrations.chat.slack.conftest import paced, seed, settled, slack_settings
 
 
 def events_envelope(envelope_id: str, payload: dict[str, Any], attempt: int) -> dict[str, Any]:
@@ -29,7 +29,7 @@ async def test_socket_mode_connects_acks_envelopes_and_answers(
     mid = seed(sqlite_store)
     settings = slack_settings(fake, app_token=fake.app_token, signing_secret=None)
     built = slack_from_settings(settings, Deps(store=sqlite_store, responders=responders),
-                                per_second=1000)
+                                **paced(fake))
     assert built is not None
     chat, [service, home], _app = built
     assert isinstance(home, HomeTabs)
