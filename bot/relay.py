@@ -220,6 +220,7 @@ class Relay:
                     fresh=[i.delivery.id or 0 for i in rest
                            if not i.in_doubt and i.delivery.state == DeliveryState.PENDING.value])
                 return grouped
+        return grouped
 
     async def _settle_doubts(self, items: list[ClaimedDelivery]) -> list[ClaimedDelivery]:
         """Ask the chat which of this channel's cards in doubt it already has; record those as
