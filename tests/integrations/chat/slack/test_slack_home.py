@@ -23,6 +23,7 @@ from integrations.networks.replay import RecordingResponder
 from testkit.fake_slack import FakeSlack
 from tests.integrations.chat.slack.conftest import (
     SlackDeskUnderTest,
+    paced,
     seed,
     settled,
     slack_settings,
@@ -46,7 +47,7 @@ async def home_desk(fake: FakeSlack, sqlite_store: Store,
     mid = seed(sqlite_store)
     deps = Deps(store=sqlite_store, responders=responders)
     built = slack_from_settings(slack_settings(fake, home_refresh_seconds=30), deps,
-                                per_second=1000)
+                                **paced(fake))
     assert built is not None
     chat, services, _app = built
     service, home = services
@@ -201,7 +202,7 @@ async def test_quiet_hours_catch_up_arrives_as_one_slack_notice(fake: FakeSlack,
          new_mention(bid, "acme exploded", priority="urgent"),
          new_mention(bid, "acme meh", priority="low")], routes={bid: store.routes()})
     chat = SlackChat(StaticToken(next(iter(fake.tokens))), api_url=fake.api_url,
-                     per_second=10_000, burst=100)
+                     **paced(fake))
     relay = Relay(store, {"slack": chat}, now=clock)
     await relay.run_once()
     assert len(fake.posted) == 1  # the urgent card

@@ -45,8 +45,9 @@ def _story(store: Store, n: int) -> list[int]:
 
 
 def _chat(slack: FakeSlack, clock: Clock) -> SlackChat:
-    return SlackChat(StaticToken(BOT_TOKEN), api_url=slack.api_url, per_second=1000,
-                     burst=1000, timeout=1, now=clock)
+    # The shipped pacer, on the test's clock: its waits for Slack's pace advance that clock.
+    return SlackChat(StaticToken(BOT_TOKEN), api_url=slack.api_url, timeout=1, now=clock,
+                     clock=clock.seconds, sleep=clock.sleep)
 
 
 async def test_members_go_in_the_parent_cards_thread(store: Store, clock: Clock,
