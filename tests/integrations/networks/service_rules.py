@@ -238,3 +238,36 @@ def lemmy_comment_content(content: Any) -> Refusal | None:
     if len(content.encode("utf-16-le")) // 2 > LEMMY_MAX_COMMENT:
         return 400, {"error": "invalid_body_field"}
     return None
+
+
+# --- Stack Exchange ---------------------------------------------------------------------------
+# api.stackexchange.com/docs/error-handling: every error is {"error_id", "error_message",
+# "error_name"}; 400 bad_parameter, 502 throttle_violation (HTTP status = error_id).
+# api.stackexchange.com/docs/throttle: a response may carry `backoff` (seconds); calling the
+# same method before it has passed is a throttle violation. A comment (the site's comment rules,
+# which /posts/{id}/comments/add applies) has at least 15 and at most 600 characters (counted
+# here in code points after trimming the ends); the error_message wording is the fake's.
+STACKEXCHANGE_MIN_COMMENT = 15
+STACKEXCHANGE_MAX_COMMENT = 600
+
+
+def stackexchange_error(error_id: int, name: str, message: str) -> Refusal:
+    return error_id, {"error_id": error_id, "error_message": message, "error_name": name}
+
+
+def stackexchange_comment_body(body: Any) -> Refusal | None:
+    text = body.strip() if isinstance(body, str) else ""
+    if len(text) < STACKEXCHANGE_MIN_COMMENT:
+        return stackexchange_error(
+            400, "bad_parameter",
+            f"body must be at least {STACKEXCHANGE_MIN_COMMENT} characters")
+    if len(text) > STACKEXCHANGE_MAX_COMMENT:
+        return stackexchange_error(
+            400, "bad_parameter",
+            f"body cannot be longer than {STACKEXCHANGE_MAX_COMMENT} characters")
+    return None
+
+
+def stackexchange_backoff_violation(method: str) -> Refusal:
+    return stackexchange_error(502, "throttle_violation",
+                               f"Violation of backoff parameter on {method}")
