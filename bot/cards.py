@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Container
+from collections.abc import Container, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
@@ -11,6 +11,7 @@ from bot.domain import OPEN_STATUSES, MentionStatus, ReplyState
 from bot.reporting.sla.rule import due_at as sla_due_at
 
 if TYPE_CHECKING:  # the store (SQLAlchemy) only for the annotation: commands import cards
+    from bot.networks import Moderator
     from bot.store.views import MentionView
 
 ACTIONS_BY_STATUS: dict[str, tuple[str, ...]] = {
@@ -57,12 +58,16 @@ class Card:
     # When the first reply is due (bot.reporting.sla.rule); None once answered or closed.
     # Renderers show the time left against their own clock.
     sla_due_at: datetime | None = None
+    # Who hid the comment on its network ("hidden by Ana"); None: not hidden.
+    hidden_by: str | None = None
 
 
-def card_for(view: MentionView, *, reply_networks: Container[str] | None = None) -> Card:
+def card_for(view: MentionView, *, reply_networks: Container[str] | None = None,
+             moderators: Mapping[str, Moderator] | None = None) -> Card:
     """The card of a mention. `reply_networks`: the networks Echtzeit can post replies on (the
     configured responders); a card from any other network (Hacker News, RSS, ...) offers no
-    Reply button. None: every network is assumed to take replies."""
+    Reply button. None: every network is assumed to take replies. `moderators`: the networks
+    that can hide comments; a comment one of them can hide gets a Hide (or Unhide) button."""
     m, a, b = view.mention, view.author, view.brand
     last = view.replies[-1] if view.replies else None
     sent = [r for r in view.replies if r.state == ReplyState.SENT.value]
@@ -96,12 +101,21 @@ def card_for(view: MentionView, *, reply_networks: Container[str] | None = None)
         actions=tuple(
             a for a in ACTIONS_BY_STATUS.get(m.status, ())
             if a != "reply" or reply_networks is None or m.network in reply_networks
-        ),
+        ) + _moderation(view, moderators),
         sla_due_at=(
             sla_due_at(m.created_at, m.network, view.sla_target_minutes)
             if m.status in OPEN and not sent else None
         ),
+        hidden_by=view.hidden_by,
     )
+
+
+def _moderation(view: MentionView, moderators: Mapping[str, Moderator] | None,
+                ) -> tuple[str, ...]:
+    moderator = (moderators or {}).get(view.mention.network)
+    if moderator is None or moderator.can_hide(view.mention) is not None:
+        return ()
+    return ("unhide",) if view.hidden_by else ("hide",)
 
 
 def humanize_age(then: datetime, now: datetime) -> str:

@@ -26,6 +26,7 @@ from bot.chat import ChatAdapter, ChatError, IdempotentChat
 from bot.clock import utcnow
 from bot.domain import DeliveryState
 from bot.models import Delivery
+from bot.networks import Moderator
 from bot.store import ClaimedDelivery, Store
 
 log = logging.getLogger(__name__)
@@ -65,6 +66,7 @@ class Relay:
         now: Callable[[], datetime] = utcnow,
         rng: random.Random | None = None,
         reply_networks: Container[str] | None = None,
+        moderators: Mapping[str, Moderator] | None = None,
     ) -> None:
         self.store = store
         self.adapters = dict(adapters)
@@ -75,6 +77,8 @@ class Relay:
         self.wakeup = asyncio.Event()
         # Networks that take replies (bot.cards.card_for); None: all.
         self.reply_networks = reply_networks
+        # Networks that can hide comments (bot.cards.card_for's Hide button).
+        self.moderators = moderators
         # Set while `run` stops: the card being sent finishes, the rest of the round is given
         # back to the outbox (for this process's next start or another replica).
         self._stopping: asyncio.Event | None = None
@@ -149,7 +153,8 @@ class Relay:
     async def _one(self, item: ClaimedDelivery) -> bool:
         d = item.delivery
         adapter = self.adapters[d.platform]
-        card = card_for(item.view, reply_networks=self.reply_networks)
+        card = card_for(item.view, reply_networks=self.reply_networks,
+                            moderators=self.moderators)
         update = d.state == DeliveryState.SENT.value and d.message_ref is not None
         try:
             if update:

@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Callable
 from typing import cast
 
 from bot.errors import Conflict, NotFound
-from commands import admin, digest, mentions
+from commands import admin, digest, mentions, moderation
 from commands.base import (
     CommandSpec,
     Deps,
@@ -47,6 +47,8 @@ COMMANDS: tuple[CommandSpec, ...] = (
     CommandSpec("resolve", "resolve <id>", mentions.resolve, Role.RESPONDER),
     CommandSpec("ignore", "ignore <id> [reason]", mentions.ignore, Role.RESPONDER),
     CommandSpec("mute", "mute <network> <author>", mentions.mute, Role.RESPONDER),
+    CommandSpec("hide", "hide <id>", moderation.hide, Role.RESPONDER),
+    CommandSpec("unhide", "unhide <id>", moderation.unhide, Role.RESPONDER),
     CommandSpec("settle", "settle <reply-id> posted|failed", mentions.settle, Role.RESPONDER),
     CommandSpec("list", "list [open|mine|all|<brand>]", mentions.list_),
     CommandSpec("show", "show <id>", mentions.show),

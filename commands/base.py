@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     # Annotations only: `import commands` stays free of SQLAlchemy, so that a light command
     # (`echtzeit cmd help`) starts fast.
     from bot.cards import Card
-    from bot.networks import Responder
+    from bot.networks import Moderator, Responder
     from bot.reporting.digest.builder import DigestBuilder
     from bot.store import Store
 
@@ -78,6 +78,8 @@ class Deps:
 
     store: Store
     responders: Mapping[str, Responder] = field(default_factory=dict)
+    # Networks that can hide comments on the brand's own posts (bot.networks.Moderator).
+    moderators: Mapping[str, Moderator] = field(default_factory=dict)
     now: Callable[[], datetime] = utcnow
     # The digest builder with the configured time zone, digest hour and business hours;
     # None: bot.reporting.digest.builder's defaults.

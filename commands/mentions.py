@@ -192,7 +192,8 @@ def list_(inv: Invocation, deps: Deps) -> Result:
     if not views:
         return Result(text="No mentions.", ephemeral=True)
     return Result(text=f"{len(views)} mention(s), newest first:", ephemeral=True,
-                  cards=[card_for(v, reply_networks=deps.responders) for v in views])
+                  cards=[card_for(v, reply_networks=deps.responders,
+                                  moderators=deps.moderators) for v in views])
 
 
 def show(inv: Invocation, deps: Deps) -> Result:
@@ -214,5 +215,6 @@ def show(inv: Invocation, deps: Deps) -> Result:
     lines += [f"Reply {r.id} by {r.by}: {r.state}" + (f" {r.url}" if r.url else "")
               for r in view.replies]
     return Result(text=f"Mention #{view.mention.id}", ephemeral=True,
-                  cards=[card_for(view, reply_networks=deps.responders)],
+                  cards=[card_for(view, reply_networks=deps.responders,
+                                   moderators=deps.moderators)],
                   history=earlier, lines=lines)

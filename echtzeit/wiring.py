@@ -160,6 +160,7 @@ def build_desk(config: Config, url: str, *, replies_file: Path,
     digests = DigestBuilder(store, timezone=settings.timezone, digest_hour=settings.digest_hour,
                             business_hours=settings.business_hours)
     deps = Deps(store=store, responders=network_responders(settings, replies_file, live),
+                moderators=dict(live.moderators) if live is not None else {},
                 digest=digests)
     adapters, services = chat_adapters(config, deps)
     services = [*services, *(live.services if live is not None else [])]
@@ -170,7 +171,7 @@ def build_desk(config: Config, url: str, *, replies_file: Path,
         backoff_base=settings.relay_backoff_base_seconds,
         backoff_cap=settings.relay_backoff_cap_seconds,
         lease=timedelta(seconds=settings.relay_lease_seconds),
-    ), reply_networks=frozenset(deps.responders))
+    ), reply_networks=frozenset(deps.responders), moderators=deps.moderators)
     notifiers = {p: a for p, a in by_platform.items() if isinstance(a, Notifier)}
     scheduler = Scheduler(store, digests, notifiers=notifiers,
                           sinks={p: a for p, a in by_platform.items() if isinstance(a, DigestSink)},

@@ -50,6 +50,9 @@ class MentionView:
     replies: list[Reply]
     # The brand's own first-response target on this network; None: bot.reporting.sla's default.
     sla_target_minutes: int | None = None
+    # Who hid the comment on its network, and when (the last "hidden" event; None: shown).
+    hidden_by: str | None = None
+    hidden_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,7 +17,7 @@ from typing import Any
 import httpx
 
 from bot.chat import Service
-from bot.networks import Responder, Source
+from bot.networks import Moderator, Responder, Source
 from bot.store import Store
 from integrations.networks import (
     bluesky_net,
@@ -72,6 +72,7 @@ class Networks:
     client: httpx.AsyncClient
     sources: list[Source] = field(default_factory=list)
     responders: dict[str, Responder] = field(default_factory=dict)
+    moderators: dict[str, Moderator] = field(default_factory=dict)
     services: list[Service] = field(default_factory=list)
     routes: list[push.WebhookRoute] = field(default_factory=list)
     # Networks with a live source: the demo's recording responder must not pretend to
@@ -126,6 +127,8 @@ def build(config: NetworkConfig, store: Store | None, *,
         nets.sources += parts.sources
         if parts.responder is not None:
             nets.responders[name] = parts.responder
+        if parts.moderator is not None:
+            nets.moderators[name] = parts.moderator
         nets.live.add(name)
         nets.checks[name] = parts.check
     if store is not None and shared.brand_accounts:

@@ -246,6 +246,8 @@ GRAMMAR: dict[str, list[list[list[str]]]] = {
                 ["https://social.example/1", "not a url", "javascript:alert(1)"]]],
     "list": [[LIST_WHAT]],
     "show": [[IDS]],
+    "hide": [[IDS]],
+    "unhide": [[IDS, REASONS]],
     "brand": [[["list", "LIST"]], [["add", "query"], BRAND_NAMES, QUERIES],
               [["route", "unroute"], BRAND_NAMES, TARGETS, ROUTE_OPTIONS, ROUTE_OPTIONS]],
     "template": [[["list"]], [["add"], TEMPLATE_NAMES, TEMPLATE_TEXTS]],

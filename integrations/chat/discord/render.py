@@ -67,7 +67,7 @@ EPHEMERAL = 1 << 6
 
 CUSTOM_ID_PREFIX = "ez"
 REPLY_MODAL_PREFIX = "ez-reply"
-CUSTOM_ID_PATTERN = (rf"{CUSTOM_ID_PREFIX}:(?P<action>claim|reply|resolve|ignore|mute)"
+CUSTOM_ID_PATTERN = (rf"{CUSTOM_ID_PREFIX}:(?P<action>claim|reply|resolve|ignore|mute|hide|unhide)"
                      r":(?P<id>[0-9]+)")
 REPLY_MODAL_PATTERN = rf"{REPLY_MODAL_PREFIX}:(?P<id>[0-9]+)"
 REPLY_INPUT_ID = "text"
@@ -79,6 +79,8 @@ BUTTONS: dict[str, tuple[str, int]] = {
     "resolve": ("Resolve", 2),
     "ignore": ("Ignore", 2),
     "mute": ("Mute author", 4),
+    "hide": ("Hide comment", 4),
+    "unhide": ("Unhide comment", 2),
 }
 PRIORITY_COLOR = {"urgent": 0xED4245, "high": 0xE67E22, "normal": 0x5865F2, "low": 0x95A5A6}
 STATUS_COLOR = {"resolved": 0x57F287, "ignored": 0x4F545C}
@@ -158,6 +160,8 @@ def _status(card: Card) -> str:
     state = card.status.upper()
     if card.assignee and card.status != "new":
         state += f" · {card.assignee}"
+    if card.hidden_by:
+        state += f" · hidden on {card.network} by {card.hidden_by}"
     return fitted(state, EMBED_FIELD_VALUE_MAX)
 
 

@@ -42,7 +42,7 @@ BOT_SCOPES = (
 )
 NOTE_REACTION = "memo"
 THREAD_SUBTYPES = (None, "thread_broadcast", "file_share")
-BUTTON_COMMANDS = ("claim", "resolve", "ignore", "mute")
+BUTTON_COMMANDS = ("claim", "resolve", "ignore", "mute", "hide", "unhide")
 # What a person is told when a listener fails (the traceback goes to the log).
 FAILED = "Something went wrong; the error is in Echtzeit's log."
 THREAD_POST_FLAGS: dict[str, Any] = {"unfurl_links": False, "unfurl_media": False,

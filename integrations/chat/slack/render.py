@@ -72,6 +72,8 @@ BUTTONS: dict[str, tuple[str, str | None]] = {
     "resolve": ("Resolve", None),
     "ignore": ("Ignore", None),
     "mute": ("Mute author", "danger"),
+    "hide": ("Hide comment", "danger"),
+    "unhide": ("Unhide comment", None),
 }
 
 _ESCAPES = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
@@ -254,6 +256,8 @@ def status_line(card: Card) -> str | None:
         lines.append(f"❌ {card.network} refused the reply by {card.reply_by}")
     elif card.reply_state == "pending":
         lines.append(f"⏳ Reply by {card.reply_by} is being sent")
+    if card.hidden_by:
+        lines.append(f"🙈 Hidden on {card.network} by {card.hidden_by}")
     return " · ".join(lines) or None
 
 
@@ -284,6 +288,10 @@ def card_blocks(card: Card, now: datetime) -> list[Block]:
         confirm = None
         if action == "ignore":
             confirm = _confirm(f"Ignore #{mid}?", "It is closed without an answer.", "Ignore")
+        elif action == "hide":
+            confirm = _confirm(f"Hide this comment on {card.network}?",
+                               "Only its author (and their friends) will still see it. "
+                               "Unhide brings it back.", "Hide")
         elif action == "mute":
             confirm = _confirm(
                 f"Mute @{card.author_handle}?",
