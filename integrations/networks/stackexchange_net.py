@@ -51,6 +51,7 @@ from integrations.networks.http_common import (
     RateLimited,
     Sleep,
     Transient,
+    Uncertain,
     as_int,
     html_to_text,
     response_json,
@@ -213,13 +214,33 @@ class StackExchangeApi(Api):
         return body
 
     async def add_comment(self, post_id: int, site: str, text: str) -> JSON:
+        """POST /posts/{id}/comments/add, sent once. A throttle_violation (502) is a refusal
+        (nothing was posted), any other 5xx or a connection lost after sending is Uncertain."""
         method = "/posts/{id}/comments/add"
         await self._before(method)
         try:
-            response = await self.write("POST", f"/posts/{post_id}/comments/add", data={
-                "body": text, "site": site, **self._auth()})
-        except ApiError as exc:
-            raise self._translate(exc) from exc
+            response = await self.client.request(
+                "POST", self.url(f"/posts/{post_id}/comments/add"),
+                headers=await self._headers(None),
+                data={"body": text, "site": site, **self._auth()})
+        except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
+            raise ApiError(0, f"could not connect: {exc}") from exc
+        except httpx.TransportError as exc:
+            raise Uncertain(f"{type(exc).__name__} after sending: {exc}") from exc
+        if response.status_code >= 400:
+            try:
+                error_body = response.json()
+            except ValueError:
+                error_body = None
+            error = self._translate(ApiError(response.status_code, response.reason_phrase,
+                                             body=error_body, headers=response.headers))
+            if isinstance(error, RateLimited):
+                raise ApiError(error.status, f"{error.message} (nothing was posted; try "
+                                             f"again in {error.retry_after or 0:.0f} s)",
+                               body=error_body) from error
+            if response.status_code >= 500:
+                raise Uncertain(f"HTTP {response.status_code}: {error.message}")
+            raise error
         body = response_json(response)
         self.quota.note(method, body)
         return body if isinstance(body, dict) else {}

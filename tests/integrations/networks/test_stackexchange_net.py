@@ -107,7 +107,7 @@ class FakeStackExchange:
         if method in self.blocked and self.clock() < self.blocked[method]:
             self.violations += 1
             return self._error(service_rules.stackexchange_backoff_violation(method))
-        if self.throttled and request.method == "GET":
+        if self.throttled:
             wait = self.throttled.pop(0)
             return self._error(service_rules.stackexchange_error(
                 502, "throttle_violation",
@@ -388,6 +388,10 @@ async def test_the_api_refuses_a_comment_out_of_bounds(
                                               "stackoverflow:c:5")).mention
     with pytest.raises(ReplyRejected, match="answer on the site"):
         await responder.reply(mention=orphan, text="x" * 20)
+    # A throttle on the write: refused (nothing posted), not left uncertain.
+    fake.throttled = [42]
+    with pytest.raises(ReplyRejected, match=r"throttle_violation: .* try again in 42 s"):
+        await responder.reply(mention=mention, text="x" * 20)
     # Without write access the API says so.
     _, writer, _ = build(client, clock, token="read-only")
     with pytest.raises(ReplyRejected, match="access_denied"):
