@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from bot.domain import OPEN_STATUSES, MentionStatus, ReplyState
+from bot.networks import NetworksNotInstalled, network_specs
 from bot.reporting.sla.rule import due_at as sla_due_at
 
 if TYPE_CHECKING:  # the store (SQLAlchemy) only for the annotation: commands import cards
@@ -60,6 +61,9 @@ class Card:
     sla_due_at: datetime | None = None
     # Who hid the comment on its network ("hidden by Ana"); None: not hidden.
     hidden_by: str | None = None
+    # An open mention on a network that takes replies, but not through Echtzeit here (no
+    # responder: Stack Exchange without write access, ...): the link says "answer on the site".
+    answer_on_site: bool = False
 
 
 def card_for(view: MentionView, *, reply_networks: Container[str] | None = None,
@@ -107,7 +111,17 @@ def card_for(view: MentionView, *, reply_networks: Container[str] | None = None,
             if m.status in OPEN and not sent else None
         ),
         hidden_by=view.hidden_by,
+        answer_on_site=(reply_networks is not None and m.network not in reply_networks
+                        and m.status in OPEN and _takes_replies(m.network)),
     )
+
+
+def _takes_replies(network: str) -> bool:
+    """Whether the network has replies at all (its spec names a reply limit)."""
+    try:
+        return any(s.name == network and s.reply_limit is not None for s in network_specs())
+    except NetworksNotInstalled:
+        return False
 
 
 def _moderation(view: MentionView, moderators: Mapping[str, Moderator] | None,

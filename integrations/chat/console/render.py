@@ -50,7 +50,7 @@ def render_card(card: Card, now: datetime, *, text_limit: int = 600) -> str:
         f"{who} · {compact_number(card.followers)} followers · {history}",
         *("  " + line for line in truncate(clean(card.text), text_limit).splitlines()),
         " · ".join(meta),
-        clean(card.url),
+        ("answer on the site: " if card.answer_on_site else "") + clean(card.url),
     ]
     if card.reply_state:
         lines.append(f"reply {card.reply_state} by {card.reply_by}"

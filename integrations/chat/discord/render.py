@@ -232,7 +232,8 @@ def card_components(card: Card) -> list[dict[str, Any]]:
         for start in range(0, len(buttons), ROW_BUTTONS_MAX)
     ]
     if _http_url(card.url):
-        label = plain(f"Open on {card.network}", BUTTON_LABEL_MAX)
+        verb = "Answer" if card.answer_on_site else "Open"
+        label = plain(f"{verb} on {card.network}", BUTTON_LABEL_MAX)
         rows.append({"type": 1, "components": [
             {"type": 2, "style": 5, "label": label, "url": card.url}]})
     return rows[:ACTION_ROWS_MAX]

@@ -305,7 +305,8 @@ def card_blocks(card: Card, now: datetime) -> list[Block]:
     # something else.
     post_url = safe_url(card.url)
     if post_url:
-        elements.append(_button(f"Open post · {url_host(post_url)}", f"{ACTION_PREFIX}open",
+        opens = "Answer on the site" if card.answer_on_site else "Open post"
+        elements.append(_button(f"{opens} · {url_host(post_url)}", f"{ACTION_PREFIX}open",
                                 value=str(mid), url=post_url))
     reply_url = safe_url(card.reply_url) if card.reply_state == "sent" else None
     if reply_url:

@@ -21,6 +21,9 @@ from bot.domain import ReplyState
 from bot.networks import ReplyRejected
 from bot.pipeline import Pipeline
 from bot.store import Store
+from integrations.chat.console.render import render_card
+from integrations.chat.discord.render import card_components as discord_components
+from integrations.chat.slack.render import card_blocks
 from integrations.networks import registry, stackexchange_net
 from integrations.networks.http_common import ApiError
 from integrations.networks.settings import load_network_config
@@ -329,8 +332,19 @@ async def test_into_the_store_a_card_a_restart_and_replies(
     assert card.network == NETWORK and card.brand == "Acme"
     assert card.text.startswith('Acme Hub & Zigbee: "device lost"')
     assert "reply" in card.actions
-    # Read mode (no write access): no Reply button, /reply points to the site.
-    assert "reply" not in card_for(hub, reply_networks=set()).actions
+    assert not card.answer_on_site
+    # Read mode (no write access): no Reply button; the link says to answer on the site, in
+    # every chat; /reply points there too.
+    link_only = card_for(hub, reply_networks=set())
+    assert "reply" not in link_only.actions and link_only.answer_on_site
+    slack_buttons = [e for b in card_blocks(link_only, NOW) if b["type"] == "actions"
+                     for e in b["elements"]]
+    assert [(e["text"]["text"], e.get("url")) for e in slack_buttons if "url" in e] == [
+        ("Answer on the site · stackoverflow.com", "https://stackoverflow.com/q/79211001")]
+    assert "answer on the site: https://stackoverflow.com/q/79211001" in render_card(
+        link_only, NOW)
+    [link_row] = [r for r in discord_components(link_only) if r["components"][0]["style"] == 5]
+    assert link_row["components"][0]["label"] == "Answer on stackexchange"
     result = await console_reply(sqlite_store, {}, hub.mention.id or 0, "Please try 4.2.1")
     assert not result.ok
     assert "answer there: https://stackoverflow.com/q/79211001" in result.text
