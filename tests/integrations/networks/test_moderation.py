@@ -4,6 +4,7 @@ in the event log and shown on the card."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
@@ -16,6 +17,7 @@ from bot.store import Store
 from commands import dispatch
 from commands.base import Deps, Invocation, Result, Role
 from integrations.chat.console.render import render_card
+from integrations.chat.discord.render import CUSTOM_ID_PATTERN, card_components, card_embed
 from integrations.networks import facebook_net, instagram_net
 from tests.integrations.networks.conftest import Gate, pump_rounds, stored, stored_mention
 from tests.integrations.networks.test_facebook_net import FakeGraph
@@ -81,6 +83,12 @@ async def test_hide_and_unhide_a_facebook_comment_from_chat(
     card = card_for(view, moderators=moderators)
     assert card.hidden_by == "Ana" and card.actions[-1] == "unhide"
     assert "hidden on facebook by Ana" in render_card(card, NOW)
+    # Discord: an Unhide button whose custom id its interaction handler accepts.
+    ids_discord = [c["custom_id"] for row in card_components(card) for c in row["components"]
+                   if "custom_id" in c]
+    assert f"ez:unhide:{mid}" in ids_discord
+    assert re.fullmatch(CUSTOM_ID_PATTERN, f"ez:unhide:{mid}")
+    assert "hidden on facebook by Ana" in card_embed(card)["fields"][0]["value"]
     # Its chat cards are marked for an update (the relay redraws them).
     assert all(d.needs_update for d in sqlite_store.deliveries(mention_id=mid))
 
