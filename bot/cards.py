@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Container
+from collections.abc import Container, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
 from bot.domain import OPEN_STATUSES, MentionStatus, ReplyState
+from bot.networks import NetworksNotInstalled, network_specs
 from bot.reporting.sla.rule import due_at as sla_due_at
 from bot.untrusted import clean, truncate
 
 if TYPE_CHECKING:  # the store (SQLAlchemy) only for the annotation: commands import cards
+    from bot.networks import Moderator
     from bot.store.views import MentionView, PersonSummary, StorySummary
 
 ACTIONS_BY_STATUS: dict[str, tuple[str, ...]] = {
@@ -115,13 +117,17 @@ class Card:
     feedback: tuple[str, ...] = ()
     # Who corrected the sentiment shown (None: the model's label).
     sentiment_by: str | None = None
+    # Who hid the comment on its network ("hidden by Ana"); None: not hidden.
+    hidden_by: str | None = None
+    # An open mention on a network that takes replies, but not through Echtzeit here (no
+    # responder: Stack Exchange without write access, ...): the link says "answer on the site".
+    answer_on_site: bool = False
+
 
     @property
     def marks(self) -> str:
         """"deleted" / "edited" / "" for the renderers' status line."""
         return "deleted" if self.deleted else "edited" if self.edited else ""
-
-
 
     @property
     def draft_line(self) -> str | None:
@@ -169,12 +175,14 @@ def _actions(view: MentionView, reply_networks: Container[str] | None,
 
 
 def card_for(view: MentionView, *, reply_networks: Container[str] | None = None,
-             ai_drafts: bool = False, story: StorySummary | None = None) -> Card:
+             ai_drafts: bool = False, story: StorySummary | None = None,
+             moderators: Mapping[str, Moderator] | None = None) -> Card:
     """The card of a mention. `reply_networks`: the networks Echtzeit can post replies on (the
     configured responders); a card from any other network (Hacker News, RSS, ...) offers no
     Reply button. None: every network is assumed to take replies. `ai_drafts`: an AI endpoint
     is configured (a Draft button). `story`: the summary of the story this card heads in its
-    channel (bot.store's claim gives it)."""
+    channel (bot.store's claim gives it). `moderators`: the networks that can hide comments; a
+    comment one of them can hide gets a Hide (or Unhide) button."""
     m, a, b = view.mention, view.author, view.brand
     d = view.draft
     if d is not None and d.state == "dropped":
@@ -208,7 +216,7 @@ def card_for(view: MentionView, *, reply_networks: Container[str] | None = None,
         reply_url=shown.url if shown else None,
         reply_by=shown.by if shown else None,
         reply_state=shown.state if shown else None,
-        actions=_actions(view, reply_networks, ai_drafts),
+        actions=_actions(view, reply_networks, ai_drafts) + _moderation(view, moderators),
         sla_due_at=(
             sla_due_at(m.created_at, m.network, view.sla_target_minutes)
             if m.status in OPEN and not sent and m.deleted_at is None else None
@@ -230,6 +238,9 @@ def card_for(view: MentionView, *, reply_networks: Container[str] | None = None,
         relevance=m.relevance,
         feedback=feedback_actions(m.status, m.sentiment),
         sentiment_by=m.sentiment_by,
+        hidden_by=view.hidden_by,
+        answer_on_site=(reply_networks is not None and m.network not in reply_networks
+                        and m.status in OPEN and _takes_replies(m.network)),
     )
 
 
@@ -259,6 +270,22 @@ def person_line(p: PersonSummary) -> str:
     accounts = ", ".join(f"{n}:@{clean(h)}" for n, h in p.accounts)
     return (f"Same person as {accounts} · {p.mentions} mentions, {p.answered} answered · "
             f"community value {p.value:.1f}")
+
+
+def _takes_replies(network: str) -> bool:
+    """Whether the network has replies at all (its spec names a reply limit)."""
+    try:
+        return any(s.name == network and s.reply_limit is not None for s in network_specs())
+    except NetworksNotInstalled:
+        return False
+
+
+def _moderation(view: MentionView, moderators: Mapping[str, Moderator] | None,
+                ) -> tuple[str, ...]:
+    moderator = (moderators or {}).get(view.mention.network)
+    if moderator is None or moderator.can_hide(view.mention) is not None:
+        return ()
+    return ("unhide",) if view.hidden_by else ("hide",)
 
 
 def humanize_age(then: datetime, now: datetime) -> str:

@@ -127,6 +127,43 @@ class Publisher(Protocol):
         ...
 
 
+class ModerationRefused(Exception):
+    """The network did not hide (or unhide) the comment; the message says why in one line
+    (a missing permission names it)."""
+
+
+class Moderator(Protocol):
+    """Hides comments on the brand's own posts (Facebook Page, Instagram media): a network
+    capability, implemented by the plug-ins whose API has such an action."""
+
+    network: str
+
+    def can_hide(self, mention: Mention) -> str | None:
+        """Why this mention cannot be hidden through the API, or None if it can."""
+        ...
+
+    async def set_hidden(self, *, mention: Mention, hidden: bool) -> None:
+        """Hide (`hidden=True`) or show the comment again; raise ModerationRefused."""
+        ...
+
+
+# What to do instead, on networks whose APIs cannot hide others' posts.
+NO_HIDE = {
+    "mastodon": "Mastodon has no hide for others' posts; use mute or report",
+    "bluesky": "Bluesky has no hide for others' posts; use mute or report (or detach a quote)",
+    "x": "X's API hides replies only to the brand's own posts in conversations it started "
+         "(not supported here); use mute or report",
+    "reddit": "Reddit removes comments only for moderators of the subreddit; use mute or report",
+    "youtube": "YouTube hides comments only on the brand's own videos (not supported here); "
+               "use mute or report",
+}
+
+
+def no_hide_line(network: str) -> str:
+    """The clear line for a network without a hide action."""
+    return NO_HIDE.get(network, f"{network} has no hide for others' posts; use mute or report")
+
+
 def length_problem(network: str, text: str, limit: int, *, size: int | None = None) -> str | None:
     """The common reply rule: not empty, and at most `limit` long (`size` when the network
     counts other than by code points)."""

@@ -34,6 +34,7 @@ from bot.chat import ChatAdapter, ChatError, IdempotentChat, Notifier, ThreadedC
 from bot.clock import utcnow
 from bot.domain import DeliveryState, is_urgent
 from bot.models import Delivery
+from bot.networks import Moderator
 from bot.store import ClaimedDelivery, Store
 
 log = logging.getLogger(__name__)
@@ -79,6 +80,7 @@ class Relay:
         rng: random.Random | None = None,
         reply_networks: Container[str] | None = None,
         ai_drafts: bool = False,
+        moderators: Mapping[str, Moderator] | None = None,
     ) -> None:
         self.store = store
         self.adapters = dict(adapters)
@@ -90,6 +92,8 @@ class Relay:
         # Networks that take replies (bot.cards.card_for); None: all.
         self.reply_networks = reply_networks
         self.ai_drafts = ai_drafts  # cards offer a Draft button (an AI endpoint is configured)
+        # Networks that can hide comments (bot.cards.card_for's Hide button).
+        self.moderators = moderators
         # Set while `run` stops: the card being sent finishes, the rest of the round is given
         # back to the outbox (for this process's next start or another replica).
         self._stopping: asyncio.Event | None = None
@@ -266,7 +270,8 @@ class Relay:
         d = item.delivery
         adapter = self.adapters[d.platform]
         card = card_for(item.view, reply_networks=self.reply_networks,
-                        ai_drafts=self.ai_drafts, story=item.story)
+                        ai_drafts=self.ai_drafts, story=item.story,
+                        moderators=self.moderators)
         update = d.state == DeliveryState.SENT.value and d.message_ref is not None
         thread = item.thread_ref or (parents.get(item.parent_mention_id)
                                      if item.parent_mention_id is not None else None)

@@ -13,7 +13,17 @@ from collections.abc import Awaitable, Callable
 from typing import cast
 
 from bot.errors import Conflict, NotFound
-from commands import admin, digest, drafts, feedback, mentions, people, publishing, queue
+from commands import (
+    admin,
+    digest,
+    drafts,
+    feedback,
+    mentions,
+    moderation,
+    people,
+    publishing,
+    queue,
+)
 from commands.base import (
     CommandSpec,
     Deps,
@@ -57,6 +67,8 @@ COMMANDS: tuple[CommandSpec, ...] = (
     CommandSpec("noreply", "noreply <id>", feedback.noreply, Role.RESPONDER),
     CommandSpec("sentiment", "sentiment <id> negative|neutral|positive", feedback.sentiment,
                 Role.RESPONDER),
+    CommandSpec("hide", "hide <id>", moderation.hide, Role.RESPONDER),
+    CommandSpec("unhide", "unhide <id>", moderation.unhide, Role.RESPONDER),
     CommandSpec("settle", "settle <reply-id> posted|failed", mentions.settle, Role.RESPONDER),
     CommandSpec("list", "list [open|mine|all|noise|<brand>]", mentions.list_),
     CommandSpec("show", "show <id>", mentions.show),

@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     # (`echtzeit cmd help`) starts fast.
     from bot.cards import Card
     from bot.drafting import Drafter
-    from bot.networks import Publisher, Responder
+    from bot.networks import Moderator, Publisher, Responder
     from bot.reporting.digest.builder import DigestBuilder
     from bot.reporting.queue import QueueBuilder
     from bot.store import Store
@@ -82,6 +82,8 @@ class Deps:
 
     store: Store
     responders: Mapping[str, Responder] = field(default_factory=dict)
+    # Networks that can hide comments on the brand's own posts (bot.networks.Moderator).
+    moderators: Mapping[str, Moderator] = field(default_factory=dict)
     now: Callable[[], datetime] = utcnow
     # The digest builder with the configured time zone, digest hour and business hours;
     # None: bot.reporting.digest.builder's defaults.
@@ -104,7 +106,8 @@ class Deps:
         """The card of `view` with the buttons this desk offers."""
         from bot.cards import card_for
 
-        return card_for(view, reply_networks=self.responders, ai_drafts=self.drafter is not None)
+        return card_for(view, reply_networks=self.responders, ai_drafts=self.drafter is not None,
+                        moderators=self.moderators)
 
 
 @dataclass(frozen=True, slots=True)

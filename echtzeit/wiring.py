@@ -208,6 +208,7 @@ def build_desk(config: Config, url: str, *, replies_file: Path,
                             business_hours=settings.business_hours)
     # The queue view's "today" is the digest's; who is on call comes from the escalation rota.
     deps = Deps(store=store, responders=network_responders(settings, replies_file, live),
+                moderators=dict(live.moderators) if live is not None else {},
                 digest=digests, drafter=build_drafter(config),
                 queue=QueueBuilder(store, timezone=settings.timezone,
                                    on_call=RotaOnCall(store)),
@@ -224,7 +225,8 @@ def build_desk(config: Config, url: str, *, replies_file: Path,
         lease=timedelta(seconds=settings.relay_lease_seconds),
         backlog=settings.relay_backlog_cards,
         backlog_age=timedelta(seconds=settings.relay_backlog_age_seconds),
-    ), reply_networks=frozenset(deps.responders), ai_drafts=deps.drafter is not None)
+    ), reply_networks=frozenset(deps.responders), ai_drafts=deps.drafter is not None,
+        moderators=deps.moderators)
     notifiers = {p: a for p, a in by_platform.items() if isinstance(a, Notifier)}
     scheduler = Scheduler(store, digests, notifiers=notifiers,
                           sinks={p: a for p, a in by_platform.items() if isinstance(a, DigestSink)},

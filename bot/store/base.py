@@ -160,6 +160,13 @@ class StoreBase:
             select(Draft).where(col(Draft.mention_id).in_(set(ids))).order_by(col(Draft.id))
         ):
             drafts[d.mention_id] = d
+        # The last hide or unhide of each mention (the event log is the record).
+        hidden: dict[int, Event] = {}
+        for e in s.exec(select(Event).where(col(Event.mention_id).in_(set(ids)),
+                                            col(Event.kind).in_(("hidden", "unhidden")))
+                        .order_by(col(Event.id))):
+            hidden[e.mention_id or 0] = e
+        hid = {mid: e for mid, e in hidden.items() if e.kind == "hidden"}
         sla = {(t.brand_id, t.network): t.minutes for t in s.exec(
             select(SlaTarget).where(col(SlaTarget.brand_id).in_({m.brand_id for m, _, _ in rows})))}
         people = persons(s.connection(), [a.id or 0 for _, a, _ in rows])
@@ -167,6 +174,8 @@ class StoreBase:
             m.id or 0: MentionView(mention=m, author=a, brand=b, replies=replies.get(m.id or 0, []),
                                    sla_target_minutes=sla.get((m.brand_id, m.network)),
                                    draft=drafts.get(m.id or 0),
-                                   person=people.get(a.id or 0))
+                                   person=people.get(a.id or 0),
+                                   hidden_by=hid[m.id or 0].actor if m.id in hid else None,
+                                   hidden_at=hid[m.id or 0].at if m.id in hid else None)
             for m, a, b in rows
         }

@@ -103,6 +103,9 @@ class MentionView:
     # there never was one.
     draft: Draft | None = None
     person: PersonSummary | None = None
+    # Who hid the comment on its network, and when (the last "hidden" event; None: shown).
+    hidden_by: str | None = None
+    hidden_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)

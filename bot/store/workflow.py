@@ -91,3 +91,11 @@ class WorkflowStore(FeedbackStore):
             self._event(s, kind="note", actor=actor, mention=m,
                         detail={"text": text[:4000], "ref": ref})
             return True
+
+    def record_hidden(self, *, mention_id: int, hidden: bool, actor: str) -> Mention:
+        """Log that `actor` hid (or showed again) the comment on its network: event "hidden"
+        or "unhidden", which cards read as "hidden by <actor>"."""
+        with self.session() as s:
+            # _change also marks the mention's cards for an update.
+            return self._change(s, mention_id, kind="hidden" if hidden else "unhidden",
+                                actor=actor)

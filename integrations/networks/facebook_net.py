@@ -35,7 +35,7 @@ from integrations.networks.http_common import (
     response_json,
     send_reply,
 )
-from integrations.networks.meta_common import GraphApi, graph_write
+from integrations.networks.meta_common import GraphApi, graph_write, set_comment_hidden
 from integrations.networks.plugin import BuildContext, Parts, Plugin, secret
 from integrations.networks.polling import PollingSource, dump_cursor, load_cursor
 from integrations.networks.settings import FacebookSettings
@@ -277,6 +277,27 @@ class FacebookPublisher:
         return result
 
 
+class FacebookModerator:
+    """Hides comments on the Page's posts (`POST /{comment-id}` with `is_hidden`; a Page token
+    with pages_manage_engagement). Posts themselves (visitor posts, tags) cannot be hidden."""
+
+    network = NETWORK
+
+    def __init__(self, api: GraphApi) -> None:
+        self.api = api
+
+    def can_hide(self, mention: Mention) -> str | None:
+        if not mention.in_reply_to:
+            return ("Facebook hides comments only, not posts (a visitor post or a tag); "
+                    "use mute or report it on Facebook")
+        return None
+
+    async def set_hidden(self, *, mention: Mention, hidden: bool) -> None:
+        await set_comment_hidden(self.api, mention.external_id, param="is_hidden",
+                                 hidden=hidden, permission="pages_manage_engagement",
+                                 network="Facebook")
+
+
 async def follower_count(api: GraphApi, page_id: str) -> int | None:
     """Followers of a page (followers_count)."""
     try:
@@ -316,13 +337,14 @@ def build(ctx: BuildContext[FacebookSettings]) -> Parts | None:
         ctx.client, graph_url=graph_url, page_id=page, token=token,
         interval=ctx.shared.poll_seconds)
     parts = Parts(sources=[source], responder=responder, publisher=FacebookPublisher(api, page),
+                  moderator=FacebookModerator(api),
                   followers=lambda handle: follower_count(api, handle or page))
     what = "page feed, comments and tags polled"
     meta = ctx.meta()
     if meta is not None:
         parts.sources.append(meta.push_source("page", hook, "facebook-webhook"))
         what += f"; webhooks at {ctx.shared.webhook_host}:{ctx.shared.webhook_port}/meta"
-    parts.check = (what + "; comment replies; page posts", lambda: verify(api, page))
+    parts.check = (what + "; comment replies; page posts; hide comments", lambda: verify(api, page))
     return parts
 
 

@@ -41,7 +41,7 @@ from integrations.networks.http_common import (
     response_json,
     send_reply,
 )
-from integrations.networks.meta_common import GraphApi, graph_write
+from integrations.networks.meta_common import GraphApi, graph_write, set_comment_hidden
 from integrations.networks.plugin import BuildContext, Parts, Plugin, secret
 from integrations.networks.polling import PollingSource, dump_cursor, load_cursor
 from integrations.networks.settings import InstagramSettings
@@ -298,6 +298,29 @@ async def follower_count(api: GraphApi, user_id: str, handle: str | None = None)
     return as_int(body.get("followers_count")) if isinstance(body, dict) else None
 
 
+class InstagramModerator:
+    """Hides comments on the account's own media (`POST /{ig-comment-id}` with `hide`;
+    instagram_manage_comments). Comments elsewhere that @mention the account, and media it is
+    tagged in, are not the account's to hide."""
+
+    network = NETWORK
+
+    def __init__(self, api: GraphApi) -> None:
+        self.api = api
+
+    def can_hide(self, mention: Mention) -> str | None:
+        kind = mention.external_id.partition(":")[0] if ":" in mention.external_id else ""
+        if kind:
+            return ("Instagram hides comments only on the account's own media; this one is "
+                    "elsewhere: use mute or report it in the app")
+        return None
+
+    async def set_hidden(self, *, mention: Mention, hidden: bool) -> None:
+        await set_comment_hidden(self.api, mention.external_id, param="hide", hidden=hidden,
+                                 permission="instagram_manage_comments",
+                                 network="Instagram")
+
+
 async def verify(api: GraphApi, user_id: str) -> str:
     api.attempts = 1
     body = await api.get_json(f"/{user_id}", params={"fields": "id,username"})
@@ -326,7 +349,8 @@ def build(ctx: BuildContext[InstagramSettings]) -> Parts | None:
     async def followers(handle: str) -> int | None:
         return await follower_count(api, user, None if handle in ("", user) else handle)
 
-    parts = Parts(sources=[source], responder=responder, followers=followers)
+    parts = Parts(sources=[source], responder=responder, moderator=InstagramModerator(api),
+                  followers=followers)
     what = "comments on own media and tags polled"
     meta = ctx.meta()
     if meta is not None:
@@ -334,7 +358,7 @@ def build(ctx: BuildContext[InstagramSettings]) -> Parts | None:
         what += "; @mentions by webhook"
     else:
         what += "; no @mentions without the Meta webhook"
-    parts.check = (what + "; replies", lambda: verify(api, user))
+    parts.check = (what + "; replies; hide comments", lambda: verify(api, user))
     return parts
 
 

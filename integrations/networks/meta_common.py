@@ -22,7 +22,8 @@ from aiohttp import web
 
 from bot.clock import utcnow
 from bot.domain import Post
-from integrations.networks.http_common import Api, ApiError, RateLimited, pick
+from bot.networks import ModerationRefused
+from integrations.networks.http_common import Api, ApiError, RateLimited, Uncertain, pick
 from integrations.networks.push import PushSource, WebhookRoute
 
 log = logging.getLogger(__name__)
@@ -86,6 +87,42 @@ class GraphApi(Api):
 async def graph_write(api: GraphApi, path: str, data: Mapping[str, str]) -> httpx.Response:
     """A Graph write (form-encoded, as the Graph API documents its edges)."""
     return await api.write("POST", path, data=data)
+
+
+# Graph's permission errors (developers.facebook.com/docs/graph-api/guides/error-handling):
+# code 10 (the app lacks the permission), 200-299 (a permission is missing or was not granted),
+# 190 (the token is invalid or expired), in the OAuthException shape {"error": {"message",
+# "type", "code", "error_subcode"?, "fbtrace_id"}}.
+PERMISSION_CODES = frozenset({10, *range(200, 300)})
+
+
+async def set_comment_hidden(api: GraphApi, comment_id: str, *, param: str, hidden: bool,
+                             permission: str, network: str) -> None:
+    """POST /{comment-id}?<param>=true|false (Facebook: is_hidden, Instagram: hide), its
+    refusals as one line that names the missing permission."""
+    try:
+        response = await api.write("POST", f"/{comment_id}",
+                                   data={param: "true" if hidden else "false"})
+    except ApiError as exc:
+        code = pick(exc.body, "error", "code")
+        message = pick(exc.body, "error", "message") or exc.message
+        if code in PERMISSION_CODES:
+            raise ModerationRefused(
+                f"{network} refused: the token lacks the {permission} permission "
+                f"(Graph error {code}: {message})") from exc
+        if code == 190:
+            raise ModerationRefused(f"{network} refused: the token is invalid or expired "
+                                    f"(Graph error 190: {message})") from exc
+        raise ModerationRefused(f"{network} refused: {message}") from exc
+    except Uncertain as exc:
+        raise ModerationRefused(f"{network} did not answer clearly ({exc}); hiding is safe "
+                                "to try again") from exc
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    if not (isinstance(body, dict) and body.get("success") is True):
+        raise ModerationRefused(f"{network} did not confirm the change")
 
 
 def signature_ok(secret: bytes, body: bytes, header: str | None) -> bool:

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Generic, TypeVar
 from pydantic import SecretStr
 
 from bot.chat import Service
-from bot.networks import NetworkSpec, Publisher, Responder, Source
+from bot.networks import Moderator, NetworkSpec, Publisher, Responder, Source
 from bot.settings import EchtzeitSettings
 
 if TYPE_CHECKING:  # httpx, aiohttp: only for the annotations
@@ -65,6 +65,7 @@ class Parts:
     responder: Responder | None = None
     # Posts on the brand's own account (prepared posts; bot.networks.Publisher).
     publisher: Publisher | None = None
+    moderator: Moderator | None = None  # hides comments on the brand's own posts
     services: list[Service] = field(default_factory=list)
     routes: list[WebhookRoute] = field(default_factory=list)
     # (what the network does, the credential check); None: the network is off.

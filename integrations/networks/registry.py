@@ -17,7 +17,7 @@ from typing import Any
 import httpx
 
 from bot.chat import Service
-from bot.networks import Publisher, Responder, Source
+from bot.networks import Moderator, Publisher, Responder, Source
 from bot.store import Store
 from integrations.networks import (
     bluesky_net,
@@ -30,6 +30,7 @@ from integrations.networks import (
     push,
     reddit_net,
     rss_net,
+    stackexchange_net,
     webhook_net,
     x_net,
     youtube_net,
@@ -50,6 +51,7 @@ PLUGINS: tuple[Plugin[Any], ...] = (
     webhook_net.PLUGIN, mastodon_net.PLUGIN, bluesky_net.PLUGIN, reddit_net.PLUGIN,
     hackernews_net.PLUGIN, rss_net.PLUGIN, x_net.PLUGIN, github_net.PLUGIN, youtube_net.PLUGIN,
     facebook_net.PLUGIN, instagram_net.PLUGIN, lemmy_net.PLUGIN,
+    stackexchange_net.PLUGIN,
 )
 NETWORKS: tuple[str, ...] = tuple(p.name for p in PLUGINS)
 
@@ -71,6 +73,7 @@ class Networks:
     sources: list[Source] = field(default_factory=list)
     responders: dict[str, Responder] = field(default_factory=dict)
     publishers: dict[str, Publisher] = field(default_factory=dict)
+    moderators: dict[str, Moderator] = field(default_factory=dict)
     services: list[Service] = field(default_factory=list)
     routes: list[push.WebhookRoute] = field(default_factory=list)
     # Networks with a live source: the demo's recording responder must not pretend to
@@ -127,6 +130,8 @@ def build(config: NetworkConfig, store: Store | None, *,
             nets.responders[name] = parts.responder
         if parts.publisher is not None:
             nets.publishers[name] = parts.publisher
+        if parts.moderator is not None:
+            nets.moderators[name] = parts.moderator
         nets.live.add(name)
         nets.checks[name] = parts.check
     if store is not None and shared.brand_accounts:

@@ -270,11 +270,34 @@ class LemmySettings(EchtzeitSettings):
                     "brands' terms, comma-separated (name or name@instance).")
 
 
+class StackExchangeSettings(EchtzeitSettings):
+    model_config = _config("stackexchange")
+
+    sites: CommaList = Field(
+        default_factory=list,
+        description="Stack Exchange sites to search, comma-separated API site names (e.g. "
+                    "stackoverflow,superuser,unix); set them to turn Stack Exchange on.")
+    key: SecretStr | None = Field(
+        default=None,
+        description="Stack Apps app key (10,000 requests a day instead of 300 per IP).")
+    access_token: SecretStr | None = Field(
+        default=None,
+        description="Access token of the brand's account with the write_access scope: "
+                    "replies as comments; without it replies are link-only.")
+    poll_seconds: float = Field(
+        default=300.0, ge=60, le=86_400,
+        description="Seconds between Stack Exchange polls (each costs 3 requests per site "
+                    "plus one per term and site, against the daily quota).")
+    base_url: str = Field(
+        default="https://api.stackexchange.com/2.3",
+        description="Stack Exchange API base URL with version.")
+
+
 # One per plug-in, in the order of registry.PLUGINS (tests/integrations/networks/test_plugins.py).
 PLUGIN_SETTINGS: tuple[type[EchtzeitSettings], ...] = (
     WebhookSettings, MastodonSettings, BlueskySettings, RedditSettings, HackerNewsSettings,
     RssSettings, XSettings, GitHubSettings, YouTubeSettings, FacebookSettings, InstagramSettings,
-    LemmySettings)
+    LemmySettings, StackExchangeSettings)
 
 # (section title in .env.example, model): echtzeit/config.py appends them to its MODELS.
 SECTIONS: tuple[tuple[str, type[EchtzeitSettings]], ...] = (
@@ -291,6 +314,7 @@ SECTIONS: tuple[tuple[str, type[EchtzeitSettings]], ...] = (
     ("Facebook", FacebookSettings),
     ("Instagram", InstagramSettings),
     ("Lemmy", LemmySettings),
+    ("Stack Exchange", StackExchangeSettings),
 )
 
 S = TypeVar("S", bound=EchtzeitSettings)

@@ -64,10 +64,16 @@ INSTAGRAM = NetworkSpec(
     off_reason=f"set ECHTZEIT_INSTAGRAM_USER_ID and ECHTZEIT_INSTAGRAM_TOKEN (@mentions need "
                f"the Meta webhook: {_META_HOOK})")
 
+STACKEXCHANGE = NetworkSpec(
+    "stackexchange", reply_limit=600, sla_minutes=24 * 60,
+    off_reason="set ECHTZEIT_STACKEXCHANGE_SITES (and ECHTZEIT_STACKEXCHANGE_KEY for 10,000 "
+               "requests a day; ECHTZEIT_STACKEXCHANGE_ACCESS_TOKEN with write_access to "
+               "reply)")
+
 # The networks with a plug-in, in the order `echtzeit networks` lists them.
 PLUGIN_SPECS: tuple[NetworkSpec, ...] = (
     WEBHOOK, MASTODON, BLUESKY, REDDIT, HACKERNEWS, RSS, X, GITHUB, YOUTUBE, FACEBOOK,
-    INSTAGRAM, LEMMY)
+    INSTAGRAM, LEMMY, STACKEXCHANGE)
 
 # Networks only the signed webhook carries (a relay of Threads, Trustpilot or Google reviews):
 # they have an SLA target and may be named in a brands file, not in a query.

@@ -183,6 +183,9 @@ UNDESCRIBED: dict[str, str] = {
     "lemmy": "Lemmy's API is described by Rust structs and their TypeScript exports "
              "(lemmy-js-client), not a vendored machine-readable description; the fixtures "
              "follow LemmyNet/lemmy 0.19.20 crates/db_views/src/structs.rs and api_common",
+    "stackexchange": "Stack Exchange publishes no machine-readable API description; the "
+                     "fixtures follow api.stackexchange.com/docs (types question, answer, "
+                     "comment, info, access_token; the common wrapper) with the withbody filter",
     "hackernews": "the HN Algolia API has no machine-readable description",
     "rss": "feeds are RSS/Atom documents, not an API",
     "webhook": "Echtzeit's own generic webhook format",

@@ -263,6 +263,8 @@ GRAMMAR: dict[str, list[list[list[str]]]] = {
     "story": [[IDS]],
     "link": [[ACCOUNTS, ACCOUNTS, ACCOUNTS]],
     "unlink": [[ACCOUNTS, ACCOUNTS]],
+    "hide": [[IDS]],
+    "unhide": [[IDS, REASONS]],
     "brand": [[["list", "LIST"]], [["add", "query"], BRAND_NAMES, QUERIES],
               [["route", "unroute"], BRAND_NAMES, TARGETS, ROUTE_OPTIONS, ROUTE_OPTIONS],
               [["approval"], BRAND_NAMES, ["required", "none", "maybe", ""],

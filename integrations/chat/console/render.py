@@ -64,12 +64,14 @@ def render_card(card: Card, now: datetime, *, text_limit: int = 600) -> str:
         f"{who} · {compact_number(card.followers)} followers · {history}",
         *("  " + line for line in truncate(clean(card.text), text_limit).splitlines()),
         " · ".join(meta),
-        clean(card.url),
+        ("answer on the site: " if card.answer_on_site else "") + clean(card.url),
     ]
     if card.reply_state:
         lines.append(f"reply {card.reply_state} by {card.reply_by}"
                      + (f": {card.reply_url}" if card.reply_url else ""))
     lines += draft_lines(card)
+    if card.hidden_by:
+        lines.append(f"hidden on {card.network} by {card.hidden_by}")
     if card.sla_due_at is not None:
         left = card.sla_due_at - now
         lines.append(f"SLA: reply within {humanize_age(now, card.sla_due_at)}"

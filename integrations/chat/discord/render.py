@@ -72,7 +72,7 @@ CUSTOM_ID_PREFIX = "ez"
 REPLY_MODAL_PREFIX = "ez-reply"
 CUSTOM_ID_PATTERN = (rf"{CUSTOM_ID_PREFIX}:(?P<action>claim|reply|resolve|ignore|mute|approve|edit"
                      r"|reject|draft|send|notus|noreply|sentiment_negative|sentiment_neutral"
-                     r"|sentiment_positive):(?P<id>[0-9]+)")
+                     r"|sentiment_positive|hide|unhide):(?P<id>[0-9]+)")
 REPLY_MODAL_PATTERN = rf"{REPLY_MODAL_PREFIX}:(?P<id>[0-9]+)"
 # The Edit and Reject buttons' forms: the draft's new text, the rejection's reason.
 DRAFT_MODAL_PATTERN = r"ez-(?P<kind>edit|reject):(?P<id>[0-9]+)"
@@ -98,6 +98,8 @@ BUTTONS: dict[str, tuple[str, int]] = {
     "sentiment_negative": ("☹️ Is negative", 2),
     "sentiment_neutral": ("😐 Is neutral", 2),
     "sentiment_positive": ("🙂 Is positive", 2),
+    "hide": ("Hide comment", 4),
+    "unhide": ("Unhide comment", 2),
 }
 PRIORITY_COLOR = {"urgent": 0xED4245, "high": 0xE67E22, "normal": 0x5865F2, "low": 0x95A5A6}
 STATUS_COLOR = {"resolved": 0x57F287, "ignored": 0x4F545C}
@@ -179,6 +181,8 @@ def _status(card: Card) -> str:
         state += f" · {card.assignee}"
     if card.marks:
         state += f" · ({card.marks.upper()} on {card.network})"
+    if card.hidden_by:
+        state += f" · hidden on {card.network} by {card.hidden_by}"
     return fitted(state, EMBED_FIELD_VALUE_MAX)
 
 
@@ -275,7 +279,8 @@ def card_components(card: Card) -> list[dict[str, Any]]:
         for row in (buttons, teach) for start in range(0, len(row), ROW_BUTTONS_MAX)
     ]
     if _http_url(card.url):
-        label = plain(f"Open on {card.network}", BUTTON_LABEL_MAX)
+        verb = "Answer" if card.answer_on_site else "Open"
+        label = plain(f"{verb} on {card.network}", BUTTON_LABEL_MAX)
         rows.append({"type": 1, "components": [
             {"type": 2, "style": 5, "label": label, "url": card.url}]})
     return rows[:ACTION_ROWS_MAX]

@@ -48,7 +48,8 @@ BOT_SCOPES = (
 NOTE_REACTION = "memo"
 THREAD_SUBTYPES = (None, "thread_broadcast", "file_share")
 BUTTON_COMMANDS = ("claim", "resolve", "ignore", "mute", "approve", "draft", "send", "notus",
-                   "noreply", "sentiment_negative", "sentiment_neutral", "sentiment_positive")
+                   "noreply", "sentiment_negative", "sentiment_neutral", "sentiment_positive",
+                   "hide", "unhide")
 # Buttons that open a form for a text: the draft's new text, a rejection's reason.
 FORM_COMMANDS = ("edit", "reject")
 # What a person is told when a listener fails (the traceback goes to the log).

@@ -82,6 +82,8 @@ BUTTONS: dict[str, tuple[str, str | None]] = {
     "reject": ("Reject…", "danger"),
     "draft": ("Draft with AI", None),
     "send": ("Send", "primary"),
+    "hide": ("Hide comment", "danger"),
+    "unhide": ("Unhide comment", None),
 }
 EDIT_VIEW = "echtzeit_edit"
 REJECT_VIEW = "echtzeit_reject"
@@ -282,6 +284,8 @@ def status_line(card: Card) -> str | None:
         lines.append(f"❌ {card.network} refused the reply by {card.reply_by}")
     elif card.reply_state == "pending":
         lines.append(f"⏳ Reply by {card.reply_by} is being sent")
+    if card.hidden_by:
+        lines.append(f"🙈 Hidden on {card.network} by {card.hidden_by}")
     return " · ".join(lines) or None
 
 
@@ -320,6 +324,10 @@ def card_blocks(card: Card, now: datetime) -> list[Block]:
         confirm = None
         if action == "ignore":
             confirm = _confirm(f"Ignore #{mid}?", "It is closed without an answer.", "Ignore")
+        elif action == "hide":
+            confirm = _confirm(f"Hide this comment on {card.network}?",
+                               "Only its author (and their friends) will still see it. "
+                               "Unhide brings it back.", "Hide")
         elif action == "mute":
             confirm = _confirm(
                 f"Mute @{card.author_handle}?",
@@ -333,7 +341,8 @@ def card_blocks(card: Card, now: datetime) -> list[Block]:
     # something else.
     post_url = safe_url(card.url)
     if post_url:
-        elements.append(_button(f"Open post · {url_host(post_url)}", f"{ACTION_PREFIX}open",
+        opens = "Answer on the site" if card.answer_on_site else "Open post"
+        elements.append(_button(f"{opens} · {url_host(post_url)}", f"{ACTION_PREFIX}open",
                                 value=str(mid), url=post_url))
     reply_url = safe_url(card.reply_url) if card.reply_state == "sent" else None
     if reply_url:

@@ -241,3 +241,63 @@ def lemmy_comment_content(content: Any) -> Refusal | None:
     if len(content.encode("utf-16-le")) // 2 > LEMMY_MAX_COMMENT:
         return 400, {"error": "invalid_body_field"}
     return None
+
+
+# --- Stack Exchange ---------------------------------------------------------------------------
+# api.stackexchange.com/docs/error-handling: every error is {"error_id", "error_message",
+# "error_name"}; 400 bad_parameter, 502 throttle_violation (HTTP status = error_id).
+# api.stackexchange.com/docs/throttle: a response may carry `backoff` (seconds); calling the
+# same method before it has passed is a throttle violation. A comment (the site's comment rules,
+# which /posts/{id}/comments/add applies) has at least 15 and at most 600 characters (counted
+# here in code points after trimming the ends); the error_message wording is the fake's.
+STACKEXCHANGE_MIN_COMMENT = 15
+STACKEXCHANGE_MAX_COMMENT = 600
+
+
+def stackexchange_error(error_id: int, name: str, message: str) -> Refusal:
+    return error_id, {"error_id": error_id, "error_message": message, "error_name": name}
+
+
+def stackexchange_comment_body(body: Any) -> Refusal | None:
+    text = body.strip() if isinstance(body, str) else ""
+    if len(text) < STACKEXCHANGE_MIN_COMMENT:
+        return stackexchange_error(
+            400, "bad_parameter",
+            f"body must be at least {STACKEXCHANGE_MIN_COMMENT} characters")
+    if len(text) > STACKEXCHANGE_MAX_COMMENT:
+        return stackexchange_error(
+            400, "bad_parameter",
+            f"body cannot be longer than {STACKEXCHANGE_MAX_COMMENT} characters")
+    return None
+
+
+def stackexchange_backoff_violation(method: str) -> Refusal:
+    return stackexchange_error(502, "throttle_violation",
+                               f"Violation of backoff parameter on {method}")
+
+
+# --- Meta: hiding comments ----------------------------------------------------------------
+# Facebook: POST /{comment-id} with is_hidden=true|false, a Page access token with
+# pages_manage_engagement (developers.facebook.com/docs/graph-api/reference/comment, "Updating").
+# Instagram: POST /{ig-comment-id} with hide=true|false, instagram_manage_comments
+# (developers.facebook.com/docs/instagram-api/guides/comment-moderation; reference
+# ig-comment, "Updating"); both answer {"success": true}. A missing permission is a permission
+# error (developers.facebook.com/docs/graph-api/guides/error-handling: code 10 "Application
+# does not have permission for this action", codes 200-299 "Permission error"), e.g. 403
+# {"error": {"message": "(#200) ...", "type": "OAuthException", "code": 200, "fbtrace_id"}}.
+# Comments their own account wrote cannot be hidden (the API refuses, code 100 here; the
+# wording of the messages is the fake's).
+
+
+def graph_permission_error(permission: str, code: int = 200) -> Refusal:
+    return 403, {"error": {
+        "message": f"(#{code}) Requires {permission} permission to manage the object",
+        "type": "OAuthException", "code": code, "fbtrace_id": "AbCdEfGhIjK"}}
+
+
+def graph_hide_param(form: dict[str, list[str]], param: str) -> Refusal | None:
+    value = (form.get(param) or [""])[0]
+    if value in ("true", "false"):
+        return None
+    return 400, {"error": {"message": f"(#100) Param {param} must be a boolean",
+                           "type": "OAuthException", "code": 100, "fbtrace_id": "AbCdEfGhIjK"}}

@@ -50,6 +50,25 @@ class FakeGraph:
         self.requests: list[httpx.Request] = []
         self.written: list[tuple[str, dict[str, list[str]]]] = []
         self.fail: dict[str, list[httpx.Response]] = {}
+        self.permissions = {"pages_read_engagement", "pages_manage_engagement"}
+        self.hidden: dict[str, bool] = {}
+
+    def _hide(self, target: str, form: dict[str, list[str]]) -> httpx.Response:
+        """POST /{comment-id}?is_hidden=...: the Page's comments only, with the permission."""
+        if "pages_manage_engagement" not in self.permissions:
+            status, body = service_rules.graph_permission_error("pages_manage_engagement")
+            return httpx.Response(status, json=body)
+        refused = service_rules.graph_hide_param(form, "is_hidden")
+        if refused:
+            return httpx.Response(refused[0], json=refused[1])
+        comments = {c["id"]: c for c in self.comments["data"]}
+        if target not in comments:
+            return httpx.Response(400, json={"error": {
+                "message": f"(#100) Unsupported post request. Object with ID '{target}' "
+                           "does not exist or cannot be hidden", "type": "GraphMethodException",
+                "code": 100, "fbtrace_id": "z"}})
+        self.hidden[target] = form["is_hidden"][0] == "true"
+        return httpx.Response(200, json={"success": True})
 
     def __call__(self, request: httpx.Request) -> httpx.Response:
         self.requests.append(request)
@@ -61,6 +80,10 @@ class FakeGraph:
                 "message": "Invalid OAuth access token - Cannot parse access token",
                 "type": "OAuthException", "code": 190, "fbtrace_id": "x"}})
         params = request.url.params
+        if request.method == "POST" and path.count("/") == 1:
+            form = parse_qs(request.content.decode())
+            self.written.append((path.strip("/"), form))
+            return self._hide(path.strip("/"), form)
         if request.method == "POST" and path.endswith("/comments"):
             target = path.removesuffix("/comments").strip("/")
             form = parse_qs(request.content.decode())

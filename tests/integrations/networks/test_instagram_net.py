@@ -40,6 +40,26 @@ class FakeInstagramGraph:
     def __init__(self) -> None:
         self.requests: list[httpx.Request] = []
         self.written: list[tuple[str, dict[str, list[str]]]] = []
+        self.permissions = {"instagram_basic", "instagram_manage_comments"}
+        self.hidden: dict[str, bool] = {}
+
+    def _hide(self, target: str, form: dict[str, list[str]]) -> httpx.Response:
+        """POST /{ig-comment-id}?hide=...: comments on the account's media, with the
+        permission."""
+        if "instagram_manage_comments" not in self.permissions:
+            status, body = service_rules.graph_permission_error("instagram_manage_comments",
+                                                                code=10)
+            return httpx.Response(status, json=body)
+        refused = service_rules.graph_hide_param(form, "hide")
+        if refused:
+            return httpx.Response(refused[0], json=refused[1])
+        ids = {c["id"] for c in fixture("instagram", "comments.json")["data"]}
+        if target not in ids:
+            return httpx.Response(400, json={"error": {
+                "message": "(#100) The comment cannot be hidden", "type": "OAuthException",
+                "code": 100}})
+        self.hidden[target] = form["hide"][0] == "true"
+        return httpx.Response(200, json={"success": True})
 
     def __call__(self, request: httpx.Request) -> httpx.Response:
         self.requests.append(request)
@@ -51,6 +71,8 @@ class FakeInstagramGraph:
         if request.method == "POST":
             form = parse_qs(request.content.decode())
             self.written.append((path, form))
+            if path.count("/") == 1 and "message" not in form:
+                return self._hide(path.strip("/"), form)
             # 2,200 characters (no number in Meta's reference); 400 code 100
             # (service_rules.py).
             refused = service_rules.graph_message((form.get("message") or [""])[0],

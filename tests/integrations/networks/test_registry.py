@@ -36,6 +36,8 @@ EVERYTHING: dict[str, Any] = {
     "meta_app_secret": "appsecret", "meta_verify_token": "verify",
     "lemmy_base_url": "https://lemmy.world", "lemmy_username": "AcmeSupport",
     "lemmy_password": "hunter2",
+    "stackexchange_sites": "stackoverflow", "stackexchange_key": "sekey",
+    "stackexchange_access_token": "setok",
 }
 
 
@@ -77,10 +79,11 @@ def test_every_network_on_with_its_credentials(sqlite_store: Store) -> None:
         "webhook", "mastodon:social.example", "mastodon-stream:social.example",
         "bluesky:acme.example.com", "bluesky-jetstream:jetstream.example", "reddit",
         "hackernews", "rss", "x", "github", "youtube", "facebook", "facebook-webhook",
-        "instagram", "instagram-webhook", "lemmy:lemmy.world"]
+        "instagram", "instagram-webhook", "lemmy:lemmy.world",
+        "stackexchange:stackoverflow"]
     # Reddit without an account reads app-only and cannot reply; HN and RSS never can.
     assert sorted(nets.responders) == ["bluesky", "facebook", "github", "instagram", "lemmy",
-                                       "mastodon", "x", "youtube"]
+                                       "mastodon", "stackexchange", "x", "youtube"]
     (server,) = nets.services
     assert isinstance(server, WebhookServer)
     assert [(r.method, r.path) for r in server.routes] == [
@@ -98,8 +101,9 @@ async def test_report_checks_credentials_with_one_cheap_call(client: httpx.Async
     assert statuses["hackernews"].ok is True
     assert statuses["reddit"].on is False
     lines = registry.render(list(statuses.values()))
-    assert any(line.startswith("github      FAIL  credentials do not work") for line in lines)
-    assert any(line.startswith("x           off   set ECHTZEIT_X_BEARER_TOKEN") for line in lines)
+    assert any(line.startswith("github         FAIL  credentials do not work") for line in lines)
+    assert any(line.startswith("x              off   set ECHTZEIT_X_BEARER_TOKEN")
+               for line in lines)
 
 
 def test_the_composition_root_never_fakes_replies_on_a_live_network(
@@ -141,8 +145,8 @@ def test_networks_command(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> No
     result = CliRunner().invoke(app, ["networks"])
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()
-    assert lines[0] == "webhook     on    POST 127.0.0.1:8787/webhook"
-    assert lines[1].startswith("mastodon    off   set ECHTZEIT_MASTODON_BASE_URL")
+    assert lines[0] == "webhook        on    POST 127.0.0.1:8787/webhook"
+    assert lines[1].startswith("mastodon       off   set ECHTZEIT_MASTODON_BASE_URL")
     assert len(lines) == len(registry.NETWORKS)
 
 
@@ -231,7 +235,7 @@ def test_the_demo_never_touches_a_real_network(tmp_path: Path) -> None:
     assert not any(isinstance(s, WebhookServer) for s in demo.services)
     live = build_desk(everything, f"sqlite:///{tmp_path / 'live.db'}",
                       replies_file=tmp_path / "r.jsonl")
-    assert len(live.sources) == 16
+    assert len(live.sources) == 17
     assert type(live.deps.responders["x"]).__name__ == "XResponder"
     demo.store.close()
     live.store.close()
