@@ -18,7 +18,12 @@ from integrations.chat.slack.serve import HttpService, slack_from_settings
 from integrations.networks import facebook_net
 from testkit.factories import new_mention
 from testkit.fake_slack import FakeSlack
-from tests.integrations.chat.slack.conftest import SlackDeskUnderTest, settled, slack_settings
+from tests.integrations.chat.slack.conftest import (
+    SlackDeskUnderTest,
+    paced,
+    settled,
+    slack_settings,
+)
 from tests.integrations.chat.slack.test_slack_http import texts
 from tests.integrations.networks.test_facebook_net import FakeGraph
 from tests.integrations.networks.test_facebook_net import build as build_facebook
@@ -44,7 +49,7 @@ async def desk(fake: FakeSlack, sqlite_store: Store, tmp_path: Any,
         _, _, _, api = build_facebook(client)
         moderators = {"facebook": facebook_net.FacebookModerator(api)}
         deps = Deps(store=sqlite_store, moderators=moderators)
-        built = slack_from_settings(slack_settings(fake), deps, per_second=1000)
+        built = slack_from_settings(slack_settings(fake), deps, **paced(fake))
         assert built is not None
         chat, services, _app = built
         service = services[0]
