@@ -25,14 +25,6 @@ if TYPE_CHECKING:  # `import commands` stays free of SQLAlchemy
 log = logging.getLogger(__name__)
 
 
-def requires_approval(brand: str, network: str) -> bool:
-    """HOOK for the approvals of issue 17, item 1 (branch `approvals`): whether a prepared
-    post of `brand` on `network` needs a second person's approval before it is published.
-    Until approvals land nothing needs one; once they do, this asks their per-brand (and
-    per-network) setting, and `publish` refuses posts that need an approval they lack."""
-    return False
-
-
 @dataclass(frozen=True, slots=True)
 class Published:
     """The outcome of one network's post: ok (sent), or why not."""
@@ -60,8 +52,6 @@ async def publish_prepared(store: Store, publishers: Mapping[str, Publisher], *,
     async def one(view_index: int) -> Published:
         v = views[view_index]
         net = v.post.network
-        if requires_approval(v.brand, net):
-            return Published(net, False, f"{net}: waits for approval")
         publisher = publishers.get(net)
         if publisher is None:
             return Published(net, False, f"{net}: not posted: no account of the brand is "
@@ -129,5 +119,4 @@ class PublishMonitor:
                     log.warning("publish job %s: notice failed: %s", job.id, exc)
 
 
-__all__ = ["PublishMonitor", "Published", "publication_key", "publish_prepared",
-           "requires_approval"]
+__all__ = ["PublishMonitor", "Published", "publication_key", "publish_prepared"]

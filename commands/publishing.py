@@ -25,7 +25,10 @@ from commands.base import (
 )
 
 if TYPE_CHECKING:  # annotations only: importing commands needs no SQLAlchemy
+    from collections.abc import Sequence
+
     from bot.models import Brand
+    from bot.store.publishing import PreparedView
 
 _NAME = re.compile(r"^[\w.-]{1,100}$")
 _AT = re.compile(r"^(\d{1,2}):(\d{2})(?::(\d{2}))?$")
@@ -159,6 +162,11 @@ async def publish(inv: Invocation, deps: Deps) -> Result:
     if not views:
         return Result.error(f"nothing is prepared for {brand.name}/{event} {outcome}; "
                             "see `prepared`")
+    refused = second_person(brand, views, inv)
+    if refused:
+        return Result(ok=False, ephemeral=True,
+                      text=one_line(f"Not published: {brand.name} wants a second person to "
+                                    "approve its posts."), lines=refused)
     if when:
         # The channel's time zone is a store read: in a worker thread, as every statement.
         zone = await asyncio.to_thread(_zone, inv, deps)
@@ -176,6 +184,26 @@ async def publish(inv: Invocation, deps: Deps) -> Result:
     return Result(ok=ok == len(results),
                   text=f"Published {brand.name}/{event} {outcome} on {ok} of {len(results)} "
                        "network(s):", lines=[r.line for r in results])
+
+
+def second_person(brand: Brand, views: Sequence[PreparedView], inv: Invocation) -> list[str]:
+    """Where the brand wants replies approved (bot.approvals; a prepared post counts as
+    urgent, since it goes out on the brand's own account), its prepared posts need a second
+    person: whoever publishes them must be an approver (or admin) other than the person who
+    prepared each. Returns one line per post that `inv` may not publish (empty: all may go)."""
+    from bot.approvals import approval_needed
+
+    out = []
+    approver = bool({Role.APPROVER, Role.ADMIN} & inv.roles)
+    for v in views:
+        net = v.post.network
+        if not approval_needed(brand, network=net, priority="urgent"):
+            continue
+        if not approver:
+            out.append(f"{net}: needs approval; an approver publishes it")
+        elif v.post.created_by == inv.actor:
+            out.append(f"{net}: you prepared it; another approver publishes it")
+    return out
 
 
 def settle_post(inv: Invocation, deps: Deps) -> Result:

@@ -355,3 +355,30 @@ async def test_the_digest_shows_approval_times(bot: DeskBot, clock: Clock) -> No
     assert digest.approval_median.now == 600  # 4, 10 and 30 minutes
     assert any(line.startswith("Approvals: 3 (0 / 0); time to approval: median 10m")
                for line in digest_lines(digest)), digest_lines(digest)
+
+
+async def test_a_prepared_post_of_a_brand_with_approval_needs_a_second_approver(
+        bot: DeskBot) -> None:
+    """Issue 17: prepared posts are published "after approval where required": the person who
+    publishes (or schedules) them is an approver other than whoever prepared them."""
+    from integrations.networks.replay import recording_publishers
+
+    bot.deps.publishers = recording_publishers(bot.replies)
+    prepared = await bot.say('prepare Acme/launch go mastodon We are live!', user="ana")
+    assert prepared.ok, prepared.text
+    refused = await bot.say("publish Acme/launch go", user="ana")
+    assert not refused.ok and "second person" in refused.text
+    assert refused.lines == ["mastodon: needs approval; an approver publishes it"]
+    own = await bot.say("publish Acme/launch go", user="ana", roles=APPROVER)
+    assert own.lines == ["mastodon: you prepared it; another approver publishes it"]
+    scheduled = await bot.say("publish Acme/launch go at 20:15", user="ana", roles=APPROVER)
+    assert not scheduled.ok and not bot.store.publish_jobs()
+    assert not bot.replies.exists() or "We are live" not in bot.replies.read_text()
+    published = await bot.say("publish Acme/launch go", user="bea", roles=APPROVER)
+    assert published.ok, (published.text, published.lines)
+    assert "We are live!" in bot.replies.read_text()
+    # Without the rule, whoever may publish does.
+    bot.store.set_brand_approval(name="Acme", approval="none", networks=[], min_priority="",
+                                 actor="setup")
+    await bot.say("prepare Acme/launch later mastodon Later!", user="ana")
+    assert (await bot.say("publish Acme/launch later", user="ana")).ok
