@@ -341,7 +341,10 @@ class Bench:
             monitor = SpikeMonitor(detector, {"slack": chat})
             figures = await self.steady(pipeline, relay)
             print(f"steady: {figures}", file=sys.stderr)
-            figures |= await self.burst(pipeline, relay, monitor, service)
+            if self.args.burst:
+                figures |= await self.burst(pipeline, relay, monitor, service)
+            else:  # --burst 0: the steady phase only (bench/all.py --quick)
+                self.stop.set()
             await asyncio.gather(serving, relaying)
             figures["http_429"] = sum(1 for c in self.fake.calls if c.status == 429)
             figures["slack_violations"] = len(self.fake.violations)
