@@ -175,7 +175,7 @@ def run_relay(quick: bool) -> dict[str, Any]:
 
     if quick:
         return relay.measure(minutes=0.1, rate=4.0, channels=5, burst=0)
-    return relay.measure(minutes=2.0, rate=10.0, channels=20, burst=10_000)
+    return relay.measure(minutes=1.5, rate=10.0, channels=20, burst=10_000)
 
 
 def rows_relay(f: dict[str, Any]) -> list[Row]:

@@ -33,7 +33,12 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class IngestReport:
-    """What one call of `ingest` did with its posts."""
+    """What one call of `ingest` did with its posts.
+
+    `duplicates`: posts dropped as delivered before: a repeat of an earlier post of the batch
+    (same network and id), or a matching post stored already for every brand it matches, or
+    one whose link is stored already. A post that matches no brand is never looked up, so a
+    redelivered one that matches nothing counts as nothing here."""
 
     seen: int = 0
     matched: int = 0
