@@ -244,8 +244,9 @@ class Bench:
         async with aiohttp.ClientSession() as session:
             while not done.is_set():
                 payload = fixture("slash_command.json")
+                # Slack issues a response_url per command (at most 5 uses each).
                 payload.update(text="list", channel_id=FLOOD_CHANNEL,
-                               response_url=self.fake.response_url("bench"))
+                               response_url=self.fake.response_url(f"bench-{len(acks)}"))
                 body = urlencode(payload)
                 headers = {"Content-Type": "application/x-www-form-urlencoded",
                            **sign(body, secret=SIGNING_SECRET)}
