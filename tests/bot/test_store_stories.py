@@ -11,7 +11,7 @@ import pytest
 from rich.console import Console
 
 from bot.domain import Author, DeliveryState
-from bot.enrich import LanguageDetector, SentimentAnalyzer
+from bot.enrich import LanguageDetector
 from bot.pipeline import Pipeline
 from bot.relay import Relay
 from bot.store import Store
@@ -28,19 +28,13 @@ def language() -> LanguageDetector:
     return LanguageDetector()
 
 
-@pytest.fixture(scope="module")
-def sentiment() -> SentimentAnalyzer:
-    return SentimentAnalyzer()
-
-
 @pytest.fixture
-def pipeline(store: Store, clock: Clock, language: LanguageDetector,
-             sentiment: SentimentAnalyzer) -> Pipeline:
+def pipeline(store: Store, clock: Clock, language: LanguageDetector) -> Pipeline:
     store.add_brand(name="Nordlicht", query='"nordlicht bank" OR nordlicht', actor="t")
     store.add_route(brand="Nordlicht", platform="console", channel="care", actor="t")
     store.add_route(brand="Nordlicht", platform="console", channel="escalations",
                     min_priority="high", actor="t")
-    return Pipeline(store, language=language, sentiment=sentiment, now=clock,
+    return Pipeline(store, language=language, now=clock,
                     story_window=timedelta(hours=24))
 
 

@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 import pytest
 
-from bot.enrich import LanguageDetector, SentimentAnalyzer
+from bot.enrich import LanguageDetector
 from bot.networks import Responder, Source
 from bot.pipeline import Pipeline
 from bot.runner import pump
@@ -71,18 +71,12 @@ def language() -> LanguageDetector:
     return LanguageDetector()
 
 
-@pytest.fixture(scope="session")
-def sentiment() -> SentimentAnalyzer:
-    return SentimentAnalyzer()
-
-
 @pytest.fixture
-def pipeline(sqlite_store: Store, clock: Clock, language: LanguageDetector,
-             sentiment: SentimentAnalyzer) -> Pipeline:
+def pipeline(sqlite_store: Store, clock: Clock, language: LanguageDetector) -> Pipeline:
     """The real pipeline over SQLite, with brand Acme routed to the console channel `care`."""
     sqlite_store.add_brand(name="Acme", query="acme OR #acme OR @acme -jobs", actor="t")
     sqlite_store.add_route(brand="Acme", platform="console", channel="care", actor="t")
-    return Pipeline(sqlite_store, language=language, sentiment=sentiment, now=clock,
+    return Pipeline(sqlite_store, language=language, now=clock,
                     repost_window=timedelta(hours=24))
 
 
