@@ -98,11 +98,12 @@ class MentionStore(StoryStore, IdentityStore):
         share a key are linked (bot.store.identities).
 
         Each table gets one statement per batch, not one per mention: a multi-row INSERT ...
-        RETURNING for the mentions (ids in input order) and one executemany each for the
-        deliveries, the events, the folded reposts, the story keys and the mentions that joined
-        a story (SQLAlchemy's "insertmanyvalues"). Joining a story is decided after the insert,
-        in the batch's order, because a mention may join one earlier in the same batch; only a
-        story made or extended, and stored mentions pulled into one, cost statements of their own.
+        RETURNING for the mentions (ids matched back by their unique key) and one executemany
+        each for the deliveries, the events, the folded reposts, the story keys and the
+        mentions that joined a story (SQLAlchemy's "insertmanyvalues"). Joining a story is
+        decided after the insert, in the batch's order, because a mention may join one earlier
+        in the same batch; only a story made or extended, and stored mentions pulled into one,
+        cost statements of their own.
         """
         if not mentions and not echoes:
             return []
@@ -143,10 +144,15 @@ class MentionStore(StoryStore, IdentityStore):
                 })
             ids: list[int] = []
             if rows:
+                # Each row's id by its unique key (brand, network, external id), not by the
+                # order RETURNING gives: SQLAlchemy sends a sorted RETURNING to SQLite one row
+                # at a time (sort_by_parameter_order), an unsorted one as a single statement.
                 result = conn.execute(
-                    mt.insert().returning(mt.c.id, sort_by_parameter_order=True), rows
+                    mt.insert().returning(mt.c.id, mt.c.brand_id, mt.c.network,
+                                          mt.c.external_id), rows
                 )
-                ids = [int(i) for i in result.scalars()]
+                by_key = {(int(r[1]), str(r[2]), str(r[3])): int(r[0]) for r in result}
+                ids = [by_key[(m.brand_id, m.network, m.external_id)] for m in mentions]
             touched: set[int] = set()
             joined: list[dict[str, object]] = []
             for m, mention_id in zip(mentions, ids, strict=True):
@@ -258,8 +264,8 @@ class MentionStore(StoryStore, IdentityStore):
         new: set[int] = set()
         fresh = [key for key in by_key if key not in result]
         if fresh:
-            inserted = conn.execute(
-                t.insert().returning(t.c.id, sort_by_parameter_order=True),
+            inserted = conn.execute(  # ids by (network, handle key): see write_mentions
+                t.insert().returning(t.c.id, t.c.network, t.c.handle_key),
                 [
                     {
                         "network": key[0], "handle": by_key[key].author_handle.lstrip("@"),
@@ -270,9 +276,10 @@ class MentionStore(StoryStore, IdentityStore):
                     for key in fresh
                 ],
             )
-            for key, new_id in zip(fresh, inserted.scalars(), strict=True):
-                result[key] = (int(new_id), False)
-                new.add(int(new_id))
+            made = {(str(r[1]), str(r[2])): int(r[0]) for r in inserted}
+            for key in fresh:
+                result[key] = (made[key], False)
+                new.add(made[key])
         self._link_author_keys(conn, {result[k][0]: m.author_keys for k, m in by_key.items()
                                       if m.author_keys}, new)
         return result
