@@ -18,6 +18,7 @@ The last line printed is one JSON object with the figures.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import random
 import statistics
@@ -204,11 +205,41 @@ def bench(url: str, load: Callable[[Store, tuple[list[tuple[Any, ...]], ...]], N
     return {"load_s": round(loaded, 1), **result, "cold_ms": cold}
 
 
-def main(argv: list[str] | None = None) -> None:
+def measure(*, mentions: int = 1_000_000, brands: int = 50, days: int = 90, runs: int = 20,
+            postgres: bool = True, verbose: bool = False, pg: Any = None) -> dict[str, Any]:
+    """Run the benchmark; the figures as a dict (what the last printed line holds).
+    `pg`: a running testkit.pgcluster.PgCluster to use (else one is started)."""
     from bot.networks import install_networks
     from integrations.networks.specs import SPECS
 
     install_networks(SPECS)  # the list of networks the core reads, as `echtzeit` installs it
+    args = argparse.Namespace(mentions=mentions, brands=brands, days=days, runs=runs)
+    t0 = time.perf_counter()
+    data = generate(mentions, brands=brands, days=days)
+    if verbose:
+        print(f"generated {len(data[1])} mentions, {len(data[2])} replies, {len(data[3])} "
+              f"events in {time.perf_counter() - t0:.1f}s", flush=True)
+    out: dict[str, Any] = {"mentions": len(data[1]), "replies": len(data[2]),
+                           "events": len(data[3]), "brands": brands, "days": days,
+                           "runs": runs}
+    with tempfile.TemporaryDirectory(prefix="echtzeit-bench-") as tmp:
+        out["sqlite"] = bench(f"sqlite:///{tmp}/bench.db", load_sqlite, data, args)
+        if verbose:
+            print(f"sqlite: {out['sqlite']}", flush=True)
+    if postgres:
+        from testkit.pgcluster import PgCluster
+
+        with contextlib.nullcontext(pg) if pg is not None else PgCluster() as cluster:
+            out["postgres"] = bench(cluster.create_database("bench_digest"), load_postgres,
+                                    data, args, restart=cluster.restart)
+            if verbose:
+                print(f"postgres: {out['postgres']}", flush=True)
+    out["goal_ms"] = GOAL_MS
+    out["ok"] = all(out[k]["median_ms"] <= GOAL_MS for k in ("sqlite", "postgres") if k in out)
+    return out
+
+
+def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--mentions", type=int, default=1_000_000)
     p.add_argument("--brands", type=int, default=50)
@@ -216,25 +247,8 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--runs", type=int, default=20)
     p.add_argument("--no-postgres", action="store_true")
     args = p.parse_args(argv)
-    t0 = time.perf_counter()
-    data = generate(args.mentions, brands=args.brands, days=args.days)
-    print(f"generated {len(data[1])} mentions, {len(data[2])} replies, {len(data[3])} events "
-          f"in {time.perf_counter() - t0:.1f}s", flush=True)
-    out: dict[str, Any] = {"mentions": len(data[1]), "replies": len(data[2]),
-                           "events": len(data[3]), "brands": args.brands, "days": args.days,
-                           "runs": args.runs}
-    with tempfile.TemporaryDirectory(prefix="echtzeit-bench-") as tmp:
-        out["sqlite"] = bench(f"sqlite:///{tmp}/bench.db", load_sqlite, data, args)
-        print(f"sqlite: {out['sqlite']}", flush=True)
-    if not args.no_postgres:
-        from testkit.pgcluster import PgCluster
-
-        with PgCluster() as pg:
-            out["postgres"] = bench(pg.create_database("bench"), load_postgres, data, args,
-                                    restart=pg.restart)
-            print(f"postgres: {out['postgres']}", flush=True)
-    out["goal_ms"] = GOAL_MS
-    out["ok"] = all(out[k]["median_ms"] <= GOAL_MS for k in ("sqlite", "postgres") if k in out)
+    out = measure(mentions=args.mentions, brands=args.brands, days=args.days, runs=args.runs,
+                  postgres=not args.no_postgres, verbose=True)
     print(json.dumps(out))
 
 

@@ -380,6 +380,19 @@ def terminate(child: subprocess.Popen[bytes], seconds: float) -> tuple[int | Non
     return child.returncode, None
 
 
+def measure(*, runs: int = 7, brands: int = 1000, timeout: float = 300.0,
+            startup_runs: bool = True, bot_run: bool = True) -> dict[str, Any]:
+    """Run the benchmark; the figures as a dict ("startup", "run"), as the last line prints."""
+    figures: dict[str, Any] = {}
+    with tempfile.TemporaryDirectory(prefix="echtzeit-footprint-") as name:
+        tmp = Path(name)
+        if startup_runs:
+            figures["startup"] = startup(runs, tmp)
+        if bot_run:
+            figures["run"] = run_bot(brands, timeout, tmp)
+    return figures
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=7, help="start-up runs of each command")
@@ -389,13 +402,8 @@ def main() -> None:
     parser.add_argument("--no-startup", action="store_true")
     parser.add_argument("--no-run", action="store_true")
     args = parser.parse_args()
-    figures: dict[str, Any] = {}
-    with tempfile.TemporaryDirectory(prefix="echtzeit-footprint-") as name:
-        tmp = Path(name)
-        if not args.no_startup:
-            figures["startup"] = startup(args.runs, tmp)
-        if not args.no_run:
-            figures["run"] = run_bot(args.brands, args.timeout, tmp)
+    figures = measure(runs=args.runs, brands=args.brands, timeout=args.timeout,
+                      startup_runs=not args.no_startup, bot_run=not args.no_run)
     print(json.dumps(figures, sort_keys=True))
 
 

@@ -3,15 +3,20 @@
 A local fake Slack (testkit/fake_slack.py) on 127.0.0.1 answers the real
 slack-sdk calls of `integrations.chat.slack.chat.SlackChat` and enforces Slack's pace of one
 message per second per channel with a short burst (its default; more gets HTTP 429 +
-Retry-After); the adapter paces with its shipped settings.
-Wired as `bot/__main__.py: build_desk` wires it: `Pipeline(flood=SpikeDetector)`, `Relay` over
+Retry-After); the adapter paces with its shipped settings: nothing here re-tunes either.
+Wired as `echtzeit/wiring.py` wires it: `Pipeline(flood=SpikeDetector)`, `Relay` over
 the adapter (woken by the ingest like `bot.runner.pump`), the spike check of the scheduler
-(`SpikeMonitor.run_due`, here every 5 s) and the real bolt app in HTTP mode.
+(`SpikeMonitor.run_due`, here every 5 s) and the real bolt app in HTTP mode. Real time
+throughout (the adapter's pacer sleeps on the event loop), for a bounded number of seconds.
 
-1. Steady: `--rate` mentions/s (default 10) spread evenly over `--channels` channels (20; one
-   brand routed to each, round-robin) for `--minutes` (5). Latency per card = the moment its
-   post was handed to the pipeline -> the moment the fake received its chat.postMessage
-   (both `time.monotonic()` in this one process). Prints p50, p99, max.
+1. Steady, for `--minutes` (5): one channel (C0STEADY00, the "hot" one) gets mentions at
+   `--hot-rate` a second (default 1.0: Slack's limit for a channel, so its pacer is the
+   bottleneck), and `--rate` mentions/s (default 10) are spread evenly over the other
+   `--channels` - 1 channels (one brand routed to each, round-robin). Latency per card = the
+   moment its post was handed to the pipeline -> the moment the fake received its
+   chat.postMessage (both `time.monotonic()` in this one process). Prints p50, p99, max for all
+   cards and for the hot channel, and the messages per second each channel achieved (its cards
+   over the steady phase) against the limit (`SLACK_PER_CHANNEL`, 1/s).
 2. Burst: `--burst` mentions (10,000) within 60 s for one brand routed to one channel; the
    brand has a week of calm history, so the flood gate (bot/reporting/spikes/detector.py)
    gives it a card budget.
@@ -23,9 +28,10 @@ The steady phase runs without the spike check: 20 new brands (no history) with 3
 hour each are a genuine cold-start spike, and their alert threads would take the channels'
 one-message-a-second slots; the check starts with the burst phase.
 
-    python bench/relay.py [--minutes 5] [--rate 10] [--channels 20] [--burst 10000]
+    python bench/relay.py [--minutes 5] [--rate 10] [--hot-rate 1] [--channels 20]
+                          [--burst 10000]
 
-The last line is one JSON object with the figures.
+The last line is one JSON object with the figures; `measure()` returns them to bench/all.py.
 """
 
 from __future__ import annotations
@@ -63,6 +69,7 @@ from testkit.factories import new_mention
 from testkit.fake_slack import SIGNING_SECRET, FakeSlack, fixture, sign
 
 FLOOD_CHANNEL = "C0FLOOD"
+SLACK_PER_CHANNEL = 1.0  # chat.postMessage: "1 message per second per channel", short bursts
 
 
 class ShiftedClock:
@@ -144,35 +151,66 @@ class Bench:
         if report.stored:
             relay.wakeup.set()
 
+    def schedule(self) -> list[tuple[float, int]]:
+        """(seconds after the start, channel index) of each steady mention, in time order: the
+        hot channel at `--hot-rate`, the others round-robin at `--rate` in all."""
+        seconds = self.args.minutes * 60
+        events = [(k / self.args.hot_rate, 0)
+                  for k in range(int(seconds * self.args.hot_rate))] if self.args.hot_rate else []
+        others = len(self.channels) - 1
+        if others and self.args.rate:
+            events += [(k / self.args.rate, 1 + k % others)
+                       for k in range(int(seconds * self.args.rate))]
+        return sorted(events)
+
     async def steady(self, pipeline: Pipeline, relay: Relay) -> dict[str, Any]:
-        total = int(self.args.minutes * 60 * self.args.rate)
-        interval = 1.0 / self.args.rate
+        events = self.schedule()
+        total = len(events)
         start = time.monotonic()
         loop = asyncio.get_running_loop()
         pending: set[asyncio.Task[None]] = set()
-        for n in range(total):
-            delay = start + n * interval - time.monotonic()
+        for n, (offset, i) in enumerate(events):
+            delay = start + offset - time.monotonic()
             if delay > 0:
                 await asyncio.sleep(delay)
-            i = n % len(self.channels)
             p = post(f"s{n}", f"steady{i:02d} app is slow today ({n})", datetime.now(UTC))
             task = loop.create_task(self.ingest(pipeline, relay, [p]))
             pending.add(task)
             task.add_done_callback(pending.discard)
         await asyncio.gather(*pending)
+        handed_in = time.monotonic() - start
         # Wait for every card to arrive.
         deadline = time.monotonic() + 120
         while len(self._cards(prefix="C0STEADY")) < total and time.monotonic() < deadline:  # noqa: ASYNC110
             await asyncio.sleep(0.2)
         cards = self._cards(prefix="C0STEADY")
         ids = self._external_ids()
-        latencies = [c.at - self.handed[ids[d]] for d, c in cards.items() if d in ids]
+        latency = {d: c.at - self.handed[ids[d]] for d, c in cards.items() if d in ids}
+        hot = self.channels[0]
+        hot_latencies = [latency[d] for d, c in cards.items()
+                         if d in latency and c.args.get("channel") == hot]
+        # Messages each channel got while mentions were handed in: what it achieved against
+        # Slack's limit (the hot channel is offered `--hot-rate`).
+        rates = {ch: sum(1 for c in cards.values()
+                         if c.args.get("channel") == ch and c.at - start <= handed_in)
+                 / handed_in for ch in self.channels}
+        offered = {ch: sum(1 for _, i in events if i == k) / (self.args.minutes * 60)
+                   for k, ch in enumerate(self.channels)}
+        values = list(latency.values())
         return {"steady_mentions": total, "steady_cards": len(cards),
                 "steady_seconds": round(time.monotonic() - start, 1),
-                "p50_ms": round(percentile(latencies, 50) * 1000, 1),
-                "p99_ms": round(percentile(latencies, 99) * 1000, 1),
-                "max_ms": round(max(latencies, default=float("nan")) * 1000, 1),
-                "mean_ms": round(statistics.fmean(latencies) * 1000, 1) if latencies else None}
+                "p50_ms": round(percentile(values, 50) * 1000, 1),
+                "p99_ms": round(percentile(values, 99) * 1000, 1),
+                "max_ms": round(max(values, default=float("nan")) * 1000, 1),
+                "mean_ms": round(statistics.fmean(values) * 1000, 1) if values else None,
+                "hot_channel": hot,
+                "hot_p50_ms": round(percentile(hot_latencies, 50) * 1000, 1),
+                "hot_p99_ms": round(percentile(hot_latencies, 99) * 1000, 1),
+                "limit_per_channel": SLACK_PER_CHANNEL,
+                "offered_per_s": {ch: round(v, 3) for ch, v in offered.items()},
+                "achieved_per_s": {ch: round(v, 3) for ch, v in rates.items()},
+                "hot_achieved_per_s": round(rates[hot], 3),
+                "max_achieved_per_s": round(max(rates.values(), default=0.0), 3)}
 
     def _cards(self, *, prefix: str) -> dict[int, Any]:
         """First accepted chat.postMessage per delivery, for channels starting with prefix."""
@@ -206,8 +244,9 @@ class Bench:
         async with aiohttp.ClientSession() as session:
             while not done.is_set():
                 payload = fixture("slash_command.json")
+                # Slack issues a response_url per command (at most 5 uses each).
                 payload.update(text="list", channel_id=FLOOD_CHANNEL,
-                               response_url=self.fake.response_url("bench"))
+                               response_url=self.fake.response_url(f"bench-{len(acks)}"))
                 body = urlencode(payload)
                 headers = {"Content-Type": "application/x-www-form-urlencoded",
                            **sign(body, secret=SIGNING_SECRET)}
@@ -303,7 +342,10 @@ class Bench:
             monitor = SpikeMonitor(detector, {"slack": chat})
             figures = await self.steady(pipeline, relay)
             print(f"steady: {figures}", file=sys.stderr)
-            figures |= await self.burst(pipeline, relay, monitor, service)
+            if self.args.burst:
+                figures |= await self.burst(pipeline, relay, monitor, service)
+            else:  # --burst 0: the steady phase only (bench/all.py --quick)
+                self.stop.set()
             await asyncio.gather(serving, relaying)
             figures["http_429"] = sum(1 for c in self.fake.calls if c.status == 429)
             figures["slack_violations"] = len(self.fake.violations)
@@ -319,21 +361,34 @@ class Bench:
             self.store.close()
 
 
-def main() -> None:
+def measure(*, minutes: float = 5.0, rate: float = 10.0, hot_rate: float = SLACK_PER_CHANNEL,
+            channels: int = 20, burst: int = 10_000) -> dict[str, Any]:
+    """Run the benchmark (real time: about `minutes` plus the burst and its drain)."""
     from bot.networks import install_networks
     from integrations.networks.specs import SPECS
 
     install_networks(SPECS)  # the list of networks the core reads, as `echtzeit` installs it
+    args = argparse.Namespace(minutes=minutes, rate=rate, hot_rate=hot_rate,
+                              channels=max(channels, 2), burst=burst)
+    with tempfile.TemporaryDirectory() as tmp:
+        figures = asyncio.run(Bench(args, Path(tmp)).run())
+    figures["args"] = vars(args)
+    return figures
+
+
+def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--minutes", type=float, default=5.0)
-    parser.add_argument("--rate", type=float, default=10.0)
+    parser.add_argument("--rate", type=float, default=10.0,
+                        help="mentions/s over the channels other than the hot one")
+    parser.add_argument("--hot-rate", type=float, default=SLACK_PER_CHANNEL,
+                        help="mentions/s for the hot channel (default: Slack's limit)")
     parser.add_argument("--channels", type=int, default=20)
     parser.add_argument("--burst", type=int, default=10_000)
     args = parser.parse_args()
     logging.basicConfig(level=logging.ERROR)
-    with tempfile.TemporaryDirectory() as tmp:
-        figures = asyncio.run(Bench(args, Path(tmp)).run())
-    figures["args"] = vars(args)
+    figures = measure(minutes=args.minutes, rate=args.rate, hot_rate=args.hot_rate,
+                      channels=args.channels, burst=args.burst)
     print(json.dumps(figures))
 
 

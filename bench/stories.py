@@ -62,8 +62,8 @@ def run(url: str, names: list[str], queries: dict[str, str], posts: list[Post], 
         pipeline = Pipeline(store, story_window=window)
         pipeline.refresh()
         pipeline.language.detect("warm up the detector please")
-        pipeline.sentiment.score("gut", "de")
-        pipeline.sentiment.score("good", "en")
+        pipeline.triage("gut", lang="de")  # bot.triage's models load on first use
+        pipeline.triage("good", lang="en")
         matched = stored = 0
         c0 = time.process_time()
         for i in range(0, len(posts), batch):

@@ -15,6 +15,9 @@ up to 2,000 characters), then the goal check (macro-F1 >= 0.65 and negative reca
 per language); the last line is one JSON object with every figure. Sections are functions of
 (data directory) -> dict, listed in SECTIONS, each adding its own key to that object (the
 learning curve after 0, 100, 300 and 1,000 feedback events is the second, "learning").
+`measure(quick)` and `table_rows(figures)` are bench/all.py's interface: quick runs the
+sentiment methods on an evenly spaced subset of each held-out split; missing corpora make the
+sentiment figures "unavailable" (a row "not measured"), not an error.
 """
 
 from __future__ import annotations
@@ -65,13 +68,17 @@ def scores(gold: list[str], pred: list[str]) -> dict[str, float]:
     return {k: round(v, 4) for k, v in out.items()}
 
 
-def sentiment_section(data: Path) -> dict[str, Any]:
-    """Every method on each language's held-out split."""
+def sentiment_section(data: Path, *, limit: int | None = None) -> dict[str, Any]:
+    """Every method on each language's held-out split (with `limit`: an evenly spaced subset
+    of at most that many of its posts, the same each run)."""
     lexicon = LexiconSentiment()
     out: dict[str, Any] = {}
     for lang in ("de", "en"):
         examples = corpora(data, lang)
         heldout = part(examples, "heldout", EVALUATED[lang])
+        if limit is not None and len(heldout) > limit:
+            step = len(heldout) / limit
+            heldout = [heldout[int(i * step)] for i in range(limit)]
         majority = Counter(e.label for e in part(examples, "train", EVALUATED[lang]))
         top = majority.most_common(1)[0][0]
         gold = [e.label for e in heldout]
@@ -82,7 +89,8 @@ def sentiment_section(data: Path) -> dict[str, Any]:
         }
         if lang == "de":
             methods["pattern_de"] = lambda t: lexicon.score(t, "de").label.value
-        res: dict[str, Any] = {"corpus": EVALUATED[lang], "n": len(heldout)}
+        res: dict[str, Any] = {"corpus": EVALUATED[lang], "n": len(heldout),
+                               "subset": limit is not None and len(heldout) == limit}
         for name, method in methods.items():
             method(heldout[0].text)  # loads the method's model: not part of posts/s
             # CPU time of this process: steadier than wall time on a shared machine.
@@ -140,6 +148,76 @@ SECTIONS: list[tuple[str, Callable[[Path], dict[str, Any]], Callable[[dict[str, 
     ("sentiment", sentiment_section, print_sentiment),
     ("learning", learning_section, print_learning),
 ]
+
+
+QUICK_HELDOUT = 300  # posts per language in bench/all.py --quick
+
+
+def measure(quick: bool = False, data: Path = DEFAULT_DIR) -> dict[str, Any]:
+    """The figures for bench/all.py. Quick: the sentiment methods on an evenly spaced subset of
+    each language's held-out split (QUICK_HELDOUT posts); the learning curve (a few seconds,
+    on the shipped labelled set) runs in both modes. Where the corpora are missing the
+    sentiment figures are {"unavailable": why} (bench/all.py shows them as not measured)
+    instead of an exception."""
+    figures: dict[str, Any] = {"quick": quick}
+    try:
+        figures["sentiment"] = sentiment_section(data, limit=QUICK_HELDOUT if quick else None)
+    except MissingData as exc:
+        figures["sentiment"] = {"unavailable": str(exc)}
+    figures["learning"] = learning_section(data)
+    return figures
+
+
+def table_rows(figures: dict[str, Any]) -> list[dict[str, Any]]:
+    """bench/all.py's rows: per language the model's macro-F1 (against the best of the other
+    methods, same posts) and negative recall, each against its goal; posts/s per CPU-second;
+    then the learning curve's first and last checkpoints. A section not measured is one row
+    saying why, with no value and no pass/fail."""
+    rows: list[dict[str, Any]] = []
+    sent = figures.get("sentiment", {})
+    if "unavailable" in sent:
+        rows.append({"bench": "triage",
+                     "figure": f"sentiment: not measured ({sent['unavailable']})",
+                     "value": None})
+    for lang, res in sorted((k, v) for k, v in sent.items() if k != "unavailable"):
+        own = res["triage"]
+        others = {m: res[m]["macro_f1"] for m in ("vader", "pattern_de", "majority") if m in res}
+        best = max(others, key=lambda m: others[m])
+        subset = " (subset)" if res.get("subset") else ""
+        where = f"{res['corpus']} held-out, {res['n']:,} posts{subset}"
+        rows.append({
+            "bench": "triage", "figure": f"sentiment {lang} macro-F1 ({where})",
+            "value": own["macro_f1"], "goal": f">= {GOAL_MACRO_F1}",
+            "baseline": f"{best} {others[best]}",
+            "ratio": round(own["macro_f1"] / others[best], 2) if others[best] else None,
+            "ok": own["macro_f1"] >= GOAL_MACRO_F1})
+        rows.append({
+            "bench": "triage", "figure": f"sentiment {lang} negative recall",
+            "value": own["recall_negative"], "goal": f">= {GOAL_NEG_RECALL}",
+            "baseline": f"{best} {res[best]['recall_negative']}",
+            "ok": own["recall_negative"] >= GOAL_NEG_RECALL})
+        rows.append({"bench": "triage", "figure": f"sentiment {lang} posts per CPU-second",
+                     "value": own["per_s"], "unit": "posts/s"})
+    learning = figures.get("learning", {})
+    if "unavailable" in learning:
+        rows.append({"bench": "triage",
+                     "figure": f"learning curve: not measured ({learning['unavailable']})",
+                     "value": None})
+    elif learning.get("curve"):
+        curve = learning["curve"]
+        first, last = curve[0], curve[-1]
+        for key, name in (("relevance_auc", "relevance AUC"),
+                          ("needs_reply_auc", "needs-reply AUC")):
+            if last.get(key) is None:
+                continue
+            base = first.get(key)
+            rows.append({
+                "bench": "triage",
+                "figure": f"team model {name} after {last['events']:,} feedback events "
+                          f"({last['test']} held-out posts)",
+                "value": last[key], "baseline": f"{first['events']} events {base}",
+                "ratio": round(last[key] / base, 2) if base else None})
+    return rows
 
 
 def main() -> int:

@@ -31,7 +31,12 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class IngestReport:
-    """What one call of `ingest` did with its posts."""
+    """What one call of `ingest` did with its posts.
+
+    `duplicates`: posts dropped as delivered before: a repeat of an earlier post of the batch
+    (same network and id), or a matching post stored already for every brand it matches, or
+    one whose link is stored already. A post that matches no brand is never looked up, so a
+    redelivered one that matches nothing counts as nothing here."""
 
     seen: int = 0
     matched: int = 0
@@ -139,23 +144,34 @@ class Pipeline:
         self._terms = terms
         return True
 
-    def match(
-        self, posts: Sequence[Post], langs: Sequence[Callable[[], str | None] | None]
-    ) -> list[list[int]]:
-        """The brand ids whose query matches each post: the one place matching happens.
+    def match(self, posts: Sequence[Post]) -> list[tuple[Post, _LazyLanguage, list[int]]]:
+        """The posts that match some brand, in their order, each with its language (detected
+        lazily, at most once) and the ids of the brands whose query matches it: the one place
+        matching happens.
 
-        `langs[i]` detects the language of `posts[i]` lazily, only if a query asks for it."""
-        return self._matcher.match_many([
-            Candidate(
+        Most posts match nothing, and for them nothing is built but the list of texts: the
+        engine asks for a post's `Candidate` (network, URL, author, language) only when one of
+        its hits needs a brand's check."""
+        langs: dict[int, _LazyLanguage] = {}
+
+        def lang_of(i: int) -> _LazyLanguage:
+            if i not in langs:
+                langs[i] = _LazyLanguage(posts[i].lang, posts[i].text, self.language)
+            return langs[i]
+
+        def candidate(i: int) -> Candidate:
+            post = posts[i]
+            return Candidate(
                 text=post.text,
                 network=post.network,
                 url=post.url,
                 author=post.author.handle,
                 lang=post.lang.lower()[:2] if post.lang else None,
-                detect_lang=lang,
+                detect_lang=lang_of(i),
             )
-            for post, lang in zip(posts, langs, strict=True)
-        ])
+
+        hits = self._matcher.match_texts([p.text for p in posts], candidate)
+        return [(posts[i], lang_of(i), hits[i]) for i in sorted(hits)]
 
     # --- ingest -------------------------------------------------------------------------------
 
@@ -176,13 +192,19 @@ class Pipeline:
     def _ingest(self, posts: Sequence[Post]) -> IngestReport:
         self.refresh()
         report = IngestReport(seen=len(posts))
-        fresh = self._drop_known(posts, report)
-        langs = [_LazyLanguage(p.lang, p.text, self.language) for p in fresh]
-        matched: list[tuple[Post, int, _LazyLanguage]] = [
-            (post, brand_id, lang)
-            for post, lang, brands in zip(fresh, langs, self.match(fresh, langs), strict=True)
-            for brand_id in brands
-        ]
+        hits = self.match(self._drop_repeats(posts, report))
+        # Only a post that matches a brand can have been stored as that brand's mention: the
+        # lookup of earlier deliveries asks about those few (one query), not the whole batch.
+        known = self.store.known_mentions(
+            (brand_id, post.network, post.external_id)
+            for post, _, brands in hits for brand_id in brands
+        )
+        matched: list[tuple[Post, int, _LazyLanguage]] = []
+        for post, lang, brands in hits:
+            news = [b for b in brands if (b, post.network, post.external_id) not in known]
+            if not news:
+                report.duplicates += 1
+            matched.extend((post, brand_id, lang) for brand_id in news)
         report.matched = len(matched)
         if not matched:
             return report
@@ -230,10 +252,10 @@ class Pipeline:
         report.mention_ids = ids
         return report
 
-    def _drop_known(self, posts: Sequence[Post], report: IngestReport) -> list[Post]:
+    def _drop_repeats(self, posts: Sequence[Post], report: IngestReport) -> list[Post]:
+        """The batch without a second delivery of a post (the same network and id), in order."""
         seen: set[tuple[str, str]] = set()
         unique: list[Post] = []
-        by_network: dict[str, list[Post]] = {}
         for post in posts:
             key = (post.network, post.external_id)
             if key in seen:
@@ -241,14 +263,7 @@ class Pipeline:
                 continue
             seen.add(key)
             unique.append(post)
-            by_network.setdefault(post.network, []).append(post)
-        known: set[tuple[str, str]] = set()
-        for network, group in by_network.items():
-            ids = self.store.known_external_ids(network, (p.external_id for p in group))
-            known.update((network, i) for i in ids)
-        report.duplicates += len(known)
-        # Keep the source's order: mention ids, and so cards, follow it.
-        return [p for p in unique if (p.network, p.external_id) not in known]
+        return unique
 
     def _enrich(
         self, post: Post, brand_id: int, lang: str | None, thash: str, curl: str

@@ -109,10 +109,17 @@ def _desk(config: Config, url: str, *, replies_file: Path, networks: bool = True
 
 @app.command("networks")
 def networks() -> None:
-    """List each network: on or off, and whether its credentials work (one cheap call each)."""
+    """List each network: on or off, and whether its credentials work (one cheap call each);
+    then the scanner the query engine matches posts with."""
+    from bot.query.scanner import auto_scanner
     from integrations.networks.registry import networks_command
 
-    networks_command(_config().networks)  # every bad setting stops it, as every other command
+    try:
+        networks_command(_config().networks)  # every bad setting stops it, as every command
+    finally:
+        fallback = "" if auto_scanner() == "pyahocorasick" else \
+            " (pyahocorasick where Hyperscan's wheel does not install)"
+        typer.echo(f"query engine: {auto_scanner()}{fallback}")
 
 
 @app.command()

@@ -16,7 +16,7 @@ whatever the number of brands.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import compress
 
@@ -151,22 +151,41 @@ class Matcher:
         return self._resolve(c, sa, sg, pairs)
 
     def match_many(self, cs: Sequence[Candidate]) -> list[list[int]]:
-        """`match` for each post, in order; faster per post than calling `match` in a loop.
+        """`match` for each post, in order; faster per post than calling `match` in a loop."""
+        out: list[list[int]] = [[] for _ in cs]
+        for i, brands in self.match_texts([c.text for c in cs], cs.__getitem__).items():
+            out[i] = brands
+        return out
+
+    def match_texts(
+        self, texts: Sequence[str], candidate: Callable[[int], Candidate]
+    ) -> dict[int, list[int]]:
+        """The posts among `texts` that match some brand: {index: sorted brand ids}.
+
+        What the pipeline calls: it needs no `Candidate` per post and no list per post that
+        matches nothing (about 99 % of them). `candidate(i)` must give post `i` whole (network,
+        URL, author, language); it is asked for only when a hit needs a brand's check (a field,
+        NOT, NEAR, a phrase, `lang:`), so for a few posts at most. The indexes come in no
+        particular order.
 
         The scan strings of up to `_BATCH` posts are prepared together (ASCII texts and the
         others apart) and scanned at once; each hit is traced back to its post and to the
         folding its scan string came from.
         """
-        if len(cs) <= _BATCH:
-            return self._match_batch(cs)
+        if self._scanner is None or not texts:
+            return {}
+        if len(texts) <= _BATCH:
+            return self._match_batch(texts, candidate, 0)
         # Larger joined strings fall out of the CPU caches and get slower per post.
-        return [r for i in range(0, len(cs), _BATCH) for r in self._match_batch(cs[i : i + _BATCH])]
+        hits: dict[int, list[int]] = {}
+        for start in range(0, len(texts), _BATCH):
+            hits.update(self._match_batch(texts[start : start + _BATCH], candidate, start))
+        return hits
 
-    def _match_batch(self, cs: Sequence[Candidate]) -> list[list[int]]:
-        out: list[list[int]] = [[] for _ in cs]
-        if self._scanner is None or not cs:
-            return out
-        texts = [c.text for c in cs]
+    def _match_batch(
+        self, texts: Sequence[str], candidate: Callable[[int], Candidate], offset: int
+    ) -> dict[int, list[int]]:
+        texts = list(texts)
         plain = [t.isascii() for t in texts]
         found: dict[int, list[tuple[_Brands, _Brands]]] = {}
         if all(plain):
@@ -175,14 +194,17 @@ class Matcher:
             self._scan_group(list(compress(range(len(texts)), plain)), texts, found)
             others = [not p for p in plain]
             self._scan_group(list(compress(range(len(texts)), others)), texts, found)
+        hits: dict[int, list[int]] = {}
         for post, pairs in found.items():
             if len(pairs) == 1 and not pairs[0][1]:
-                out[post] = list(pairs[0][0])
+                brands = list(pairs[0][0])
             else:
                 # Few posts get here; preparing them again is cheaper than keeping all.
                 sa, sg = prepare(texts[post])
-                out[post] = self._resolve(cs[post], sa, sg, pairs)
-        return out
+                brands = self._resolve(candidate(offset + post), sa, sg, pairs)
+            if brands:
+                hits[offset + post] = brands
+        return hits
 
     def _scan_group(
         self,

@@ -10,6 +10,7 @@ goes through `Matcher`.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from functools import lru_cache
 
 from .ast import And, Field, Near, Node, Not, Or, Phrase, Term
@@ -25,6 +26,13 @@ Span = tuple[int, int]  # first and last word index, inclusive
 def evaluate(node: Node, c: Candidate) -> bool:
     """True when the parsed query `node` matches the post `c`."""
     return _eval(node, _Post(c))
+
+
+def evaluate_each(nodes: Mapping[int, Node], c: Candidate) -> list[int]:
+    """The sorted keys of `nodes` whose query matches the post `c` (the post is cut into
+    words once for all of them; `evaluate` for each otherwise)."""
+    post = _Post(c)
+    return sorted(key for key, node in nodes.items() if _eval(node, post))
 
 
 def tokenize(text: str) -> list[Token]:

@@ -110,6 +110,16 @@ def _hyperscan_available() -> bool:
 SCANNERS = ("auto", "hyperscan", "ahocorasick")
 
 
+def auto_scanner() -> str:
+    """The name of the scanner "auto" picks here ("hyperscan 0.9.1", else "pyahocorasick"),
+    without building one: what `echtzeit networks` reports."""
+    if not _hyperscan_available():
+        return AhoScanner.name
+    import hyperscan
+
+    return f"hyperscan {getattr(hyperscan, '__version__', '')}".strip()
+
+
 def build_scanner(keys: Sequence[str], order: Callable[[str], Any], kind: str = "auto") -> Scanner:
     """The scanner `kind` names; "auto": the fastest this platform has."""
     if kind not in SCANNERS:

@@ -8,6 +8,7 @@ from dataclasses import replace
 from datetime import timedelta
 
 import pytest
+import sqlalchemy as sa
 from rich.console import Console
 
 from bot.domain import Author, DeliveryState
@@ -71,6 +72,30 @@ def test_posts_sharing_a_link_or_quoting_join_one_story(pipeline: Pipeline,
     assert summary.newest.mention_id == report.mention_ids[3]
     assert summary.most_reached.handle == "mira.bsky.social"
     assert summary.reason == "link"
+
+
+def test_a_batch_with_stories_inserts_each_table_once(pipeline: Pipeline,
+                                                        store: Store) -> None:
+    """write_mentions stays one statement per table per batch with stories joined inside the
+    batch (issue 16): the joins are decided after the mentions' INSERT, in order."""
+    inserts: list[str] = []
+
+    def seen(conn: object, cursor: object, statement: str, *args: object) -> None:
+        words = statement.split()
+        if words[:2] == ["INSERT", "INTO"]:
+            inserts.append(words[2].strip('"'))
+
+    pipeline.refresh()
+    sa.event.listen(store.engine, "before_cursor_execute", seen)
+    try:
+        report = pipeline.ingest(story_posts())
+    finally:
+        sa.event.remove(store.engine, "before_cursor_execute", seen)
+    assert report.stored == 5
+    assert len({store.view(i).mention.story_id for i in report.mention_ids[:4]}) == 1
+    for name in ("mention", "delivery", "event", "story_key", "author"):
+        assert inserts.count(name) == 1, (name, inserts)
+    assert inserts.count("story") == 1  # the one story the batch made
 
 
 def test_a_later_batch_joins_within_the_window_only(pipeline: Pipeline, store: Store,

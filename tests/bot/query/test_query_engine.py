@@ -111,6 +111,28 @@ def test_match_many_over_several_internal_batches() -> None:
     assert matcher.match_many(posts) == [matcher.match(p) for p in posts]
 
 
+def test_match_texts_gives_only_the_matching_posts_and_asks_for_few_candidates() -> None:
+    """What the pipeline calls: hits by index over several internal batches; a post's whole
+    Candidate is asked for only when one of its hits runs a brand's check."""
+    matcher = Matcher.build(QUERIES)
+    posts = [Candidate(POSTS[i % len(POSTS)] + f" {i}", lang="de") for i in range(2500)]
+    posts += [Candidate(f"nothing to see here {i}", lang="de") for i in range(500)]
+    asked: list[int] = []
+
+    def candidate(i: int) -> Candidate:
+        asked.append(i)
+        return posts[i]
+
+    hits = matcher.match_texts([p.text for p in posts], candidate)
+    expected = {i: brands for i, brands in enumerate(matcher.match_many(posts)) if brands}
+    assert hits == expected
+    assert all(i < 2500 for i in hits)
+    assert asked and all(i < 2500 for i in asked)  # never for a post without a hit
+    assert len(asked) == len(set(asked))  # once per post at most
+    assert set(asked) < set(range(2500))  # not for a hit decided by itself ("acme")
+    assert Matcher.build({}).match_texts(["acme"], candidate) == {}
+
+
 def test_hostile_posts_cost_linear_time() -> None:
     """A huge word, or both NEAR sides repeated thousands of times, must not blow up."""
     matcher = Matcher.build(

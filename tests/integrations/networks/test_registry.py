@@ -147,7 +147,12 @@ def test_networks_command(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> No
     lines = result.output.splitlines()
     assert lines[0] == "webhook        on    POST 127.0.0.1:8787/webhook"
     assert lines[1].startswith("mastodon       off   set ECHTZEIT_MASTODON_BASE_URL")
-    assert len(lines) == len(registry.NETWORKS)
+    assert len(lines) == len(registry.NETWORKS) + 1
+    from bot.query import Matcher
+    from bot.query.scanner import auto_scanner
+
+    assert lines[-1].startswith(f"query engine: {auto_scanner()}")
+    assert auto_scanner() == Matcher.build({1: "acme"}).scanner  # what "auto" really builds
 
 
 async def test_webhook_server_of_the_registry_serves(sqlite_store: Store) -> None:
