@@ -195,17 +195,6 @@ class SentimentScore:
     score: float  # -1 (very negative) .. +1 (very positive)
 
 
-class SentimentAnalyzer:
-    """The default sentiment: the shipped triage model (bot.triage.sentiment), English and
-    German; another language is scored with the English model."""
-
-    def score(self, text: str, language: str | None) -> SentimentScore:
-        from bot.triage import sentiment
-
-        result = sentiment(text, language)
-        return SentimentScore(label=Sentiment(result.label), score=result.score)
-
-
 class LexiconSentiment:
     """The former default, kept as a baseline: English (and fallback) through VADER, German
     through textblob-de's Pattern lexicon."""

@@ -6,14 +6,15 @@ import json
 import subprocess
 import sys
 import warnings
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from bot.domain import Priority, Sentiment
 from bot.enrich import (
     LanguageDetector,
-    SentimentAnalyzer,
     SentimentScore,
     canonical_url,
     priority,
@@ -37,8 +38,11 @@ def detector() -> LanguageDetector:
 
 
 @pytest.fixture(scope="module")
-def sentiment() -> SentimentAnalyzer:
-    return SentimentAnalyzer()
+def sentiment() -> Callable[[str, str | None], Any]:
+    """The default sentiment the pipeline's triage uses (bot.triage.sentiment)."""
+    from bot.triage import sentiment as shipped
+
+    return shipped
 
 
 @pytest.mark.parametrize(
@@ -147,10 +151,10 @@ def test_an_unknown_language_code_is_refused() -> None:
     ],
 )
 def test_sentiment_in_english_and_german(
-    sentiment: SentimentAnalyzer, text: str, lang: str, label: Sentiment
+    sentiment: Callable[[str, str | None], Any], text: str, lang: str, label: Sentiment
 ) -> None:
-    score = sentiment.score(text, lang)
-    assert score.label is label
+    score = sentiment(text, lang)
+    assert Sentiment(score.label) is label
     assert -1 <= score.score <= 1
 
 
@@ -175,9 +179,9 @@ def test_german_sentiment_scores_as_textblob_de_does() -> None:
 
 
 def test_german_sentiment_needs_no_nltk() -> None:
-    code = ("import sys; from bot.enrich import SentimentAnalyzer; "
-            "s = SentimentAnalyzer().score('Ich finde das nicht gut', 'de'); "
-            "print(s.label.value, sorted(m for m in ('nltk', 'numpy', 'textblob') "
+    code = ("import sys; from bot.triage import sentiment; "
+            "s = sentiment('Ich finde das nicht gut', 'de'); "
+            "print(s.label, sorted(m for m in ('nltk', 'numpy', 'textblob') "
             "if m in sys.modules))")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           check=True, cwd=Path(__file__).parents[2])

@@ -9,7 +9,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
@@ -25,9 +25,6 @@ from integrations.chat.slack.chat import PLATFORM
 from integrations.chat.slack.modal import ReplyTarget, reply_modal
 from integrations.chat.slack.people import Directory
 from integrations.chat.slack.render import notice_message, result_message
-
-if TYPE_CHECKING:
-    from integrations.chat.slack.home import HomeTabs
 
 log = logging.getLogger(__name__)
 
@@ -83,6 +80,13 @@ def who_from_body(body: dict[str, Any]) -> Who:
                fallback_name=user.get("username") or user.get("name"))
 
 
+class HomeTab(Protocol):
+    """The App Home of the desk (integrations.chat.slack.home.HomeTabs): publishes a person's
+    queue view when they open the Home tab."""
+
+    async def opened(self, client: AsyncWebClient, who: Who) -> None: ...
+
+
 @dataclass
 class SlackDesk:
     """What the listeners share: the commands' dependencies, who may do what, and settings."""
@@ -92,8 +96,8 @@ class SlackDesk:
     reply_prefixes: tuple[str, ...] = ("/reply", "!reply")
     qualify_channels: bool = False  # OAuth installs: routes name "<team>/<channel>"
     now: Callable[[], datetime] = utcnow
-    # App Home (integrations.chat.slack.home); None: no Home tab listener.
-    home: HomeTabs | None = None
+    # App Home (integrations.chat.slack.home.HomeTabs); None: no Home tab listener.
+    home: HomeTab | None = None
     # The channel's pacer: the relay's (SlackChat.pacer), so that thread answers and cards
     # together keep to Slack's one message a second per channel.
     pacer: Callable[[str], AbstractAsyncContextManager[None]] = field(

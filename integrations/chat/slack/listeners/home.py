@@ -7,11 +7,10 @@ from typing import Any
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
-from integrations.chat.slack.desk import SlackDesk, Who
-from integrations.chat.slack.home import HomeTabs
+from integrations.chat.slack.desk import HomeTab, SlackDesk, Who
 
 
-async def on_home_opened(tabs: HomeTabs, event: dict[str, Any], body: dict[str, Any],
+async def on_home_opened(tabs: HomeTab, event: dict[str, Any], body: dict[str, Any],
                          client: AsyncWebClient) -> None:
     if event.get("tab") != "home" or not event.get("user"):
         return  # the Messages or About tab
