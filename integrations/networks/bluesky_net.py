@@ -352,32 +352,34 @@ class BlueskyResponder:
             root_ref = ({"uri": root["uri"], "cid": root["cid"]}
                         if isinstance(root, dict) and "uri" in root and "cid" in root
                         else parent_ref)
-            record: JSON = {
-                "$type": POST,
-                "text": text,
-                "createdAt": self.now().isoformat().replace("+00:00", "Z"),
-                "reply": {"root": root_ref, "parent": parent_ref},
-            }
-            rich = await facets(text, self._resolve)
-            if rich:
-                record["facets"] = rich
-            body = {"repo": self.session.did, "collection": POST, "record": record}
-            try:
-                response = await self.session.api.write(
-                    "POST", "/xrpc/com.atproto.repo.createRecord", json_body=body)
-            except ApiError as exc:
-                if not _expired(exc):
-                    raise
-                await self.session.renew()
-                response = await self.session.api.write(
-                    "POST", "/xrpc/com.atproto.repo.createRecord", json_body=body)
-            created = response_json(response)
-            uri = str(created.get("uri"))
-            return PostedReply(id=uri, url=web_url(self.session.handle or str(self.session.did),
-                                                   uri))
+            return await self._create(text, reply={"root": root_ref, "parent": parent_ref})
 
         result: PostedReply = await send_reply(post)
         return result
+
+    async def _create(self, text: str, *, reply: JSON | None = None) -> PostedReply:
+        """createRecord of an app.bsky.feed.post (a reply when `reply` holds its root and
+        parent), with facets; an expired session is renewed once."""
+        record: JSON = {"$type": POST, "text": text,
+                        "createdAt": self.now().isoformat().replace("+00:00", "Z")}
+        if reply is not None:
+            record["reply"] = reply
+        rich = await facets(text, self._resolve)
+        if rich:
+            record["facets"] = rich
+        body = {"repo": self.session.did, "collection": POST, "record": record}
+        try:
+            response = await self.session.api.write(
+                "POST", "/xrpc/com.atproto.repo.createRecord", json_body=body)
+        except ApiError as exc:
+            if not _expired(exc):
+                raise
+            await self.session.renew()
+            response = await self.session.api.write(
+                "POST", "/xrpc/com.atproto.repo.createRecord", json_body=body)
+        created = response_json(response)
+        uri = str(created.get("uri"))
+        return PostedReply(id=uri, url=web_url(self.session.handle or str(self.session.did), uri))
 
     async def publish(self, *, text: str, key: str) -> PostedReply:
         """bot.networks.Publisher: a new post of the brand account (createRecord of an
@@ -389,25 +391,7 @@ class BlueskyResponder:
 
         async def post() -> PostedReply:
             await self.session.login()
-            record: JSON = {"$type": POST, "text": text,
-                            "createdAt": self.now().isoformat().replace("+00:00", "Z")}
-            rich = await facets(text, self._resolve)
-            if rich:
-                record["facets"] = rich
-            body = {"repo": self.session.did, "collection": POST, "record": record}
-            try:
-                response = await self.session.api.write(
-                    "POST", "/xrpc/com.atproto.repo.createRecord", json_body=body)
-            except ApiError as exc:
-                if not _expired(exc):
-                    raise
-                await self.session.renew()
-                response = await self.session.api.write(
-                    "POST", "/xrpc/com.atproto.repo.createRecord", json_body=body)
-            created = response_json(response)
-            uri = str(created.get("uri"))
-            return PostedReply(id=uri, url=web_url(self.session.handle or str(self.session.did),
-                                                   uri))
+            return await self._create(text)
 
         result: PostedReply = await send_reply(post)
         return result
