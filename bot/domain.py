@@ -91,4 +91,8 @@ class Post:
     in_reply_to: str | None = None
     # The post on the same network this one quotes or reposts (its external id), if any.
     quotes: str | None = None
+    # App-store reviews: the stars given (1..5) and the app reviewed (its package name or
+    # App Store id); None elsewhere.
+    rating: int | None = None
+    app: str | None = None
     extra: dict[str, str] = field(default_factory=dict)
