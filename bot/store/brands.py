@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
@@ -149,6 +149,16 @@ class BrandStore(StoreBase):
 def is_noise(route: Route, relevance: float | None) -> bool:
     """Whether a mention is below the route's minimum relevance (never for unscored ones)."""
     return relevance is not None and relevance < (route.min_relevance or 0.0)
+
+
+def noise_everywhere(routes: Iterable[Route], *, network: str, priority: str,
+                     relevance: float | None) -> bool:
+    """Whether every route that takes a mention hides it as noise (and at least one does):
+    no channel shows it, so nobody is waiting on it. The store closes such a mention at once
+    ("ignored" by the pipeline, no staff event), outside the open list, the reminders and the
+    response rate; `list noise` shows it and a claim or reply reopens it."""
+    taking = [r for r in routes if route_accepts(r, network=network, priority=priority)]
+    return bool(taking) and all(is_noise(r, relevance) for r in taking)
 
 
 def route_accepts(route: Route, *, network: str, priority: str) -> bool:

@@ -14,7 +14,7 @@ from bot.errors import NotFound
 from bot.models import Author, Delivery, Event, Mention, Route, table
 from bot.quiet import route_quiet
 from bot.store.base import handle_key
-from bot.store.brands import is_noise, route_accepts
+from bot.store.brands import is_noise, noise_everywhere, route_accepts
 from bot.store.identities import IdentityStore
 from bot.store.stories import StoryStore
 from bot.store.views import MentionView, NewMention
@@ -92,10 +92,11 @@ class MentionStore(StoryStore, IdentityStore):
         which the relay never sends; the spike alert counts them instead. A route in its quiet
         hours (bot.quiet) gets a non-urgent mention's delivery held until the quiet period ends;
         a route whose minimum relevance the mention is below gets no delivery (noise, counted in
-        the stored event). A mention whose `story` hints match a mention of its brand seen
-        within `story_window` (or one earlier in the batch) joins that mention's story
-        (bot.store.stories); the stories' parent cards are marked for an edit. Authors that
-        share a key are linked (bot.store.identities).
+        the stored event); hidden so from every route that takes it, it is stored closed
+        ("ignored", bot.store.brands.noise_everywhere). A mention whose `story` hints match a
+        mention of its brand seen within `story_window` (or one earlier in the batch) joins
+        that mention's story (bot.store.stories); the stories' parent cards are marked for an
+        edit. Authors that share a key are linked (bot.store.identities).
 
         Each table gets one statement per batch, not one per mention: a multi-row INSERT ...
         RETURNING for the mentions (ids matched back by their unique key) and one executemany
@@ -129,6 +130,10 @@ class MentionStore(StoryStore, IdentityStore):
             for m in mentions:
                 author_id, muted = authors[(m.network, handle_key(m.author_handle))]
                 muted_flags.append(muted)
+                # Hidden as noise from every channel that would take it: closed at once.
+                closed = not muted and noise_everywhere(
+                    routes.get(m.brand_id, ()), network=m.network, priority=m.priority,
+                    relevance=m.relevance)
                 rows.append({
                     "brand_id": m.brand_id, "network": m.network,
                     "external_id": m.external_id, "url": m.url,
@@ -139,7 +144,8 @@ class MentionStore(StoryStore, IdentityStore):
                     "replies": m.replies, "in_reply_to": m.in_reply_to, "echoes": m.echoes,
                     "needs_reply": m.needs_reply, "relevance": m.relevance,
                     "created_at": m.created_at, "seen_at": now,
-                    "status": MentionStatus.NEW.value, "assignee": None, "muted": muted,
+                    "status": (MentionStatus.IGNORED if closed else MentionStatus.NEW).value,
+                    "assignee": None, "muted": muted,
                     "story_id": None,  # set below, once the batch's ids are known
                 })
             ids: list[int] = []

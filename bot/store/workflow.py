@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 
-from sqlmodel import col, select
+from sqlmodel import Session, col, select
 
 from bot.domain import MentionStatus
 from bot.errors import Conflict, NotFound
@@ -33,6 +33,8 @@ class WorkflowStore(FeedbackStore):
         with self.session() as s:
             m = self._change(s, mention_id, kind="assigned" if assignee else "claimed",
                              actor=actor, detail={"assignee": who})
+            if m.status == MentionStatus.IGNORED.value and self._closed_as_noise(s, mention_id):
+                m.status = MentionStatus.NEW.value  # taken out of the noise: open again
             if m.status in (MentionStatus.RESOLVED.value, MentionStatus.IGNORED.value):
                 raise Conflict(f"#{mention_id} is {m.status}")
             if assignee is None and m.assignee and m.assignee != actor:
@@ -41,6 +43,13 @@ class WorkflowStore(FeedbackStore):
             if m.status == MentionStatus.NEW.value:
                 m.status = MentionStatus.CLAIMED.value
             return m
+
+    @staticmethod
+    def _closed_as_noise(s: Session, mention_id: int) -> bool:
+        """Ignored by the pipeline as noise (bot.store.brands.noise_everywhere), not by staff:
+        no "ignored" event."""
+        staff = select(Event.id).where(Event.mention_id == mention_id, Event.kind == "ignored")
+        return s.exec(staff.limit(1)).first() is None
 
     def resolve(self, *, mention_id: int, actor: str) -> Mention:
         with self.session() as s:

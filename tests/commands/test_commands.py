@@ -219,6 +219,15 @@ async def test_a_minimum_relevance_hides_noise_that_list_noise_shows(bot: DeskBo
     assert noise.cards[0].relevance is not None and noise.cards[0].relevance < 0.4
     assert [c.mention_id for c in (await bot.say("/list noise Volt")).cards] == [lamp]
     assert (await bot.say("/list noise Acme")).text == "No mentions hidden as noise."
+    # No channel shows it, so it is closed at once (not in the open list, no reminders); a
+    # claim takes it out of the noise and opens it again; one ignored by staff stays closed.
+    assert lamp not in [c.mention_id for c in (await bot.say("/list")).cards]
+    claimed = await bot.say(f"/claim {lamp}")
+    assert claimed.ok, claimed.text
+    assert lamp in [c.mention_id for c in (await bot.say("/list")).cards]
+    assert (await bot.say(f"/ignore {lamp} spam")).ok
+    again = await bot.say(f"/claim {lamp}")
+    assert (again.ok, again.text) == (False, f"#{lamp} is ignored")
     # The card shows what triage found.
     assert "relevance" in bot.out.getvalue() and "needs reply" in bot.out.getvalue()
 

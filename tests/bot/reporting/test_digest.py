@@ -118,6 +118,14 @@ def test_complaints_and_noise_are_counted(store: Store, clock: Clock) -> None:
     # Noise got no card, and nothing is lost: stored, and in `list noise`.
     assert {dl.mention_id for dl in store.deliveries()} == {ids[0], ids[1], ids[4]}
     assert {v.mention.id for v in store.list_noise()} == {ids[2], ids[3]}
+    # Hidden from every channel, nobody waits on them: closed at once, so neither overdue nor
+    # unanswered in the response rate (the day after, the others are overdue; they are not).
+    assert [store.view(i).mention.status for i in ids] == [
+        "new", "new", "ignored", "ignored", "new"]
+    late = DigestBuilder(store).build("console", "care", now=at(21, 8))
+    assert ids[2] not in {o.mention_id for o in late.overdue}
+    assert ids[3] not in {o.mention_id for o in late.overdue}
+    assert ids[0] in {o.mention_id for o in late.overdue}
     lines = digest_lines(d)
     assert "  complaints (negative, needing a reply): 2 (1 / 0), 50% of mentions" in lines
     assert ("  hidden as noise: 2 (0 / 0) (below the route's minimum relevance; list noise)"
