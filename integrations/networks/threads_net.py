@@ -24,8 +24,9 @@ write, nothing is public, so it is rejected (safe to try again). The container's
 (`GET /{container-id}?fields=status,error_message`) before publishing, which avoids Threads'
 "Media Not Found" (code 24, subcode 4279009) for a container that has not propagated yet; that
 refusal is waited out and the publish tried again (a refused publish published nothing). A
-publish whose answer is lost is looked up by the container's status: PUBLISHED is sent,
-anything else is uncertain (staff look, then `settle`). Each container is published by the
+publish whose answer is lost is looked up by the container's status: PUBLISHED is sent (its
+id found among the profile's replies), anything else is uncertain (staff look, then
+`settle`). Each container is published by the
 call that created it and by nothing else, so a crash between the two writes leaves an
 unpublished container (Threads lets it expire after 24 hours) and the reply pending in the
 store, which refuses another reply to the mention until someone settles it.
@@ -537,6 +538,23 @@ class ThreadsResponder:
         link = body.get("permalink") if isinstance(body, dict) else None
         return link if isinstance(link, str) and _permalink(link, "x") == link else None
 
+    async def _find_published(self, target: str, text: str) -> PostedReply:
+        """The reply a lost publish answer would have named: the profile's newest reply to
+        `target` with this text (`GET /{user-id}/replies`); without it, no id."""
+        try:
+            body = await self.api.get_json(f"/{self.user_id}/replies", params={
+                "fields": "id,text,permalink,replied_to", "limit": 25})
+        except (ApiError, httpx.HTTPError, ValueError) as exc:
+            log.info("threads: the published reply is not found: %s", exc)
+            return PostedReply(id="", url=None)
+        for item in body.get("data") or [] if isinstance(body, dict) else []:
+            if isinstance(item, dict) and _id(pick(item, "replied_to", "id")) == target \
+                    and item.get("text") == text and _id(item.get("id")):
+                link = item.get("permalink")
+                return PostedReply(id=str(item["id"]), url=link if isinstance(link, str)
+                                   and _permalink(link, "x") == link else None)
+        return PostedReply(id="", url=None)
+
     async def reply(self, *, mention: Mention, text: str) -> PostedReply:
         target = _id(mention.external_id)
         if target is None:
@@ -545,8 +563,8 @@ class ThreadsResponder:
         container = await self._create(target, text)
         await self._ready(container)
         media = await self._publish(container)
-        if media is None:
-            return PostedReply(id="", url=None)
+        if media is None:  # published, but its answer was lost
+            return await self._find_published(target, text)
         return PostedReply(id=media, url=await self._permalink(media))
 
 

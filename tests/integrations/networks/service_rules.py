@@ -355,5 +355,10 @@ THREADS_REPLY_QUOTA = graph_error(400, 9, "Application request limit reached: th
                                           "published its 1000 replies in 24 hours",
                                   subcode=2207042)
 THREADS_SEARCH_LIMIT = graph_error(400, 613, "Calls to this api have exceeded the rate limit.")
+# Calls: "Calls within 24 hours = 4800 * Number of Impressions" per user (Threads overview,
+# "Rate Limits"); Threads names no error for it: the fake answers Graph's user-level throttling
+# code 17 ("User request limit reached").
+THREADS_CALLS_PER_IMPRESSION = 4_800
+THREADS_CALL_LIMIT = graph_error(400, 17, "User request limit reached")
 THREADS_INVALID_TOKEN = graph_error(400, 190, "Invalid OAuth access token - Cannot parse "
                                               "access token")

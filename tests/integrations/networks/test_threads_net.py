@@ -88,7 +88,10 @@ class FakeThreads:
         self.published: list[dict[str, Any]] = []  # replies that became public
         self.not_propagated = 0  # publishes answered "Media Not Found" before one works
         self.on_publish: str | None = None  # "crash" before, "drop" the answer after
-        self.throttled = 0  # reads answered with Graph's code 4 before they work again
+        # Threads' call limit per user: 4,800 x impressions in a rolling 24 hours ("Rate
+        # Limits": "Calls within 24 hours = 4800 * Number of Impressions").
+        self.impressions = 1_000
+        self.call_log: list[float] = []
         self._ids = 18099000000000000
 
     # -- helpers ---------------------------------------------------------------------------
@@ -168,10 +171,10 @@ class FakeThreads:
         assert request.url.path.startswith("/v1.0/")
         path = request.url.path.removeprefix("/v1.0")
         params = request.url.params
-        if request.method == "GET" and self.throttled:
-            self.throttled -= 1
-            return self._error(service_rules.graph_error(
-                400, 4, "Application request limit reached"))
+        self.call_log = self._window(self.call_log, 86_400)
+        if len(self.call_log) >= service_rules.THREADS_CALLS_PER_IMPRESSION * self.impressions:
+            return self._error(service_rules.THREADS_CALL_LIMIT)
+        self.call_log.append(self.now().timestamp())
         if request.method == "GET":
             return self._get(path, params)
         form = {k: v[0] for k, v in parse_qs(request.content.decode()).items()}
@@ -196,6 +199,12 @@ class FakeThreads:
         if path == f"/{USER}/threads":
             bad = self._fields(params, MEDIA_FIELDS)
             return bad or self._page(self._newest_first(self.own), params, path,
+                                     next_link=True)
+        if path == f"/{USER}/replies":  # the profile's own replies, newest first
+            if "threads_read_replies" not in self.granted:
+                return self._missing("threads_read_replies")
+            bad = self._fields(params, MEDIA_FIELDS)
+            return bad or self._page(self._newest_first(self.published), params, path,
                                      next_link=True)
         if path == f"/{USER}/threads_publishing_limit":
             for need in ("threads_content_publish", "threads_manage_replies"):
@@ -451,14 +460,21 @@ async def test_threads_refusing_searches_pauses_them_not_the_rest(
     assert len(_calls(fake, "/keyword_search")) == 1
 
 
-async def test_throttled_reads_are_waited_out(
+async def test_the_call_limit_is_waited_out(
         client: httpx.AsyncClient, fake: FakeThreads, clock: Clock) -> None:
-    sleep = NoSleep()
+    waits: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        waits.append(seconds)
+        await clock.sleep(seconds)
+
     source, _, _ = build(client, clock, sleep=sleep, search=False, replies=False)
-    fake.throttled = 2
+    # One impression: 4,800 calls a day, all used; the oldest leave the window in 90 s.
+    fake.impressions = 1
+    fake.call_log = [clock().timestamp() - 86_400 + 90] * 4_800
     batch = await source.poll_once(None)
     assert len(batch.posts) == 2
-    assert [round(s) // 60 for s in sleep.calls] == [1, 1]  # Graph code 4: a minute each
+    assert [round(w) // 60 for w in waits] == [1, 1]  # Graph code 17: a minute each
 
 
 async def test_malformed_items_are_skipped(
@@ -563,9 +579,11 @@ async def test_a_lost_publish_answer_is_read_from_the_container(
     fake.on_publish = "drop"
     result = await console_reply(sqlite_store, {"threads": responder}, mid, "Hello!")
     assert result.ok, result.text
-    assert len(fake.published) == 1
+    (posted,) = fake.published
     (reply,) = sqlite_store.view(mid).replies
-    assert reply.state == ReplyState.SENT
+    # Found again among the profile's replies: the id and link the lost answer had.
+    assert (reply.state, reply.network_reply_id, reply.url) == (
+        ReplyState.SENT, posted["id"], posted["permalink"])
     # And once more the answer is lost, but the container did not publish: uncertain.
     other = stored_mention(sqlite_store, "threads", "18092245118760012")
     fake.containers.clear()
