@@ -568,9 +568,26 @@ class ThreadsResponder:
         return PostedReply(id=media, url=await self._permalink(media))
 
 
-async def verify(api: GraphApi) -> str:
+async def verify(api: GraphApi, user_id: str | None = None, *, mentions: bool = False,
+                 replies: bool = False) -> str:
+    """Name the profile, and try the reads that are on with one item each, so that a missing
+    permission shows here rather than as failing polls (the search is not tried: a query with
+    results costs one of the day's quota)."""
     api.attempts = 1
     body = await api.get_json("/me", params={"fields": "id,username"})
+    probes = [(on, path, permission) for on, path, permission in (
+        (mentions, f"/{user_id}/mentions", "threads_manage_mentions"),
+        (replies, f"/{user_id}/replies", "threads_read_replies")) if on and user_id]
+    for _, path, permission in probes:
+        try:
+            await api.get_json(path, params={"fields": "id", "limit": 1})
+        except ApiError as exc:
+            code, _, message = _graph_error(exc)
+            if code in PERMISSION_CODES:
+                raise ApiError(exc.status, f"the token lacks {permission} (Graph error {code}: "
+                                           f"{message}); grant it or turn that read off") \
+                    from exc
+            raise
     return f"@{body.get('username')} ({body.get('id')})"
 
 
@@ -616,7 +633,8 @@ def build(ctx: BuildContext[ThreadsSettings]) -> Parts | None:
                                    (s.replies, "replies to own posts")) if on]
     what = (", ".join(reads) or "no reads") + "; replies (create + publish)"
     return Parts(sources=[source] if reads else [], responder=responder,
-                 check=(what, lambda: verify(api)))
+                 check=(what, lambda: verify(api, user, mentions=s.mentions,
+                                             replies=s.replies)))
 
 
 PLUGIN = Plugin(spec=specs.THREADS, settings=ThreadsSettings, build=build)

@@ -689,6 +689,15 @@ async def test_networks_report_shows_threads_on_off_and_its_check(
     wrong = {s.network: s for s in await registry.report(config(
         threads_user_id=USER, threads_access_token="expired"), client)}["threads"]
     assert wrong.ok is False and "Invalid OAuth access token" in wrong.detail
+    fake.granted.discard("threads_manage_mentions")
+    lacking = {s.network: s for s in await registry.report(config(
+        threads_user_id=USER, threads_access_token=TOKEN), client)}["threads"]
+    assert lacking.ok is False
+    assert "the token lacks threads_manage_mentions (Graph error 10" in lacking.detail
+    off_too = {s.network: s for s in await registry.report(config(
+        threads_user_id=USER, threads_access_token=TOKEN, threads_mentions="false"),
+        client)}["threads"]
+    assert off_too.ok is True and "@mentions" not in off_too.detail
 
 
 def test_a_query_may_name_threads() -> None:
