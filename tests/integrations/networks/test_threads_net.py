@@ -506,6 +506,10 @@ async def test_into_the_store_a_restart_and_a_reply_from_the_console(
     assert {v.brand.name for v in views.values()} == {"Acme"}
     card = views["18092245118760011"].mention
     assert card.url == "https://www.threads.net/@ana.b/post/DCy2BaBbCcD"
+    # Each became a card waiting in the outbox for Acme's console channel.
+    (delivery,) = sqlite_store.deliveries(mention_id=card.id)
+    assert (delivery.platform, delivery.channel) == ("console", "care")
+    assert views["18091734527310004"].mention.url == "https://www.threads.net/@phisher_99"
     assert json.loads(sqlite_store.cursor(source=source.name) or "")["mentions"]["t"] == \
         1795165150
 
