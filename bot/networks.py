@@ -156,6 +156,8 @@ NO_HIDE = {
     "reddit": "Reddit removes comments only for moderators of the subreddit; use mute or report",
     "youtube": "YouTube hides comments only on the brand's own videos (not supported here); "
                "use mute or report",
+    "threads": "Threads hides replies only under the brand's own posts (manage_reply, not "
+               "supported here); use mute or report",
 }
 
 

@@ -293,11 +293,50 @@ class StackExchangeSettings(EchtzeitSettings):
         description="Stack Exchange API base URL with version.")
 
 
+class ThreadsSettings(EchtzeitSettings):
+    model_config = _config("threads")
+
+    user_id: str | None = Field(
+        default=None,
+        description="Threads user id of the brand's profile (GET /me with its token).")
+    access_token: SecretStr | None = Field(
+        default=None,
+        description="Threads long-lived user access token of the brand's profile (threads_basic,"
+                    " threads_keyword_search, threads_manage_mentions, threads_read_replies, "
+                    "threads_manage_replies, threads_content_publish); it lasts 60 days, "
+                    "renew it before.")
+    keywords: CommaList = Field(
+        default_factory=list,
+        description="Keywords searched on Threads besides the brands' terms, comma-separated.")
+    search: bool = Field(
+        default=True,
+        description="true: keyword search (others' posts only once Meta approved "
+                    "threads_keyword_search for the app; before, nothing comes back).")
+    mentions: bool = Field(
+        default=True,
+        description="true: read @mentions of the profile (threads_manage_mentions).")
+    replies: bool = Field(
+        default=True,
+        description="true: read replies under the profile's ten newest posts "
+                    "(threads_read_replies).")
+    search_seconds: float = Field(
+        default=300.0, ge=60, le=86_400,
+        description="Seconds between keyword-search rounds (one query per term, counted "
+                    "against Threads' 2,200 queries a day per user).")
+    search_quota: int = Field(
+        default=2_200, ge=1, le=100_000,
+        description="Keyword-search queries allowed in a rolling 24 hours (Threads counts them "
+                    "per user across all apps: lower it when other tools search too).")
+    api_url: str = Field(
+        default="https://graph.threads.net/v1.0",
+        description="Threads API base URL with version.")
+
+
 # One per plug-in, in the order of registry.PLUGINS (tests/integrations/networks/test_plugins.py).
 PLUGIN_SETTINGS: tuple[type[EchtzeitSettings], ...] = (
     WebhookSettings, MastodonSettings, BlueskySettings, RedditSettings, HackerNewsSettings,
     RssSettings, XSettings, GitHubSettings, YouTubeSettings, FacebookSettings, InstagramSettings,
-    LemmySettings, StackExchangeSettings)
+    LemmySettings, StackExchangeSettings, ThreadsSettings)
 
 # (section title in .env.example, model): echtzeit/config.py appends them to its MODELS.
 SECTIONS: tuple[tuple[str, type[EchtzeitSettings]], ...] = (
@@ -315,6 +354,7 @@ SECTIONS: tuple[tuple[str, type[EchtzeitSettings]], ...] = (
     ("Instagram", InstagramSettings),
     ("Lemmy", LemmySettings),
     ("Stack Exchange", StackExchangeSettings),
+    ("Threads", ThreadsSettings),
 )
 
 S = TypeVar("S", bound=EchtzeitSettings)

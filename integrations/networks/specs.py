@@ -10,6 +10,8 @@ x_text.weighted_length, which imports no HTTP code and compiles its patterns on 
 
 from __future__ import annotations
 
+from typing import Any
+
 from bot.networks import NetworkSpec
 from integrations.networks import x_text
 
@@ -70,15 +72,37 @@ STACKEXCHANGE = NetworkSpec(
                "requests a day; ECHTZEIT_STACKEXCHANGE_ACCESS_TOKEN with write_access to "
                "reply)")
 
+
+_EMOJI: Any = None
+
+
+def threads_length(text: str) -> int:
+    """A Threads post's length as Threads counts it: one per character, except that "emojis
+    are counted as the number of UTF-8 bytes" (the text parameter of POST /{user-id}/threads,
+    Threads API reference, "Publishing"): an emoji code point, and the joiners, variation
+    selectors, skin tones and tags that make up an emoji, count their UTF-8 bytes."""
+    global _EMOJI
+    if _EMOJI is None:
+        import regex
+
+        _EMOJI = regex.compile(r"[\p{Extended_Pictographic}\p{Emoji_Component}--\x00-\x7f]",
+                               regex.V1)
+    return sum(len(ch.encode("utf-8")) if _EMOJI.match(ch) else 1 for ch in text)
+
+
+THREADS = NetworkSpec(
+    "threads", reply_limit=500, reply_length=threads_length, sla_minutes=60,
+    off_reason="set ECHTZEIT_THREADS_USER_ID and ECHTZEIT_THREADS_ACCESS_TOKEN (keyword "
+               "search of others' posts needs threads_keyword_search approved in App Review)")
+
 # The networks with a plug-in, in the order `echtzeit networks` lists them.
 PLUGIN_SPECS: tuple[NetworkSpec, ...] = (
     WEBHOOK, MASTODON, BLUESKY, REDDIT, HACKERNEWS, RSS, X, GITHUB, YOUTUBE, FACEBOOK,
-    INSTAGRAM, LEMMY, STACKEXCHANGE)
+    INSTAGRAM, LEMMY, STACKEXCHANGE, THREADS)
 
-# Networks only the signed webhook carries (a relay of Threads, Trustpilot or Google reviews):
-# they have an SLA target and may be named in a brands file, not in a query.
+# Networks only the signed webhook carries (a relay of Trustpilot or Google reviews): they have
+# an SLA target and may be named in a brands file, not in a query.
 CARRIED: tuple[NetworkSpec, ...] = (
-    NetworkSpec("threads", sla_minutes=60, queryable=False),
     NetworkSpec("trustpilot", sla_minutes=24 * 60, queryable=False),
     NetworkSpec("google", sla_minutes=24 * 60, queryable=False),
 )

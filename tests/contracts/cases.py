@@ -186,6 +186,9 @@ UNDESCRIBED: dict[str, str] = {
     "stackexchange": "Stack Exchange publishes no machine-readable API description; the "
                      "fixtures follow api.stackexchange.com/docs (types question, answer, "
                      "comment, info, access_token; the common wrapper) with the withbody filter",
+    "threads": "Meta publishes no machine-readable Threads API description; the fixtures "
+               "follow developers.facebook.com/docs/threads (media fields, keyword search, "
+               "mentions, conversation, threads_publishing_limit)",
     "hackernews": "the HN Algolia API has no machine-readable description",
     "rss": "feeds are RSS/Atom documents, not an API",
     "webhook": "Echtzeit's own generic webhook format",

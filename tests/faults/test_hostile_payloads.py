@@ -36,6 +36,7 @@ from integrations.networks import (
     reddit_net,
     rss_net,
     stackexchange_net,
+    threads_net,
     x_net,
     youtube_net,
 )
@@ -103,6 +104,10 @@ PARSERS: dict[str, tuple[Callable[[Any], Post], list[Any]]] = {
     "stackexchange-comment": (lambda raw: stackexchange_net.comment_to_post(raw, "so"),
                               [*load("stackexchange/comments.json")["items"],
                                *load("stackexchange/comment_created.json")["items"]]),
+    "threads": (threads_net.media_to_post,
+                [*load("threads/keyword_search.json")["data"],
+                 *load("threads/mentions.json")["data"],
+                 *load("threads/conversation.json")["data"]]),
     "reddit": (reddit_net.thing_to_post,
                [*load("reddit/search_new.json")["data"]["children"],
                 *load("reddit/subreddit_comments.json")["data"]["children"]]),

@@ -301,3 +301,64 @@ def graph_hide_param(form: dict[str, list[str]], param: str) -> Refusal | None:
         return None
     return 400, {"error": {"message": f"(#100) Param {param} must be a boolean",
                            "type": "OAuthException", "code": 100, "fbtrace_id": "AbCdEfGhIjK"}}
+
+
+# --- Threads ----------------------------------------------------------------------------------
+# Threads API reference, "Publishing" (POST /{threads-user-id}/threads): `text` "Uses UTF-8
+# encoding"; the post character limit is 500 ("Post to Threads": text posts "limited to 500
+# characters") and "for the post character limit, emojis are counted as the number of UTF-8
+# bytes". Here: grapheme clusters that carry an emoji (an Extended_Pictographic code point or a
+# regional-indicator flag) weigh their UTF-8 bytes, every other code point one. A bad parameter
+# is a Graph error 400 code 100 (the wording is the fake's). Replies: 1,000 published in a
+# moving 24 hours per profile ("Reply Management", rate limits; GET /{user-id}/
+# threads_publishing_limit shows reply_quota_usage and reply_config). Threads names no error for
+# the used-up quota: the fake answers with Instagram's content-publishing limit error (code 9,
+# subcode 2207042). Keyword search: 2,200 queries per user in a rolling 24 hours across apps,
+# a query without results not counted ("Keyword and Topic Tag Search", limitations, updated
+# January 2026; earlier versions said 500 in a rolling 7 days); Threads names no error for it:
+# the fake answers code 613 ("Calls to this api have exceeded the rate limit", Graph's
+# documented code). Publishing a container that is not there yet is 400 code 24 subcode
+# 4279009 "The requested resource does not exist" / "Media Not Found" (as live answers quoted
+# in fbsamples/threads_api#70 and trypostit/trypost#280 show).
+THREADS_MAX_TEXT = 500
+THREADS_MAX_REPLIES = 1_000
+THREADS_SEARCH_QUOTA = 2_200
+_THREADS_EMOJI = regex.compile(r"\p{Extended_Pictographic}|\p{Regional_Indicator}")
+
+
+def threads_counted(text: str) -> int:
+    return sum(len(cluster.encode("utf-8")) if _THREADS_EMOJI.search(cluster) else len(cluster)
+               for cluster in regex.findall(r"\X", text))
+
+
+def graph_error(status: int, code: int, message: str, *, subcode: int | None = None,
+                kind: str = "OAuthException") -> Refusal:
+    error: dict[str, Any] = {"message": message, "type": kind, "code": code,
+                             "fbtrace_id": "AqTQ9bLw0Xr"}
+    if subcode is not None:
+        error["error_subcode"] = subcode
+    return status, {"error": error}
+
+
+def threads_text(text: Any) -> Refusal | None:
+    if not isinstance(text, str) or not text.strip():
+        return graph_error(400, 100, "(#100) The parameter text is required for a TEXT post")
+    if threads_counted(text) > THREADS_MAX_TEXT:
+        return graph_error(400, 100, f"(#100) The parameter text must be at most "
+                                     f"{THREADS_MAX_TEXT} characters long")
+    return None
+
+
+THREADS_MEDIA_NOT_FOUND = graph_error(400, 24, "The requested resource does not exist",
+                                      subcode=4279009)
+THREADS_REPLY_QUOTA = graph_error(400, 9, "Application request limit reached: the profile "
+                                          "published its 1000 replies in 24 hours",
+                                  subcode=2207042)
+THREADS_SEARCH_LIMIT = graph_error(400, 613, "Calls to this api have exceeded the rate limit.")
+# Calls: "Calls within 24 hours = 4800 * Number of Impressions" per user (Threads overview,
+# "Rate Limits"); Threads names no error for it: the fake answers Graph's user-level throttling
+# code 17 ("User request limit reached").
+THREADS_CALLS_PER_IMPRESSION = 4_800
+THREADS_CALL_LIMIT = graph_error(400, 17, "User request limit reached")
+THREADS_INVALID_TOKEN = graph_error(400, 190, "Invalid OAuth access token - Cannot parse "
+                                              "access token")
