@@ -293,11 +293,44 @@ class StackExchangeSettings(EchtzeitSettings):
         description="Stack Exchange API base URL with version.")
 
 
+class AppStoreSettings(EchtzeitSettings):
+    model_config = _config("appstore")
+
+    issuer_id: str | None = Field(
+        default=None,
+        description="Issuer ID of the App Store Connect API keys (Users and Access > "
+                    "Integrations > App Store Connect API).")
+    key_id: str | None = Field(
+        default=None,
+        description="Key ID of a team API key with the Customer Support role (reads reviews, "
+                    "writes responses).")
+    private_key_path: str | None = Field(
+        default=None,
+        description="Path of that key's private key file (AuthKey_<key id>.p8, downloadable "
+                    "once).")
+    private_key: SecretStr | None = Field(
+        default=None,
+        description="The private key itself (the .p8 file's PEM text), instead of the path, "
+                    "e.g. from a secret store.")
+    app_ids: CommaList = Field(
+        default_factory=list,
+        description="App Store ids of the apps whose reviews are read (the number in the "
+                    "app's App Store link), comma-separated; set them to turn App Store "
+                    "reviews on.")
+    poll_seconds: float = Field(
+        default=600.0, ge=60, le=86_400,
+        description="Seconds between App Store review polls (one request per app and page, "
+                    "against the key's hourly limit).")
+    base_url: str = Field(
+        default="https://api.appstoreconnect.apple.com",
+        description="App Store Connect API base URL.")
+
+
 # One per plug-in, in the order of registry.PLUGINS (tests/integrations/networks/test_plugins.py).
 PLUGIN_SETTINGS: tuple[type[EchtzeitSettings], ...] = (
     WebhookSettings, MastodonSettings, BlueskySettings, RedditSettings, HackerNewsSettings,
     RssSettings, XSettings, GitHubSettings, YouTubeSettings, FacebookSettings, InstagramSettings,
-    LemmySettings, StackExchangeSettings)
+    LemmySettings, StackExchangeSettings, AppStoreSettings)
 
 # (section title in .env.example, model): echtzeit/config.py appends them to its MODELS.
 SECTIONS: tuple[tuple[str, type[EchtzeitSettings]], ...] = (
@@ -315,6 +348,7 @@ SECTIONS: tuple[tuple[str, type[EchtzeitSettings]], ...] = (
     ("Instagram", InstagramSettings),
     ("Lemmy", LemmySettings),
     ("Stack Exchange", StackExchangeSettings),
+    ("App Store reviews", AppStoreSettings),
 )
 
 S = TypeVar("S", bound=EchtzeitSettings)

@@ -186,6 +186,10 @@ UNDESCRIBED: dict[str, str] = {
     "stackexchange": "Stack Exchange publishes no machine-readable API description; the "
                      "fixtures follow api.stackexchange.com/docs (types question, answer, "
                      "comment, info, access_token; the common wrapper) with the withbody filter",
+    "appstore": "Apple publishes the App Store Connect API as an OpenAPI download, which is not "
+                "vendored here; the fixtures follow developer.apple.com/documentation/"
+                "appstoreconnectapi (customerReviews, customerReviewResponses, apps, "
+                "ErrorResponse) and its example of GET /v1/apps/{id}/customerReviews",
     "hackernews": "the HN Algolia API has no machine-readable description",
     "rss": "feeds are RSS/Atom documents, not an API",
     "webhook": "Echtzeit's own generic webhook format",
