@@ -573,11 +573,6 @@ def build(ctx: BuildContext[AppStoreSettings]) -> Parts | None:
     key = secret(s.private_key) or None
     if not (s.issuer_id and s.key_id and (key or s.private_key_path) and app_ids):
         return None
-    bad = [a for a in app_ids if not _APP_ID.fullmatch(a)]
-    if bad:
-        log.error("ECHTZEIT_APPSTORE_APP_IDS: %s is not an App Store app id (the number in "
-                  "the app's App Store link); App Store reviews are off", ", ".join(bad))
-        return None
     source, responder, api = components(
         ctx.client, base_url=s.base_url, issuer_id=s.issuer_id, key_id=s.key_id,
         private_key=key_reader(path=s.private_key_path, value=key), app_ids=app_ids,

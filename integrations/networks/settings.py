@@ -15,7 +15,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import SettingsConfigDict
 
 from bot.settings import ENV_PREFIX, CommaList, EchtzeitSettings, load_model
@@ -324,6 +324,16 @@ class AppStoreSettings(EchtzeitSettings):
     base_url: str = Field(
         default="https://api.appstoreconnect.apple.com",
         description="App Store Connect API base URL.")
+
+    @field_validator("app_ids")
+    @classmethod
+    def _app_ids(cls, value: list[str]) -> list[str]:
+        ids = [v.strip() for v in value if v.strip()]
+        bad = [v for v in ids if not (v.isascii() and v.isdigit() and len(v) <= 20)]
+        if bad:
+            raise ValueError(f"App Store ids are numbers (the digits after 'id' in the app's "
+                             f"App Store link), not {', '.join(repr(b) for b in bad)}")
+        return ids
 
 
 # One per plug-in, in the order of registry.PLUGINS (tests/integrations/networks/test_plugins.py).

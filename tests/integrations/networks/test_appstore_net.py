@@ -26,6 +26,7 @@ from bot.cards import card_for
 from bot.domain import ReplyState
 from bot.networks import ReplyRejected, ReplyUncertain
 from bot.pipeline import Pipeline
+from bot.settings import SettingsError
 from bot.store import Store
 from integrations.chat.console.render import render_card
 from integrations.chat.slack.render import card_blocks
@@ -112,6 +113,7 @@ class FakeAppStoreConnect:
         self.retry_after: str | None = None
         self.fail_writes = 0  # next POSTs answer 500 (after taking them)
         self.created = 0
+        self.on_post: Any = None  # called as each POST arrives (what the store holds then)
 
     # -- helpers
 
@@ -208,6 +210,8 @@ class FakeAppStoreConnect:
                 422, "ENTITY_UNPROCESSABLE", "The request entity is not valid",
                 "The request body is not a customerReviewResponses create request"))
         self.posted.append({"review": review_ref["id"], "responseBody": body})
+        if self.on_post is not None:
+            self.on_post()
         if not any(r["id"] == review_ref["id"] for rs in self.reviews.values() for r in rs):
             return self._refuse(service_rules.appstore_error(
                 409, "ENTITY_ERROR.RELATIONSHIP.INVALID", "The provided entity is invalid",
@@ -398,6 +402,10 @@ async def test_tokens_are_es256_renewed_and_apple_refuses_bad_ones(
     await source.poll_once(None)
     assert api.signer.signed == 2 and len(fake.tokens) == 2
     token = next(iter(fake.tokens))
+    # The fake's 401 is Apple's, as recorded in the fixture (but for the request id).
+    status, refusal = service_rules.appstore_not_authorized()
+    recorded = fixture("appstore", "not_authorized.json")["errors"][0]
+    assert status == 401 and {**refusal["errors"][0], "id": recorded["id"]} == recorded
     assert jwt.get_unverified_header(token) == {"alg": "ES256", "kid": KEY_ID, "typ": "JWT"}
 
     # Another key's signature: Apple's 401, in its error shape, not retried.
@@ -484,11 +492,15 @@ async def test_into_the_store_a_card_a_restart_and_replies(
 
     # /reply: the developer response, recorded before it is sent.
     mid = crash.mention.id or 0
+    seen_by_apple: list[list[str]] = []
+    fake.on_post = lambda: seen_by_apple.append(
+        [r.state for r in sqlite_store.view(mid).replies])
     text = "Sorry! 4.2.1 fixes the camera crash; it is in review now."
     result = await console_reply(sqlite_store, {NETWORK: responder}, mid, text)
     assert result.ok, result.text
     assert "Apple publishes it on the App Store after a while" in result.text
     assert fake.posted == [{"review": crash.mention.external_id, "responseBody": text}]
+    assert seen_by_apple == [[ReplyState.PENDING]]  # in the store before Apple had it
     (reply,) = sqlite_store.view(mid).replies
     assert reply.state == ReplyState.SENT
     first_id = reply.network_reply_id
@@ -570,8 +582,7 @@ async def test_networks_report_lists_app_store(client: httpx.AsyncClient,
         appstore_app_ids=APP), client)}[NETWORK]
     assert wrong.ok is False and "NOT_AUTHORIZED" in wrong.detail
     assert "PRIVATE KEY" not in wrong.detail
-    bad_app = {s.network: s for s in await registry.report(config(
-        appstore_issuer_id=ISSUER, appstore_key_id=KEY_ID,
-        appstore_private_key_path=str(key_file), appstore_app_ids="com.acme.home"),
-        client)}[NETWORK]
-    assert bad_app.on is False
+    # A bad app id stops at the settings, with one line naming the variable.
+    with pytest.raises(SettingsError, match="ECHTZEIT_APPSTORE_APP_IDS") as caught:
+        config(appstore_app_ids="1459876543, com.acme.home")
+    assert "App Store ids are numbers" in str(caught.value)
