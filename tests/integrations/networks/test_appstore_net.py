@@ -114,6 +114,7 @@ class FakeAppStoreConnect:
         self.fail_writes = 0  # next POSTs answer 500 (after taking them)
         self.created = 0
         self.on_post: Any = None  # called as each POST arrives (what the store holds then)
+        self.broken_pages = 0  # next `links.next` pages answer 503
 
     # -- helpers
 
@@ -167,6 +168,11 @@ class FakeAppStoreConnect:
                 400, "PARAMETER_ERROR.INVALID", "A parameter has an invalid value",
                 f"'{limit}' is not a valid value for the parameter 'limit'"))
         items = sorted(self.reviews.get(app_id, []), reverse=True, key=_order)
+        if "cursor" in params and self.broken_pages:
+            self.broken_pages -= 1
+            return self._answer(503, {"errors": [{
+                "status": "503", "code": "SERVICE_UNAVAILABLE", "title": "Service Unavailable",
+                "detail": "The service is temporarily unavailable."}]})
         offset = int(base64.b64decode(params["cursor"]).decode()) if "cursor" in params else 0
         page = [copy.deepcopy(r) for r in items[offset:offset + limit]]
         fields = params.get("fields[customerReviews]")
@@ -359,6 +365,16 @@ async def test_pages_and_equal_timestamps_neither_skip_nor_repeat(
     assert sorted(p.external_id for p in third.posts) == ["r-late-1", "r-late-2", "r-later"]
     assert json.loads(third.cursor or "")[APP] == ["2026-11-20T08:55:00+00:00", ["r-later"]]
     assert (await source.poll_once(third.cursor)).posts == []
+
+    # A round that fails on its second page delivers nothing and keeps the cursor: the next
+    # round reads all of it again, nothing skipped (and nothing was handed on twice).
+    for n in range(250):
+        fake.reviews[APP].append(review(f"s-{n:04d}", base + timedelta(seconds=200 + n)))
+    fake.broken_pages = 5  # more than the read's five attempts
+    with pytest.raises(ApiError, match="HTTP 503: SERVICE_UNAVAILABLE"):
+        await source.poll_once(third.cursor)
+    fourth = await source.poll_once(third.cursor)
+    assert sorted(p.external_id for p in fourth.posts) == [f"s-{n:04d}" for n in range(250)]
 
 
 async def test_malformed_reviews_are_skipped_and_hostile_links_not_followed(
