@@ -362,10 +362,8 @@ class AppStoreSource(PollingSource):
         posts: list[Post] = []
         marks: dict[str, Any] = {}
         for app_id in self.app_ids:
-            found, mark = await self._read(app_id, state.get(app_id))
+            found, marks[app_id] = await self._read(app_id, state.get(app_id))
             posts += found
-            if mark is not None:
-                marks[app_id] = mark
         return Batch(posts=posts, cursor=dump_cursor(marks))
 
     @staticmethod
@@ -378,7 +376,7 @@ class AppStoreSource(PollingSource):
                 return None
         return None
 
-    async def _read(self, app_id: str, saved: Any) -> tuple[list[Post], list[Any] | None]:
+    async def _read(self, app_id: str, saved: Any) -> tuple[list[Post], list[Any]]:
         """Newest first until the saved instant; the new mark [newest instant, its ids]."""
         start = self._saved(saved)
         first = start is None
@@ -443,8 +441,8 @@ class AppStoreSource(PollingSource):
             if not first:
                 log.warning("appstore: more than %d new reviews of app %s since the last "
                             "poll; the older ones are skipped", pages * PAGE, app_id)
-        if newest is None:
-            return posts, None if first else [since.isoformat(), sorted(ids_then)]
+        if newest is None:  # nothing new (the first time: nothing in the lookback either)
+            return posts, [since.isoformat(), sorted(ids_then)]
         return posts, [newest.isoformat(), sorted(ids_newest)]
 
 

@@ -263,9 +263,14 @@ class FakeAppStoreConnect:
         if request.method == "GET" and len(parts) == 4 and parts[:2] == ["v1", "apps"] \
                 and parts[3] == "customerReviews":
             return self._reviews_page(parts[2], params)
-        if request.method == "GET" and parts[:2] == ["v1", "apps"] and len(parts) == 3 \
-                and parts[2] == APP:
-            return self._answer(200, fixture("appstore", "app.json"))
+        if request.method == "GET" and parts[:2] == ["v1", "apps"] and len(parts) == 3:
+            if parts[2] not in self.reviews:
+                return self._refuse(service_rules.appstore_error(
+                    404, "NOT_FOUND", "The specified resource does not exist",
+                    f"There is no resource of type 'apps' with id '{parts[2]}'"))
+            app = fixture("appstore", "app.json")
+            app["data"]["id"] = parts[2]
+            return self._answer(200, app)
         if request.method == "GET" and len(parts) == 4 and parts[:2] == [
                 "v1", "customerReviews"] and parts[3] == "response":
             resp = self.responses.get(parts[2])
@@ -339,6 +344,11 @@ async def test_reviews_become_posts_with_stars_app_and_title_line(
     again = await source.poll_once(batch.cursor)
     assert again.posts == [] and json.loads(again.cursor or "") == json.loads(batch.cursor or "")
     assert len(fake.tokens) == 1  # one token for both rounds
+    # An app without reviews in the first week still gets a mark: later rounds read back to it.
+    fake.reviews["1500000001"] = []
+    other, _, _ = build(client, clock, apps=("1500000001",))
+    empty = await other.poll_once(None)
+    assert json.loads(empty.cursor or "") == {"1500000001": ["2026-11-13T09:00:00+00:00", []]}
 
 
 async def test_pages_and_equal_timestamps_neither_skip_nor_repeat(
@@ -598,6 +608,12 @@ async def test_networks_report_lists_app_store(client: httpx.AsyncClient,
         appstore_app_ids=APP), client)}[NETWORK]
     assert wrong.ok is False and "NOT_AUTHORIZED" in wrong.detail
     assert "PRIVATE KEY" not in wrong.detail
+    unknown = {s.network: s for s in await registry.report(config(
+        appstore_issuer_id=ISSUER, appstore_key_id=KEY_ID,
+        appstore_private_key_path=str(key_file), appstore_app_ids=f"{APP},1999999999"),
+        client)}[NETWORK]
+    assert unknown.ok is False and "There is no resource of type 'apps' with id " \
+        "'1999999999'" in unknown.detail
     # A bad app id stops at the settings, with one line naming the variable.
     with pytest.raises(SettingsError, match="ECHTZEIT_APPSTORE_APP_IDS") as caught:
         config(appstore_app_ids="1459876543, com.acme.home")
