@@ -29,11 +29,13 @@ from bot.pipeline import Pipeline
 from bot.settings import SettingsError
 from bot.store import Store
 from integrations.chat.console.render import render_card
+from integrations.chat.discord.render import card_message
 from integrations.chat.slack.render import card_blocks
 from integrations.networks import appstore_net, registry
 from integrations.networks.http_common import ApiError, RateLimited, parse_time
 from integrations.networks.settings import load_network_config
 from tests.conftest import Clock
+from tests.integrations.chat.discord import discord_rules
 from tests.integrations.networks import service_rules
 from tests.integrations.networks.conftest import (
     Gate,
@@ -500,11 +502,17 @@ async def test_into_the_store_a_card_a_restart_and_replies(
     card = card_for(crash, reply_networks={NETWORK})
     assert card.network == NETWORK and card.brand == "Acme" and "reply" in card.actions
     assert card.text.startswith("Crashes since 4.2 @everyone\nAcme Home crashes")
-    # Untrusted text pings nobody and disguises no link in Slack (the console has no pings).
+    # Untrusted text pings nobody and disguises no link in Slack and Discord (the console has
+    # no pings).
     assert "Crashes since 4.2" in render_card(card, NOW)
     slack = json.dumps(card_blocks(card, NOW))
     assert "Crashes since 4.2" in slack
     assert "<@U012AB3CD>" not in slack and "<https://evil.example|support>" not in slack
+    message = card_message(card)
+    assert message["allowed_mentions"] == {"parse": []}
+    (embed,) = message["embeds"]
+    assert "Crashes since 4.2" in embed["description"]
+    assert discord_rules.hazards(embed["description"]) == []
     saved = sqlite_store.cursor(source=source.name)
     assert saved is not None and json.loads(saved)[APP][0] == "2026-11-20T08:40:00+00:00"
 
