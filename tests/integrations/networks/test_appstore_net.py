@@ -117,6 +117,8 @@ class FakeAppStoreConnect:
         self.created = 0
         self.on_post: Any = None  # called as each POST arrives (what the store holds then)
         self.broken_pages = 0  # next `links.next` pages answer 503
+        self.none_as_null = False  # "no response yet" as 200 {"data": null} instead of a 404
+        self.broken_lookups = 0  # next response look-ups answer 503
 
     # -- helpers
 
@@ -275,8 +277,13 @@ class FakeAppStoreConnect:
             return self._answer(200, app)
         if request.method == "GET" and len(parts) == 4 and parts[:2] == [
                 "v1", "customerReviews"] and parts[3] == "response":
+            if self.broken_lookups:
+                self.broken_lookups -= 1
+                return self._answer(503, {"errors": [{
+                    "status": "503", "code": "SERVICE_UNAVAILABLE",
+                    "title": "Service Unavailable", "detail": "try again later"}]})
             resp = self.responses.get(parts[2])
-            if resp is not None:
+            if resp is not None or self.none_as_null:
                 return self._answer(200, {"data": copy.deepcopy(resp),
                                           "links": {"self": f"{API}{path}"}})
         if request.method == "POST" and path == "/v1/customerReviewResponses":
@@ -566,6 +573,28 @@ async def test_an_uncertain_response_is_never_sent_twice(
     again = await console_reply(sqlite_store, {NETWORK: responder}, mid, "We are on it.")
     assert not again.ok
     assert len(fake.posted) == 1
+
+
+@pytest.mark.parametrize("none_as_null", [False, True])
+async def test_the_answer_says_whether_an_earlier_response_was_replaced(
+    client: httpx.AsyncClient, fake: FakeAppStoreConnect, sqlite_store: Store, clock: Clock,
+    none_as_null: bool,
+) -> None:
+    fake.none_as_null = none_as_null  # Apple's "none yet": a 404, or data null
+    _, responder, _ = build(client, clock)
+    mention = sqlite_store.view(stored_mention(
+        sqlite_store, NETWORK, "00000041-7c2e-0033-1c8a-4fe100000002")).mention
+    first = await responder.reply(mention=mention, text="Thanks, we are looking into it.")
+    assert first.note == "Apple publishes it on the App Store after a while"
+    second = await responder.reply(mention=mention, text="Fixed in 4.2.1.")
+    assert second.id == first.id and second.note is not None
+    assert "it replaced the earlier developer response" in second.note
+    # When the look-up fails, the reply still goes, and the answer hedges.
+    fake.broken_lookups = 1
+    third = await responder.reply(mention=mention, text="One more update.")
+    assert third.note is not None and "so it replaced any earlier one" in third.note
+    assert [p["responseBody"] for p in fake.posted] == [
+        "Thanks, we are looking into it.", "Fixed in 4.2.1.", "One more update."]
 
 
 async def test_apple_refuses_what_the_check_would_have(
