@@ -517,8 +517,7 @@ class AppStoreResponder:
         new_id = data.get("id") if isinstance(data, dict) else None
         if not isinstance(new_id, str) or not new_id:
             raise ReplyUncertain("App Store Connect answered without the response's id")
-        state = ((data.get("attributes") or {}).get("state")
-                 if isinstance(data, dict) else None)
+        state = pick(data, "attributes", "state")
         note = "Apple publishes it on the App Store after a while"
         if state == "PUBLISHED":
             note = "published on the App Store"
