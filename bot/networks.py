@@ -60,6 +60,9 @@ class Source(Protocol):
 class PostedReply:
     id: str
     url: str | None
+    # What the person who replied should know about it, in one line (an App Store response
+    # replaced the review's earlier one, and waits to be published); None: nothing.
+    note: str | None = None
 
 
 class ReplyRejected(Exception):

@@ -15,7 +15,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import SettingsConfigDict
 
 from bot.settings import ENV_PREFIX, CommaList, EchtzeitSettings, load_model
@@ -330,13 +330,54 @@ class ThreadsSettings(EchtzeitSettings):
     api_url: str = Field(
         default="https://graph.threads.net/v1.0",
         description="Threads API base URL with version.")
+class AppStoreSettings(EchtzeitSettings):
+    model_config = _config("appstore")
+
+    issuer_id: str | None = Field(
+        default=None,
+        description="Issuer ID of the App Store Connect API keys (Users and Access > "
+                    "Integrations > App Store Connect API).")
+    key_id: str | None = Field(
+        default=None,
+        description="Key ID of a team API key with the Customer Support role (reads reviews, "
+                    "writes responses).")
+    private_key_path: str | None = Field(
+        default=None,
+        description="Path of that key's private key file (AuthKey_<key id>.p8, downloadable "
+                    "once).")
+    private_key: SecretStr | None = Field(
+        default=None,
+        description="The private key itself (the .p8 file's PEM text), instead of the path, "
+                    "e.g. from a secret store.")
+    app_ids: CommaList = Field(
+        default_factory=list,
+        description="App Store ids of the apps whose reviews are read (the number in the "
+                    "app's App Store link), comma-separated; set them to turn App Store "
+                    "reviews on.")
+    poll_seconds: float = Field(
+        default=600.0, ge=60, le=86_400,
+        description="Seconds between App Store review polls (one request per app and page, "
+                    "against the key's hourly limit).")
+    base_url: str = Field(
+        default="https://api.appstoreconnect.apple.com",
+        description="App Store Connect API base URL.")
+
+    @field_validator("app_ids")
+    @classmethod
+    def _app_ids(cls, value: list[str]) -> list[str]:
+        ids = [v.strip() for v in value if v.strip()]
+        bad = [v for v in ids if not (v.isascii() and v.isdigit() and len(v) <= 20)]
+        if bad:
+            raise ValueError(f"App Store ids are numbers (the digits after 'id' in the app's "
+                             f"App Store link), not {', '.join(repr(b) for b in bad)}")
+        return ids
 
 
 # One per plug-in, in the order of registry.PLUGINS (tests/integrations/networks/test_plugins.py).
 PLUGIN_SETTINGS: tuple[type[EchtzeitSettings], ...] = (
     WebhookSettings, MastodonSettings, BlueskySettings, RedditSettings, HackerNewsSettings,
     RssSettings, XSettings, GitHubSettings, YouTubeSettings, FacebookSettings, InstagramSettings,
-    LemmySettings, StackExchangeSettings, ThreadsSettings)
+    LemmySettings, StackExchangeSettings, ThreadsSettings, AppStoreSettings)
 
 # (section title in .env.example, model): echtzeit/config.py appends them to its MODELS.
 SECTIONS: tuple[tuple[str, type[EchtzeitSettings]], ...] = (
@@ -355,6 +396,7 @@ SECTIONS: tuple[tuple[str, type[EchtzeitSettings]], ...] = (
     ("Lemmy", LemmySettings),
     ("Stack Exchange", StackExchangeSettings),
     ("Threads", ThreadsSettings),
+    ("App Store reviews", AppStoreSettings),
 )
 
 S = TypeVar("S", bound=EchtzeitSettings)

@@ -94,11 +94,19 @@ THREADS = NetworkSpec(
     "threads", reply_limit=500, reply_length=threads_length, sla_minutes=60,
     off_reason="set ECHTZEIT_THREADS_USER_ID and ECHTZEIT_THREADS_ACCESS_TOKEN (keyword "
                "search of others' posts needs threads_keyword_search approved in App Review)")
+# A developer response to an App Store review: 5,970 characters (docs/networks.md, "App Store
+# reviews": Apple's API reference gives `responseBody` no maxLength; the figure is App Store
+# Connect's). Reviews are answered within a day (docs/digest.md, "SLA targets").
+APPSTORE = NetworkSpec(
+    "appstore", reply_limit=5_970, sla_minutes=24 * 60,
+    off_reason="set ECHTZEIT_APPSTORE_ISSUER_ID, ECHTZEIT_APPSTORE_KEY_ID, "
+               "ECHTZEIT_APPSTORE_PRIVATE_KEY_PATH (or _PRIVATE_KEY) and "
+               "ECHTZEIT_APPSTORE_APP_IDS (an App Store Connect API key)")
 
 # The networks with a plug-in, in the order `echtzeit networks` lists them.
 PLUGIN_SPECS: tuple[NetworkSpec, ...] = (
     WEBHOOK, MASTODON, BLUESKY, REDDIT, HACKERNEWS, RSS, X, GITHUB, YOUTUBE, FACEBOOK,
-    INSTAGRAM, LEMMY, STACKEXCHANGE, THREADS)
+    INSTAGRAM, LEMMY, STACKEXCHANGE, THREADS, APPSTORE)
 
 # Networks only the signed webhook carries (a relay of Trustpilot or Google reviews): they have
 # an SLA target and may be named in a brands file, not in a query.

@@ -189,6 +189,10 @@ UNDESCRIBED: dict[str, str] = {
     "threads": "Meta publishes no machine-readable Threads API description; the fixtures "
                "follow developers.facebook.com/docs/threads (media fields, keyword search, "
                "mentions, conversation, threads_publishing_limit)",
+    "appstore": "Apple publishes the App Store Connect API as an OpenAPI download, which is not "
+                "vendored here; the fixtures follow developer.apple.com/documentation/"
+                "appstoreconnectapi (customerReviews, customerReviewResponses, apps, "
+                "ErrorResponse) and its example of GET /v1/apps/{id}/customerReviews",
     "hackernews": "the HN Algolia API has no machine-readable description",
     "rss": "feeds are RSS/Atom documents, not an API",
     "webhook": "Echtzeit's own generic webhook format",

@@ -25,6 +25,7 @@ from hypothesis import strategies as st
 
 from bot.domain import Post
 from integrations.networks import (
+    appstore_net,
     bluesky_net,
     facebook_net,
     github_net,
@@ -62,6 +63,7 @@ def _instance() -> mastodon_statuses.Instance:
 INSTANCE = _instance()
 X_USERS = {u["id"]: u for u in load("x/search_recent.json")["includes"]["users"]}
 IG_MEDIA = load("instagram/media.json")["data"][0]
+APPSTORE = load("appstore/customer_reviews.json")
 FEED = feedparser.parse((FIXTURES / "rss/blog.rss").read_bytes())
 
 
@@ -108,6 +110,9 @@ PARSERS: dict[str, tuple[Callable[[Any], Post], list[Any]]] = {
                 [*load("threads/keyword_search.json")["data"],
                  *load("threads/mentions.json")["data"],
                  *load("threads/conversation.json")["data"]]),
+    "appstore": (lambda raw: appstore_net.review_to_post(
+        raw, "1459876543", {r["id"]: r for r in APPSTORE["included"]}, app_name="Acme Home"),
+                 APPSTORE["data"]),
     "reddit": (reddit_net.thing_to_post,
                [*load("reddit/search_new.json")["data"]["children"],
                 *load("reddit/subreddit_comments.json")["data"]["children"]]),

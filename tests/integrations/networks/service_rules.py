@@ -362,3 +362,55 @@ THREADS_CALLS_PER_IMPRESSION = 4_800
 THREADS_CALL_LIMIT = graph_error(400, 17, "User request limit reached")
 THREADS_INVALID_TOKEN = graph_error(400, 190, "Invalid OAuth access token - Cannot parse "
                                               "access token")
+# --- App Store Connect --------------------------------------------------------------------
+# developer.apple.com/documentation/appstoreconnectapi: errors are an ErrorResponse {"errors":
+# [{"id", "status", "code", "title", "detail", "source"?}]} ("Interpreting and Handling
+# Errors"). Tokens ("Generating Tokens for API Requests"): ES256, header kid (the key id) and
+# typ JWT, claims iss (issuer id), iat, exp, aud "appstoreconnect-v1"; "tokens that have an
+# expiration time greater than 20 minutes into the future are not valid"; a bad, expired or
+# too-long token is 401 NOT_AUTHORIZED (title and detail as in
+# tests/fixtures/appstore/not_authorized.json). Rate limits ("Identifying Rate Limits"): every
+# answer has `X-Rate-Limit: user-hour-lim:<n>;user-hour-rem:<n>;` over a rolling hour; past it,
+# 429 RATE_LIMIT_EXCEEDED. A review has at most one developer response; POST
+# /v1/customerReviewResponses creates it or overwrites the existing one ("Create or update a
+# response to a customer review"). The reference gives `responseBody` no maxLength; App Store
+# Connect takes 5,970 characters (counted here in code points); the refusal is the documented
+# 409 ENTITY_ERROR shape with a source pointer, its wording is the fake's.
+APPSTORE_AUDIENCE = "appstoreconnect-v1"
+APPSTORE_MAX_TOKEN_SECONDS = 20 * 60
+APPSTORE_MAX_RESPONSE = 5_970
+
+
+def appstore_error(status: int, code: str, title: str, detail: str,
+                   pointer: str | None = None) -> Refusal:
+    error: dict[str, Any] = {"id": f"fake-{status}-{code.lower()}", "status": str(status),
+                             "code": code, "title": title, "detail": detail}
+    if pointer is not None:
+        error["source"] = {"pointer": pointer}
+    return status, {"errors": [error]}
+
+
+def appstore_not_authorized() -> Refusal:
+    return appstore_error(
+        401, "NOT_AUTHORIZED", "Authentication credentials are missing or invalid.",
+        "Provide a properly configured and signed bearer token, and make sure that it has not "
+        "expired. Learn more about Generating Tokens for API Requests "
+        "https://developer.apple.com/go/?id=api-generating-tokens")
+
+
+def appstore_rate_limited(limit: int) -> Refusal:
+    return appstore_error(
+        429, "RATE_LIMIT_EXCEEDED", "The request rate limit has been reached.",
+        f"We've received too many requests for this API. Please wait and try again or slow "
+        f"down your request rate. The limit is {limit} requests per hour.")
+
+
+def appstore_response_body(body: Any) -> Refusal | None:
+    if isinstance(body, str) and body.strip() and len(body) <= APPSTORE_MAX_RESPONSE:
+        return None
+    why = (f"must be at most {APPSTORE_MAX_RESPONSE} characters" if isinstance(body, str)
+           and body.strip() else "must not be empty")
+    return appstore_error(409, "ENTITY_ERROR.ATTRIBUTE.INVALID",
+                          "An attribute value is invalid.",
+                          f"The attribute 'responseBody' {why}.",
+                          pointer="/data/attributes/responseBody")

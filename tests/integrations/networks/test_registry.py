@@ -39,6 +39,9 @@ EVERYTHING: dict[str, Any] = {
     "stackexchange_sites": "stackoverflow", "stackexchange_key": "sekey",
     "stackexchange_access_token": "setok",
     "threads_user_id": "25025320233803991", "threads_access_token": "thtok",
+    "appstore_issuer_id": "57246542-96fe-1a63-e053-0824d011072a",
+    "appstore_key_id": "2X9R4HXF34", "appstore_private_key_path": "/secrets/AuthKey.p8",
+    "appstore_app_ids": "1459876543",
 }
 
 
@@ -81,10 +84,11 @@ def test_every_network_on_with_its_credentials(sqlite_store: Store) -> None:
         "bluesky:acme.example.com", "bluesky-jetstream:jetstream.example", "reddit",
         "hackernews", "rss", "x", "github", "youtube", "facebook", "facebook-webhook",
         "instagram", "instagram-webhook", "lemmy:lemmy.world",
-        "stackexchange:stackoverflow", "threads:25025320233803991"]
+        "stackexchange:stackoverflow", "threads:25025320233803991", "appstore:1459876543"]
     # Reddit without an account reads app-only and cannot reply; HN and RSS never can.
-    assert sorted(nets.responders) == ["bluesky", "facebook", "github", "instagram", "lemmy",
-                                       "mastodon", "stackexchange", "threads", "x", "youtube"]
+    assert sorted(nets.responders) == ["appstore", "bluesky", "facebook", "github",
+                                       "instagram", "lemmy", "mastodon", "stackexchange",
+                                       "threads", "x", "youtube"]
     (server,) = nets.services
     assert isinstance(server, WebhookServer)
     assert [(r.method, r.path) for r in server.routes] == [
@@ -241,7 +245,7 @@ def test_the_demo_never_touches_a_real_network(tmp_path: Path) -> None:
     assert not any(isinstance(s, WebhookServer) for s in demo.services)
     live = build_desk(everything, f"sqlite:///{tmp_path / 'live.db'}",
                       replies_file=tmp_path / "r.jsonl")
-    assert len(live.sources) == 18
+    assert len(live.sources) == 19
     assert type(live.deps.responders["x"]).__name__ == "XResponder"
     demo.store.close()
     live.store.close()
