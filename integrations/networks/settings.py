@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
@@ -293,11 +293,65 @@ class StackExchangeSettings(EchtzeitSettings):
         description="Stack Exchange API base URL with version.")
 
 
+class EmailSettings(EchtzeitSettings):
+    """An IMAP mailbox as a source, SMTP for replies (integrations/networks/email_net.py)."""
+
+    model_config = _config("email")
+
+    imap_host: str | None = Field(
+        default=None,
+        description="IMAP server of the support mailbox, e.g. imap.gmail.com; set it (with "
+                    "the user and password) to read the mailbox.")
+    imap_port: int | None = Field(
+        default=None, ge=1, le=65535,
+        description="IMAP port (default 993 with tls, 143 with starttls or plain).")
+    imap_security: Literal["tls", "starttls", "plain"] = Field(
+        default="tls",
+        description="tls (implicit TLS), starttls, or plain (only to a local bridge on "
+                    "127.0.0.1/localhost; refused for any other host).")
+    username: str | None = Field(
+        default=None,
+        description="Mailbox user name (usually the address) for IMAP, and for SMTP unless "
+                    "ECHTZEIT_EMAIL_SMTP_USERNAME is set.")
+    password: SecretStr | None = Field(
+        default=None,
+        description="The mailbox's app password (IMAP, and SMTP unless "
+                    "ECHTZEIT_EMAIL_SMTP_PASSWORD is set).")
+    folder: str = Field(
+        default="INBOX",
+        description="The IMAP folder read for new mail.")
+    sent_folder: str = Field(
+        default="Sent",
+        description="IMAP folder where sent replies are kept and looked for before a retry "
+                    "sends again (empty: no such check; see docs/networks.md).")
+    max_bytes: int = Field(
+        default=2 * 1024 * 1024, ge=16 * 1024, le=50 * 1024 * 1024,
+        description="Largest mail read whole, in bytes; a larger one shows its headers and a "
+                    "note.")
+    smtp_host: str | None = Field(
+        default=None,
+        description="SMTP server for replies, e.g. smtp.gmail.com (unset: no replies).")
+    smtp_port: int | None = Field(
+        default=None, ge=1, le=65535,
+        description="SMTP port (default 465 with tls, 587 with starttls, 25 with plain).")
+    smtp_security: Literal["tls", "starttls", "plain"] = Field(
+        default="starttls",
+        description="tls (implicit TLS), starttls, or plain (only to 127.0.0.1/localhost).")
+    smtp_username: str | None = Field(
+        default=None, description="SMTP user name, if other than ECHTZEIT_EMAIL_USERNAME.")
+    smtp_password: SecretStr | None = Field(
+        default=None, description="SMTP password, if other than ECHTZEIT_EMAIL_PASSWORD.")
+    from_address: str | None = Field(
+        default=None,
+        description="From address of replies, e.g. Acme Support <support@acme.example> "
+                    "(default: the user name when it is an address).")
+
+
 # One per plug-in, in the order of registry.PLUGINS (tests/integrations/networks/test_plugins.py).
 PLUGIN_SETTINGS: tuple[type[EchtzeitSettings], ...] = (
     WebhookSettings, MastodonSettings, BlueskySettings, RedditSettings, HackerNewsSettings,
     RssSettings, XSettings, GitHubSettings, YouTubeSettings, FacebookSettings, InstagramSettings,
-    LemmySettings, StackExchangeSettings)
+    LemmySettings, StackExchangeSettings, EmailSettings)
 
 # (section title in .env.example, model): echtzeit/config.py appends them to its MODELS.
 SECTIONS: tuple[tuple[str, type[EchtzeitSettings]], ...] = (
@@ -315,6 +369,7 @@ SECTIONS: tuple[tuple[str, type[EchtzeitSettings]], ...] = (
     ("Instagram", InstagramSettings),
     ("Lemmy", LemmySettings),
     ("Stack Exchange", StackExchangeSettings),
+    ("E-mail (IMAP and SMTP)", EmailSettings),
 )
 
 S = TypeVar("S", bound=EchtzeitSettings)

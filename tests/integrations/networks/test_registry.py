@@ -38,6 +38,8 @@ EVERYTHING: dict[str, Any] = {
     "lemmy_password": "hunter2",
     "stackexchange_sites": "stackoverflow", "stackexchange_key": "sekey",
     "stackexchange_access_token": "setok",
+    "email_imap_host": "imap.acme.example", "email_username": "support@acme.example",
+    "email_password": "app-pw", "email_smtp_host": "smtp.acme.example",
 }
 
 
@@ -80,10 +82,10 @@ def test_every_network_on_with_its_credentials(sqlite_store: Store) -> None:
         "bluesky:acme.example.com", "bluesky-jetstream:jetstream.example", "reddit",
         "hackernews", "rss", "x", "github", "youtube", "facebook", "facebook-webhook",
         "instagram", "instagram-webhook", "lemmy:lemmy.world",
-        "stackexchange:stackoverflow"]
+        "stackexchange:stackoverflow", "email:support@acme.example@imap.acme.example/INBOX"]
     # Reddit without an account reads app-only and cannot reply; HN and RSS never can.
-    assert sorted(nets.responders) == ["bluesky", "facebook", "github", "instagram", "lemmy",
-                                       "mastodon", "stackexchange", "x", "youtube"]
+    assert sorted(nets.responders) == ["bluesky", "email", "facebook", "github", "instagram",
+                                       "lemmy", "mastodon", "stackexchange", "x", "youtube"]
     (server,) = nets.services
     assert isinstance(server, WebhookServer)
     assert [(r.method, r.path) for r in server.routes] == [
@@ -240,7 +242,7 @@ def test_the_demo_never_touches_a_real_network(tmp_path: Path) -> None:
     assert not any(isinstance(s, WebhookServer) for s in demo.services)
     live = build_desk(everything, f"sqlite:///{tmp_path / 'live.db'}",
                       replies_file=tmp_path / "r.jsonl")
-    assert len(live.sources) == 17
+    assert len(live.sources) == 18
     assert type(live.deps.responders["x"]).__name__ == "XResponder"
     demo.store.close()
     live.store.close()
