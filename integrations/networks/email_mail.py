@@ -89,7 +89,7 @@ def _header(msg: Message, name: str) -> str | None:
     """A header as text; a header the parser cannot read is None (never an exception)."""
     try:
         value = msg.get(name)
-    except (ValueError, TypeError, IndexError, LookupError):
+    except Exception:  # the stdlib's header parser fails in many ways on broken headers
         return None
     if value is None:
         return None
@@ -101,8 +101,8 @@ def sender(msg: Message) -> tuple[str, str | None]:
     try:
         header: Any = msg.get("From")
         addresses: tuple[Address, ...] = tuple(getattr(header, "addresses", ()) or ())
-    except (ValueError, TypeError, IndexError, LookupError) as exc:
-        raise ValueError(f"unreadable From header: {exc}") from exc
+    except Exception as exc:  # the stdlib's header parser fails in many ways on broken headers
+        raise ValueError(f"unreadable From header: {type(exc).__name__}") from exc
     for a in addresses:
         address = (a.addr_spec or "").strip().lower()
         if address and "@" in address and " " not in address:
@@ -228,7 +228,19 @@ def raw_id(raw: bytes) -> str:
 def mail_to_post(raw: bytes, *, url: str, received: datetime, max_chars: int = MAX_CHARS,
                  note: str | None = None) -> Post:
     """One mail (its RFC 5322 bytes) as a Post; ValueError with a clear message when it cannot
-    be one (no From address, nothing to show)."""
+    be one (no From address, nothing to show, MIME the standard library cannot walk)."""
+    try:
+        return _mail_to_post(raw, url=url, received=received, max_chars=max_chars, note=note)
+    except ValueError:
+        raise
+    except (AttributeError, TypeError, IndexError, KeyError, LookupError, AssertionError,
+            RecursionError) as exc:
+        # The stdlib parser reads anything; its lazy header and MIME accessors do not.
+        raise ValueError(f"malformed mail ({type(exc).__name__} in the MIME structure)") from exc
+
+
+def _mail_to_post(raw: bytes, *, url: str, received: datetime, max_chars: int,
+                  note: str | None) -> Post:
     msg = parse(raw)
     address, name = sender(msg)
     mid = message_id(_header(msg, "Message-ID")) or raw_id(raw)

@@ -331,7 +331,7 @@ class EmailSource(PollingSource):
                 return None
             post = email_mail.mail_to_post(mail.raw, url=self.url(validity, mail.uid),
                                            received=self.now(), note=note)
-        except (ValueError, TypeError, LookupError, AttributeError) as exc:
+        except Exception as exc:  # one bad mail must never stop the source (nor loop on it)
             log.error("email: UID %s in %s cannot be read (%s); skipped, it stays in the "
                       "mailbox", mail.uid, self.folder, exc)
             return None
