@@ -388,7 +388,7 @@ def _in_set(mails: list[Stored], uid_set: str) -> list[Stored]:
     if not re.fullmatch(r"(\d+|\*)(:(\d+|\*))?(,(\d+|\*)(:(\d+|\*))?)*", uid_set):
         raise _Bad(f"bad UID set {uid_set!r}")
     top = max((m.uid for m in mails), default=0)
-    chosen = set()
+    chosen: set[int] = set()
     for part in uid_set.split(","):
         low, _, high = part.partition(":")
         a = top if low == "*" else int(low)

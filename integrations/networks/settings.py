@@ -11,11 +11,13 @@ echtzeit/config.py loads them with every other model (`Config.networks`);
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from email.utils import getaddresses
 from typing import Any, Literal, TypeVar
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, ValidationInfo, field_validator
 from pydantic_settings import SettingsConfigDict
 
 from bot.settings import ENV_PREFIX, CommaList, EchtzeitSettings, load_model
@@ -345,6 +347,32 @@ class EmailSettings(EchtzeitSettings):
         default=None,
         description="From address of replies, e.g. Acme Support <support@acme.example> "
                     "(default: the user name when it is an address).")
+
+    @field_validator("imap_security", "smtp_security")
+    @classmethod
+    def _plain_only_to_loopback(cls, value: str, info: ValidationInfo) -> str:
+        host = info.data.get("imap_host" if info.field_name == "imap_security" else "smtp_host")
+        if value == "plain" and host and not _loopback(str(host)):
+            raise ValueError(f"plain sends the password unencrypted: only to a local bridge "
+                             f"(127.0.0.1, localhost), not to {host}; use tls or starttls")
+        return value
+
+    @field_validator("from_address")
+    @classmethod
+    def _an_address(cls, value: str | None) -> str | None:
+        if value and "@" not in getaddresses([value])[0][1]:
+            raise ValueError("not an e-mail address (e.g. Acme Support <support@acme.example>)")
+        return value
+
+
+def _loopback(host: str) -> bool:
+    """localhost or a loopback address (127.0.0.0/8, ::1)."""
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 # One per plug-in, in the order of registry.PLUGINS (tests/integrations/networks/test_plugins.py).

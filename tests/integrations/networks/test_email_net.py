@@ -24,6 +24,7 @@ from bot.domain import ReplyState
 from bot.identities import author_keys, link_key
 from bot.networks import ReplyRejected
 from bot.pipeline import Pipeline
+from bot.settings import SettingsError
 from bot.store import Store
 from commands.mentions import send_recorded
 from integrations.chat.discord.render import card_message as discord_card
@@ -60,13 +61,19 @@ def imap(tls: tuple[ssl.SSLContext, ssl.SSLContext]) -> Iterator[FakeImap]:
 
 
 class Outbox:
-    """The SMTP server's handler: what it accepted."""
+    """The SMTP server's handler: what it accepted. `drop` accepts the next message and then
+    drops the connection instead of answering 250 (the client cannot tell whether it went)."""
 
     def __init__(self) -> None:
         self.accepted: list[Envelope] = []
+        self.drop = False
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
         self.accepted.append(envelope)
+        if self.drop:
+            self.drop = False
+            assert server.transport is not None
+            server.transport.abort()
         return "250 2.0.0 Ok: queued"
 
 
@@ -297,9 +304,12 @@ async def test_starttls_wrong_password_and_plain_to_a_remote_host(
         with pytest.raises(email_net.MailboxError, match=r"login as support@acme\.example "
                                                          r"refused: .*AUTHENTICATIONFAILED"):
             await source.poll_once(None)
+    # Plain sign-in to a remote host is a configuration error naming the variable.
+    with pytest.raises(SettingsError, match="ECHTZEIT_EMAIL_IMAP_SECURITY: plain sends the "
+                                            "password unencrypted"):
+        settings(server, imap_security="plain", imap_host="imap.acme.example")
     with pytest.raises(ValueError, match="only allowed to a local bridge"):
-        email_net.components(settings(server, imap_security="plain", imap_host="imap.acme.example"),
-                             store=None, interval=60)
+        email_net.Endpoint("imap.acme.example", 143, "plain", USER, PASSWORD)
     assert PASSWORD not in caplog.text
 
 
@@ -479,3 +489,21 @@ def _deps(store: Store, responder: Any) -> Any:
     from commands.base import Deps
 
     return Deps(store=store, responders={"email": responder})
+
+
+async def test_a_connection_lost_after_data_leaves_the_reply_uncertain(
+    imap: FakeImap, smtp: tuple[Outbox, int], tls: Any, sqlite_store: Store,
+    pipeline: Pipeline, gate: Gate,
+) -> None:
+    outbox, port = smtp
+    imap.deliver("INBOX", mail("plain.eml"))
+    source, responder = parts(settings(imap, port), tls, sqlite_store)
+    assert responder is not None
+    source.sleep = gate
+    await pump_rounds(source, pipeline, gate)
+    mid = stored(sqlite_store)[0].mention.id or 0
+    outbox.drop = True
+    result = await console_reply(sqlite_store, {"email": responder}, mid, "On it!")
+    assert not result.ok and "It is unclear whether email posted reply" in result.text
+    assert sqlite_store.view(mid).replies[0].state == ReplyState.UNKNOWN
+    assert len(outbox.accepted) == 1 and imap.raw("Sent") == []
