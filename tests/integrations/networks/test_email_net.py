@@ -20,7 +20,8 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 
 from bot.cards import card_for
-from bot.domain import ReplyState
+from bot.domain import Author as PostAuthor
+from bot.domain import Post, ReplyState
 from bot.identities import author_keys, link_key
 from bot.networks import ReplyRejected
 from bot.pipeline import Pipeline
@@ -507,3 +508,28 @@ async def test_a_connection_lost_after_data_leaves_the_reply_uncertain(
     assert not result.ok and "It is unclear whether email posted reply" in result.text
     assert sqlite_store.view(mid).replies[0].state == ReplyState.UNKNOWN
     assert len(outbox.accepted) == 1 and imap.raw("Sent") == []
+
+
+async def test_the_same_customer_by_mail_and_on_mastodon_is_one_person(
+    imap: FakeImap, tls: Any, pipeline: Pipeline, sqlite_store: Store, gate: Gate,
+) -> None:
+    """Jane's Mastodon profile proves her address (a verified `mailto:` link among its proofs):
+    her mail and her post meet in one person's history."""
+    imap.deliver("INBOX", mail("plain.eml"))
+    source, _ = parts(settings(imap), tls, sqlite_store)
+    source.sleep = gate
+    await pump_rounds(source, pipeline, gate)
+    toot = Post(network="mastodon", external_id="109", url="https://social.example/@jane/109",
+                author=PostAuthor(handle="jane@social.example", name="Jane",
+                                  proofs=("mailto:Jane.Doe@mail.example",)),
+                text="acme router still rebooting, mailed them this morning",
+                created_at=NOW, lang="en")
+    pipeline.ingest([toot])
+    views = {v.mention.network: v for v in stored(sqlite_store)}
+    by_mail, on_mastodon = views["email"], views["mastodon"]
+    assert by_mail.person is not None and on_mastodon.person is not None
+    assert by_mail.person.identity_id == on_mastodon.person.identity_id
+    assert set(on_mastodon.person.accounts) == {("email", "jane.doe@mail.example"),
+                                                ("mastodon", "jane@social.example")}
+    history = sqlite_store.person_history(author_id=by_mail.author.id or 0)
+    assert history is not None and dict(history.per_network) == {"email": 1, "mastodon": 1}
