@@ -4,8 +4,9 @@ Parsed by the standard library (`email`, policy=default: RFC 5322 headers, MIME,
 encoded words, charsets). Everything in a mail is untrusted:
 
 - the author is the From *address*, lower-cased (the display name is shown as the name, never
-  trusted for identity; the address itself can be forged, docs/networks.md says what that
-  means for linking people);
+  trusted for identity; the address itself can be forged: with the mailbox server's
+  authserv-id configured, a mail without its `dmarc=pass` says "sender not verified";
+  docs/networks.md says what that means for linking people);
 - the text is the Subject and the body: text/plain preferred, else HTML reduced to text by
   BeautifulSoup (scripts, styles and other non-content removed; a link shows its real target
   next to its text, and only http(s)/mailto targets are shown at all, so a link is never
@@ -226,11 +227,12 @@ def raw_id(raw: bytes) -> str:
 
 
 def mail_to_post(raw: bytes, *, url: str, received: datetime, max_chars: int = MAX_CHARS,
-                 note: str | None = None) -> Post:
+                 note: str | None = None, authserv_id: str | None = None) -> Post:
     """One mail (its RFC 5322 bytes) as a Post; ValueError with a clear message when it cannot
     be one (no From address, nothing to show, MIME the standard library cannot walk)."""
     try:
-        return _mail_to_post(raw, url=url, received=received, max_chars=max_chars, note=note)
+        return _mail_to_post(raw, url=url, received=received, max_chars=max_chars, note=note,
+                             authserv_id=authserv_id)
     except ValueError:
         raise
     except (AttributeError, TypeError, IndexError, KeyError, LookupError, AssertionError,
@@ -240,7 +242,7 @@ def mail_to_post(raw: bytes, *, url: str, received: datetime, max_chars: int = M
 
 
 def _mail_to_post(raw: bytes, *, url: str, received: datetime, max_chars: int,
-                  note: str | None) -> Post:
+                  note: str | None, authserv_id: str | None) -> Post:
     msg = parse(raw)
     address, name = sender(msg)
     mid = message_id(_header(msg, "Message-ID")) or raw_id(raw)
@@ -254,6 +256,10 @@ def _mail_to_post(raw: bytes, *, url: str, received: datetime, max_chars: int,
         text = text[:max_chars].rstrip() + "…"
     if note:
         notes.append(note)
+    verified = sender_verified(msg, authserv_id) if authserv_id else None
+    if verified is False:
+        notes.append(f"sender not verified: {authserv_id} found no DMARC pass for "
+                     f"{address.rsplit('@', 1)[1]}")
     files = attachments(msg)
     parts = [subject, text]
     if files:
@@ -266,6 +272,8 @@ def _mail_to_post(raw: bytes, *, url: str, received: datetime, max_chars: int,
     if not shown:
         raise ValueError("neither subject nor text")
     extra = {"subject": subject[:300]}
+    if verified is not None:
+        extra["sender_verified"] = "yes" if verified else "no"
     if refs:
         extra["references"] = " ".join(f"<{r}>" for r in refs[-20:])[:2000]
     return Post(
@@ -273,6 +281,26 @@ def _mail_to_post(raw: bytes, *, url: str, received: datetime, max_chars: int,
         author=Author(handle=address, name=name, followers=None, url=f"mailto:{address}"),
         text=shown, created_at=sent_at(msg, received), in_reply_to=parent,
         quotes=root if root and root != parent else None, extra=extra)
+
+
+def sender_verified(msg: Message, authserv_id: str) -> bool:
+    """Whether the mailbox's own receiving server (`authserv_id`, e.g. mx.google.com) found
+    the From domain aligned and authenticated: `dmarc=pass` in the topmost
+    Authentication-Results header (RFC 8601) that names it. Headers further down, or of other
+    servers, may come from the sender and are not trusted."""
+    try:
+        headers = msg.get_all("Authentication-Results") or []
+    except Exception:  # the stdlib's header parser fails in many ways on broken headers
+        return False
+    wanted = authserv_id.strip().lower()
+    for header in headers:
+        first, _, rest = str(header).partition(";")
+        if first.strip().split(" ")[0].lower() != wanted:
+            continue
+        results = {m.group(1).lower(): m.group(2).lower()
+                   for m in re.finditer(r"(?:^|;)\s*([a-z-]+)\s*=\s*([a-z]+)", rest, re.I)}
+        return results.get("dmarc") == "pass"
+    return False
 
 
 def automatic(msg: Message) -> bool:

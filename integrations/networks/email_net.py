@@ -297,9 +297,11 @@ class EmailSource(PollingSource):
     """New mail in one IMAP folder."""
 
     def __init__(self, mailbox: Mailbox, *, folder: str, own: str | None, interval: float,
-                 sleep: Sleep = asyncio.sleep, now: Callable[[], datetime] = utcnow) -> None:
+                 authserv_id: str | None = None, sleep: Sleep = asyncio.sleep,
+                 now: Callable[[], datetime] = utcnow) -> None:
         super().__init__(interval=interval, sleep=sleep)
         self.mailbox = mailbox
+        self.authserv_id = authserv_id
         self.folder = folder
         self.own = (own or "").lower() or None
         self.now = now
@@ -330,7 +332,8 @@ class EmailSource(PollingSource):
                          "not a mention", mail.uid, self.folder)
                 return None
             post = email_mail.mail_to_post(mail.raw, url=self.url(validity, mail.uid),
-                                           received=self.now(), note=note)
+                                           received=self.now(), note=note,
+                                           authserv_id=self.authserv_id)
         except Exception as exc:  # one bad mail must never stop the source (nor loop on it)
             log.error("email: UID %s in %s cannot be read (%s); skipped, it stays in the "
                       "mailbox", mail.uid, self.folder, exc)
@@ -555,8 +558,8 @@ def components(s: EmailSettings, *, store: Store | None, interval: float,
     mailbox = Mailbox(imap, max_bytes=s.max_bytes)
     from_address = s.from_address or (s.username if "@" in s.username else None)
     own = getaddresses([from_address])[0][1] if from_address else None
-    source = EmailSource(mailbox, folder=s.folder, own=own, interval=interval, sleep=sleep,
-                         now=now)
+    source = EmailSource(mailbox, folder=s.folder, own=own, interval=interval,
+                         authserv_id=s.authserv_id, sleep=sleep, now=now)
     responder = None
     if s.smtp_host:
         if not from_address:

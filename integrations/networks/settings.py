@@ -326,6 +326,11 @@ class EmailSettings(EchtzeitSettings):
         default="Sent",
         description="IMAP folder where sent replies are kept and looked for before a retry "
                     "sends again (empty: no such check; see docs/networks.md).")
+    authserv_id: str | None = Field(
+        default=None,
+        description="The mailbox server's authserv-id in Authentication-Results (e.g. "
+                    "mx.google.com): a mail without its dmarc=pass is marked 'sender not "
+                    "verified' (unset: not checked).")
     max_bytes: int = Field(
         default=2 * 1024 * 1024, ge=16 * 1024, le=50 * 1024 * 1024,
         description="Largest mail read whole, in bytes; a larger one shows its headers and a "

@@ -533,3 +533,24 @@ async def test_the_same_customer_by_mail_and_on_mastodon_is_one_person(
                                                 ("mastodon", "jane@social.example")}
     history = sqlite_store.person_history(author_id=by_mail.author.id or 0)
     assert history is not None and dict(history.per_network) == {"email": 1, "mastodon": 1}
+
+
+def test_a_sender_is_verified_only_by_the_mailbox_servers_dmarc_pass() -> None:
+    def with_results(*headers: str) -> bytes:
+        lines = "".join(f"Authentication-Results: {h}\r\n" for h in headers)
+        return lines.encode() + mail("plain.eml")
+
+    passed = with_results("mx.acme.example; dkim=pass header.i=@mail.example; spf=pass "
+                          "smtp.mailfrom=mail.example; dmarc=pass (p=REJECT) "
+                          "header.from=mail.example")
+    p = email_mail.mail_to_post(passed, url="x", received=NOW, authserv_id="mx.acme.example")
+    assert p.extra["sender_verified"] == "yes" and "not verified" not in p.text
+    # Another server's pass (or one the sender wrote further down) proves nothing.
+    forged = with_results("mx.acme.example; spf=softfail; dmarc=fail header.from=mail.example",
+                          "mx.acme.example; dmarc=pass", "evil.example; dmarc=pass")
+    p = email_mail.mail_to_post(forged, url="x", received=NOW, authserv_id="mx.acme.example")
+    assert p.extra["sender_verified"] == "no"
+    assert p.text.endswith("[sender not verified: mx.acme.example found no DMARC pass for "
+                           "mail.example]")
+    unchecked = email_mail.mail_to_post(forged, url="x", received=NOW)
+    assert "sender_verified" not in unchecked.extra
