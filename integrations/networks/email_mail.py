@@ -50,9 +50,11 @@ _QUOTE_HEADERS = (
     re.compile(r"^On .{1,200}wrote:\s*$"),
     re.compile(r"^Am .{1,200}schrieb.{0,200}:\s*$"),
     re.compile(r"^-{2,}\s*(Original Message|Ursprüngliche Nachricht)\s*-{2,}\s*$", re.I),
-    re.compile(r"^(From|Von):\s.+$"),  # Outlook's header block ("From: ... Sent: ...")
     re.compile(r"^_{20,}\s*$"),  # Outlook's line above it
 )
+# Outlook's quoted header block: "From: ..." with "Sent: ..." (or Date) within the next lines.
+_OUTLOOK_FROM = re.compile(r"^(From|Von):\s.+$")
+_OUTLOOK_SENT = re.compile(r"^(Sent|Gesendet|Date|Datum):\s.+$")
 _SIGNATURE = "-- "
 _HIDDEN = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.I)
 _SHOWN_SCHEMES = ("http://", "https://", "mailto:")
@@ -177,11 +179,13 @@ def trim_quoted(text: str) -> str:
     """The new part of a reply: without quoted lines (">"), the quoted mail after "On ... wrote:"
     and its kin, and the signature after "-- "."""
     kept: list[str] = []
-    for line in text.replace("\r\n", "\n").split("\n"):
-        if line.rstrip("\n") == _SIGNATURE or any(p.match(line.strip())
-                                                  for p in _QUOTE_HEADERS):
-            if kept and any(k.strip() for k in kept):
-                break
+    lines = text.replace("\r\n", "\n").split("\n")
+    for n, line in enumerate(lines):
+        starts_quote = line == _SIGNATURE or any(p.match(line.strip()) for p in _QUOTE_HEADERS)
+        if not starts_quote and _OUTLOOK_FROM.match(line.strip()):
+            starts_quote = any(_OUTLOOK_SENT.match(x.strip()) for x in lines[n + 1:n + 4])
+        if starts_quote and any(k.strip() for k in kept):
+            break
         if line.lstrip().startswith(">"):
             continue
         kept.append(line)

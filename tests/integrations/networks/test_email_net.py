@@ -554,3 +554,13 @@ def test_a_sender_is_verified_only_by_the_mailbox_servers_dmarc_pass() -> None:
                            "mail.example]")
     unchecked = email_mail.mail_to_post(forged, url="x", received=NOW)
     assert "sender_verified" not in unchecked.extra
+
+
+def test_quote_trimming_keeps_what_only_looks_like_a_quote() -> None:
+    outlook = ("Still broken.\n\n________________________________\nFrom: Acme Support "
+               "<support@acme.example>\nSent: Friday, 20 November 2026 10:15\nSubject: Re: x\n\n"
+               "Please update.")
+    assert email_mail.trim_quoted(outlook) == "Still broken."
+    assert email_mail.trim_quoted("Hi,\nFrom: my phone, sorry for typos\nthe acme app crashes") \
+        == "Hi,\nFrom: my phone, sorry for typos\nthe acme app crashes"
+    assert email_mail.trim_quoted("> quoted only\nmine\n-- \nsig") == "mine"
