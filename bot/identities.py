@@ -3,8 +3,10 @@
 An author's own key names its account ("acct:bluesky:jane.example"). A proof is a key the network
 has verified the author controls: a Mastodon profile field whose link the instance verified
 (rel=me, `verified_at` set), a Bluesky handle that is a domain (Bluesky checks it by DNS or
-/.well-known), a GitHub profile's blog and X account. Two authors sharing a key are one person
-(bot.store.identities links them as they are stored); no network is asked for this.
+/.well-known), a GitHub profile's blog and X account, a `mailto:` link (the e-mail network's
+author of that address: its own key is `acct:email:<address>`). Two authors sharing a key
+are one person (bot.store.identities links them as they are stored); no network is asked for
+this.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Iterable
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 # Profile URLs of the networks, as people put them in profile fields: host -> (network, the
 # path's pattern whose first group is the handle).
@@ -34,8 +36,15 @@ def account_key(network: str, handle: str) -> str:
     return f"acct:{network}:{handle.strip().lstrip('@').casefold()}"
 
 
+_ADDRESS = re.compile(r"^[^@\s<>(),;:\"\[\]]+@[^@\s<>(),;:\"\[\]]+\.[^@\s<>(),;:\"\[\]]+$")
+
+
 def link_key(url: str) -> str | None:
-    """The key a verified profile link proves: another account, or a domain."""
+    """The key a verified profile link proves: another account, a domain, or an e-mail
+    address (`mailto:`, the key of that address's author on the e-mail network)."""
+    if url.strip().lower().startswith("mailto:"):
+        address = unquote(url.strip()[len("mailto:"):].split("?", 1)[0]).strip()
+        return account_key("email", address) if _ADDRESS.match(address) else None
     try:
         parts = urlsplit(url.strip())
     except ValueError:

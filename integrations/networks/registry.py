@@ -22,6 +22,7 @@ from bot.store import Store
 from integrations.networks import (
     appstore_net,
     bluesky_net,
+    email_net,
     facebook_net,
     github_net,
     hackernews_net,
@@ -53,7 +54,7 @@ PLUGINS: tuple[Plugin[Any], ...] = (
     webhook_net.PLUGIN, mastodon_net.PLUGIN, bluesky_net.PLUGIN, reddit_net.PLUGIN,
     hackernews_net.PLUGIN, rss_net.PLUGIN, x_net.PLUGIN, github_net.PLUGIN, youtube_net.PLUGIN,
     facebook_net.PLUGIN, instagram_net.PLUGIN, lemmy_net.PLUGIN,
-    stackexchange_net.PLUGIN, threads_net.PLUGIN, appstore_net.PLUGIN,
+    stackexchange_net.PLUGIN, threads_net.PLUGIN, appstore_net.PLUGIN, email_net.PLUGIN,
 )
 NETWORKS: tuple[str, ...] = tuple(p.name for p in PLUGINS)
 

@@ -11,11 +11,13 @@ echtzeit/config.py loads them with every other model (`Config.networks`);
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from email.utils import getaddresses
+from typing import Any, Literal, TypeVar
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, ValidationInfo, field_validator
 from pydantic_settings import SettingsConfigDict
 
 from bot.settings import ENV_PREFIX, CommaList, EchtzeitSettings, load_model
@@ -371,13 +373,96 @@ class AppStoreSettings(EchtzeitSettings):
             raise ValueError(f"App Store ids are numbers (the digits after 'id' in the app's "
                              f"App Store link), not {', '.join(repr(b) for b in bad)}")
         return ids
+class EmailSettings(EchtzeitSettings):
+    """An IMAP mailbox as a source, SMTP for replies (integrations/networks/email_net.py)."""
+
+    model_config = _config("email")
+
+    imap_host: str | None = Field(
+        default=None,
+        description="IMAP server of the support mailbox, e.g. imap.gmail.com; set it (with "
+                    "the user and password) to read the mailbox.")
+    imap_port: int | None = Field(
+        default=None, ge=1, le=65535,
+        description="IMAP port (default 993 with tls, 143 with starttls or plain).")
+    imap_security: Literal["tls", "starttls", "plain"] = Field(
+        default="tls",
+        description="tls (implicit TLS), starttls, or plain (only to a local bridge on "
+                    "127.0.0.1/localhost; refused for any other host).")
+    username: str | None = Field(
+        default=None,
+        description="Mailbox user name (usually the address) for IMAP, and for SMTP unless "
+                    "ECHTZEIT_EMAIL_SMTP_USERNAME is set.")
+    password: SecretStr | None = Field(
+        default=None,
+        description="The mailbox's app password (IMAP, and SMTP unless "
+                    "ECHTZEIT_EMAIL_SMTP_PASSWORD is set).")
+    folder: str = Field(
+        default="INBOX",
+        description="The IMAP folder read for new mail.")
+    sent_folder: str = Field(
+        default="Sent",
+        description="IMAP folder where sent replies are kept and looked for before a retry "
+                    "sends again (empty: no such check; see docs/networks.md).")
+    authserv_id: str | None = Field(
+        default=None,
+        description="The mailbox server's authserv-id in Authentication-Results (e.g. "
+                    "mx.google.com): a mail without its dmarc=pass is marked 'sender not "
+                    "verified' (unset: not checked).")
+    max_bytes: int = Field(
+        default=2 * 1024 * 1024, ge=16 * 1024, le=50 * 1024 * 1024,
+        description="Largest mail read whole, in bytes; a larger one shows its headers and a "
+                    "note.")
+    smtp_host: str | None = Field(
+        default=None,
+        description="SMTP server for replies, e.g. smtp.gmail.com (unset: no replies).")
+    smtp_port: int | None = Field(
+        default=None, ge=1, le=65535,
+        description="SMTP port (default 465 with tls, 587 with starttls, 25 with plain).")
+    smtp_security: Literal["tls", "starttls", "plain"] = Field(
+        default="starttls",
+        description="tls (implicit TLS), starttls, or plain (only to 127.0.0.1/localhost).")
+    smtp_username: str | None = Field(
+        default=None, description="SMTP user name, if other than ECHTZEIT_EMAIL_USERNAME.")
+    smtp_password: SecretStr | None = Field(
+        default=None, description="SMTP password, if other than ECHTZEIT_EMAIL_PASSWORD.")
+    from_address: str | None = Field(
+        default=None,
+        description="From address of replies, e.g. Acme Support <support@acme.example> "
+                    "(default: the user name when it is an address).")
+
+    @field_validator("imap_security", "smtp_security")
+    @classmethod
+    def _plain_only_to_loopback(cls, value: str, info: ValidationInfo) -> str:
+        host = info.data.get("imap_host" if info.field_name == "imap_security" else "smtp_host")
+        if value == "plain" and host and not _loopback(str(host)):
+            raise ValueError(f"plain sends the password unencrypted: only to a local bridge "
+                             f"(127.0.0.1, localhost), not to {host}; use tls or starttls")
+        return value
+
+    @field_validator("from_address")
+    @classmethod
+    def _an_address(cls, value: str | None) -> str | None:
+        if value and "@" not in getaddresses([value])[0][1]:
+            raise ValueError("not an e-mail address (e.g. Acme Support <support@acme.example>)")
+        return value
+
+
+def _loopback(host: str) -> bool:
+    """localhost or a loopback address (127.0.0.0/8, ::1)."""
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 # One per plug-in, in the order of registry.PLUGINS (tests/integrations/networks/test_plugins.py).
 PLUGIN_SETTINGS: tuple[type[EchtzeitSettings], ...] = (
     WebhookSettings, MastodonSettings, BlueskySettings, RedditSettings, HackerNewsSettings,
     RssSettings, XSettings, GitHubSettings, YouTubeSettings, FacebookSettings, InstagramSettings,
-    LemmySettings, StackExchangeSettings, ThreadsSettings, AppStoreSettings)
+    LemmySettings, StackExchangeSettings, ThreadsSettings, AppStoreSettings, EmailSettings)
 
 # (section title in .env.example, model): echtzeit/config.py appends them to its MODELS.
 SECTIONS: tuple[tuple[str, type[EchtzeitSettings]], ...] = (
@@ -397,6 +482,7 @@ SECTIONS: tuple[tuple[str, type[EchtzeitSettings]], ...] = (
     ("Stack Exchange", StackExchangeSettings),
     ("Threads", ThreadsSettings),
     ("App Store reviews", AppStoreSettings),
+    ("E-mail (IMAP and SMTP)", EmailSettings),
 )
 
 S = TypeVar("S", bound=EchtzeitSettings)

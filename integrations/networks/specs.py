@@ -102,11 +102,17 @@ APPSTORE = NetworkSpec(
     off_reason="set ECHTZEIT_APPSTORE_ISSUER_ID, ECHTZEIT_APPSTORE_KEY_ID, "
                "ECHTZEIT_APPSTORE_PRIVATE_KEY_PATH (or _PRIVATE_KEY) and "
                "ECHTZEIT_APPSTORE_APP_IDS (an App Store Connect API key)")
+# E-mail customers expect an answer within a working day (docs/digest.md, "SLA targets").
+# No length limit in the protocol; a reply longer than this is a letter, not care.
+EMAIL = NetworkSpec(
+    "email", reply_limit=50_000, sla_minutes=24 * 60,
+    off_reason="set ECHTZEIT_EMAIL_IMAP_HOST, ECHTZEIT_EMAIL_USERNAME and "
+               "ECHTZEIT_EMAIL_PASSWORD (and ECHTZEIT_EMAIL_SMTP_HOST to reply)")
 
 # The networks with a plug-in, in the order `echtzeit networks` lists them.
 PLUGIN_SPECS: tuple[NetworkSpec, ...] = (
     WEBHOOK, MASTODON, BLUESKY, REDDIT, HACKERNEWS, RSS, X, GITHUB, YOUTUBE, FACEBOOK,
-    INSTAGRAM, LEMMY, STACKEXCHANGE, THREADS, APPSTORE)
+    INSTAGRAM, LEMMY, STACKEXCHANGE, THREADS, APPSTORE, EMAIL)
 
 # Networks only the signed webhook carries (a relay of Trustpilot or Google reviews): they have
 # an SLA target and may be named in a brands file, not in a query.

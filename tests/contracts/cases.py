@@ -148,6 +148,8 @@ def slack_spec() -> SlackWebApi:
 # file under tests/fixtures/ is either here or checked by a fixture case.
 UNDESCRIBED: dict[str, str] = {
     "hostile_texts.json": "test input for the renderers, not an API payload",
+    "email": "RFC 5322 mails (.eml), read by the e-mail plug-in's parser; no JSON description "
+             "applies to them",
     "replay/recall.jsonl": "the replay network's own format (integrations/networks/replay.py)",
     "discord/hostile_texts_discord.json": "test input for the renderers, not an API payload",
     "discord/post.json": "input of `echtzeit render`, not an API payload",

@@ -27,6 +27,7 @@ from bot.domain import Post
 from integrations.networks import (
     appstore_net,
     bluesky_net,
+    email_mail,
     facebook_net,
     github_net,
     hackernews_net,
@@ -221,6 +222,50 @@ def test_payload_parser_fails_only_with_value_errors(name: str) -> None:
     def check(seed: int) -> None:
         raw = payload(seed, originals)
         note(f"payload: {raw!r}")
+        _check(parse, raw)
+
+    check()
+
+
+# --- e-mail: bytes, not JSON ----------------------------------------------------------------------
+
+MAILS = [p.read_bytes() for p in sorted((FIXTURES / "email").glob("*.eml"))]
+_MAIL_BITS = [b"\r\n", b"\n", b":", b"<", b">", b"=?utf-8?q?", b"?=", b"=?x-bad?b?", b"--",
+              b"Content-Type: multipart/mixed; boundary=\"b\"\r\n", b"charset=\"nope\"",
+              b"Content-Transfer-Encoding: base64\r\n", b"\xff\xfe", b"\x00", b"From: ",
+              b"From: <@>", b"Message-ID: <<>>", b"References: <a> <", b"Date: 99 Foo 1",
+              b"<a href=\"javascript:x\">", b"<script>", b"=\r\n", b"\t"]
+
+
+def hostile_mail(seed: int) -> bytes:
+    """A real mail with bytes cut, repeated or swapped for pieces of mail syntax, or garbage."""
+    rng = random.Random(seed)
+    if rng.random() < 0.15:
+        return rng.randbytes(rng.randint(0, 400))
+    raw = bytearray(rng.choice(MAILS))
+    for _ in range(rng.randint(1, 6)):
+        at = rng.randint(0, len(raw))
+        kind = rng.random()
+        if kind < 0.4:
+            raw[at:at] = rng.choice(_MAIL_BITS)
+        elif kind < 0.7:
+            del raw[at:at + rng.randint(1, 40)]
+        else:
+            raw[at:at + rng.randint(0, 8)] = rng.randbytes(rng.randint(0, 8))
+    return bytes(raw)
+
+
+def test_mail_parser_fails_only_with_value_errors() -> None:
+    def parse(raw: bytes) -> Post:
+        return email_mail.mail_to_post(raw, url="imap://x", received=NOW)
+
+    assert sum(isinstance(parse(m), Post) for m in MAILS if b"From:" in m) >= 4
+
+    @settings(max_examples=3_000, deadline=None, database=None)
+    @given(st.integers(0, 2**64))
+    def check(seed: int) -> None:
+        raw = hostile_mail(seed)
+        note(f"mail: {raw!r}")
         _check(parse, raw)
 
     check()

@@ -42,6 +42,8 @@ EVERYTHING: dict[str, Any] = {
     "appstore_issuer_id": "57246542-96fe-1a63-e053-0824d011072a",
     "appstore_key_id": "2X9R4HXF34", "appstore_private_key_path": "/secrets/AuthKey.p8",
     "appstore_app_ids": "1459876543",
+    "email_imap_host": "imap.acme.example", "email_username": "support@acme.example",
+    "email_password": "app-pw", "email_smtp_host": "smtp.acme.example",
 }
 
 
@@ -84,9 +86,10 @@ def test_every_network_on_with_its_credentials(sqlite_store: Store) -> None:
         "bluesky:acme.example.com", "bluesky-jetstream:jetstream.example", "reddit",
         "hackernews", "rss", "x", "github", "youtube", "facebook", "facebook-webhook",
         "instagram", "instagram-webhook", "lemmy:lemmy.world",
-        "stackexchange:stackoverflow", "threads:25025320233803991", "appstore:1459876543"]
+        "stackexchange:stackoverflow", "threads:25025320233803991", "appstore:1459876543",
+        "email:support@acme.example@imap.acme.example/INBOX"]
     # Reddit without an account reads app-only and cannot reply; HN and RSS never can.
-    assert sorted(nets.responders) == ["appstore", "bluesky", "facebook", "github",
+    assert sorted(nets.responders) == ["appstore", "bluesky", "email", "facebook", "github",
                                        "instagram", "lemmy", "mastodon", "stackexchange",
                                        "threads", "x", "youtube"]
     (server,) = nets.services
@@ -245,7 +248,7 @@ def test_the_demo_never_touches_a_real_network(tmp_path: Path) -> None:
     assert not any(isinstance(s, WebhookServer) for s in demo.services)
     live = build_desk(everything, f"sqlite:///{tmp_path / 'live.db'}",
                       replies_file=tmp_path / "r.jsonl")
-    assert len(live.sources) == 19
+    assert len(live.sources) == 20
     assert type(live.deps.responders["x"]).__name__ == "XResponder"
     demo.store.close()
     live.store.close()

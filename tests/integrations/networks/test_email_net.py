@@ -1,0 +1,566 @@
+"""E-mail: a real IMAP server fake (testkit/fake_imap.py, over TLS or STARTTLS) and a real SMTP
+server (aiosmtpd, STARTTLS and AUTH required) on loopback ports; the plug-in's real imaplib and
+smtplib clients; mails from tests/fixtures/email/ (multipart/alternative with attachments,
+hostile HTML with a bad charset, a reply thread with References, a mail without From, an
+auto-reply)."""
+
+from __future__ import annotations
+
+import json
+import logging
+import socket
+import ssl
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from email import message_from_bytes, policy
+from typing import Any
+
+import pytest
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
+
+from bot.cards import card_for
+from bot.domain import Author as PostAuthor
+from bot.domain import Post, ReplyState
+from bot.identities import author_keys, link_key
+from bot.networks import ReplyRejected
+from bot.pipeline import Pipeline
+from bot.settings import SettingsError
+from bot.store import Store
+from commands.mentions import send_recorded
+from integrations.chat.discord.render import card_message as discord_card
+from integrations.chat.slack.render import card_message as slack_card
+from integrations.networks import email_mail, email_net, registry
+from integrations.networks.settings import EmailSettings, load_network_config
+from testkit.fake_imap import FakeImap, loopback_tls
+from tests.integrations.networks.conftest import (
+    FIXTURES,
+    Gate,
+    console_reply,
+    pump_rounds,
+    stored,
+)
+
+NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
+USER, PASSWORD = "support@acme.example", "app-pw-s3cr3t-9817"
+FROM = "Acme Support <support@acme.example>"
+
+
+def mail(name: str) -> bytes:
+    return (FIXTURES / "email" / name).read_bytes()
+
+
+@pytest.fixture(scope="module")
+def tls(tmp_path_factory: pytest.TempPathFactory) -> tuple[ssl.SSLContext, ssl.SSLContext]:
+    return loopback_tls(tmp_path_factory.mktemp("tls"))
+
+
+@pytest.fixture
+def imap(tls: tuple[ssl.SSLContext, ssl.SSLContext]) -> Iterator[FakeImap]:
+    with FakeImap(username=USER, password=PASSWORD, tls=tls[0], implicit_tls=True) as server:
+        yield server
+
+
+class Outbox:
+    """The SMTP server's handler: what it accepted. `drop` accepts the next message and then
+    drops the connection instead of answering 250 (the client cannot tell whether it went)."""
+
+    def __init__(self) -> None:
+        self.accepted: list[Envelope] = []
+        self.drop = False
+
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        self.accepted.append(envelope)
+        if self.drop:
+            self.drop = False
+            assert server.transport is not None
+            server.transport.abort()
+        return "250 2.0.0 Ok: queued"
+
+
+def _authenticate(server: SMTP, session: Session, envelope: Envelope, mechanism: str,
+                  auth_data: Any) -> AuthResult:
+    ok = (isinstance(auth_data, LoginPassword)
+          and (auth_data.login, auth_data.password) == (USER.encode(), PASSWORD.encode()))
+    # handled=False: aiosmtpd answers 535 itself.
+    return AuthResult(success=ok, handled=False)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+def smtp(tls: tuple[ssl.SSLContext, ssl.SSLContext]) -> Iterator[tuple[Outbox, int]]:
+    outbox = Outbox()
+    port = _free_port()
+    controller = Controller(outbox, hostname="127.0.0.1", port=port, tls_context=tls[0],
+                            require_starttls=True, authenticator=_authenticate,
+                            auth_require_tls=True, auth_exclude_mechanism=["CRAM-MD5"])
+    controller.start()
+    try:
+        yield outbox, port
+    finally:
+        controller.stop()
+
+
+def settings(imap: FakeImap, smtp_port: int | None = None, **more: Any) -> EmailSettings:
+    values: dict[str, Any] = {
+        "email_imap_host": "127.0.0.1", "email_imap_port": imap.port,
+        "email_imap_security": "tls", "email_username": USER, "email_password": PASSWORD,
+        "email_from_address": FROM}
+    if smtp_port is not None:
+        values.update(email_smtp_host="127.0.0.1", email_smtp_port=smtp_port,
+                      email_smtp_security="starttls")
+    values.update({f"email_{k}": v for k, v in more.items()})
+    return load_network_config(values, env_file=None).of(EmailSettings)
+
+
+def parts(s: EmailSettings, tls: tuple[ssl.SSLContext, ssl.SSLContext],
+          store: Store | None = None,
+          ) -> tuple[email_net.EmailSource, email_net.EmailResponder | None]:
+    source, responder, _ = email_net.components(s, store=store, interval=60.0,
+                                                ssl_context=tls[1], now=lambda: NOW)
+    return source, responder
+
+
+# --- one mail as a Post -----------------------------------------------------------------------
+
+
+def post_of(name: str, **kw: Any) -> Any:
+    return email_mail.mail_to_post(mail(name), url="imap://x/INBOX", received=NOW, **kw)
+
+
+def test_plain_mail_author_threading_and_signature() -> None:
+    p = post_of("plain.eml")
+    assert p.external_id == "CAF7x9Q1Zk3+vA@mail.example"
+    assert (p.author.handle, p.author.name) == ("jane.doe@mail.example", "Jane Doe")
+    assert p.created_at == datetime(2026, 11, 20, 8, 57, 58, tzinfo=UTC)
+    assert p.text == ("Acme router keeps rebooting\n\nHello,\n\nmy Acme router reboots every "
+                      "few minutes since the update. Can you help?\n\nGrüße,\nJane")
+    assert p.in_reply_to is None and p.quotes is None
+
+
+def test_multipart_alternative_prefers_plain_and_lists_attachments_by_name() -> None:
+    p = post_of("alternative.eml")
+    assert p.author.name == "Jürgen Müller"
+    assert p.text == ("Rechnung für meinen Acme Vertrag\n\nGuten Tag, die Acme Rechnung im "
+                      "Anhang ist doppelt abgebucht worden.\n\n"
+                      "[attachments: Rechnung 2026-11.pdf, screenshot.png]")
+    assert "JVBER" not in p.text  # the PDF's content is never read
+
+
+def test_hostile_html_becomes_safe_text() -> None:
+    p = post_of("hostile.eml")
+    # A display name that looks like an address is a disguise: not shown.
+    assert (p.author.handle, p.author.name) == ("mallory@evil.example", None)
+    for gone in ("fetch(", "document.cookie", "display:none", "invisible text", "hidden",
+                 "javascript:", "data:text", "<script", "<p>"):
+        assert gone not in p.text, gone
+    # A link shows its real target next to the text that pretended to be another.
+    assert "https://acme.example/login (https://evil.example/phish)" in p.text
+    assert "Click here" in p.text
+    # The undecodable bytes are replaced and the card says so.
+    assert "Caf\ufffd cr\ufffdme from acme" in p.text
+    assert p.text.endswith("[charset utf-8 did not fit: some characters replaced]")
+
+
+def test_html_links_images_and_comments() -> None:
+    text = email_mail.html_to_text(
+        '<p>See <a href="https://acme.example/faq">our FAQ</a> or '
+        '<a href="https://acme.example/faq">https://acme.example/faq</a> or '
+        '<a href="mailto:help@acme.example?subject=x">write</a></p><img alt="logo">'
+        '<!-- secret --><noscript>nojs</noscript>')
+    assert text == ("See our FAQ (https://acme.example/faq) or https://acme.example/faq or "
+                    "write (help@acme.example)\n[image: logo]")
+
+
+def test_a_reply_folds_into_its_thread_and_quotes_are_trimmed() -> None:
+    p = post_of("reply.eml")
+    assert p.in_reply_to == "echtzeit.r1.0123456789abcdef@acme.example"  # our reply
+    assert p.quotes == "CAF7x9Q1Zk3+vA@mail.example"  # the thread's first mail
+    assert p.text == "Re: Acme router keeps rebooting\n\nThanks, the acme firmware 2.1 fixed it."
+
+
+def test_bad_mail_is_a_clear_error_and_sizes_are_capped() -> None:
+    with pytest.raises(ValueError, match="no From address"):
+        post_of("no_from.eml")
+    with pytest.raises(ValueError, match="neither subject nor text"):
+        email_mail.mail_to_post(b"From: a@b.example\r\n\r\n", url="x", received=NOW)
+    huge = mail("plain.eml").replace(b"Can you help?", b"acme " * 10_000)
+    p = email_mail.mail_to_post(huge, url="x", received=NOW, max_chars=1000)
+    assert len(p.text) < 1200 and "[body cut at 1000 characters]" in p.text
+    # No Message-ID: a stable id from the bytes.
+    bare = b"From: a@b.example\r\nSubject: acme\r\n\r\nhi\r\n"
+    a = email_mail.mail_to_post(bare, url="x", received=NOW)
+    assert a.external_id == email_mail.mail_to_post(bare, url="y", received=NOW).external_id
+    assert a.external_id.endswith("@no-message-id.invalid")
+    assert a.created_at == NOW  # no Date: when the mailbox got it
+
+
+def test_the_address_is_the_author_key_and_a_mailto_proof_links_it() -> None:
+    keys = author_keys("email", "jane.doe@mail.example")
+    assert keys == (("own", "acct:email:jane.doe@mail.example"),)
+    # A profile elsewhere that proves the address (a verified mailto: link) shares that key.
+    assert link_key("mailto:Jane.Doe@Mail.Example") == "acct:email:jane.doe@mail.example"
+    assert link_key("mailto:not-an-address") is None
+
+
+# --- the source ---------------------------------------------------------------------------------
+
+
+async def test_source_reads_new_mail_by_uid_and_resumes(
+    imap: FakeImap, tls: Any, caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    for name in ("plain.eml", "alternative.eml", "hostile.eml", "no_from.eml",
+                 "auto_reply.eml"):
+        imap.deliver("INBOX", mail(name))
+    source, _ = parts(settings(imap), tls)
+    batch = await source.poll_once(None)
+    assert [p.external_id for p in batch.posts] == [
+        "CAF7x9Q1Zk3+vA@mail.example", "20261120100500.GA1234@beispiel.example",
+        "hostile-1@evil.example"]
+    validity = imap.folders["INBOX"].uidvalidity
+    assert json.loads(batch.cursor or "") == {"uid": 5, "uidvalidity": validity}
+    assert batch.posts[0].url == (f"imap://support%40acme.example@127.0.0.1/INBOX"
+                                  f";UIDVALIDITY={validity}/;UID=1")
+    assert "UID 4 in INBOX cannot be read (no From address); skipped" in caplog.text
+    assert "UID 5 in INBOX is an automatic mail" in caplog.text
+    # Read-only and peeking: nothing is marked seen.
+    assert any(" EXAMINE " in c for c in imap.commands)
+    assert all(not m.flags for m in imap.folders["INBOX"].mails)
+    # A new mail: only it; then nothing, and the cursor stays.
+    imap.deliver("INBOX", mail("reply.eml"))
+    again = await source.poll_once(batch.cursor)
+    assert [p.external_id for p in again.posts] == ["CAF7x9Q2Lm8+wB@mail.example"]
+    assert json.loads(again.cursor or "")["uid"] == 6
+    idle = await source.poll_once(again.cursor)
+    assert idle.posts == [] and idle.cursor == again.cursor
+    # The password never shows: not in the logs, not on the wire in clear (TLS), not in repr.
+    assert PASSWORD not in caplog.text
+    assert PASSWORD not in repr(source.mailbox.endpoint)
+    assert all(PASSWORD not in c for c in imap.commands)
+
+
+async def test_a_new_uidvalidity_is_logged_and_the_folder_read_again(
+    imap: FakeImap, tls: Any, caplog: pytest.LogCaptureFixture,
+) -> None:
+    imap.deliver("INBOX", mail("plain.eml"))
+    imap.deliver("INBOX", mail("alternative.eml"))
+    source, _ = parts(settings(imap), tls)
+    first = await source.poll_once(None)
+    old = imap.folders["INBOX"].uidvalidity
+    imap.rebuild("INBOX")
+    imap.deliver("INBOX", mail("reply.eml"))
+    with caplog.at_level(logging.WARNING):
+        after = await source.poll_once(first.cursor)
+    assert f"UIDVALIDITY of INBOX changed from {old} to {old + 1000}" in caplog.text
+    # All three again (the pipeline drops the two it has by their Message-ID).
+    assert len(after.posts) == 3
+    assert json.loads(after.cursor or "") == {"uid": 3, "uidvalidity": old + 1000}
+
+
+async def test_first_start_reads_the_newest_and_a_backlog_goes_in_rounds(
+    imap: FakeImap, tls: Any,
+) -> None:
+    raw = mail("plain.eml")
+    for n in range(120):
+        imap.deliver("INBOX", raw.replace(b"CAF7x9Q1Zk3", f"m{n}".encode()))
+    source, _ = parts(settings(imap), tls)
+    first = await source.poll_once(None)
+    assert len(first.posts) == email_net.FIRST_READ
+    assert first.posts[0].external_id == "m70+vA@mail.example"
+    for n in range(120, 330):
+        imap.deliver("INBOX", raw.replace(b"CAF7x9Q1Zk3", f"m{n}".encode()))
+    second = await source.poll_once(first.cursor)
+    third = await source.poll_once(second.cursor)
+    fourth = await source.poll_once(third.cursor)
+    assert [len(b.posts) for b in (second, third, fourth)] == [100, 100, 10]
+    assert fourth.posts[-1].external_id == "m329+vA@mail.example"
+
+
+async def test_an_oversized_mail_shows_its_header_and_a_note(imap: FakeImap, tls: Any) -> None:
+    big = mail("plain.eml").replace(b"Can you help?", b"acme " * 8_000)
+    imap.deliver("INBOX", big)
+    source, _ = parts(settings(imap, max_bytes=16 * 1024), tls)
+    (post,) = (await source.poll_once(None)).posts
+    assert post.text.startswith("Acme router keeps rebooting\n\n[mail of ")
+    assert "is over the 16384-byte cap: its body was not read" in post.text
+    assert any("BODY.PEEK[HEADER]" in c for c in imap.commands)
+
+
+async def test_starttls_wrong_password_and_plain_to_a_remote_host(
+    tls: Any, caplog: pytest.LogCaptureFixture,
+) -> None:
+    with FakeImap(username=USER, password=PASSWORD, tls=tls[0]) as server:
+        server.deliver("INBOX", mail("plain.eml"))
+        source, _ = parts(settings(server, imap_security="starttls"), tls)
+        assert len((await source.poll_once(None)).posts) == 1
+        assert [c.split(" ", 1)[1] for c in server.commands[:2]] == ["CAPABILITY", "STARTTLS"]
+        wrong = settings(server, imap_security="starttls", password="nope")
+        source, _ = parts(wrong, tls)
+        with pytest.raises(email_net.MailboxError, match=r"login as support@acme\.example "
+                                                         r"refused: .*AUTHENTICATIONFAILED"):
+            await source.poll_once(None)
+    # Plain sign-in to a remote host is a configuration error naming the variable.
+    with pytest.raises(SettingsError, match="ECHTZEIT_EMAIL_IMAP_SECURITY: plain sends the "
+                                            "password unencrypted"):
+        settings(server, imap_security="plain", imap_host="imap.acme.example")
+    with pytest.raises(ValueError, match="only allowed to a local bridge"):
+        email_net.Endpoint("imap.acme.example", 143, "plain", USER, PASSWORD)
+    assert PASSWORD not in caplog.text
+
+
+# --- end to end ---------------------------------------------------------------------------------
+
+
+async def test_mail_to_card_and_reply_threaded_exactly_once(
+    imap: FakeImap, smtp: tuple[Outbox, int], tls: Any, pipeline: Pipeline,
+    sqlite_store: Store, gate: Gate,
+) -> None:
+    outbox, port = smtp
+    for name in ("plain.eml", "alternative.eml", "hostile.eml"):
+        imap.deliver("INBOX", mail(name))
+    s = settings(imap, port)
+    source, responder = parts(s, tls, sqlite_store)
+    assert responder is not None
+    source.sleep = gate
+    await pump_rounds(source, pipeline, gate)
+    views = {v.mention.external_id: v for v in stored(sqlite_store)}
+    assert set(views) == {"CAF7x9Q1Zk3+vA@mail.example",
+                          "20261120100500.GA1234@beispiel.example", "hostile-1@evil.example"}
+    first = views["CAF7x9Q1Zk3+vA@mail.example"]
+    assert (first.mention.network, first.author.handle) == ("email", "jane.doe@mail.example")
+    assert sqlite_store.cursor(source=source.name) is not None
+
+    # The hostile mail's card pings nobody on Slack or Discord.
+    hostile = card_for(views["hostile-1@evil.example"])
+    slack = json.dumps(slack_card(hostile, NOW))
+    assert "<!everyone>" not in slack and "<!here>" not in slack and "<@123>" not in slack
+    discord = discord_card(hostile)
+    assert discord["allowed_mentions"] == {"parse": []}
+    assert "@everyone" not in json.dumps(discord).replace("@\\u200beveryone", "")
+
+    # /reply: a threaded plain-text reply from the brand's address.
+    result = await console_reply(sqlite_store, {"email": responder}, first.mention.id or 0,
+                                 "Please update to firmware 2.1.")
+    assert result.ok, result.text
+    (envelope,) = outbox.accepted
+    assert envelope.mail_from == "support@acme.example"
+    assert envelope.rcpt_tos == ["jane.doe@mail.example"]
+    sent = message_from_bytes(envelope.original_content or b"", policy=policy.default)
+    (reply,) = sqlite_store.view(first.mention.id or 0).replies
+    assert reply.state == ReplyState.SENT
+    assert sent["Subject"] == "Re: Acme router keeps rebooting"
+    assert sent["From"] == FROM and sent["To"] == "jane.doe@mail.example"
+    assert sent["In-Reply-To"] == "<CAF7x9Q1Zk3+vA@mail.example>"
+    assert sent["References"] == "<CAF7x9Q1Zk3+vA@mail.example>"
+    assert sent["Message-ID"] == f"<{reply.network_reply_id}>"
+    assert (reply.network_reply_id or "").startswith(f"echtzeit.r{reply.id}.")
+    assert sent.get_content_type() == "text/plain"
+    assert sent.get_content().strip() == "Please update to firmware 2.1."
+    # Filed in Sent once.
+    assert len(imap.raw("Sent")) == 1
+
+    # The customer's answer to our reply joins the first mail's story (its References).
+    imap.deliver("INBOX", mail("reply.eml").replace(
+        b"echtzeit.r1.0123456789abcdef@acme.example", (reply.network_reply_id or "").encode()))
+    again, _ = parts(s, tls, sqlite_store)
+    again.sleep = gate
+    await pump_rounds(again, pipeline, gate)
+    follow = next(v for v in stored(sqlite_store)
+                  if v.mention.external_id == "CAF7x9Q2Lm8+wB@mail.example")
+    assert follow.mention.story_id is not None
+    assert follow.mention.story_id == sqlite_store.view(first.mention.id or 0).mention.story_id
+    assert len(stored(sqlite_store)) == 4  # nothing read twice after the restart
+
+
+async def test_a_retry_after_a_crash_sends_nothing_twice(
+    imap: FakeImap, smtp: tuple[Outbox, int], tls: Any, pipeline: Pipeline,
+    sqlite_store: Store, gate: Gate, caplog: pytest.LogCaptureFixture,
+) -> None:
+    outbox, port = smtp
+    imap.deliver("INBOX", mail("plain.eml"))
+    s = settings(imap, port)
+    source, responder = parts(s, tls, sqlite_store)
+    assert responder is not None
+    source.sleep = gate
+    await pump_rounds(source, pipeline, gate)
+    (view,) = stored(sqlite_store)
+    mid = view.mention.id or 0
+    # Recorded, sent, then the process dies before the outcome is written.
+    record = sqlite_store.record_reply(mention_id=mid, text="On it!", by="ana")
+    await responder.reply(mention=sqlite_store.view(mid).mention, text="On it!")
+    assert len(outbox.accepted) == 1
+    assert sqlite_store.view(mid).replies[0].state == ReplyState.PENDING
+
+    # After the restart the same recorded reply is sent again: found in Sent, not re-sent.
+    _, restarted = parts(s, tls, sqlite_store)
+    assert restarted is not None
+    with caplog.at_level(logging.WARNING):
+        result = await send_recorded(sqlite_store.view(mid), record, restarted,
+                                     _deps(sqlite_store, restarted))
+    assert result.ok, result.text
+    assert "already in Sent (sent before a crash): not sent again" in caplog.text
+    assert len(outbox.accepted) == 1 and len(imap.raw("Sent")) == 1
+    assert sqlite_store.view(mid).replies[0].state == ReplyState.SENT
+
+
+async def test_a_settled_failed_reply_that_went_out_blocks_a_second(
+    imap: FakeImap, smtp: tuple[Outbox, int], tls: Any, sqlite_store: Store,
+    pipeline: Pipeline, gate: Gate,
+) -> None:
+    outbox, port = smtp
+    imap.deliver("INBOX", mail("plain.eml"))
+    s = settings(imap, port)
+    source, responder = parts(s, tls, sqlite_store)
+    assert responder is not None
+    source.sleep = gate
+    await pump_rounds(source, pipeline, gate)
+    mid = stored(sqlite_store)[0].mention.id or 0
+    record = sqlite_store.record_reply(mention_id=mid, text="On it!", by="ana")
+    await responder.reply(mention=sqlite_store.view(mid).mention, text="On it!")
+    # Somebody settles it as failed without looking, and replies again.
+    sqlite_store.reply_failed(reply_id=record.id or 0, error="settled", unknown=False)
+    result = await console_reply(sqlite_store, {"email": responder}, mid, "On it!")
+    assert not result.ok
+    assert f"reply {record.id} to this mail is in Sent, so it did go out" in result.text
+    assert len(outbox.accepted) == 1
+
+
+async def test_smtp_refusals_are_rejections(
+    imap: FakeImap, smtp: tuple[Outbox, int], tls: Any, sqlite_store: Store,
+    pipeline: Pipeline, gate: Gate,
+) -> None:
+    outbox, port = smtp
+    imap.deliver("INBOX", mail("plain.eml"))
+    source, _ = parts(settings(imap, port), tls, sqlite_store)
+    source.sleep = gate
+    await pump_rounds(source, pipeline, gate)
+    mention = stored(sqlite_store)[0].mention
+    _, wrong = parts(settings(imap, port, smtp_password="nope"), tls, sqlite_store)
+    assert wrong is not None
+    with pytest.raises(ReplyRejected, match=r"SMTP login as support@acme\.example refused: 535"):
+        await wrong.reply(mention=mention, text="hi")
+    _, closed = parts(settings(imap, _free_port()), tls, sqlite_store)
+    assert closed is not None
+    with pytest.raises(ReplyRejected, match="cannot reach SMTP server"):
+        await closed.reply(mention=mention, text="hi")
+    assert outbox.accepted == []
+    assert closed.check("x" * 50_001) == "email allows 50000 characters, this reply has 50001"
+
+
+async def test_networks_report_lists_email(imap: FakeImap, smtp: tuple[Outbox, int],
+                                          tls: Any) -> None:
+    # The report uses the system's trust store: the fake's self-signed certificate fails it,
+    # which is what a bad certificate must do.
+    config = load_network_config({}, env_file=None)
+    off = {s.network: s for s in await registry.report(config)}["email"]
+    assert (off.on, off.detail) == (False, "set ECHTZEIT_EMAIL_IMAP_HOST, "
+                                           "ECHTZEIT_EMAIL_USERNAME and ECHTZEIT_EMAIL_PASSWORD "
+                                           "(and ECHTZEIT_EMAIL_SMTP_HOST to reply)")
+    on = load_network_config({
+        "email_imap_host": "127.0.0.1", "email_imap_port": imap.port, "email_username": USER,
+        "email_password": PASSWORD, "email_smtp_host": "127.0.0.1",
+        "email_smtp_port": smtp[1]}, env_file=None)
+    status = {s.network: s for s in await registry.report(on)}["email"]
+    assert status.on and status.ok is False
+    assert status.detail.startswith("credentials do not work: cannot reach IMAP server")
+    assert "CERTIFICATE_VERIFY_FAILED" in status.detail and PASSWORD not in status.detail
+    nets = registry.build(on, None)
+    assert nets.checks["email"][0] == (
+        "new mail in INBOX of support@acme.example on 127.0.0.1 (tls); replies from "
+        "support@acme.example via 127.0.0.1")
+    await nets.client.aclose()
+    # With the certificate trusted, the check signs in to both servers.
+    s = settings(imap, smtp[1])
+    _, responder, mailbox = email_net.components(s, store=None, interval=60,
+                                                 ssl_context=tls[1])
+    assert await email_net.verify(mailbox, responder) == USER
+    _, wrong, mailbox = email_net.components(settings(imap, smtp[1], smtp_password="x"),
+                                             store=None, interval=60, ssl_context=tls[1])
+    with pytest.raises(email_net.MailboxError, match="IMAP works, SMTP does not: SMTP login"):
+        await email_net.verify(mailbox, wrong)
+
+
+def _deps(store: Store, responder: Any) -> Any:
+    from commands.base import Deps
+
+    return Deps(store=store, responders={"email": responder})
+
+
+async def test_a_connection_lost_after_data_leaves_the_reply_uncertain(
+    imap: FakeImap, smtp: tuple[Outbox, int], tls: Any, sqlite_store: Store,
+    pipeline: Pipeline, gate: Gate,
+) -> None:
+    outbox, port = smtp
+    imap.deliver("INBOX", mail("plain.eml"))
+    source, responder = parts(settings(imap, port), tls, sqlite_store)
+    assert responder is not None
+    source.sleep = gate
+    await pump_rounds(source, pipeline, gate)
+    mid = stored(sqlite_store)[0].mention.id or 0
+    outbox.drop = True
+    result = await console_reply(sqlite_store, {"email": responder}, mid, "On it!")
+    assert not result.ok and "It is unclear whether email posted reply" in result.text
+    assert sqlite_store.view(mid).replies[0].state == ReplyState.UNKNOWN
+    assert len(outbox.accepted) == 1 and imap.raw("Sent") == []
+
+
+async def test_the_same_customer_by_mail_and_on_mastodon_is_one_person(
+    imap: FakeImap, tls: Any, pipeline: Pipeline, sqlite_store: Store, gate: Gate,
+) -> None:
+    """Jane's Mastodon profile proves her address (a verified `mailto:` link among its proofs):
+    her mail and her post meet in one person's history."""
+    imap.deliver("INBOX", mail("plain.eml"))
+    source, _ = parts(settings(imap), tls, sqlite_store)
+    source.sleep = gate
+    await pump_rounds(source, pipeline, gate)
+    toot = Post(network="mastodon", external_id="109", url="https://social.example/@jane/109",
+                author=PostAuthor(handle="jane@social.example", name="Jane",
+                                  proofs=("mailto:Jane.Doe@mail.example",)),
+                text="acme router still rebooting, mailed them this morning",
+                created_at=NOW, lang="en")
+    pipeline.ingest([toot])
+    views = {v.mention.network: v for v in stored(sqlite_store)}
+    by_mail, on_mastodon = views["email"], views["mastodon"]
+    assert by_mail.person is not None and on_mastodon.person is not None
+    assert by_mail.person.identity_id == on_mastodon.person.identity_id
+    assert set(on_mastodon.person.accounts) == {("email", "jane.doe@mail.example"),
+                                                ("mastodon", "jane@social.example")}
+    history = sqlite_store.person_history(author_id=by_mail.author.id or 0)
+    assert history is not None and dict(history.per_network) == {"email": 1, "mastodon": 1}
+
+
+def test_a_sender_is_verified_only_by_the_mailbox_servers_dmarc_pass() -> None:
+    def with_results(*headers: str) -> bytes:
+        lines = "".join(f"Authentication-Results: {h}\r\n" for h in headers)
+        return lines.encode() + mail("plain.eml")
+
+    passed = with_results("mx.acme.example; dkim=pass header.i=@mail.example; spf=pass "
+                          "smtp.mailfrom=mail.example; dmarc=pass (p=REJECT) "
+                          "header.from=mail.example")
+    p = email_mail.mail_to_post(passed, url="x", received=NOW, authserv_id="mx.acme.example")
+    assert p.extra["sender_verified"] == "yes" and "not verified" not in p.text
+    # Another server's pass (or one the sender wrote further down) proves nothing.
+    forged = with_results("mx.acme.example; spf=softfail; dmarc=fail header.from=mail.example",
+                          "mx.acme.example; dmarc=pass", "evil.example; dmarc=pass")
+    p = email_mail.mail_to_post(forged, url="x", received=NOW, authserv_id="mx.acme.example")
+    assert p.extra["sender_verified"] == "no"
+    assert p.text.endswith("[sender not verified: mx.acme.example found no DMARC pass for "
+                           "mail.example]")
+    unchecked = email_mail.mail_to_post(forged, url="x", received=NOW)
+    assert "sender_verified" not in unchecked.extra
+
+
+def test_quote_trimming_keeps_what_only_looks_like_a_quote() -> None:
+    outlook = ("Still broken.\n\n________________________________\nFrom: Acme Support "
+               "<support@acme.example>\nSent: Friday, 20 November 2026 10:15\nSubject: Re: x\n\n"
+               "Please update.")
+    assert email_mail.trim_quoted(outlook) == "Still broken."
+    assert email_mail.trim_quoted("Hi,\nFrom: my phone, sorry for typos\nthe acme app crashes") \
+        == "Hi,\nFrom: my phone, sorry for typos\nthe acme app crashes"
+    assert email_mail.trim_quoted("> quoted only\nmine\n-- \nsig") == "mine"
