@@ -76,3 +76,22 @@ def test_feedback_does_not_make_the_real_base_worse() -> None:
         assert r["relevance_f1"] >= first["relevance_f1"] - 0.005
         assert r["needs_reply_f1"] >= first["needs_reply_f1"] - 0.005
     assert rows[-1]["needs_reply_auc"] > first["needs_reply_auc"]
+
+
+def test_tune_never_reads_the_test_split(monkeypatch: pytest.MonkeyPatch) -> None:
+    """--tune scores settings on the validation part only: flipping every test label changes
+    nothing; results come best first (no F1 lost, then the largest gain)."""
+    from dataclasses import replace
+
+    import bench.triage_learning as tl
+
+    monkeypatch.setattr(tl, "GRID", {"dead_zone": (0.0, 0.25), "rate": (0.6,), "l2": (1e-2,),
+                                     "balanced": (False,), "bias_rate": (0.0, 0.05)})
+    examples = generated(per_template=6)
+    flipped = [replace(e, relevance=not e.relevance, needs_reply=not e.needs_reply)
+               if e.split == "test" else e for e in examples]
+    ranked = tl.tune(examples)
+    assert ranked == tl.tune(flipped)
+    assert len(ranked) == 4
+    keys = [(w >= -0.002, g) for w, g, _ in ranked]
+    assert keys == sorted(keys, reverse=True)
