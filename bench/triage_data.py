@@ -31,6 +31,8 @@ DEFAULT_DIR = Path(os.environ.get("ECHTZEIT_TRIAGE_DATA", "/work/data-triage"))
 EVALUATED = {"de": "germeval2017", "en": "tweeteval"}
 GERMEVAL_DEV = "germeval2017_dev.tsv"
 POTTS = "potts_corpus_label_text.tsv"
+SB10K = "sb10k_corpus_label_text.tsv"
+MOZETIC = "mozetic2016_deu_label_text.tsv"
 TWEETEVAL = ("tweeteval_sentiment_val", "tweeteval_sentiment_test")
 
 
@@ -46,8 +48,13 @@ class MissingData(Exception):
     """A corpus file is not where the data directory says."""
 
 
+def bucket_of(text: str) -> int:
+    """0-9, by a CRC-32 of the text (case-folded, stripped): what split_of splits by."""
+    return zlib.crc32(text.strip().casefold().encode("utf-8")) % 10
+
+
 def split_of(text: str) -> Split:
-    bucket = zlib.crc32(text.strip().casefold().encode("utf-8")) % 10
+    bucket = bucket_of(text)
     if bucket <= 5:
         return "train"
     if bucket <= 7:
@@ -75,6 +82,24 @@ def potts(data: Path) -> Iterator[Example]:
         for row in csv.reader(f, delimiter="\t", quoting=csv.QUOTE_NONE):
             if len(row) >= 2 and row[0] in LABELS and row[1].strip():
                 yield Example(row[1], row[0], "de", "potts")
+
+
+def sb10k(data: Path) -> Iterator[Example]:
+    """SB10k (Cieliebak et al. 2017): German tweets on general topics, label and text (the
+    text as tokenised by its makers: spaces around punctuation)."""
+    with _need(data / SB10K).open(encoding="utf-8", newline="") as f:
+        for row in csv.reader(f, delimiter="\t", quoting=csv.QUOTE_NONE):
+            if len(row) >= 2 and row[0] in LABELS and row[1].strip():
+                yield Example(row[1], row[0], "de", "sb10k")
+
+
+def mozetic(data: Path) -> Iterator[Example]:
+    """German tweets of Mozetic et al. 2016 ("Twitter sentiment for 15 European languages"),
+    positive or negative (the neutral ones were not retrieved), label and text."""
+    with _need(data / MOZETIC).open(encoding="utf-8", newline="") as f:
+        for row in csv.reader(f, delimiter="\t", quoting=csv.QUOTE_NONE):
+            if len(row) >= 2 and row[0] in LABELS and row[1].strip():
+                yield Example(row[1], row[0], "de", "mozetic")
 
 
 def tweeteval(data: Path) -> Iterator[Example]:
@@ -105,9 +130,11 @@ def uci(data: Path) -> Iterator[Example]:
 
 def corpora(data: Path, lang: str, *, extra: tuple[str, ...] = ()) -> list[Example]:
     """The examples of one language's model: its own corpus, and the `extra` corpora by name
-    ("potts"; "uci" for English: review sentences; "tweeteval" for German: English tweets
-    for the language-neutral features, emoticons and the lexicons' prior polarity)."""
-    readers = {"germeval2017": germeval, "potts": potts, "tweeteval": tweeteval, "uci": uci}
+    ("potts", "sb10k": German tweets; "uci" for English: review sentences; "tweeteval" for
+    German: English tweets for the language-neutral features, emoticons and the lexicons'
+    prior polarity)."""
+    readers = {"germeval2017": germeval, "potts": potts, "sb10k": sb10k, "mozetic": mozetic,
+               "tweeteval": tweeteval, "uci": uci}
     names = [EVALUATED[lang], *(e for e in extra if e != EVALUATED[lang])]
     return [example for name in names for example in readers[name](data)]
 

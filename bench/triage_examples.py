@@ -43,6 +43,10 @@ class Example:
     source: str = "generated"
     base_relevance: float = 0.5
     base_needs_reply: float = 0.5
+    # Where the post came from: its template for a generated post ("brand/kind/i"), its
+    # network and id for a demo post. Posts of one group are alike; a validation part of the
+    # feedback split keeps whole groups out of fitting (bench/triage_learning.py).
+    group: str = ""
 
 
 SLOTS: dict[str, list[str]] = {
@@ -194,7 +198,8 @@ def generated(*, per_template: int = 30, seed: int = 15) -> list[Example]:
                 split = "test" if i % 4 == 3 else "feedback"
                 texts = {_fill(template, rng) for _ in range(per_template)}
                 out += [Example(brand=brand, text=t, relevance=relevance,
-                                needs_reply=needs_reply, split=split) for t in sorted(texts)]
+                                needs_reply=needs_reply, split=split,
+                                group=f"{brand}/{kind}/{i}") for t in sorted(texts)]
     return out
 
 
@@ -214,7 +219,7 @@ def replay(*, test_share: float = 0.3) -> list[Example]:
                            needs_reply=bool(row["needs_reply"]), network=post["network"],
                            lang=post.get("lang"),
                            split="test" if bucket < test_share * 1000 else "feedback",
-                           source="replay"))
+                           source="replay", group=f"{post['network']}:{post['id']}"))
     return out
 
 

@@ -146,7 +146,7 @@ def test_replicas_read_the_same_learnt_weights(store: Store, database_url: str) 
 def test_weights_round_trip_and_a_bad_blob_is_refused() -> None:
     w = Weights()
     x = features("Volt the band live tonight", network="mastodon")
-    for _ in range(5):
+    for _ in range(10):
         w.learn(x, 0.9, False)
     back = Weights.load(w.dump())
     assert back.bias == w.bias
@@ -155,6 +155,25 @@ def test_weights_round_trip_and_a_bad_blob_is_refused() -> None:
     with pytest.raises(ValueError, match="format"):
         Weights.load(b"\x09" + w.dump()[1:])
     assert Weights.load(b"").predict(x, 0.3) == 0.3
+
+
+def test_a_small_correction_leaves_the_base_score_alone() -> None:
+    """The dead zone: a learnt shift smaller than DEAD_ZONE is no evidence against the base
+    model; a larger one applies less DEAD_ZONE. The bias is not learnt, but a stored one
+    still applies."""
+    from bot.triage.learn import DEAD_ZONE, logit, sigmoid
+
+    x = features("Volt the band live tonight")
+    w = Weights()
+    w.learn(x, 0.5, False)  # one step from an undecided base: 0.6 * 0.5 = 0.3 in logit
+    assert w.bias == 0.0
+    assert abs(w.raw_shift(x)) < DEAD_ZONE + 0.1
+    assert w.predict(x, 0.7) == pytest.approx(
+        sigmoid(logit(0.7) + min(0.0, w.raw_shift(x) + DEAD_ZONE)))
+    unrelated = features("opening hours on sunday")
+    assert w.predict(unrelated, 0.42) == 0.42
+    old = Weights.load(Weights(bias=1.0, w={1: 0.5}).dump())
+    assert old.predict({2: 1.0}, 0.5) == pytest.approx(sigmoid(1.0 - DEAD_ZONE))
 
 
 def test_odd_text_has_defined_features() -> None:
