@@ -40,6 +40,7 @@ from triage_data import (  # noqa: E402
     bucket_of,
     corpora,
     part,
+    sample_weights,
 )
 
 from bot.triage.features import DIMENSIONS, features  # noqa: E402
@@ -96,27 +97,12 @@ def tune_offsets(logp: np.ndarray, gold: list[str]) -> tuple[Offsets, dict[str, 
     return best[1], best[2]
 
 
-def sample_weights(examples: list[Example], weights: dict[str, float]) -> np.ndarray:
-    """Each example's weight: its corpus's weight times its class's balancing weight within its
-    own corpus (n / (classes * n_class), as scikit-learn's "balanced" per corpus). Balancing
-    over all corpora at once would let an extra corpus's class mix set the weights of the
-    evaluated one's classes (GermEval's rare positives lost most of theirs beside PotTS)."""
-    counts: dict[tuple[str, str], int] = {}
-    totals: dict[str, int] = {}
-    for e in examples:
-        counts[(e.corpus, e.label)] = counts.get((e.corpus, e.label), 0) + 1
-        totals[e.corpus] = totals.get(e.corpus, 0) + 1
-    classes = {c: sum(1 for (cc, _) in counts if cc == c) for c in totals}
-    return np.array([weights.get(e.corpus, 1.0) * totals[e.corpus]
-                     / (classes[e.corpus] * counts[(e.corpus, e.label)]) for e in examples])
-
-
 def fit(train: list[Example], weights: dict[str, float], c: float) -> LogisticRegression:
     kept = [e for e in train if weights.get(e.corpus, 1.0) > 0]
     x = matrix([e.text for e in kept])
     y = np.array([LABELS.index(e.label) for e in kept])
     model = LogisticRegression(C=c, max_iter=2000)
-    model.fit(x, y, sample_weight=sample_weights(kept, weights))
+    model.fit(x, y, sample_weight=np.array(sample_weights(kept, weights)))
     return model
 
 

@@ -144,3 +144,18 @@ def corpora(data: Path, lang: str, *, extra: tuple[str, ...] = ()) -> list[Examp
 def part(examples: list[Example], split: Split, corpus: str | None = None) -> list[Example]:
     return [e for e in examples
             if split_of(e.text) == split and (corpus is None or e.corpus == corpus)]
+
+
+def sample_weights(examples: list[Example], weights: dict[str, float]) -> list[float]:
+    """Each example's weight: its corpus's weight times its class's balancing weight within its
+    own corpus (n / (classes * n_class), as scikit-learn's "balanced" per corpus). Balancing
+    over all corpora at once would let an extra corpus's class mix set the weights of the
+    evaluated one's classes (GermEval's rare positives lost most of theirs beside PotTS)."""
+    counts: dict[tuple[str, str], int] = {}
+    totals: dict[str, int] = {}
+    for e in examples:
+        counts[(e.corpus, e.label)] = counts.get((e.corpus, e.label), 0) + 1
+        totals[e.corpus] = totals.get(e.corpus, 0) + 1
+    classes = {c: sum(1 for (cc, _) in counts if cc == c) for c in totals}
+    return [weights.get(e.corpus, 1.0) * totals[e.corpus]
+            / (classes[e.corpus] * counts[(e.corpus, e.label)]) for e in examples]

@@ -1,5 +1,5 @@
 """The readers and splits of the triage corpora (bench/triage_data.py) and the per-corpus class
-balance of the training (bench/train_triage.py)."""
+balance of the training (bench/train_triage.py uses it)."""
 
 from __future__ import annotations
 
@@ -45,10 +45,7 @@ def test_buckets_decide_the_splits() -> None:
 
 
 def test_classes_are_balanced_within_each_corpus() -> None:
-    pytest.importorskip("sklearn")
-    sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-    from bench.train_triage import sample_weights
-    from bench.triage_data import Example
+    from triage_data import Example, sample_weights
 
     own = [Example("n", "neutral", "de", "g")] * 3 + [Example("p", "positive", "de", "g")]
     other = [Example("p2", "positive", "de", "o")] * 4
