@@ -22,13 +22,15 @@ if TYPE_CHECKING:  # the tables (SQLModel) only for the annotation
 
 @dataclass(frozen=True, slots=True)
 class PostChange:
-    """The network says a post was deleted (`text` None) or edited (`text`: the new text)."""
+    """The network says a post was deleted (`text` None) or edited (`text`: the new text;
+    `rating`: an app-store review's new stars, None where the network has none)."""
 
     network: str
     external_id: str
     kind: str  # "deleted" | "edited"
     at: datetime
     text: str | None = None
+    rating: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +62,9 @@ class Source(Protocol):
 class PostedReply:
     id: str
     url: str | None
+    # What the person should know about how the network took it ("this replaced the earlier
+    # developer reply": app stores keep one reply per review); shown in the command's result.
+    note: str | None = None
 
 
 class ReplyRejected(Exception):

@@ -101,7 +101,8 @@ async def send_recorded(view: MentionView, record: Reply, responder: Responder, 
     await asyncio.to_thread(deps.store.reply_sent, reply_id=record.id or 0,
                             network_reply_id=posted.id, url=posted.url)
     where = f": {posted.url}" if posted.url else ""
-    return Result(text=f"{done} #{mid} on {view.mention.network}{where}")
+    note = f" ({posted.note})" if posted.note else ""
+    return Result(text=f"{done} #{mid} on {view.mention.network}{where}{note}")
 
 
 def _prepare_reply(mid: int, text: str, inv: Invocation,

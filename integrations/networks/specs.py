@@ -70,10 +70,17 @@ STACKEXCHANGE = NetworkSpec(
                "requests a day; ECHTZEIT_STACKEXCHANGE_ACCESS_TOKEN with write_access to "
                "reply)")
 
+# Android Publisher API, reviews.reply: "Replies of more than approximately 350 characters will
+# be rejected"; counted here in code points (docs/networks.md, "Google Play").
+GOOGLEPLAY = NetworkSpec(
+    "googleplay", reply_limit=350, sla_minutes=24 * 60,
+    off_reason="set ECHTZEIT_GOOGLEPLAY_PACKAGES and ECHTZEIT_GOOGLEPLAY_SERVICE_ACCOUNT_KEY "
+               "(or _KEY_FILE)")
+
 # The networks with a plug-in, in the order `echtzeit networks` lists them.
 PLUGIN_SPECS: tuple[NetworkSpec, ...] = (
     WEBHOOK, MASTODON, BLUESKY, REDDIT, HACKERNEWS, RSS, X, GITHUB, YOUTUBE, FACEBOOK,
-    INSTAGRAM, LEMMY, STACKEXCHANGE)
+    INSTAGRAM, LEMMY, STACKEXCHANGE, GOOGLEPLAY)
 
 # Networks only the signed webhook carries (a relay of Threads, Trustpilot or Google reviews):
 # they have an SLA target and may be named in a brands file, not in a query.
