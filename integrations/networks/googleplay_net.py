@@ -77,7 +77,6 @@ from integrations.networks.http_common import (
     Sleep,
     Uncertain,
     as_int,
-    html_to_text,
     response_json,
     retry_after,
 )
@@ -213,7 +212,7 @@ class Credentials:
         self.account = account
         self.clock = clock
         self.fetches = 0
-        self.token = CachedToken(self._fetch)
+        self.token = CachedToken(self._fetch, clock=clock)
 
     async def _fetch(self) -> tuple[str, float]:
         self.fetches += 1
@@ -282,11 +281,12 @@ def _parse_stamp_text(value: Any) -> tuple[int, int] | None:
 
 
 def _text(value: Any, limit: int = 20_000) -> str:
-    """Untrusted text as plain text (Google strips HTML from replies; reviews are plain, but
-    nothing here relies on that)."""
+    """A review's plain text as Google gives it (not HTML: "<3" and "&amp;" stay as typed;
+    the renderers escape it). It is "<title>\t<body>" (an empty title: a leading tab): the
+    title becomes its own line."""
     if not isinstance(value, str):
         return ""
-    return html_to_text(value[:limit]) if "<" in value else value[:limit].strip()
+    return value[:limit].replace("\t", "\n").strip()
 
 
 def _str(value: Any, limit: int = 200) -> str | None:
@@ -359,7 +359,7 @@ def review_to_post(raw: Any, package: str, *, translated: str | None = None) -> 
         extra["developer_reply"] = reply
     post = Post(
         network=NETWORK, external_id=f"{package}/{rid}",
-        url=f"{WEB}?id={quote(package, safe='.')}&reviewId={quote(rid, safe='')}",
+        url=f"{WEB}?id={quote(package, safe='.')}&reviewId={quote(rid, safe=':')}",
         # Play shows reviewers by name only; the review id keeps two "A Google user"s apart.
         author=Author(handle=name or "A Google user", name=name, followers=None, url=None),
         text=f"{text}\n\n(on: {package})",

@@ -20,6 +20,7 @@ from integrations.networks.push import WebhookServer
 from integrations.networks.replay import RecordingResponder
 from integrations.networks.settings import NetworkConfig, load_network_config
 from tests.integrations.networks.conftest import fixture
+from tests.integrations.networks.fake_googleplay import service_account_json
 
 EVERYTHING: dict[str, Any] = {
     "webhook_secret": "whsec", "webhook_port": 0,
@@ -38,6 +39,8 @@ EVERYTHING: dict[str, Any] = {
     "lemmy_password": "hunter2",
     "stackexchange_sites": "stackoverflow", "stackexchange_key": "sekey",
     "stackexchange_access_token": "setok",
+    "googleplay_packages": "com.acme.app",
+    "googleplay_service_account_key": service_account_json(),
 }
 
 
@@ -80,10 +83,11 @@ def test_every_network_on_with_its_credentials(sqlite_store: Store) -> None:
         "bluesky:acme.example.com", "bluesky-jetstream:jetstream.example", "reddit",
         "hackernews", "rss", "x", "github", "youtube", "facebook", "facebook-webhook",
         "instagram", "instagram-webhook", "lemmy:lemmy.world",
-        "stackexchange:stackoverflow"]
+        "stackexchange:stackoverflow", "googleplay:com.acme.app"]
     # Reddit without an account reads app-only and cannot reply; HN and RSS never can.
-    assert sorted(nets.responders) == ["bluesky", "facebook", "github", "instagram", "lemmy",
-                                       "mastodon", "stackexchange", "x", "youtube"]
+    assert sorted(nets.responders) == ["bluesky", "facebook", "github", "googleplay",
+                                       "instagram", "lemmy", "mastodon", "stackexchange", "x",
+                                       "youtube"]
     (server,) = nets.services
     assert isinstance(server, WebhookServer)
     assert [(r.method, r.path) for r in server.routes] == [
@@ -240,7 +244,7 @@ def test_the_demo_never_touches_a_real_network(tmp_path: Path) -> None:
     assert not any(isinstance(s, WebhookServer) for s in demo.services)
     live = build_desk(everything, f"sqlite:///{tmp_path / 'live.db'}",
                       replies_file=tmp_path / "r.jsonl")
-    assert len(live.sources) == 17
+    assert len(live.sources) == 18
     assert type(live.deps.responders["x"]).__name__ == "XResponder"
     demo.store.close()
     live.store.close()
