@@ -122,7 +122,18 @@ class Card:
     # An open mention on a network that takes replies, but not through Echtzeit here (no
     # responder: Stack Exchange without write access, ...): the link says "answer on the site".
     answer_on_site: bool = False
+    # App-store reviews: the stars given (1..5) and the app reviewed; None elsewhere.
+    rating: int | None = None
+    app: str | None = None
 
+    @property
+    def rating_line(self) -> str | None:
+        """"★★☆☆☆ 2/5 · com.acme.app" for a rated review (the app is the network's text:
+        renderers escape it), None for a post without stars."""
+        stars = stars_text(self.rating)
+        if stars is None:
+            return None
+        return f"{stars} · {clean(self.app)}" if self.app else stars
 
     @property
     def marks(self) -> str:
@@ -146,6 +157,13 @@ class Card:
         if self.draft_state == "approved":
             return f"{origin} by {self.draft_by}{edited}: approved by {self.draft_decided_by}"
         return None
+
+
+def stars_text(rating: int | None) -> str | None:
+    """"★★☆☆☆ 2/5" for 1..5 stars; None for no rating (or one out of range)."""
+    if rating is None or not 1 <= rating <= 5:
+        return None
+    return f"{'★' * rating}{'☆' * (5 - rating)} {rating}/5"
 
 
 def triage_text(card: Card) -> str:
@@ -239,6 +257,8 @@ def card_for(view: MentionView, *, reply_networks: Container[str] | None = None,
         feedback=feedback_actions(m.status, m.sentiment),
         sentiment_by=m.sentiment_by,
         hidden_by=view.hidden_by,
+        rating=m.rating,
+        app=m.app,
         answer_on_site=(reply_networks is not None and m.network not in reply_networks
                         and m.status in OPEN and _takes_replies(m.network)),
     )

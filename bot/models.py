@@ -236,6 +236,11 @@ class Mention(SQLModel, table=True):
     # Who corrected the sentiment (`sentiment <id> negative|neutral|positive`; 0009_feedback);
     # None: the model's own label.
     sentiment_by: str | None = Field(default=None, max_length=200)
+    # App-store reviews (0014_rating): the stars given (1..5) and the app reviewed (a package
+    # name, an App Store id); None for every other network.
+    rating: int | None = Field(default=None, sa_column=sa.Column(sa.SmallInteger(),
+                                                                 nullable=True))
+    app: str | None = Field(default=None, max_length=200)
 
 
 class Delivery(SQLModel, table=True):

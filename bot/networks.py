@@ -22,13 +22,15 @@ if TYPE_CHECKING:  # the tables (SQLModel) only for the annotation
 
 @dataclass(frozen=True, slots=True)
 class PostChange:
-    """The network says a post was deleted (`text` None) or edited (`text`: the new text)."""
+    """The network says a post was deleted (`text` None) or edited (`text`: the new text;
+    `rating`: an app-store review's new stars, None where the network has none)."""
 
     network: str
     external_id: str
     kind: str  # "deleted" | "edited"
     at: datetime
     text: str | None = None
+    rating: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

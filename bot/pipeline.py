@@ -226,11 +226,14 @@ class Pipeline:
             if curl in urls:
                 report.duplicates += 1
                 continue
-            if key in earlier:
+            # A rated review is one customer's verdict, never a repost: two "Great app" reviews
+            # are two reviews, each to be answered (app stores: Post.rating).
+            rated = post.rating is not None
+            if not rated and key in earlier:
                 echoes[earlier[key]] = echoes.get(earlier[key], 0) + 1
                 report.echoes += 1
                 continue
-            if key in batch_firsts:
+            if not rated and key in batch_firsts:
                 batch_echoes[batch_firsts[key]] += 1
                 report.echoes += 1
                 continue
@@ -298,6 +301,8 @@ class Pipeline:
             reposts=post.reposts,
             replies=post.replies,
             in_reply_to=post.in_reply_to,
+            rating=_stars(post.rating),
+            app=post.app[:200] if post.app else None,
             story=story_hints(post.text, own_url=post.url, refs=(post.in_reply_to, post.quotes))
             if self.story_window else None,
             author_keys=author_keys(post.network, post.author.handle, post.author.proofs),
@@ -316,3 +321,10 @@ class Pipeline:
             return signals
         return prioritized(replace(signals, relevance=relevance, needs_reply=need),
                            followers=followers, high_reach=self.high_reach)
+
+
+def _stars(rating: int | None) -> int | None:
+    """A review's stars as stored: 1..5, anything else (a network's 0 for "none") None."""
+    if isinstance(rating, bool) or not isinstance(rating, int) or not 1 <= rating <= 5:
+        return None
+    return rating

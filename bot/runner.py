@@ -44,7 +44,7 @@ async def pump(source: Source, pipeline: Pipeline, *, wake: asyncio.Event | None
             if batch.changes:  # deleted and edited posts: the cards are marked and updated
                 changed = await asyncio.to_thread(
                     store.apply_post_changes,
-                    [(c.network, c.external_id, c.kind, c.text) for c in batch.changes],
+                    [(c.network, c.external_id, c.kind, c.text, c.rating) for c in batch.changes],
                     actor=source.name)
             if batch.cursor is not None:
                 await asyncio.to_thread(store.save_cursor, source=source.name,

@@ -143,6 +143,7 @@ class MentionStore(StoryStore, IdentityStore):
                     "priority": m.priority, "likes": m.likes, "reposts": m.reposts,
                     "replies": m.replies, "in_reply_to": m.in_reply_to, "echoes": m.echoes,
                     "needs_reply": m.needs_reply, "relevance": m.relevance,
+                    "rating": m.rating, "app": m.app,
                     "created_at": m.created_at, "seen_at": now,
                     "status": (MentionStatus.IGNORED if closed else MentionStatus.NEW).value,
                     "assignee": None, "muted": muted,

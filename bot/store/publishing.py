@@ -9,6 +9,7 @@ twice. A failed one (the network certainly refused) may be published again.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -233,16 +234,19 @@ class PublishingStore(StoreBase):
                 m.deleted_at = self.now()
             return m
 
-    def apply_post_changes(self, changes: list[tuple[str, str, str, str | None]],
-                           *, actor: str) -> list[int]:
-        """(network, external id, "deleted"|"edited", new text) as the network reported them,
-        applied to the stored mentions of those posts (other posts are not ours: ignored).
-        Returns the ids of the mentions changed."""
+    def apply_post_changes(
+            self, changes: Sequence[tuple[str, str, str, str | None]
+                                    | tuple[str, str, str, str | None, int | None]],
+            *, actor: str) -> list[int]:
+        """(network, external id, "deleted"|"edited", new text[, new stars]) as the network
+        reported them, applied to the stored mentions of those posts (other posts are not
+        ours: ignored). An edit changes the text, and an app-store review's stars when given
+        (1..5). Returns the ids of the mentions changed."""
         if not changes:
             return []
         changed: list[int] = []
         by_network: dict[str, set[str]] = {}
-        for network, ext, _, _ in changes:
+        for network, ext, *_ in changes:
             by_network.setdefault(network, set()).add(ext)
         with self.session() as s:
             found: dict[tuple[str, str], list[Mention]] = {}
@@ -250,7 +254,10 @@ class PublishingStore(StoreBase):
                 for m in s.exec(select(Mention).where(Mention.network == network,
                                                       col(Mention.external_id).in_(ids))):
                     found.setdefault((m.network, m.external_id), []).append(m)
-            for network, ext, kind, text in changes:
+            for change in changes:
+                network, ext, kind, text = change[:4]
+                stars = change[4] if len(change) > 4 else None
+                rating = stars if isinstance(stars, int) and 1 <= stars <= 5 else None
                 for m in found.get((network, ext), []):
                     if kind == "deleted":
                         if m.deleted_at is not None:
@@ -258,9 +265,15 @@ class PublishingStore(StoreBase):
                         self._change(s, m.id or 0, kind="post_deleted", actor=actor,
                                      detail={"how": "reported by the network"})
                         m.deleted_at = self.now()
-                    elif kind == "edited" and text is not None and text != m.text:
+                    elif kind == "edited" and text is not None and (
+                            text != m.text or (rating is not None and rating != m.rating)):
+                        detail: dict[str, object] = {"before": m.text[:2000],
+                                                     "after": text[:2000]}
+                        if rating is not None and rating != m.rating:
+                            detail.update(rating_before=m.rating, rating_after=rating)
+                            m.rating = rating
                         self._change(s, m.id or 0, kind="post_edited", actor=actor,
-                                     detail={"before": m.text[:2000], "after": text[:2000]})
+                                     detail=detail)
                         m.text, m.edited_at = text, self.now()
                     else:
                         continue

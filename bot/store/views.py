@@ -45,6 +45,9 @@ class NewMention:
     author_keys: tuple[tuple[str, str], ...] = ()
     needs_reply: float | None = None
     relevance: float | None = None
+    # App-store reviews: the stars (1..5) and the app (Post.rating, Post.app).
+    rating: int | None = None
+    app: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

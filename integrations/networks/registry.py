@@ -25,6 +25,7 @@ from integrations.networks import (
     email_net,
     facebook_net,
     github_net,
+    googleplay_net,
     hackernews_net,
     instagram_net,
     lemmy_net,
@@ -54,7 +55,8 @@ PLUGINS: tuple[Plugin[Any], ...] = (
     webhook_net.PLUGIN, mastodon_net.PLUGIN, bluesky_net.PLUGIN, reddit_net.PLUGIN,
     hackernews_net.PLUGIN, rss_net.PLUGIN, x_net.PLUGIN, github_net.PLUGIN, youtube_net.PLUGIN,
     facebook_net.PLUGIN, instagram_net.PLUGIN, lemmy_net.PLUGIN,
-    stackexchange_net.PLUGIN, threads_net.PLUGIN, appstore_net.PLUGIN, email_net.PLUGIN,
+    stackexchange_net.PLUGIN, threads_net.PLUGIN, appstore_net.PLUGIN, googleplay_net.PLUGIN,
+    email_net.PLUGIN,
 )
 NETWORKS: tuple[str, ...] = tuple(p.name for p in PLUGINS)
 

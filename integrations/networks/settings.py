@@ -456,13 +456,43 @@ def _loopback(host: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
+class GooglePlaySettings(EchtzeitSettings):
+    model_config = _config("googleplay")
+
+    packages: CommaList = Field(
+        default_factory=list,
+        description="Android package names whose Google Play reviews are read and answered, "
+                    "comma-separated (e.g. com.acme.app); set them and a service-account key "
+                    "to turn Google Play on.")
+    service_account_key: SecretStr | None = Field(
+        default=None,
+        description="The Google Cloud service account's JSON key itself (the account needs "
+                    "'Reply to reviews' in Play Console); or use _KEY_FILE.")
+    service_account_key_file: str | None = Field(
+        default=None,
+        description="Path of that service account's JSON key file (read at start-up).")
+    translation_language: str | None = Field(
+        default=None,
+        description="Have Google translate reviews into this language (e.g. en, de); empty: "
+                    "as written.")
+    poll_seconds: float = Field(
+        default=900.0, ge=60, le=86_400,
+        description="Seconds between Google Play polls (reviews API: 200 list requests an "
+                    "hour per app).")
+    base_url: str = Field(
+        default="https://androidpublisher.googleapis.com/androidpublisher/v3",
+        description="Android Publisher API base URL with version.")
+    token_url: str = Field(
+        default="https://oauth2.googleapis.com/token",
+        description="Google's OAuth 2.0 token endpoint (the key's token_uri wins if set).")
 
 
 # One per plug-in, in the order of registry.PLUGINS (tests/integrations/networks/test_plugins.py).
 PLUGIN_SETTINGS: tuple[type[EchtzeitSettings], ...] = (
     WebhookSettings, MastodonSettings, BlueskySettings, RedditSettings, HackerNewsSettings,
     RssSettings, XSettings, GitHubSettings, YouTubeSettings, FacebookSettings, InstagramSettings,
-    LemmySettings, StackExchangeSettings, ThreadsSettings, AppStoreSettings, EmailSettings)
+    LemmySettings, StackExchangeSettings, ThreadsSettings, AppStoreSettings, GooglePlaySettings,
+    EmailSettings)
 
 # (section title in .env.example, model): echtzeit/config.py appends them to its MODELS.
 SECTIONS: tuple[tuple[str, type[EchtzeitSettings]], ...] = (
@@ -483,6 +513,7 @@ SECTIONS: tuple[tuple[str, type[EchtzeitSettings]], ...] = (
     ("Threads", ThreadsSettings),
     ("App Store reviews", AppStoreSettings),
     ("E-mail (IMAP and SMTP)", EmailSettings),
+    ("Google Play", GooglePlaySettings),
 )
 
 S = TypeVar("S", bound=EchtzeitSettings)

@@ -108,11 +108,17 @@ EMAIL = NetworkSpec(
     "email", reply_limit=50_000, sla_minutes=24 * 60,
     off_reason="set ECHTZEIT_EMAIL_IMAP_HOST, ECHTZEIT_EMAIL_USERNAME and "
                "ECHTZEIT_EMAIL_PASSWORD (and ECHTZEIT_EMAIL_SMTP_HOST to reply)")
+# Android Publisher API, reviews.reply: "Replies of more than approximately 350 characters will
+# be rejected"; counted here in code points (docs/networks.md, "Google Play").
+GOOGLEPLAY = NetworkSpec(
+    "googleplay", reply_limit=350, sla_minutes=24 * 60,
+    off_reason="set ECHTZEIT_GOOGLEPLAY_PACKAGES and ECHTZEIT_GOOGLEPLAY_SERVICE_ACCOUNT_KEY "
+               "(or _KEY_FILE)")
 
 # The networks with a plug-in, in the order `echtzeit networks` lists them.
 PLUGIN_SPECS: tuple[NetworkSpec, ...] = (
     WEBHOOK, MASTODON, BLUESKY, REDDIT, HACKERNEWS, RSS, X, GITHUB, YOUTUBE, FACEBOOK,
-    INSTAGRAM, LEMMY, STACKEXCHANGE, THREADS, APPSTORE, EMAIL)
+    INSTAGRAM, LEMMY, STACKEXCHANGE, THREADS, APPSTORE, GOOGLEPLAY, EMAIL)
 
 # Networks only the signed webhook carries (a relay of Trustpilot or Google reviews): they have
 # an SLA target and may be named in a brands file, not in a query.

@@ -187,3 +187,49 @@ def test_a_post_another_replica_stores_meanwhile_is_stored_once(
     assert report.stored == 1 and report.duplicates == 1
     texts = sorted(v.mention.text for v in store.list_mentions(limit=10))
     assert texts == ["acme rockets rock", "acme support never called back"]
+
+
+def test_app_store_reviews_keep_their_stars_and_are_never_folded(pipeline: Pipeline,
+                                                                 store: Store) -> None:
+    """Post.rating/app (any app-store network) are stored; two reviews with the same short
+    text are two reviews (not a repost folded into the first), and stars out of 1..5 are
+    dropped."""
+    from dataclasses import replace
+
+    first = replace(post("Acme app: great", network="googleplay", lang="en"), rating=5,
+                    app="com.acme.app")
+    second = replace(post("Acme app: great", network="googleplay", lang="en"), rating=4,
+                     app="com.acme.app")
+    odd = replace(post("acme app crashes", network="googleplay", lang="en"), rating=0,
+                  app="com.acme.app")
+    plain = post("Acme app: great", lang="en")
+    report = pipeline.ingest([first, second, odd, plain])
+    assert report.stored == 3 and report.echoes == 1  # only the plain post is a repost
+    by_id = {v.mention.external_id: v.mention for v in store.list_mentions(limit=10)}
+    assert (by_id[first.external_id].rating, by_id[first.external_id].app) == (
+        5, "com.acme.app")
+    assert by_id[second.external_id].rating == 4
+    assert (by_id[odd.external_id].rating, by_id[odd.external_id].app) == (None,
+                                                                           "com.acme.app")
+
+
+def test_the_rating_migration_goes_down_and_up_again(database_url: str) -> None:
+    import sqlalchemy as sa
+    from alembic import command
+
+    from bot.db import alembic_config, upgrade
+
+    upgrade(database_url)
+    cfg = alembic_config(database_url)
+    engine = sa.create_engine(database_url)
+    try:
+        def columns() -> set[str]:
+            return {c["name"] for c in sa.inspect(engine).get_columns("mention")}
+
+        assert {"rating", "app"} <= columns()
+        command.downgrade(cfg, "0009_feedback")
+        assert not {"rating", "app"} & columns()
+        command.upgrade(cfg, "head")
+        assert {"rating", "app"} <= columns()
+    finally:
+        engine.dispose()

@@ -43,6 +43,7 @@ from integrations.networks import (
     bluesky_common,
     bluesky_net,
     github_net,
+    googleplay_net,
     mastodon_net,
     x_net,
     x_oauth,
@@ -52,6 +53,7 @@ from integrations.networks.replay import recording_responders
 from integrations.networks.settings import (
     BlueskySettings,
     GitHubSettings,
+    GooglePlaySettings,
     XSettings,
     YouTubeSettings,
 )
@@ -130,6 +132,11 @@ def mastodon_spec() -> OpenApi:
 @cache
 def youtube_spec() -> Discovery:
     return Discovery("youtube", "youtube/youtube.v3.json")
+
+
+@cache
+def androidpublisher_spec() -> Discovery:
+    return Discovery("androidpublisher", "androidpublisher/androidpublisher.v3.json")
 
 
 @cache
@@ -270,6 +277,86 @@ for _name in YOUTUBE_FIXTURES:
     case(f"youtube:{_name}")(_youtube_fixture(_name))
 
 
+REVIEWS = "androidpublisher/v3/applications/{packageName}/reviews"
+GOOGLEPLAY_FIXTURES = {"reviews_page1.json": ("GET", REVIEWS),
+                       "reviews_page2.json": ("GET", REVIEWS),
+                       "reply.json": ("POST", REVIEWS + "/{reviewId}:reply")}
+
+
+def _googleplay_fixture(name: str) -> Case:
+    method, path = GOOGLEPLAY_FIXTURES[name]
+
+    async def run() -> list[Problem]:
+        return androidpublisher_spec().check_response(method, path,
+                                                      fixture("googleplay", name))
+    return run
+
+
+for _name in GOOGLEPLAY_FIXTURES:
+    case(f"googleplay:{_name}")(_googleplay_fixture(_name))
+
+
+@case("googleplay:requests")
+async def googleplay_requests() -> list[Problem]:
+    """The token request (RFC 7523's JWT bearer grant: Google's token endpoint is not in the
+    discovery document), the reviews list with paging and translation, the look-up of a
+    review before a reply, the reply, and the check."""
+    from tests.integrations.networks.fake_googleplay import service_account_json
+
+    page1, page2 = fixture("googleplay", "reviews_page1.json"), fixture(
+        "googleplay", "reviews_page2.json")
+    rec = Recorder([
+        ("POST", r"/token", (200, {"access_token": "ya29.c.contract", "expires_in": 3599,
+                                   "token_type": "Bearer"})),
+        ("GET", r"/androidpublisher/v3/applications/[^/]+/reviews",
+         lambda r: (200, page2 if r.url.params.get("token") else page1)),
+        ("GET", r"/androidpublisher/v3/applications/[^/]+/reviews/[^/]+",
+         (200, page1["reviews"][0])),
+        ("POST", r"/androidpublisher/v3/applications/[^/]+/reviews/[^/]+:reply",
+         (200, fixture("googleplay", "reply.json")))])
+    async with rec.client() as client:
+        account = googleplay_net.load_service_account(service_account_json())
+        source, responder, api, creds = googleplay_net.components(
+            client, account=account, packages=["com.acme.app"], interval=900,
+            base_url=default(GooglePlaySettings, "base_url"), translation="en",
+            sleep=no_sleep)
+        first = await source.poll_once(None)
+        await source.poll_once(first.cursor)
+        rid = page1["reviews"][0]["reviewId"]
+        await responder.reply(mention=mention(
+            "googleplay", f"com.acme.app/{rid}",
+            f"https://play.google.com/store/apps/details?id=com.acme.app&reviewId={rid}"),
+            text="Thanks! 4.10.3 fixes the scanner.")
+        await googleplay_net.verify(api, creds, "com.acme.app")
+    api_calls = [s for s in rec.sent if s.path.startswith("/androidpublisher/")]
+    problems = called("googleplay", rec.sent, "POST /token",
+                      r"GET /androidpublisher/v3/applications/com\.acme\.app/reviews",
+                      r"GET /androidpublisher/v3/applications/com\.acme\.app/reviews/[^/]+",
+                      r"POST /androidpublisher/v3/applications/com\.acme\.app/reviews/"
+                      r"[^/]+:reply")
+    problems += unrouted("googleplay", rec)
+    for s in api_calls:
+        problems += androidpublisher_spec().check_request(s.method, s.path, s.query, s.body)
+    rfc = "RFC 7523 §2.1"
+    for s in rec.sent:
+        if s.path != "/token":
+            continue
+        body = s.body if s.form and isinstance(s.body, dict) else {}
+        if not s.form:
+            problems.append(Problem("googleplay", "POST /token (body)", rfc,
+                                    "the grant goes form-encoded in the body"))
+        if body.get("grant_type") != "urn:ietf:params:oauth:grant-type:jwt-bearer":
+            problems.append(Problem("googleplay", "POST /token form grant_type", rfc,
+                                    "urn:ietf:params:oauth:grant-type:jwt-bearer"))
+        if str(body.get("assertion", "")).count(".") != 2:
+            problems.append(Problem("googleplay", "POST /token form assertion", rfc,
+                                    "a single JWT (JWS compact serialization)"))
+        extra = sorted(set(body) - {"grant_type", "assertion", "scope"})
+        problems += [Problem("googleplay", f"POST /token form {k}", rfc,
+                             "not a parameter of the JWT bearer grant") for k in extra]
+    return problems
+
+
 BLUESKY_FIXTURES = {"create_session.json": "com.atproto.server.createSession",
                     "create_record.json": "com.atproto.repo.createRecord",
                     "get_profiles.json": "app.bsky.actor.getProfiles",
@@ -342,6 +429,7 @@ X_TOKEN_FIXTURES = {"oauth2_token.json": 200, "oauth2_token_invalid.json": 400,
 CHECKED_FIXTURES = frozenset(
     [f"{service}/{name}" for service, name in OPENAPI_FIXTURES]
     + [f"youtube/{n}" for n in YOUTUBE_FIXTURES] + [f"bluesky/{n}" for n in BLUESKY_FIXTURES]
+    + [f"googleplay/{n}" for n in GOOGLEPLAY_FIXTURES]
     + [f"slack/{n}" for n in SLACK_FIXTURES]
     + [f"x/{n}" for n in X_TOKEN_FIXTURES]
     + ["mastodon/notification_mention.json", "slack/event_message_thread.json",

@@ -122,6 +122,14 @@ SOURCES: dict[str, Source] = {s.service: s for s in (
         note="Google's discovery document of the YouTube Data API v3 (the same file as "
              "googleapis/google-api-go-client youtube/v3/youtube-api.json)."),
     Source(
+        service="androidpublisher", repository="pypi:google-api-python-client",
+        path="googleapiclient/discovery_cache/documents/androidpublisher.v3.json",
+        licence="Apache-2.0", kind="discovery", out="androidpublisher/androidpublisher.v3.json",
+        keep=("reviews.list", "reviews.get", "reviews.reply"),
+        note="Google's discovery document of the Google Play Android Developer API v3 (the "
+             "same file as googleapis/google-api-go-client "
+             "androidpublisher/v3/androidpublisher-api.json); the reviews resource only."),
+    Source(
         service="atproto", repository="bluesky-social/atproto", path="lexicons",
         licence="MIT OR Apache-2.0", kind="lexicons", out="atproto",
         keep=("app.bsky.feed.post", "app.bsky.feed.searchPosts", "app.bsky.feed.getPosts",

@@ -492,9 +492,17 @@ class Discovery:
             for name, m in body["methods"].items()}
 
     def method(self, http_method: str, path: str) -> tuple[str, dict[str, Any]] | None:
-        """The method for a URL's path ("/youtube/v3/commentThreads")."""
+        """The method for a URL's path ("/youtube/v3/commentThreads", or one with path
+        parameters filled in: "/androidpublisher/v3/applications/com.acme.app/reviews")."""
         path = urlsplit(path).path if "://" in path else path
-        return self._methods.get((http_method.upper(), path.strip("/")))
+        key = (http_method.upper(), path.strip("/"))
+        if key in self._methods:
+            return self._methods[key]
+        for (verb, template), found in self._methods.items():
+            if verb == key[0] and "{" in template and re.fullmatch(
+                    re.sub(r"\\\{[^}]+\\\}", "[^/]+?", re.escape(template)), key[1]):
+                return found
+        return None
 
     def check_request(self, http_method: str, path: str, query: Iterable[tuple[str, str]],
                       body: Any = None) -> list[Problem]:

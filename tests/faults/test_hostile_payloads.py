@@ -30,6 +30,7 @@ from integrations.networks import (
     email_mail,
     facebook_net,
     github_net,
+    googleplay_net,
     hackernews_net,
     instagram_net,
     lemmy_net,
@@ -114,6 +115,10 @@ PARSERS: dict[str, tuple[Callable[[Any], Post], list[Any]]] = {
     "appstore": (lambda raw: appstore_net.review_to_post(
         raw, "1459876543", {r["id"]: r for r in APPSTORE["included"]}, app_name="Acme Home"),
                  APPSTORE["data"]),
+    "googleplay": (lambda raw: googleplay_net.review_to_post(raw, "com.acme.app",
+                                                             translated="en").post,
+                   [*load("googleplay/reviews_page1.json")["reviews"],
+                    *load("googleplay/reviews_page2.json")["reviews"]]),
     "reddit": (reddit_net.thing_to_post,
                [*load("reddit/search_new.json")["data"]["children"],
                 *load("reddit/subreddit_comments.json")["data"]["children"]]),

@@ -20,6 +20,7 @@ from bot.reporting.digest.model import (
     Overdue,
     Period,
     PersonCounts,
+    RatingTrend,
     ResponseRow,
     SlaCompliance,
     SpikeNote,
@@ -161,7 +162,21 @@ class DigestBuilder:
             approval_median=Trio(*(percentile(w, 0.5) for w in waited)),
             oncall=self._oncall(q, ch.brand_ids, brand_names, now),
             complaints=Trio(*complaints), noise=Trio(*noise),
+            ratings=self._ratings(q, ch.brand_ids, windows),
         )
+
+    def _ratings(self, q: DigestQueries, brand_ids: Sequence[int],
+                 windows: Sequence[Window]) -> tuple[RatingTrend, ...]:
+        """Rated reviews per app in each period: their count and average stars. Apps with a
+        review in any period are listed, those of the current period first (most reviews)."""
+        counts: dict[tuple[str, str], list[float | None]] = {}
+        sums: dict[tuple[str, str], list[float | None]] = {}
+        for i, network, app, n, average in q.ratings(brand_ids, windows):
+            counts.setdefault((network, app), [0, 0, 0])[i] = n
+            sums.setdefault((network, app), [None, None, None])[i] = round(average, 2)
+        keys = sorted(counts, key=lambda k: (-(counts[k][0] or 0), k))
+        return tuple(RatingTrend(network=k[0], app=k[1], count=Trio(*counts[k]),
+                                 average=Trio(*sums[k])) for k in keys)
 
     def _oncall(self, q: DigestQueries, brand_ids: Sequence[int], names: dict[int, str],
                 now: datetime) -> tuple[str, ...]:

@@ -98,6 +98,17 @@ class FollowerGrowth:
     change_earlier: int | None
 
 
+@dataclass(frozen=True, slots=True)
+class RatingTrend:
+    """An app's reviews with stars (app-store networks): how many came in each period and
+    their average stars (None where none came)."""
+
+    network: str
+    app: str  # network text (a package name, an App Store id): renderers reduce it
+    count: Trio
+    average: Trio
+
+
 @dataclass(frozen=True)
 class Digest:
     platform: str
@@ -144,6 +155,8 @@ class Digest:
     # as noise (below its route's minimum relevance: stored, not carded; `list noise`).
     complaints: Trio = field(default_factory=lambda: Trio(0, 0, 0))
     noise: Trio = field(default_factory=lambda: Trio(0, 0, 0))
+    # Rated reviews per app (mentions with `rating`); empty when the channel has none.
+    ratings: tuple[RatingTrend, ...] = ()
 
     @property
     def title(self) -> str:

@@ -175,6 +175,26 @@ class DigestQueries(SlaQueries):
                     noise[i] = int(conn.execute(q).scalar_one())
         return complaints, noise
 
+    def ratings(self, brand_ids: Sequence[int], windows: Sequence[Window],
+                ) -> list[tuple[int, str, str, int, float]]:
+        """(window index, network, app, rated reviews, average stars) per app and window, over
+        the mentions with a rating (app-store reviews; muted ones left out). The covering
+        index bounds the rows to the brands' windows; rating and app are read from the table
+        for those few."""
+        out: list[tuple[int, str, str, int, float]] = []
+        app = sa.func.coalesce(mentions.c.app, "")
+        with self._connect() as conn:
+            for i, w in enumerate(windows):
+                q = (sa.select(mentions.c.network, app, sa.func.count(),
+                               sa.func.avg(mentions.c.rating))
+                     .where(mentions.c.brand_id.in_(list(brand_ids)),
+                            mentions.c.created_at >= w.start, mentions.c.created_at < w.end,
+                            mentions.c.muted.is_(False), mentions.c.rating.is_not(None))
+                     .group_by(mentions.c.network, app))
+                out += [(i, net, name, int(n), float(avg))
+                        for net, name, n, avg in conn.execute(q)]
+        return out
+
     def arrivals(self, brand_ids: Sequence[int], windows: Sequence[Window]) -> list[datetime]:
         """created_at of the mentions in any of the windows (staffing forecast). One small
         statement per window on the shared connection, not a UNION ALL: the four together are

@@ -69,6 +69,13 @@ def digest_lines(d: Digest, *, now: datetime | None = None) -> list[str]:
         lines.append("  most reach: " + ", ".join(
             f"{safe_handle(a.handle)} on {a.network} ({_followers(a.followers)}, "
             f"{a.mentions}x)" for a in d.top_authors))
+    if d.ratings:
+        lines.append("Ratings: " + "; ".join(
+            f"{safe_handle(r.app) if r.app else '?'} on {r.network} "
+            f"{_stars(r.average.now)} from {_num(r.count.now, 'n')} "
+            f"({_stars(r.average.prev)} from {_num(r.count.prev, 'n')} / "
+            f"{_stars(r.average.earlier)} from {_num(r.count.earlier, 'n')})"
+            + _trend(r.average) for r in d.ratings))
     lines.append(f"Interactions: replies {trio_text(d.replies)}, claims {trio_text(d.claims)}, "
                  f"resolves {trio_text(d.resolves)}")
     lines.append(f"  on the mentions: likes {trio_text(d.likes)}, "
@@ -138,3 +145,17 @@ def _followers(n: int | None) -> str:
 
 def _signed(n: int | None) -> str:
     return "-" if n is None else f"{n:+d}"
+
+
+def _stars(average: float | None) -> str:
+    return "-" if average is None else f"{average:.1f}★"
+
+
+def _trend(average: Trio) -> str:
+    """", up 0.4★" / ", down 1.0★" against the period before (nothing without both)."""
+    if average.now is None or average.prev is None:
+        return ""
+    change = round(average.now - average.prev, 1)
+    if change == 0:
+        return ", steady"
+    return f", {'up' if change > 0 else 'down'} {abs(change):.1f}★"

@@ -62,6 +62,7 @@ def render_card(card: Card, now: datetime, *, text_limit: int = 600) -> str:
     lines = [
         card_header(card),
         f"{who} · {compact_number(card.followers)} followers · {history}",
+        *([card.rating_line] if card.rating_line else []),
         *("  " + line for line in truncate(clean(card.text), text_limit).splitlines()),
         " · ".join(meta),
         ("answer on the site: " if card.answer_on_site else "") + clean(card.url),

@@ -211,6 +211,8 @@ def card_embed(card: Card) -> dict[str, Any]:
     ]
     if triage := triage_text(card):
         fields.insert(3, _field("Triage", triage))
+    if card.rating_line:  # an app-store review's stars; the app name escaped like the post
+        fields.insert(0, _field("Rating", fitted(card.rating_line, EMBED_FIELD_VALUE_MAX)))
     counts = " · ".join(f"{label} {value}" for label, value in
                         (("likes", card.likes), ("reposts", card.reposts),
                          ("replies", card.replies)) if value)

@@ -306,6 +306,8 @@ def card_blocks(card: Card, now: datetime) -> list[Block]:
                    "text": {"type": "plain_text", "text": body or " ", "emoji": False}})
     facts = [_meta_line(card, now),
              f"{STATUS_LABEL.get(card.status, card.status)} · priority {card.priority}"]
+    if card.rating_line:  # an app-store review's stars (plain text, like every fact)
+        facts.insert(0, card.rating_line)
     if shortened:
         facts.append(f"Shortened from {len(clean(card.text)):,} characters: "
                      "“Open post” shows all of it")

@@ -179,3 +179,40 @@ def test_the_digest_names_who_is_on_call_now(store: Store, clock: Clock) -> None
     assert "On call now: Acme: level 1 ana; level 2 ben" in digest_lines(d)
     late = DigestBuilder(store).build("console", "care", now=at(19, 22, 0))
     assert late.oncall == ("Acme: level 2 ben",)
+
+
+def test_rating_trend_per_app(store: Store, clock: Clock) -> None:
+    """App-store reviews (any network that sets rating and app): per app, the count and the
+    average stars of the day against the day before; channels without them show no line."""
+    clock.value = at(1, 9)
+    b = store.add_brand(name="Acme", query="acme", actor="t")
+    store.add_route(brand="Acme", platform="console", channel="care", actor="t")
+    bid = b.id or 0
+    clock.value = at(19, 9)
+    play = {"network": "googleplay", "app": "com.acme.app"}
+    store.write_mentions([
+        new_mention(bid, created_at=at(19, 10), rating=1, **play),
+        new_mention(bid, created_at=at(19, 11), rating=2, **play),
+        new_mention(bid, created_at=at(19, 12), rating=5, network="appstore", app="1459783120"),
+        new_mention(bid, created_at=at(19, 12)),  # a post without stars: not counted
+        new_mention(bid, created_at=at(18, 10), rating=4, **play),
+        new_mention(bid, created_at=at(18, 11), rating=5, **play),
+        new_mention(bid, created_at=at(12, 10), rating=3, **play),
+    ], routes={})
+    d = DigestBuilder(store).build("console", "care", now=at(20, 8))
+    by_app = {(r.network, r.app): r for r in d.ratings}
+    assert list(by_app) == [("googleplay", "com.acme.app"), ("appstore", "1459783120")]
+    play_trend = by_app[("googleplay", "com.acme.app")]
+    assert (play_trend.count.now, play_trend.count.prev, play_trend.count.earlier) == (2, 2, 1)
+    assert (play_trend.average.now, play_trend.average.prev,
+            play_trend.average.earlier) == (1.5, 4.5, 3.0)
+    apple = by_app[("appstore", "1459783120")]
+    assert (apple.count.now, apple.count.prev, apple.average.prev) == (1, 0, None)
+    lines = digest_lines(d)
+    assert ("Ratings: com.acme.app on googleplay 1.5★ from 2 (4.5★ from 2 / 3.0★ from 1), "
+            "down 3.0★; 1459783120 on appstore 5.0★ from 1 (- from 0 / - from 0)") in lines
+    # A channel whose brands have no rated mentions: no ratings line.
+    store.add_brand(name="Volt", query="volt", actor="t")
+    store.add_route(brand="Volt", platform="console", channel="volt", actor="t")
+    quiet = DigestBuilder(store).build("console", "volt", now=at(20, 8))
+    assert quiet.ratings == () and not any(x.startswith("Ratings") for x in digest_lines(quiet))

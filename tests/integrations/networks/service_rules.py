@@ -414,3 +414,25 @@ def appstore_response_body(body: Any) -> Refusal | None:
                           "An attribute value is invalid.",
                           f"The attribute 'responseBody' {why}.",
                           pointer="/data/attributes/responseBody")
+# --- Google Play --------------------------------------------------------------------------
+# developers.google.com/android-publisher/api-ref/rest/v3/reviews/reply: replyText, "Replies of
+# more than approximately 350 characters will be rejected. HTML tags will be stripped." The
+# fake takes "approximately" at its word and refuses more than 350 code points (and an empty
+# text), in Google's error shape {"error": {"code": 400, "message", "status":
+# "INVALID_ARGUMENT", "errors": [{"reason": "badRequest"}]}}; the message wording is the
+# fake's. A review has one developer reply: a new reply replaces it (the reference: "Replies to
+# a single review, or updates an existing reply").
+GOOGLEPLAY_MAX_REPLY = 350
+
+
+def googleplay_reply_text(text: Any) -> Refusal | None:
+    def bad(message: str) -> Refusal:
+        return 400, {"error": {"code": 400, "message": message, "status": "INVALID_ARGUMENT",
+                               "errors": [{"message": message, "domain": "global",
+                                           "reason": "badRequest"}]}}
+
+    if not isinstance(text, str) or not text.strip():
+        return bad("Reply text is required.")
+    if len(text) > GOOGLEPLAY_MAX_REPLY:
+        return bad("Reply text is too long.")
+    return None

@@ -20,6 +20,7 @@ from integrations.networks.push import WebhookServer
 from integrations.networks.replay import RecordingResponder
 from integrations.networks.settings import NetworkConfig, load_network_config
 from tests.integrations.networks.conftest import fixture
+from tests.integrations.networks.fake_googleplay import service_account_json
 
 EVERYTHING: dict[str, Any] = {
     "webhook_secret": "whsec", "webhook_port": 0,
@@ -44,6 +45,8 @@ EVERYTHING: dict[str, Any] = {
     "appstore_app_ids": "1459876543",
     "email_imap_host": "imap.acme.example", "email_username": "support@acme.example",
     "email_password": "app-pw", "email_smtp_host": "smtp.acme.example",
+    "googleplay_packages": "com.acme.app",
+    "googleplay_service_account_key": service_account_json(),
 }
 
 
@@ -87,11 +90,11 @@ def test_every_network_on_with_its_credentials(sqlite_store: Store) -> None:
         "hackernews", "rss", "x", "github", "youtube", "facebook", "facebook-webhook",
         "instagram", "instagram-webhook", "lemmy:lemmy.world",
         "stackexchange:stackoverflow", "threads:25025320233803991", "appstore:1459876543",
-        "email:support@acme.example@imap.acme.example/INBOX"]
+        "googleplay:com.acme.app", "email:support@acme.example@imap.acme.example/INBOX"]
     # Reddit without an account reads app-only and cannot reply; HN and RSS never can.
     assert sorted(nets.responders) == ["appstore", "bluesky", "email", "facebook", "github",
-                                       "instagram", "lemmy", "mastodon", "stackexchange",
-                                       "threads", "x", "youtube"]
+                                       "googleplay", "instagram", "lemmy", "mastodon",
+                                       "stackexchange", "threads", "x", "youtube"]
     (server,) = nets.services
     assert isinstance(server, WebhookServer)
     assert [(r.method, r.path) for r in server.routes] == [
@@ -248,7 +251,7 @@ def test_the_demo_never_touches_a_real_network(tmp_path: Path) -> None:
     assert not any(isinstance(s, WebhookServer) for s in demo.services)
     live = build_desk(everything, f"sqlite:///{tmp_path / 'live.db'}",
                       replies_file=tmp_path / "r.jsonl")
-    assert len(live.sources) == 20
+    assert len(live.sources) == 21
     assert type(live.deps.responders["x"]).__name__ == "XResponder"
     demo.store.close()
     live.store.close()
