@@ -21,7 +21,7 @@ What Google documents (developers.google.com/android-publisher/api-ref/rest/v3/r
   quotaExceeded / dailyLimitExceeded.
 
 Auth: a service account's JSON key (Play Console: Users and permissions, the account with
-"Reply to reviews"). We sign an RS256 JWT assertion with its private key (joserfc) and trade it
+"Reply to reviews"). We sign an RS256 JWT assertion with its private key (PyJWT) and trade it
 at the token endpoint (RFC 7523, grant urn:ietf:params:oauth:grant-type:jwt-bearer, scope
 androidpublisher) for an hour's access token, kept until shortly before it runs out
 (oauth.CachedToken); a 401 fetches a new one, once.
@@ -52,9 +52,9 @@ from typing import Any
 from urllib.parse import quote
 
 import httpx
-from joserfc import jwt
-from joserfc.errors import JoseError
-from joserfc.jwk import RSAKey
+import jwt
+from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
+from cryptography.hazmat.primitives.serialization import load_pem_private_key
 
 from bot.clock import utcnow
 from bot.domain import Author, Post
@@ -152,7 +152,7 @@ class ServiceAccount:
     client_email: str
     key_id: str | None
     token_uri: str
-    private_key: RSAKey
+    private_key: RSAPrivateKey
 
     def __repr__(self) -> str:  # the private key never reaches a log
         return f"ServiceAccount({self.client_email!r})"
@@ -175,12 +175,12 @@ def load_service_account(raw: str, *, token_url: str = TOKEN_URL) -> ServiceAcco
     if not isinstance(pem, str) or "PRIVATE KEY" not in pem:
         raise ValueError("the Google service-account key has no private_key")
     try:
-        key = RSAKey.import_key(pem)
-    except (JoseError, ValueError, TypeError):
-        raise ValueError("the Google service-account key's private_key is not an RSA "
-                         "key") from None
-    if not key.is_private:
-        raise ValueError("the Google service-account key's private_key is not private")
+        key = load_pem_private_key(pem.encode(), password=None)
+    except (ValueError, TypeError):
+        raise ValueError("the Google service-account key's private_key is not a private "
+                         "key in PEM") from None
+    if not isinstance(key, RSAPrivateKey):
+        raise ValueError("the Google service-account key's private_key is not an RSA key")
     kid = data.get("private_key_id")
     uri = data.get("token_uri")
     return ServiceAccount(
@@ -193,13 +193,13 @@ def assertion(account: ServiceAccount, *, now: float, scope: str = SCOPE) -> str
     """The signed JWT (RS256) that asks Google's token endpoint for an access token: issued
     by the service account, for `scope`, to the token endpoint, valid for an hour (Google's
     maximum)."""
-    header: dict[str, Any] = {"alg": "RS256", "typ": "JWT"}
+    header: dict[str, Any] = {"typ": "JWT"}
     if account.key_id:
         header["kid"] = account.key_id
     issued = int(now)
     claims = {"iss": account.client_email, "scope": scope, "aud": account.token_uri,
               "iat": issued, "exp": issued + 3600}
-    return jwt.encode(header, claims, account.private_key, algorithms=["RS256"])
+    return jwt.encode(claims, account.private_key, algorithm="RS256", headers=header)
 
 
 class Credentials:

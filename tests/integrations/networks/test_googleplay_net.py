@@ -13,7 +13,8 @@ from typing import Any
 
 import httpx
 import pytest
-from joserfc.jwk import RSAKey
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from bot.cards import card_for, stars_text
 from bot.clock import utcnow
@@ -201,9 +202,16 @@ async def test_an_expired_token_is_fetched_again_once(
     assert creds.fetches == 3 and fake.assertions[-1]["claims"]["iat"] == int(clock.seconds())
 
 
+
+def ec_pem() -> str:
+    """A private key that is not RSA (an App Store key's kind), in PEM."""
+    return ec.generate_private_key(ec.SECP256R1()).private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption()).decode()
+
 async def test_keys_that_do_not_work(client: httpx.AsyncClient, fake: FakeGooglePlay,
                                      clock: Clock) -> None:
-    other = RSAKey.generate_key(2048, private=True)
+    other = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     source, _, api, creds = build(client, clock, key=service_account_json(key=other))
     with pytest.raises(ApiError, match="Google refused the service account's token: "
                                        "Invalid JWT Signature"):
@@ -214,7 +222,9 @@ async def test_keys_that_do_not_work(client: httpx.AsyncClient, fake: FakeGoogle
                      ('{"type": "service_account", "client_email": "a@b"}', "no private_key"),
                      ('{"type": "service_account", "client_email": "a@b", "private_key": '
                       '"-----BEGIN PRIVATE KEY-----\\nAAAA\\n-----END PRIVATE KEY-----\\n"}',
-                      "not an RSA key")]:
+                      "not a private key in PEM"),
+                     (json.dumps({"type": "service_account", "client_email": "a@b",
+                                  "private_key": ec_pem()}), "not an RSA key")]:
         with pytest.raises(ValueError, match=why) as err:
             googleplay_net.load_service_account(bad)
         assert "AAAA" not in str(err.value)
