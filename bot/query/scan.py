@@ -136,7 +136,7 @@ def prepare(text: str) -> tuple[str, str]:
 
 
 # For a batch: NUL stays (it separates the texts), and in texts with non-ASCII characters the
-# marks of ä/ö/ü stay too; then the marks as the accent folding writes them.
+# marks of ä/ö/ü stay too (`_finish` writes them out as each folding does).
 _BYTES_BATCH_ASCII = b"\x00" + _BYTES[1:]
 _BYTES_BATCH = b"\x00\x01\x02\x03" + _BYTES[4:]
 
@@ -239,8 +239,9 @@ def _latin_tables() -> tuple[bytes, tuple[tuple[bytes, bytes], ...]]:
 
 
 def scan_batch(texts: list[str]) -> tuple[bytes, bytes] | None:
-    """Like `prepare_batch`, for keys that are all ASCII, and quicker: each text's scan
-    strings are `prepare`'s with every character beyond ASCII written as DEL (they are ASCII).
+    """Like `prepare_batch`, for keys that are all ASCII and hold no DEL, and quicker: each
+    text's scan strings are `prepare`'s with every character beyond ASCII written as DEL
+    (they are ASCII).
 
     Returns None when a text holds a NUL character, which the batch uses as its separator.
     """
@@ -257,5 +258,6 @@ def scan_batch(texts: list[str]) -> tuple[bytes, bytes] | None:
         if byte in data:
             data = data.replace(byte, form)
     return _finish(data.translate(_LATIN_TABLE), plain=False, padded=True)
+
 
 _LATIN_TABLE, _LATIN_LONGER = _latin_tables()
