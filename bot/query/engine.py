@@ -173,9 +173,9 @@ class Matcher:
         NOT, NEAR, a phrase, `lang:`), so for a few posts at most. The indexes come in no
         particular order.
 
-        The scan strings of up to `_BATCH` posts are prepared together (ASCII texts and the
-        others apart) and scanned at once; each hit is traced back to its post and to the
-        folding its scan string came from.
+        The scan strings of up to `_BATCH` posts are prepared together (scan_batch when every
+        key is ASCII, else prepare_batch) and scanned at once; each hit is traced back to its
+        post and to the folding its scan string came from.
         """
         if self._scanner is None or not texts:
             return {}
