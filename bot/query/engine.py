@@ -18,14 +18,13 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from itertools import compress
 
 from .ast import Node, uses_lang
 from .candidate import Candidate
 from .compile import Check, compile_check
 from .errors import QueryError
 from .parser import parse
-from .scan import prepare, prepare_batch
+from .scan import prepare, prepare_batch, scan_batch
 from .scanner import Scanner, build_scanner
 from .triggers import is_exact, shared_rate, trigger_keys, triggers
 from .view import PostView
@@ -36,6 +35,7 @@ from .view import PostView
 _Brands = tuple[int, ...]
 _Hit = tuple[_Brands, _Brands, _Brands, _Brands, _Brands, _Brands]
 _BATCH = 1000  # posts per scan in match_many: measured best between 256 and 2,000
+_DEL = "\x7f"  # scan_batch's stand-in for a letter beyond ASCII
 log = logging.getLogger(__name__)
 _told: set[str] = set()  # scanners named in the log already
 
@@ -66,6 +66,8 @@ class Matcher:
     _scanner: Scanner | None = field(repr=False)
     _values: list[_Hit] = field(repr=False)  # per scanner key
     _checks: dict[int, Check] = field(repr=False)  # filled lazily by _resolve
+    # prepare_batch, or scan_batch (quicker) when every key is ASCII
+    _batch: Callable[[list[str]], tuple[bytes, bytes] | None] = field(repr=False)
 
     @property
     def scanner(self) -> str:
@@ -126,6 +128,9 @@ class Matcher:
             _scanner=found_scanner,
             _values=values,
             _checks={},
+            _batch=(
+                scan_batch if all(k.isascii() and _DEL not in k for k in keys) else prepare_batch
+            ),
         )
 
     def __len__(self) -> int:
@@ -168,9 +173,9 @@ class Matcher:
         NOT, NEAR, a phrase, `lang:`), so for a few posts at most. The indexes come in no
         particular order.
 
-        The scan strings of up to `_BATCH` posts are prepared together (ASCII texts and the
-        others apart) and scanned at once; each hit is traced back to its post and to the
-        folding its scan string came from.
+        The scan strings of up to `_BATCH` posts are prepared together (scan_batch when every
+        key is ASCII, else prepare_batch) and scanned at once; each hit is traced back to its
+        post and to the folding its scan string came from.
         """
         if self._scanner is None or not texts:
             return {}
@@ -186,14 +191,7 @@ class Matcher:
         self, texts: Sequence[str], candidate: Callable[[int], Candidate], offset: int
     ) -> dict[int, list[int]]:
         texts = list(texts)
-        plain = [t.isascii() for t in texts]
-        found: dict[int, list[tuple[_Brands, _Brands]]] = {}
-        if all(plain):
-            self._scan_group(range(len(texts)), texts, found)
-        else:
-            self._scan_group(list(compress(range(len(texts)), plain)), texts, found)
-            others = [not p for p in plain]
-            self._scan_group(list(compress(range(len(texts)), others)), texts, found)
+        found = self._scan(texts)
         hits: dict[int, list[int]] = {}
         for post, pairs in found.items():
             if len(pairs) == 1 and not pairs[0][1]:
@@ -206,36 +204,33 @@ class Matcher:
                 hits[offset + post] = brands
         return hits
 
-    def _scan_group(
-        self,
-        posts: Sequence[int],
-        texts: list[str],
-        found: dict[int, list[tuple[_Brands, _Brands]]],
-    ) -> None:
-        """Scan the texts of `posts` together; add each hit's (decided, to check) to `found`."""
-        if not posts:
-            return
+    def _scan(self, texts: list[str]) -> dict[int, list[tuple[_Brands, _Brands]]]:
+        """Scan the texts together: each hit's (decided, to check), by post index.
+
+        The whole batch is one scan string (two when some text has ä/ö/ü): splitting off
+        the ASCII texts to scan them once was measured slower than scanning all twice."""
         assert self._scanner is not None
-        group = [texts[i] for i in posts] if len(posts) < len(texts) else texts
-        prepared = prepare_batch(group)
+        found: dict[int, list[tuple[_Brands, _Brands]]] = {}
+        prepared = self._batch(texts)
         if prepared is None:  # a NUL in some text: prepare each post on its own
-            for i in posts:
-                sa, sg = prepare(texts[i])
+            for i, text in enumerate(texts):
+                sa, sg = prepare(text)
                 self._add(found, i, sa, sg)
-            return
+            return found
         accent, german = prepared
         values, find = self._values, self._scanner.find
         if accent is german:  # one folding each: the hit counts for both (value 4, 5)
-            for seg, key in find(accent):
+            for post, key in find(accent):
                 value = values[key]
-                found.setdefault(posts[seg], []).append((value[4], value[5]))
-            return
+                found.setdefault(post, []).append((value[4], value[5]))
+            return found
         # Both foldings of every text: for a text without ä/ö/ü the two scan strings are
         # equal, and the union of a key's brands via either folding is its value 4, 5.
         for at, scans in ((0, accent), (2, german)):
-            for seg, key in find(scans):
+            for post, key in find(scans):
                 value = values[key]
-                found.setdefault(posts[seg], []).append((value[at], value[at + 1]))
+                found.setdefault(post, []).append((value[at], value[at + 1]))
+        return found
 
     def _add(
         self, found: dict[int, list[tuple[_Brands, _Brands]]], post: int, sa: str, sg: str

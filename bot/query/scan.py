@@ -14,6 +14,7 @@ the distinct non-ASCII characters of a text go through Python, each cached once.
 
 from __future__ import annotations
 
+import codecs
 import re
 import unicodedata
 from functools import lru_cache
@@ -135,10 +136,9 @@ def prepare(text: str) -> tuple[str, str]:
 
 
 # For a batch: NUL stays (it separates the texts), and in texts with non-ASCII characters the
-# marks of ä/ö/ü stay too; then the marks as the accent folding writes them.
+# marks of ä/ö/ü stay too (`_finish` writes them out as each folding does).
 _BYTES_BATCH_ASCII = b"\x00" + _BYTES[1:]
 _BYTES_BATCH = b"\x00\x01\x02\x03" + _BYTES[4:]
-_MARKS_AS_ACCENT = bytes.maketrans(b"\x01\x02\x03", b"aou")
 
 
 def prepare_batch(texts: list[str]) -> tuple[bytes, bytes] | None:
@@ -160,15 +160,104 @@ def prepare_batch(texts: list[str]) -> tuple[bytes, bytes] | None:
         # is not would cost the whole batch the slow path.
         nfkc = "\x00".join([unicodedata.normalize("NFKC", t) for t in texts])
         data = _fold_non_ascii(nfkc, marks=True)
-    data = data.translate(_BYTES_BATCH_ASCII if plain else _BYTES_BATCH)
+    return _finish(data.translate(_BYTES_BATCH_ASCII if plain else _BYTES_BATCH), plain)
+
+
+def _finish(data: bytes, plain: bool, padded: bool = False) -> tuple[bytes, bytes]:
+    """The batch's two scan strings from its translated bytes (ä/ö/ü as marks unless `plain`;
+    each text padded with a space on both sides already if `padded`)."""
     if b"#" in data:
         data = data.replace(b"#", b" # ")
     if b"@" in data:
         data = data.replace(b"@", b" @ ")
-    # Padding each text with a space on both sides, as prepare does.
-    data = b" " + data.replace(b"\x00", b" \x00 ") + b" "
+    if not padded:  # each text with a space on both sides, as prepare does
+        data = b" " + data.replace(b"\x00", b" \x00 ") + b" "
     if plain or not (b"\x01" in data or b"\x02" in data or b"\x03" in data):
         return data, data
-    accent = data.translate(_MARKS_AS_ACCENT)
+    # Replacing a byte by one byte is a memchr and a copy, quicker than bytes.translate.
+    accent = data.replace(b"\x01", b"a").replace(b"\x02", b"o").replace(b"\x03", b"u")
     german = data.replace(b"\x01", b"ae").replace(b"\x02", b"oe").replace(b"\x03", b"ue")
     return accent, german
+
+
+# -- batches for ASCII keys -------------------------------------------------------------------
+#
+# When every key is ASCII (all brand words in Latin letters), a scan string need not spell out
+# a letter beyond ASCII: any byte that is neither a space nor in a key may stand for it. Then a
+# batch is encoded to Latin-1 in one C call, an error handler writing the scan forms of the
+# few characters beyond Latin-1 (emoji, typographic quotes, "ł"), and one byte table folds the
+# rest: ä/ö/ü to their marks, and every other letter that stays non-ASCII ("ð", Greek,
+# Cyrillic, a variation selector) to DEL, which no scan string holds otherwise (it is a
+# control character: a space). The handler writes such letters as "ª", a Latin-1 character
+# that NFKC text never holds (it is "a" in NFKC), and the table turns "ª" into DEL.
+
+_OTHER = "\xaa"
+_ASCII_ERRORS = "echtzeit.query.scan"
+_ascii_cache: dict[str, str] = {}
+
+
+def _ascii_form(ch: str) -> str:
+    """The scan form of `ch` in Latin-1: ASCII and ä/ö/ü as they are, other characters as
+    `_OTHER`."""
+    try:
+        return _ascii_cache[ch]
+    except KeyError:
+        form = "".join(c if c.isascii() or c in UMLAUTS else _OTHER for c in _form(ch))
+        if len(_ascii_cache) < _CHAR_CACHE_MAX:
+            _ascii_cache[ch] = form
+        return form
+
+
+def _beyond_latin(error: UnicodeError) -> tuple[str, int]:
+    """Encoding error handler: the `_ascii_form` of a run of characters beyond Latin-1."""
+    if not isinstance(error, UnicodeEncodeError):
+        raise error
+    return "".join([_ascii_form(ch) for ch in error.object[error.start : error.end]]), error.end
+
+
+codecs.register_error(_ASCII_ERRORS, _beyond_latin)
+
+
+def _latin_tables() -> tuple[bytes, tuple[tuple[bytes, bytes], ...]]:
+    """(Latin-1 byte → scan byte: ASCII as `_BYTES` maps it, the text's own control bytes as
+    spaces, ä/ö/ü as their marks, `_OTHER` as DEL; and the Latin-1 bytes whose form is
+    longer than one byte (ß, æ), with that form)."""
+    forms = bytearray(_BYTES_BATCH)  # a form's characters → scan bytes
+    forms[ord(_OTHER)] = 0x7F
+    marks = {"ä": "\x01", "ö": "\x02", "ü": "\x03"}
+    table = bytearray(_BYTES_BATCH_ASCII[:0x80])
+    longer: list[tuple[bytes, bytes]] = []
+    for b in range(0x80, 0x100):
+        form = "".join(marks.get(c, c) for c in _ascii_form(chr(b))).encode("latin-1")
+        if len(form) == 1:
+            table.extend(form.translate(forms))
+        else:
+            longer.append((bytes([b]), form.translate(forms)))
+            table.append(0x20)  # never used: the byte is replaced before the table
+    table[ord(_OTHER)] = 0x7F
+    return bytes(table), tuple(longer)
+
+
+def scan_batch(texts: list[str]) -> tuple[bytes, bytes] | None:
+    """Like `prepare_batch`, for keys that are all ASCII and hold no DEL, and quicker: each
+    text's scan strings are `prepare`'s with every character beyond ASCII written as DEL
+    (they are ASCII).
+
+    Returns None when a text holds a NUL character, which the batch uses as its separator.
+    """
+    # NFKC text by text, as prepare_batch does, and each text encoded on its own: a text of
+    # ASCII or Latin-1 is copied as it is, where joining first would give every text the
+    # four bytes a character of one with emoji.
+    normalize, errors = unicodedata.normalize, _ASCII_ERRORS
+    parts = [(t if t.isascii() else normalize("NFKC", t)).encode("latin-1", errors) for t in texts]
+    if b"\x00" in b"".join(parts):
+        return None
+    # Each text with a space on both sides, as prepare does; the table keeps " " and NUL.
+    data = b" " + b" \x00 ".join(parts) + b" "
+    for byte, form in _LATIN_LONGER:  # ß, æ: written out (in ASCII) first
+        if byte in data:
+            data = data.replace(byte, form)
+    return _finish(data.translate(_LATIN_TABLE), plain=False, padded=True)
+
+
+_LATIN_TABLE, _LATIN_LONGER = _latin_tables()

@@ -18,9 +18,7 @@ key index): which scan string it was found in, and which key.
 from __future__ import annotations
 
 import threading
-from bisect import bisect_right
 from collections.abc import Callable, Sequence
-from itertools import accumulate
 from typing import Any, Protocol
 
 Found = list[tuple[int, int]]  # (segment index, key index), in scan order
@@ -32,12 +30,18 @@ class Scanner(Protocol):
     def find(self, joined: bytes) -> Found: ...
 
 
-def _located(hits: list[tuple[int, int]], segments: list[Any]) -> Found:
-    """(offset of a hit's last unit, key) → (segment index, key), given the split segments."""
-    if len(segments) == 1:
-        return [(0, key) for _, key in hits]
-    ends = list(accumulate(len(s) + 1 for s in segments))  # one past each separator
-    return [(bisect_right(ends, last), key) for last, key in hits]
+def _located(hits: list[tuple[int, int]], separators: Callable[[int, int], int]) -> Found:
+    """(offset of a hit's last unit, key) → (segment index, key), given `separators(start,
+    end)`, the number of separators between two offsets: counted in C from hit to hit, so
+    the texts without a hit cost nothing here."""
+    hits.sort()
+    found: Found = []
+    seg = at = 0
+    for last, key in hits:
+        seg += separators(at, last)
+        at = last
+        found.append((seg, key))
+    return found
 
 
 class AhoScanner:
@@ -57,7 +61,7 @@ class AhoScanner:
     def find(self, joined: bytes) -> Found:
         text = joined.decode("utf-8", "surrogatepass")
         hits = list(self._automaton.iter(text))
-        return _located(hits, text.split("\x00")) if hits else []
+        return _located(hits, lambda a, b: text.count("\x00", a, b)) if hits else []
 
 
 class HyperscanScanner:
@@ -96,7 +100,7 @@ class HyperscanScanner:
             add((end - 1, key))
 
         self._db.scan(joined, match_event_handler=on_match, scratch=self._scratch())
-        return _located(hits, joined.split(b"\x00")) if hits else []
+        return _located(hits, lambda a, b: joined.count(b"\x00", a, b)) if hits else []
 
 
 def _hyperscan_available() -> bool:

@@ -180,3 +180,40 @@ def test_threads_may_match_at_once() -> None:
         results = list(pool.map(matcher.match_many, [posts] * 8))
     assert all(r == expected for r in results)
     assert expected[3] == [3] and expected[240] == [2]  # "Müller2", brand240 is no brand
+
+
+def test_without_hyperscan_the_portable_scanner_is_picked(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from bot.query.scanner import auto_scanner
+
+    queries = {1: "acme", 2: "müller -jobs", 3: '"acme pay" OR δέλτα', 4: "#acme"}
+    posts = [
+        Candidate("ACME❤️ is down, Müller says… #acme"),
+        Candidate("acme\ufe0f δέλτα ’acme pay’ 😂"),
+        Candidate("Mueller jobs at c#acme"),
+    ]
+    expected = [[b for b, q in queries.items() if evaluate(parse(q), p)] for p in posts]
+    monkeypatch.setitem(sys.modules, "hyperscan", None)  # `import hyperscan` fails
+    assert auto_scanner() == "pyahocorasick"
+    matcher = Matcher.build(queries)
+    assert matcher.scanner == "pyahocorasick"
+    assert matcher.match_many(posts) == expected
+    assert expected[0] == [1, 2, 4] and 3 in expected[1]
+
+
+@pytest.mark.parametrize("scanner", ["auto", "ahocorasick"])
+def test_letters_beyond_ascii_glue_to_words_in_a_batch(scanner: str) -> None:
+    # With ASCII keys a batch writes every letter beyond ASCII as one stand-in byte: it must
+    # still join the word it is in ("δacme" is no "acme"), and emoji must still part words.
+    ascii_keys = {1: "acme", 2: "#acme", 3: "mueller"}
+    other_keys = {**ascii_keys, 4: "δacme"}  # a key beyond ASCII: the exact batch form
+    posts = [
+        Candidate(t)
+        for t in ["δacme x", "acmeδ", "😂acme😂", "x ❤️#acme", "ð acme", "c#acme ł", "Müller’s"]
+    ]
+    for queries in (ascii_keys, other_keys):
+        matcher = Matcher.build(queries, scanner=scanner)
+        expected = [[b for b, q in queries.items() if evaluate(parse(q), p)] for p in posts]
+        assert matcher.match_many(posts) == expected
+        assert [matcher.match(p) for p in posts] == expected

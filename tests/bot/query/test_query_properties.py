@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from bot.query import Candidate, Matcher, QueryError, describe, evaluate, parse
 from bot.query.reference import tokenize
-from bot.query.scan import prepare, prepare_batch
+from bot.query.scan import prepare, prepare_batch, scan_batch
 from bot.query.view import PostView
 
 try:
@@ -228,6 +228,30 @@ def test_a_batch_prepares_each_text_as_alone(texts: list[str]) -> None:
     alone = [prepare(t) for t in texts]
     assert accent.split(b"\x00") == [a.encode("utf-8", "surrogatepass") for a, _ in alone]
     assert german.split(b"\x00") == [g.encode("utf-8", "surrogatepass") for _, g in alone]
+    assert (accent is german) == all(a is g for a, g in alone)
+
+
+def _beyond_ascii_as_del(scan: str) -> bytes:
+    return re.sub(r"[^\x00-\x7f]", "\x7f", scan).encode("ascii")
+
+
+@settings(parent=settings.get_profile("query"), max_examples=_examples(600))
+@given(st.lists(st.one_of(post_text, st.text()), min_size=1, max_size=6))
+@example(["\u01e3", "æ"])
+@example(["æ\u01e3 Æ ß ð Þ µ ª", "x"])
+@example(["a\x00b", "c"])
+@example(["a\x01acme\x03\x7f", "\x02ü"])  # control bytes the batch uses inside
+@example(["acme❤️ Ölfeld café δacme ł’x", "\ud800ä"])  # emoji, selector, Greek, surrogate
+def test_a_batch_for_ascii_keys_scans_each_text_as_alone(texts: list[str]) -> None:
+    prepared = scan_batch(texts)
+    if any("\x00" in t for t in texts):
+        assert prepared is None
+        return
+    assert prepared is not None
+    accent, german = prepared
+    alone = [prepare(t) for t in texts]
+    assert accent.split(b"\x00") == [_beyond_ascii_as_del(a) for a, _ in alone]
+    assert german.split(b"\x00") == [_beyond_ascii_as_del(g) for _, g in alone]
     assert (accent is german) == all(a is g for a, g in alone)
 
 
