@@ -512,8 +512,8 @@ SECTIONS: tuple[tuple[str, type[EchtzeitSettings]], ...] = (
     ("Stack Exchange", StackExchangeSettings),
     ("Threads", ThreadsSettings),
     ("App Store reviews", AppStoreSettings),
-    ("E-mail (IMAP and SMTP)", EmailSettings),
     ("Google Play", GooglePlaySettings),
+    ("E-mail (IMAP and SMTP)", EmailSettings),
 )
 
 S = TypeVar("S", bound=EchtzeitSettings)

@@ -509,6 +509,12 @@ async def test_into_the_store_a_card_a_restart_and_replies(
     card = card_for(crash, reply_networks={NETWORK})
     assert card.network == NETWORK and card.brand == "Acme" and "reply" in card.actions
     assert card.text.startswith("Crashes since 4.2 @everyone\nAcme Home crashes")
+    # The stars and the app are stored (0014_rating) and on the card in every renderer.
+    assert (crash.mention.rating, crash.mention.app) == (1, APP)
+    assert card.rating_line is not None and card.rating_line.startswith("★☆☆☆☆ 1/5")
+    assert card.rating_line in render_card(card, NOW)
+    assert "★☆☆☆☆ 1/5" in json.dumps(card_blocks(card, NOW), ensure_ascii=False)
+    assert "★☆☆☆☆ 1/5" in json.dumps(card_message(card), ensure_ascii=False)
     # Untrusted text pings nobody and disguises no link in Slack and Discord (the console has
     # no pings).
     assert "Crashes since 4.2" in render_card(card, NOW)
