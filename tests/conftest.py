@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import logging
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -45,6 +46,20 @@ class Clock:
         if seconds > 0:
             self.value += timedelta(seconds=seconds)
         await asyncio.sleep(0)
+
+
+@pytest.fixture(autouse=True)
+def _root_logging() -> Iterator[None]:
+    """Each test gets the root logger back as it found it: a test that runs a command with
+    `setup_logging` on a captured stream would otherwise leave a handler writing to a closed
+    file, and every later test's log line would print "--- Logging error ---"."""
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    yield
+    for handler in root.handlers[:]:
+        if handler not in handlers:
+            root.removeHandler(handler)
+    root.setLevel(level)
 
 
 @pytest.fixture
