@@ -41,6 +41,7 @@ from bot.domain import Author, Post
 NETWORK = "email"
 MAX_CHARS = 20_000  # body characters kept on a card (the rest is in the mailbox)
 MAX_ATTACHMENTS = 20  # file names listed
+MAX_RECIPIENTS = 5  # addresses shown after "to:"
 _ID = re.compile(r"<([^<>\s]+)>")
 _WS = re.compile(r"[ \t\f\v\u00a0]+")
 _BLANKS = re.compile(r"\n{3,}")
@@ -115,6 +116,25 @@ def sender(msg: Message) -> tuple[str, str | None]:
             name = name[:100] if name else None
             return address, name
     raise ValueError("no From address")
+
+
+def recipients(msg: Message, *, limit: int = MAX_RECIPIENTS) -> list[str]:
+    """The addresses the mail was sent to (Delivered-To, To, Cc), lower-cased, each once, at
+    most `limit`: a brand's query can name its support address to take all mail to it (a
+    shared mailbox with an address per brand routes by them). Unreadable headers give none."""
+    found: list[str] = []
+    for name in ("Delivered-To", "To", "Cc"):
+        try:
+            values = msg.get_all(name) or []
+            addresses = [a for v in values for a in (getattr(v, "addresses", ()) or ())]
+        except Exception:  # the stdlib's header parser fails in many ways on broken headers
+            continue
+        for a in addresses:
+            address = (getattr(a, "addr_spec", "") or "").strip().lower()
+            if ("@" in address and " " not in address and len(address) <= 254
+                    and address not in found):
+                found.append(address)
+    return found[:limit]
 
 
 def sent_at(msg: Message, fallback: datetime) -> datetime:
@@ -270,11 +290,14 @@ def _mail_to_post(raw: bytes, *, url: str, received: datetime, max_chars: int,
         listed = ", ".join(files[:MAX_ATTACHMENTS])
         more = len(files) - MAX_ATTACHMENTS
         parts.append(f"[attachments: {listed}{f' and {more} more' if more > 0 else ''}]")
+    if not "".join(parts).strip():
+        raise ValueError("neither subject nor text")
+    to = recipients(msg)
+    if to:  # as an App Store review carries its app's name: a query may name the address
+        parts.append(f"(to: {', '.join(to)})")
     if notes:
         parts.append(f"[{'; '.join(notes)}]")
     shown = "\n\n".join(p for p in parts if p).strip()
-    if not shown:
-        raise ValueError("neither subject nor text")
     extra = {"subject": subject[:300]}
     if verified is not None:
         extra["sender_verified"] = "yes" if verified else "no"

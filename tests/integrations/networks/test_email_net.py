@@ -25,6 +25,7 @@ from bot.domain import Post, ReplyState
 from bot.identities import author_keys, link_key
 from bot.networks import ReplyRejected
 from bot.pipeline import Pipeline
+from bot.query import Candidate, evaluate, parse
 from bot.settings import SettingsError
 from bot.store import Store
 from commands.mentions import send_recorded
@@ -139,7 +140,8 @@ def test_plain_mail_author_threading_and_signature() -> None:
     assert (p.author.handle, p.author.name) == ("jane.doe@mail.example", "Jane Doe")
     assert p.created_at == datetime(2026, 11, 20, 8, 57, 58, tzinfo=UTC)
     assert p.text == ("Acme router keeps rebooting\n\nHello,\n\nmy Acme router reboots every "
-                      "few minutes since the update. Can you help?\n\nGrüße,\nJane")
+                      "few minutes since the update. Can you help?\n\nGrüße,\nJane"
+                      "\n\n(to: support@acme.example)")
     assert p.in_reply_to is None and p.quotes is None
 
 
@@ -148,8 +150,29 @@ def test_multipart_alternative_prefers_plain_and_lists_attachments_by_name() -> 
     assert p.author.name == "Jürgen Müller"
     assert p.text == ("Rechnung für meinen Acme Vertrag\n\nGuten Tag, die Acme Rechnung im "
                       "Anhang ist doppelt abgebucht worden.\n\n"
-                      "[attachments: Rechnung 2026-11.pdf, screenshot.png]")
+                      "[attachments: Rechnung 2026-11.pdf, screenshot.png]\n\n"
+                      "(to: support@acme.example)")
     assert "JVBER" not in p.text  # the PDF's content is never read
+
+
+def test_a_query_naming_the_support_address_takes_mail_that_never_names_the_brand() -> None:
+    # A shared mailbox: each brand's query names its own support address (To, Cc or
+    # Delivered-To), so mail reaches the brand even when it never says "Acme".
+    raw = (b"From: Kim <kim@mail.example>\r\nTo: help@nordlicht.example, "
+           b"Support <SUPPORT@acme.example>\r\nCc: kim@mail.example\r\n"
+           b"Subject: order 4411\r\nMessage-ID: <o4411@mail.example>\r\n\r\n"
+           b"Where is my parcel?\r\n")
+    p = email_mail.mail_to_post(raw, url="imap://x/INBOX", received=NOW)
+    assert p.text.endswith("(to: help@nordlicht.example, support@acme.example, "
+                           "kim@mail.example)")
+    acme, nordlicht = parse('"support@acme.example"'), parse('"help@nordlicht.example"')
+    assert evaluate(acme, Candidate(p.text, network="email"))
+    assert evaluate(nordlicht, Candidate(p.text, network="email"))
+    assert not evaluate(parse('"sales@acme.example"'), Candidate(p.text, network="email"))
+    # Broken or absent recipient headers give no line, never an error.
+    bare = raw.replace(b"To: help@nordlicht.example, Support <SUPPORT@acme.example>\r\n"
+                       b"Cc: kim@mail.example\r\n", b"To: <<<\r\n")
+    assert "(to:" not in email_mail.mail_to_post(bare, url="imap://x", received=NOW).text
 
 
 def test_hostile_html_becomes_safe_text() -> None:
@@ -181,7 +204,8 @@ def test_a_reply_folds_into_its_thread_and_quotes_are_trimmed() -> None:
     p = post_of("reply.eml")
     assert p.in_reply_to == "echtzeit.r1.0123456789abcdef@acme.example"  # our reply
     assert p.quotes == "CAF7x9Q1Zk3+vA@mail.example"  # the thread's first mail
-    assert p.text == "Re: Acme router keeps rebooting\n\nThanks, the acme firmware 2.1 fixed it."
+    assert p.text == ("Re: Acme router keeps rebooting\n\nThanks, the acme firmware 2.1 fixed "
+                      "it.\n\n(to: support@acme.example)")
 
 
 def test_bad_mail_is_a_clear_error_and_sizes_are_capped() -> None:
@@ -287,7 +311,8 @@ async def test_an_oversized_mail_shows_its_header_and_a_note(imap: FakeImap, tls
     imap.deliver("INBOX", big)
     source, _ = parts(settings(imap, max_bytes=16 * 1024), tls)
     (post,) = (await source.poll_once(None)).posts
-    assert post.text.startswith("Acme router keeps rebooting\n\n[mail of ")
+    assert post.text.startswith("Acme router keeps rebooting\n\n(to: support@acme.example)"
+                                "\n\n[mail of ")
     assert "is over the 16384-byte cap: its body was not read" in post.text
     assert any("BODY.PEEK[HEADER]" in c for c in imap.commands)
 
