@@ -196,7 +196,8 @@ class NetworkSpec:
     the SLA rule (bot.reporting.sla.rule: due at created + target, warned at its warn share;
     None: the rule's fallback); `queryable`: `network:<name>` may be used in a query;
     `off_reason`: what turns it on, for `echtzeit networks` (None for networks only the webhook
-    carries)."""
+    carries); `private`: each item is one customer's own message to the brand (a mail), never
+    a repost of another's, however alike the texts."""
 
     name: str
     reply_limit: int | None = None
@@ -204,6 +205,7 @@ class NetworkSpec:
     sla_minutes: int | None = None
     queryable: bool = True
     off_reason: str | None = None
+    private: bool = False
 
 
 class NetworksNotInstalled(RuntimeError):
@@ -236,6 +238,11 @@ def network_specs() -> tuple[NetworkSpec, ...]:
 
 def network_names() -> tuple[str, ...]:
     return tuple(s.name for s in network_specs())
+
+
+def private_networks() -> frozenset[str]:
+    """The networks whose items are never folded as reposts (NetworkSpec.private)."""
+    return frozenset(s.name for s in network_specs() if s.private)
 
 
 def queryable_networks() -> tuple[str, ...]:

@@ -20,6 +20,7 @@ from bot.domain import Post
 from bot.enrich import LanguageDetector, canonical_url, text_hash
 from bot.identities import author_keys
 from bot.models import Route
+from bot.networks import private_networks
 from bot.query import Candidate, Matcher, QueryError
 from bot.store import NewMention, Store
 from bot.stories import hints as story_hints
@@ -211,7 +212,14 @@ class Pipeline:
         self.team.refresh()
 
         urls = self.store.known_canonical_urls(canonical_url(p.url) for p, _, _ in matched)
-        hashes = {(id(p), b): text_hash(p.text) for p, b, _ in matched}
+        # A rated review is one customer's verdict, never a repost: two "Great app" reviews are
+        # two reviews, each to be answered (app stores: Post.rating); so is a mail
+        # (NetworkSpec.private): two customers asking "where is my order?" are two. Their key
+        # is their own (network and id), so they neither fold nor are folded into.
+        private = private_networks()
+        hashes = {(id(p), b): text_hash(f"{p.network}\x00{p.external_id}")
+                  if p.rating is not None or p.network in private else text_hash(p.text)
+                  for p, b, _ in matched}
         earlier = self.store.recent_text_hashes(
             ((b, hashes[(id(p), b)]) for p, b, _ in matched),
             since=self.now() - self.repost_window,
@@ -226,14 +234,11 @@ class Pipeline:
             if curl in urls:
                 report.duplicates += 1
                 continue
-            # A rated review is one customer's verdict, never a repost: two "Great app" reviews
-            # are two reviews, each to be answered (app stores: Post.rating).
-            rated = post.rating is not None
-            if not rated and key in earlier:
+            if key in earlier:
                 echoes[earlier[key]] = echoes.get(earlier[key], 0) + 1
                 report.echoes += 1
                 continue
-            if not rated and key in batch_firsts:
+            if key in batch_firsts:
                 batch_echoes[batch_firsts[key]] += 1
                 report.echoes += 1
                 continue

@@ -105,7 +105,7 @@ APPSTORE = NetworkSpec(
 # E-mail customers expect an answer within a working day (docs/digest.md, "SLA targets").
 # No length limit in the protocol; a reply longer than this is a letter, not care.
 EMAIL = NetworkSpec(
-    "email", reply_limit=50_000, sla_minutes=24 * 60,
+    "email", reply_limit=50_000, sla_minutes=24 * 60, private=True,
     off_reason="set ECHTZEIT_EMAIL_IMAP_HOST, ECHTZEIT_EMAIL_USERNAME and "
                "ECHTZEIT_EMAIL_PASSWORD (and ECHTZEIT_EMAIL_SMTP_HOST to reply)")
 # Android Publisher API, reviews.reply: "Replies of more than approximately 350 characters will

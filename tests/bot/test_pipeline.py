@@ -203,14 +203,35 @@ def test_app_store_reviews_keep_their_stars_and_are_never_folded(pipeline: Pipel
     odd = replace(post("acme app crashes", network="googleplay", lang="en"), rating=0,
                   app="com.acme.app")
     plain = post("Acme app: great", lang="en")
-    report = pipeline.ingest([first, second, odd, plain])
-    assert report.stored == 3 and report.echoes == 1  # only the plain post is a repost
+    echo = post("acme app: GREAT", lang="en")
+    report = pipeline.ingest([first, second, odd, plain, echo])
+    # Reviews neither fold nor are folded into: only the second public post is a repost (of
+    # the first public one, not of a review).
+    assert report.stored == 4 and report.echoes == 1
     by_id = {v.mention.external_id: v.mention for v in store.list_mentions(limit=10)}
     assert (by_id[first.external_id].rating, by_id[first.external_id].app) == (
         5, "com.acme.app")
     assert by_id[second.external_id].rating == 4
     assert (by_id[odd.external_id].rating, by_id[odd.external_id].app) == (None,
                                                                            "com.acme.app")
+
+
+def test_two_customers_mailing_the_same_words_are_two_mentions(pipeline: Pipeline,
+                                                               store: Store) -> None:
+    """A mail is one customer's own message (NetworkSpec.private): the same text from two
+    senders is two mentions to answer, never a repost folded into the first; the same words
+    posted publicly are."""
+    mails = [post("Acme: where is my order?", network="email", lang="en", author=who,
+                  external_id=f"m{i}@mail.example")
+             for i, who in enumerate(("kim@mail.example", "lou@mail.example"))]
+    later = post("Acme: where is my order?", network="email", lang="en",
+                 author="max@mail.example", external_id="m3@mail.example")
+    public = [post("acme: where is my order?", lang="en", author=a, external_id=a)
+              for a in ("p1", "p2")]
+    first = pipeline.ingest([*mails, *public])
+    assert (first.stored, first.echoes) == (3, 1)
+    again = pipeline.ingest([later])  # across batches too
+    assert (again.stored, again.echoes) == (1, 0)
 
 
 def test_the_rating_migration_goes_down_and_up_again(database_url: str) -> None:
