@@ -41,6 +41,7 @@ changed in the same nanosecond is still taken, none is taken twice).
 from __future__ import annotations
 
 import asyncio
+import enum
 import json
 import logging
 import time
@@ -468,6 +469,13 @@ def split_id(external_id: str) -> tuple[str, str] | None:
     return package, rid
 
 
+class _Unseen(enum.Enum):
+    UNSEEN = "unseen"
+
+
+UNSEEN = _Unseen.UNSEEN  # the review could not be read before the reply (reviews.get: 404)
+
+
 class GooglePlayResponder:
     """The developer reply to a review. A review has one: replying again replaces it (and
     the result says so)."""
@@ -486,15 +494,17 @@ class GooglePlayResponder:
                     "characters; shorten it")
         return problem
 
-    async def _existing(self, package: str, rid: str) -> str | None:
-        """The review's developer reply now (None: none yet); PostGone when the review is
-        gone (deleted by its author, or older than Google keeps it for the API)."""
+    async def _existing(self, package: str, rid: str) -> str | _Unseen | None:
+        """The review's developer reply now (None: none yet). UNSEEN when Google does not
+        show the review: deleted by its author, or (Google does not say) only out of the API's
+        reach; the reply itself then decides (its 404 is PostGone), so an old review's card is
+        never marked deleted on a guess."""
         path = f"/applications/{quote(package, safe='.')}/reviews/{quote(rid, safe='')}"
         try:
             raw = await authorized(self.creds, lambda: self.api.get_json(path))
         except ApiError as exc:
             if exc.status == 404:
-                raise PostGone("Google Play does not find the review any more") from exc
+                return UNSEEN
             if isinstance(exc, RateLimited):
                 raise ReplyRejected("Google Play's hourly quota of review reads is used "
                                     "up; try again later") from exc
@@ -533,7 +543,10 @@ class GooglePlayResponder:
         if not isinstance(result, dict):
             raise _uncertain(Uncertain("Google Play answered without the reply's result"))
         note = None
-        if before is not None:
+        if before is UNSEEN:
+            note = ("Google Play did not show the review to check for an earlier developer "
+                    "reply; if it had one, this replaced it")
+        elif before is not None:
             shown = before if len(before) <= 80 else before[:79] + "…"
             note = (f"this replaced the earlier developer reply (\"{shown}\"): a Google Play "
                     "review has one reply")

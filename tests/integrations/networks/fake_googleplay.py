@@ -100,6 +100,9 @@ class FakeGooglePlay:
         self.gets_per_hour = 200  # "GET requests: 200 per hour" per app
         self.quota_style = 429  # or 403 (rateLimitExceeded), as Google answers either
         self.fail_reply_with: httpx.Response | None = None
+        # Reviews reviews.get answers 404 for while :reply still takes them: Google does not
+        # say whether get reaches reviews older than the list's week; a test can assume not.
+        self.unseen_by_get: set[str] = set()
 
     # --- helpers for tests ----------------------------------------------------------------
 
@@ -267,7 +270,7 @@ class FakeGooglePlay:
     def _get(self, package: str, rid: str) -> httpx.Response:
         found = [r for r in self.reviews[package]
                  if isinstance(r, dict) and r.get("reviewId") == rid]
-        if not found:
+        if not found or rid in self.unseen_by_get:
             return httpx.Response(404, json=google_error(404, "NOT_FOUND", "No review found.",
                                                          "notFound"))
         return httpx.Response(200, json=found[0])

@@ -253,6 +253,12 @@ async def test_the_reply_rules(client: httpx.AsyncClient, fake: FakeGooglePlay,
     gone = sqlite_store.view(stored_mention(sqlite_store, NETWORK, _id("gp:gone"))).mention
     with pytest.raises(PostGone):
         await responder.reply(mention=gone, text="Hi")
+    # A review the read does not find but the reply does (older than the API shows?) is not
+    # taken for deleted on a guess: the reply goes out, and says what could not be checked.
+    fake.unseen_by_get.add(CRASH)
+    unseen = await responder.reply(mention=mention, text="Still here for you.")
+    assert unseen.note is not None and "did not show the review" in unseen.note
+    assert fake.replies[-1] == (PACKAGE, CRASH, "Still here for you.")
     other = sqlite_store.view(stored_mention(sqlite_store, NETWORK, "no-slash")).mention
     with pytest.raises(ReplyRejected, match="not a Google Play review"):
         await responder.reply(mention=other, text="Hi")
