@@ -198,6 +198,11 @@ class Mention(SQLModel, table=True):
         # (0007_digest_cover; it replaced the (brand_id, created_at) index of 0001).
         sa.Index("ix_mention_brand_created_cover", "brand_id", "created_at", "muted", "network",
                  "status", "sentiment", "likes", "reposts", "author_id", "id"),
+        # The digest's rating trend reads only rated mentions (app-store reviews), a few among
+        # many: a partial index holds just them, with every column it reads (0015_rated).
+        sa.Index("ix_mention_rated", "brand_id", "created_at", "muted", "network", "app",
+                 "rating", sqlite_where=sa.text("rating IS NOT NULL"),
+                 postgresql_where=sa.text("rating IS NOT NULL")),
     )
 
     id: int | None = Field(default=None, primary_key=True)

@@ -178,9 +178,8 @@ class DigestQueries(SlaQueries):
     def ratings(self, brand_ids: Sequence[int], windows: Sequence[Window],
                 ) -> list[tuple[int, str, str, int, float]]:
         """(window index, network, app, rated reviews, average stars) per app and window, over
-        the mentions with a rating (app-store reviews; muted ones left out). The covering
-        index bounds the rows to the brands' windows; rating and app are read from the table
-        for those few."""
+        the mentions with a rating (app-store reviews; muted ones left out), read from the
+        partial index of rated mentions alone (ix_mention_rated, 0015_rated)."""
         out: list[tuple[int, str, str, int, float]] = []
         app = sa.func.coalesce(mentions.c.app, "")
         with self._connect() as conn:
