@@ -489,7 +489,8 @@ async def test_networks_report_lists_email(imap: FakeImap, smtp: tuple[Outbox, i
     off = {s.network: s for s in await registry.report(config)}["email"]
     assert (off.on, off.detail) == (False, "set ECHTZEIT_EMAIL_IMAP_HOST, "
                                            "ECHTZEIT_EMAIL_USERNAME and ECHTZEIT_EMAIL_PASSWORD "
-                                           "(and ECHTZEIT_EMAIL_SMTP_HOST to reply)")
+                                           "or ECHTZEIT_EMAIL_AUTH=oauth2 (and "
+                                           "ECHTZEIT_EMAIL_SMTP_HOST to reply)")
     on = load_network_config({
         "email_imap_host": "127.0.0.1", "email_imap_port": imap.port, "email_username": USER,
         "email_password": PASSWORD, "email_smtp_host": "127.0.0.1",
