@@ -12,10 +12,11 @@ mail \\Seen when fetched with BODY[] (not BODY.PEEK[]) from a folder opened read
 
 With `oauth` (a testkit.fake_xoauth2.TokenIssuer) it is a mailbox whose basic auth is off, as
 Exchange Online's: CAPABILITY offers AUTH=XOAUTH2, LOGIN is refused, and `AUTHENTICATE XOAUTH2`
-(RFC 3501 6.2.2: an empty "+ " continuation, then the base64 of the XOAUTH2 string; or
-SASL-IR's initial response on the command line) signs in with a token the issuer gave for this
-mailbox and that has not expired. A refused one gets Gmail's error challenge (`+ ` and the
-base64 of a JSON error), and after the client's empty answer `NO [AUTHENTICATIONFAILED]`.
+(RFC 3501 6.2.2: an empty "+ " continuation, then the base64 of the XOAUTH2 string; an
+initial response on the command line is BAD, as SASL-IR is not offered) signs in with a token
+the issuer gave for this mailbox and that has not expired. A refused one gets Gmail's error
+challenge (`+ ` and the base64 of a JSON error), and after the client's empty answer
+`NO [AUTHENTICATIONFAILED]`.
 
 Test controls: `deliver(folder, raw)`, `rebuild(folder)` (a new UIDVALIDITY, UIDs renumbered,
 as after a restore), `commands` (every command line received, the LOGIN's password and any
@@ -244,13 +245,13 @@ class _Session:
         if self.fake.tls is not None and not self.tls_on:
             self.send(f"{tag} NO [PRIVACYREQUIRED] AUTHENTICATE needs TLS first")
             return
-        line: bytes | None = initial
-        if not line:
-            self.send("+ ")
-            line = self._sasl_line()
-            if line is None:
-                self.send(f"{tag} BAD AUTHENTICATE aborted")
-                return
+        if initial:
+            raise _Bad("no SASL-IR: send the response after the continuation")
+        self.send("+ ")
+        line = self._sasl_line()
+        if line is None:
+            self.send(f"{tag} BAD AUTHENTICATE aborted")
+            return
         try:
             response = base64.b64decode(line, validate=True)
         except ValueError:

@@ -124,10 +124,6 @@ class Endpoint:
     def context(self) -> ssl.SSLContext:
         return self.ssl_context or ssl.create_default_context()
 
-    @property
-    def how(self) -> str:
-        return "XOAUTH2" if self.token is not None else "password"
-
     def bearer(self) -> str:
         """The access token made ready last (in a worker thread, after `ready`)."""
         access = self.token.access if self.token is not None else None
@@ -693,8 +689,9 @@ async def verify(mailbox: Mailbox, responder: EmailResponder | None) -> str:
             responder._connect().quit()
 
         try:
+            await ready_tokens(responder.smtp)
             await asyncio.to_thread(smtp_check)
-        except (ReplyRejected, OSError, smtplib.SMTPException) as exc:
+        except (ReplyRejected, TokenError, OSError, smtplib.SMTPException) as exc:
             raise MailboxError(f"IMAP works, SMTP does not: {exc}") from None
     return who
 

@@ -79,7 +79,6 @@ class MailToken:
                                       client_id=client_id, client_secret=client_secret,
                                       method="client_secret_post")
         self._cache = CachedToken(self._fetch, early=EARLY, clock=clock)
-        self.fetches = 0  # token requests answered with a token (tests, metrics)
 
     def __repr__(self) -> str:
         return f"MailToken({self.grant} at {self.token_url})"
@@ -118,7 +117,6 @@ class MailToken:
                 str(answer.get("token_type", "")).lower() != "bearer":
             raise TokenError(f"the token endpoint {self.token_url} answered without a bearer "
                              "access token")
-        self.fetches += 1
         seconds = lifetime(answer, LIFETIME)
         log.info("email: got an OAuth access token (%s grant), valid for %.0f s", self.grant,
                  seconds)
@@ -184,6 +182,8 @@ def imap_sign_in(imap: imaplib.IMAP4, user: str, token: str) -> None:
 
     try:
         imap.authenticate("XOAUTH2", respond)
+    except imaplib.IMAP4.abort:
+        raise  # the connection broke: not a refusal
     except imaplib.IMAP4.error as exc:
         error = _said(challenges[-1] if len(challenges) > 1 else None)
         raise Refused(f"{exc}" + (f" ({error})" if error else "")) from None

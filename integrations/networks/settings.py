@@ -396,7 +396,8 @@ class EmailSettings(EchtzeitSettings):
     password: SecretStr | None = Field(
         default=None,
         description="The mailbox's app password (IMAP, and SMTP unless "
-                    "ECHTZEIT_EMAIL_SMTP_PASSWORD is set).")
+                    "ECHTZEIT_EMAIL_SMTP_PASSWORD is set); not used with "
+                    "ECHTZEIT_EMAIL_AUTH=oauth2.")
     folder: str = Field(
         default="INBOX",
         description="The IMAP folder read for new mail.")

@@ -24,6 +24,7 @@ from bot.cards import card_for
 from bot.domain import Author as PostAuthor
 from bot.domain import Post, ReplyState
 from bot.identities import author_keys, link_key
+from bot.logs import secret_values
 from bot.networks import ReplyRejected
 from bot.pipeline import Pipeline
 from bot.query import Candidate, evaluate, parse
@@ -816,6 +817,14 @@ async def test_a_refused_token_is_a_clear_error_naming_what_to_fix(
     with pytest.raises(ReplyRejected, match=r"no OAuth access token, so nothing was sent: "
                                             r".*invalid_client"):
         await responder.reply(mention=mention, text="hi")
+    # A delegated scope in the client-credentials grant: Microsoft wants the resource's
+    # /.default.
+    scoped = oauth_settings(imap, issuer, port,
+                            oauth_scope="https://outlook.office365.com/IMAP.AccessAsApp")
+    source, _, _ = oauth_parts(scoped, tls, token_client, clock, sqlite_store)
+    with pytest.raises(email_net.MailboxError, match=r"\(invalid_scope: AADSTS1002012: .*\): "
+                                                     r"check ECHTZEIT_EMAIL_OAUTH_SCOPE"):
+        await source.poll_once(None)
     assert outbox.accepted == []
     no_secrets(caplog.text, issuer)
 
@@ -836,6 +845,8 @@ async def test_google_refresh_token_refusal_and_missing_settings(
                                              "ECHTZEIT_EMAIL_OAUTH_TOKEN_URL"):
             oauth_parts(oauth_settings(imap, google, oauth_token_url=None), tls,
                         token_client, clock)
+        # The client secret and refresh token are SecretStr settings: bot/logs.py masks them.
+        assert {CLIENT_SECRET, REFRESH} <= set(secret_values(oauth_settings(imap, google)))
         bare = load_network_config({"email_imap_host": "127.0.0.1", "email_username": USER,
                                     "email_auth": "oauth2"}, env_file=None).of(EmailSettings)
         with pytest.raises(ValueError, match="needs ECHTZEIT_EMAIL_OAUTH_CLIENT_ID, "
