@@ -37,6 +37,7 @@ from integrations.networks import email_mail, email_net, email_oauth, registry
 from integrations.networks.settings import EmailSettings, load_network_config
 from testkit.fake_imap import FakeImap, loopback_tls
 from testkit.fake_xoauth2 import TokenIssuer, XOAuth2Smtp
+from tests.contracts.oauth2 import check_token_answer
 from tests.integrations.networks.conftest import (
     FIXTURES,
     Gate,
@@ -853,3 +854,39 @@ async def test_google_refresh_token_refusal_and_missing_settings(
                                              "ECHTZEIT_EMAIL_OAUTH_CLIENT_SECRET, "
                                              "ECHTZEIT_EMAIL_OAUTH_TENANT"):
             oauth_parts(bare, tls, token_client, clock)
+
+
+async def test_the_fake_token_endpoints_answer_as_rfc_6749_has_it(
+    issuer: TokenIssuer, google: TokenIssuer, clock: Any,
+) -> None:
+    """Each answer the fake gives the real client (tokens and refusals) is a §5.1 or §5.2
+    answer, and each request was a form-encoded POST with nothing in the query."""
+    answers: list[tuple[int, Any]] = []
+
+    def route(request: httpx.Request) -> httpx.Response:
+        assert request.method == "POST" and not request.url.query
+        fake = google if request.url.host == "oauth2.googleapis.com" else issuer
+        response = fake.handler(request)
+        answers.append((response.status_code, json.loads(response.content)))
+        return response
+
+    async with httpx.AsyncClient(transport=httpx.MockTransport(route)) as client:
+        for fake, wrong in ((issuer, {}), (issuer, {"client_secret": "wrong"}),
+                            (issuer, {"client_id": "0000-unknown"}),
+                            (issuer, {"scope": "https://outlook.office365.com/SMTP.Send"}),
+                            (google, {}), (google, {"refresh_token": "1//revoked"}),
+                            (google, {"client_secret": "wrong"})):
+            token = email_oauth.MailToken(
+                client, token_url=fake.url, client_id=wrong.get("client_id", fake.client_id),
+                client_secret=wrong.get("client_secret", CLIENT_SECRET),
+                refresh_token=wrong.get("refresh_token", REFRESH) if fake is google else None,
+                scope=wrong.get("scope"), clock=clock.seconds)
+            if wrong:
+                with pytest.raises(email_oauth.TokenError):
+                    await token.ready()
+            else:
+                assert await token.ready() in fake.issued
+    assert [status for status, _ in answers] == [200, 401, 400, 400, 200, 400, 401]
+    problems = [p for status, body in answers
+                for p in check_token_answer("email", status, body, "token answer")]
+    assert problems == []
