@@ -111,7 +111,9 @@ class TokenIssuer:
                           f"AADSTS1002012: The provided value for scope {scope} is not valid. "
                           f"Client credential flows must have a scope value with /.default "
                           f"suffixed to the resource identifier (application ID URI).")
-        token = self._issue("eyJ0eXAiOiJKV1Qi.")
+        # A JWT's length (header, claims, signature): 1.5 to 2.5 KB for Exchange Online.
+        token = self._issue("eyJ0eXAiOiJKV1QiLCJub25jZSI6IjEyMyIsImFsZyI6IlJTMjU2In0."
+                            + secrets.token_urlsafe(1200))
         return httpx.Response(200, json={"token_type": "Bearer", "expires_in": self.lifetime,
                                          "ext_expires_in": self.lifetime,
                                          "access_token": token})
@@ -200,3 +202,33 @@ class XOAuth2Smtp:
             return AuthResult(success=False, handled=True)
         return AuthResult(success=False, handled=False,
                           message="535 5.7.3 Authentication unsuccessful")
+
+
+def rfc4954_controller(handler: Any, **kwargs: Any) -> Any:
+    """An aiosmtpd Controller whose server takes AUTH lines of up to 12,288 octets (RFC 4954
+    section 4), as Exchange Online and Gmail do: an XOAUTH2 initial response carrying a
+    Microsoft access token (a JWT of 1.5 to 2.5 KB) is longer than aiosmtpd's 512-octet
+    command default."""
+    import collections
+
+    from aiosmtpd.controller import Controller
+    from aiosmtpd.smtp import SMTP
+
+    class Server(SMTP):
+        line_length_limit = AUTH_LINE + 2
+
+        def __init__(self, *args: Any, **kw: Any) -> None:
+            super().__init__(*args, **kw)
+            # aiosmtpd keeps the limits in a class-wide dict: give this server its own.
+            self.command_size_limits = collections.defaultdict(
+                lambda: SMTP.command_size_limit)
+            self.command_size_limits["AUTH"] = AUTH_LINE
+
+    class RfcController(Controller):
+        def factory(self) -> Any:
+            return Server(self.handler, **self.SMTP_kwargs)
+
+    return RfcController(handler, **kwargs)
+
+
+AUTH_LINE = 12_288

@@ -36,7 +36,7 @@ from integrations.chat.slack.render import card_message as slack_card
 from integrations.networks import email_mail, email_net, email_oauth, registry
 from integrations.networks.settings import EmailSettings, load_network_config
 from testkit.fake_imap import FakeImap, loopback_tls
-from testkit.fake_xoauth2 import TokenIssuer, XOAuth2Smtp
+from testkit.fake_xoauth2 import TokenIssuer, XOAuth2Smtp, rfc4954_controller
 from tests.contracts.oauth2 import check_token_answer
 from tests.integrations.networks.conftest import (
     FIXTURES,
@@ -631,10 +631,10 @@ class OAuthOutbox(Outbox, XOAuth2Smtp):
 def oauth_servers(tls: Any, issuer: TokenIssuer) -> Iterator[tuple[FakeImap, OAuthOutbox, int]]:
     outbox = OAuthOutbox(issuer)
     port = _free_port()
-    controller = Controller(outbox, hostname="127.0.0.1", port=port, tls_context=tls[0],
-                            require_starttls=True, authenticator=_authenticate,
-                            auth_require_tls=True,
-                            auth_exclude_mechanism=["CRAM-MD5", "PLAIN", "LOGIN"])
+    controller = rfc4954_controller(outbox, hostname="127.0.0.1", port=port,
+                                    tls_context=tls[0], require_starttls=True,
+                                    authenticator=_authenticate, auth_require_tls=True,
+                                    auth_exclude_mechanism=["CRAM-MD5", "PLAIN", "LOGIN"])
     controller.start()
     try:
         with FakeImap(username=USER, password="", tls=tls[0], implicit_tls=True,
