@@ -10,12 +10,22 @@ selected; no LOGIN in clear when TLS is required: LOGINDISABLED / PRIVACYREQUIRE
 BAD to what it does not know and NO [AUTHENTICATIONFAILED] to a wrong password, and marks a
 mail \\Seen when fetched with BODY[] (not BODY.PEEK[]) from a folder opened read-write.
 
+With `oauth` (a testkit.fake_xoauth2.TokenIssuer) it is a mailbox whose basic auth is off, as
+Exchange Online's: CAPABILITY offers AUTH=XOAUTH2, LOGIN is refused, and `AUTHENTICATE XOAUTH2`
+(RFC 3501 6.2.2: an empty "+ " continuation, then the base64 of the XOAUTH2 string; an
+initial response on the command line is BAD, as SASL-IR is not offered) signs in with a token
+the issuer gave for this mailbox and that has not expired. A refused one gets Gmail's error
+challenge (`+ ` and the base64 of a JSON error), and after the client's empty answer
+`NO [AUTHENTICATIONFAILED]`.
+
 Test controls: `deliver(folder, raw)`, `rebuild(folder)` (a new UIDVALIDITY, UIDs renumbered,
-as after a restore), `commands` (every command line received, the LOGIN's password masked).
+as after a restore), `commands` (every command line received, the LOGIN's password and any
+SASL response masked).
 """
 
 from __future__ import annotations
 
+import base64
 import re
 import socket
 import socketserver
@@ -24,7 +34,10 @@ import threading
 from dataclasses import dataclass, field
 from email.parser import BytesHeaderParser
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from testkit.fake_xoauth2 import TokenIssuer
 
 _ATOM = re.compile(rb'\s*("(?:[^"\\]|\\.)*"|\([^)]*\)|\{\d+\}|[^\s()"]+)')
 
@@ -48,7 +61,8 @@ class FakeImap:
 
     def __init__(self, *, username: str, password: str, tls: ssl.SSLContext | None = None,
                  implicit_tls: bool = False, folders: tuple[str, ...] = ("INBOX", "Sent"),
-                 ) -> None:
+                 oauth: TokenIssuer | None = None) -> None:
+        self.oauth = oauth
         self.username = username
         self.password = password
         self.tls = tls
@@ -166,7 +180,7 @@ class _Session:
         if self.fake.tls is not None and not self.tls_on:
             caps += ["STARTTLS", "LOGINDISABLED"]
         else:
-            caps.append("AUTH=PLAIN")
+            caps.append("AUTH=XOAUTH2" if self.fake.oauth is not None else "AUTH=PLAIN")
         return " ".join(caps)
 
     def command(self, line: bytes) -> bool:
@@ -177,7 +191,8 @@ class _Session:
         tag, name = parts[0].decode(), parts[1].decode().upper()
         rest = parts[2] if len(parts) > 2 else b""
         shown = f"{tag} LOGIN {rest.split(b' ', 1)[0].decode()} ****" if name == "LOGIN" \
-            else line.decode("utf-8", "replace")
+            else f"{tag} AUTHENTICATE {rest.split(b' ', 1)[0].decode()}" \
+            if name == "AUTHENTICATE" else line.decode("utf-8", "replace")
         self.fake.commands.append(shown)
         try:
             return self.dispatch(tag, name, rest)
@@ -206,6 +221,8 @@ class _Session:
             self._streams()
         elif name == "LOGIN":
             self.login(tag, rest)
+        elif name == "AUTHENTICATE":
+            self.authenticate(tag, rest)
         elif self.state == "NONAUTH":
             raise _Bad(f"{name} needs a login first")
         elif name in ("SELECT", "EXAMINE"):
@@ -218,11 +235,60 @@ class _Session:
             raise _Bad(f"unknown command {name}")
         return True
 
+    def authenticate(self, tag: str, rest: bytes) -> None:
+        if self.state != "NONAUTH":
+            raise _Bad("already authenticated")
+        mechanism, _, initial = rest.partition(b" ")
+        if self.fake.oauth is None or mechanism.upper() != b"XOAUTH2":
+            self.send(f"{tag} NO [CANNOT] Unsupported authentication mechanism")
+            return
+        if self.fake.tls is not None and not self.tls_on:
+            self.send(f"{tag} NO [PRIVACYREQUIRED] AUTHENTICATE needs TLS first")
+            return
+        if initial:
+            raise _Bad("no SASL-IR: send the response after the continuation")
+        self.send("+ ")
+        line = self._sasl_line()
+        if line is None:
+            self.send(f"{tag} BAD AUTHENTICATE aborted")
+            return
+        try:
+            response = base64.b64decode(line, validate=True)
+        except ValueError:
+            self.send(f"{tag} BAD invalid base64")
+            return
+        error = self.fake.oauth.check(response, username=self.fake.username)
+        if error is not None:
+            self.send("+ " + base64.b64encode(error.encode()).decode())
+            answer = self._sasl_line()
+            if answer is None:
+                self.send(f"{tag} BAD AUTHENTICATE aborted")
+            elif answer:
+                self.send(f"{tag} BAD expected an empty answer to the error challenge")
+            else:
+                self.send(f"{tag} NO [AUTHENTICATIONFAILED] Invalid credentials (Failure)")
+            return
+        self.fake.logins += 1
+        self.state = "AUTH"
+        self.send(f"{tag} OK [CAPABILITY {self._caps()}] {self.fake.username} authenticated "
+                  "(Success)")
+
+    def _sasl_line(self) -> bytes | None:
+        """A client's SASL response line (without CRLF); None for "*" (abort)."""
+        line = self.reader.readline(65536)
+        if not line.endswith(b"\r\n"):
+            raise OSError("the client went away during AUTHENTICATE")
+        line = line[:-2]
+        return None if line == b"*" else line
+
     def login(self, tag: str, rest: bytes) -> None:
         if self.state != "NONAUTH":
             raise _Bad("already logged in")
         if self.fake.tls is not None and not self.tls_on:
             self.send(f"{tag} NO [PRIVACYREQUIRED] LOGIN needs TLS first")
+            return
+        if self.fake.oauth is not None:  # basic auth off (Exchange Online)
+            self.send(f"{tag} NO LOGIN failed.")
             return
         args = _args(rest, self)
         if len(args) != 2:

@@ -16,6 +16,11 @@ its first UID, 100 mails a round; mail already stored is dropped by its Message-
 start reads the newest 50 mails. A mail that cannot be read (no From address, nothing to show)
 is logged with its UID and skipped: it stays in the mailbox.
 
+Sign-in: LOGIN (IMAP) and AUTH PLAIN (SMTP) with the password, or with ECHTZEIT_EMAIL_AUTH=oauth2
+SASL XOAUTH2 with an OAuth 2.0 access token (integrations/networks/email_oauth.py: Microsoft
+365's client-credentials grant or a refresh-token grant, the token cached until shortly before
+it expires). The token is made ready on the event loop before a worker thread connects.
+
 Responder: a plain-text reply from the configured address to the mail's From address, with
 `Subject: Re: ...`, `In-Reply-To` and `References` (RFC 5322 3.6.4), so that the customer's
 client threads it. Its Message-ID is derived from the recorded reply's id
@@ -45,11 +50,22 @@ from email.utils import format_datetime, getaddresses
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
+import httpx
+
 from bot.clock import utcnow
 from bot.domain import Post, ReplyState
 from bot.models import Mention
 from bot.networks import Batch, PostedReply, ReplyRejected, ReplyUncertain, length_problem
 from integrations.networks import email_mail, specs
+from integrations.networks.email_oauth import (
+    MICROSOFT_ACCESS,
+    MICROSOFT_TOKEN_URL,
+    MailToken,
+    Refused,
+    TokenError,
+    imap_sign_in,
+    smtp_sign_in,
+)
 from integrations.networks.http_common import Sleep
 from integrations.networks.plugin import BuildContext, Parts, Plugin, secret
 from integrations.networks.polling import PollingSource, dump_cursor, load_cursor
@@ -95,6 +111,8 @@ class Endpoint:
     password: str = field(repr=False)
     ssl_context: ssl.SSLContext | None = field(default=None, repr=False, compare=False)
     timeout: float = TIMEOUT
+    # Set: sign in with SASL XOAUTH2 and this token instead of the password.
+    token: MailToken | None = field(default=None, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if self.security not in ("tls", "starttls", "plain"):
@@ -105,6 +123,21 @@ class Endpoint:
 
     def context(self) -> ssl.SSLContext:
         return self.ssl_context or ssl.create_default_context()
+
+    def bearer(self) -> str:
+        """The access token made ready last (in a worker thread, after `ready`)."""
+        access = self.token.access if self.token is not None else None
+        if access is None:
+            raise TokenError("no OAuth access token is at hand (the last one was refused)")
+        return access
+
+
+async def ready_tokens(*endpoints: Endpoint | None) -> None:
+    """Fetch the endpoints' OAuth access token if it is missing or about to expire (on the
+    event loop, before a worker thread signs in with it); raises TokenError."""
+    for e in endpoints:
+        if e is not None and e.token is not None:
+            await e.token.ready()
 
 
 def _quoted(mailbox: str) -> str:
@@ -148,11 +181,31 @@ class Mailbox:
         except (OSError, imaplib.IMAP4.error) as exc:
             raise MailboxError(f"cannot reach IMAP server {e.host}:{e.port}: {exc}") from exc
         try:
-            imap.login(e.username, e.password)
+            if e.token is not None:
+                imap_sign_in(imap, e.username, e.bearer())
+            else:
+                imap.login(e.username, e.password)
+        except Refused as exc:
+            _close(imap)
+            assert e.token is not None
+            e.token.forget()
+            raise MailboxError(f"IMAP sign-in (XOAUTH2) as {e.username} refused: {exc}; "
+                               f"{MICROSOFT_ACCESS}") from None
+        except TokenError as exc:
+            _close(imap)
+            raise MailboxError(f"IMAP sign-in as {e.username}: {exc}") from None
         except imaplib.IMAP4.error as exc:
             _close(imap)
             raise MailboxError(f"IMAP login as {e.username} refused: {exc}") from exc
         return imap
+
+    async def ready(self) -> None:
+        """The OAuth token for the next connections (MailboxError when none can be had)."""
+        try:
+            await ready_tokens(self.endpoint)
+        except TokenError as exc:
+            raise MailboxError(f"no OAuth access token for {self.endpoint.username}: "
+                               f"{exc}") from None
 
     def check(self) -> str:
         """Sign in and log out: the account's name."""
@@ -310,6 +363,7 @@ class EmailSource(PollingSource):
 
     async def poll_once(self, cursor: str | None) -> Batch:
         state = load_cursor(cursor)
+        await self.mailbox.ready()
         validity, fetched, last = await asyncio.to_thread(
             self.mailbox.read_new, self.folder, state)
         posts = [p for p in (self._post(f, validity) for f in fetched) if p is not None]
@@ -451,6 +505,10 @@ class EmailResponder:
     async def reply(self, *, mention: Mention, text: str) -> PostedReply:
         if mention.network != NETWORK or "@" not in mention.external_id:
             raise ReplyRejected(f"not a mail: {mention.external_id}")
+        try:
+            await ready_tokens(self.smtp, self.mailbox.endpoint if self.mailbox else None)
+        except TokenError as exc:
+            raise ReplyRejected(f"no OAuth access token, so nothing was sent: {exc}") from None
         key, earlier, author, first_line = await asyncio.to_thread(self._records, mention)
         if key is None:
             key = "m" + hashlib.sha256(f"{mention.id}\n{text}".encode()).hexdigest()[:12]
@@ -499,7 +557,16 @@ class EmailResponder:
                 smtp = smtplib.SMTP(e.host, e.port, timeout=e.timeout)
                 if e.security == "starttls":
                     smtp.starttls(context=e.context())
-            if e.username:
+            if e.token is not None:
+                try:
+                    smtp_sign_in(smtp, e.username, e.bearer())
+                except Refused as exc:
+                    e.token.forget()
+                    raise ReplyRejected(f"SMTP sign-in (XOAUTH2) as {e.username} refused: "
+                                        f"{exc}; {MICROSOFT_ACCESS}") from None
+                except TokenError as exc:
+                    raise ReplyRejected(f"SMTP sign-in as {e.username}: {exc}") from None
+            elif e.username:
                 smtp.ehlo_or_helo_if_needed()
                 if "PLAIN" in smtp.esmtp_features.get("auth", "").upper().split():
                     # One round trip, and no second try with another mechanism after a
@@ -508,6 +575,9 @@ class EmailResponder:
                     smtp.auth("PLAIN", smtp.auth_plain)
                 else:
                     smtp.login(e.username, e.password)
+        except ReplyRejected:
+            _close_smtp(smtp)
+            raise
         except smtplib.SMTPAuthenticationError as exc:
             _close_smtp(smtp)
             raise ReplyRejected(f"SMTP login as {e.username} refused: {exc.smtp_code} "
@@ -544,17 +614,50 @@ class EmailResponder:
 # --- the plug-in --------------------------------------------------------------------------------
 
 
+def configured(s: EmailSettings) -> bool:
+    """The settings name a mailbox and a way to sign in to it."""
+    return bool(s.imap_host and s.username and (s.password or s.auth == "oauth2"))
+
+
+def mail_token(s: EmailSettings, client: httpx.AsyncClient | None, *,
+               sleep: Sleep = asyncio.sleep,
+               clock: Callable[[], float] = time.monotonic) -> MailToken:
+    """The OAuth token of ECHTZEIT_EMAIL_AUTH=oauth2; ValueError naming what is missing."""
+    missing = [name for name, value in (("CLIENT_ID", s.oauth_client_id),
+                                        ("CLIENT_SECRET", s.oauth_client_secret)) if not value]
+    refresh = secret(s.oauth_refresh_token)
+    if refresh and not s.oauth_token_url:
+        missing.append("TOKEN_URL")
+    if not refresh and not (s.oauth_tenant or s.oauth_token_url):
+        missing.append("TENANT (Microsoft 365) or _REFRESH_TOKEN and _TOKEN_URL (Google)")
+    if missing:
+        raise ValueError("ECHTZEIT_EMAIL_AUTH=oauth2 needs " + ", ".join(
+            f"ECHTZEIT_EMAIL_OAUTH_{m}" for m in missing))
+    if client is None:
+        raise ValueError("ECHTZEIT_EMAIL_AUTH=oauth2 needs the HTTP client")
+    url = s.oauth_token_url or MICROSOFT_TOKEN_URL.format(
+        tenant=quote(s.oauth_tenant or "", safe=""))
+    return MailToken(client, token_url=url, client_id=s.oauth_client_id or "",
+                     client_secret=secret(s.oauth_client_secret), refresh_token=refresh or None,
+                     scope=s.oauth_scope or None, sleep=sleep, clock=clock)
+
+
 def components(s: EmailSettings, *, store: Store | None, interval: float,
                ssl_context: ssl.SSLContext | None = None, sleep: Sleep = asyncio.sleep,
-               now: Callable[[], datetime] = utcnow,
+               now: Callable[[], datetime] = utcnow, client: httpx.AsyncClient | None = None,
+               clock: Callable[[], float] = time.monotonic,
                ) -> tuple[EmailSource, EmailResponder | None, Mailbox]:
     """The source, the responder (only with an SMTP host) and the mailbox they share. Raises
-    ValueError for settings that cannot work (plain to a remote host, no From address)."""
-    if not (s.imap_host and s.username and s.password):
+    ValueError for settings that cannot work (plain to a remote host, no From address, OAuth
+    settings missing). `client` is the shared httpx client (the token endpoint, with oauth2);
+    `clock` the monotonic clock of the token's lifetime."""
+    if not (s.imap_host and s.username and configured(s)):
         raise ValueError("set ECHTZEIT_EMAIL_IMAP_HOST, ECHTZEIT_EMAIL_USERNAME and "
-                         "ECHTZEIT_EMAIL_PASSWORD")
+                         "ECHTZEIT_EMAIL_PASSWORD (or ECHTZEIT_EMAIL_AUTH=oauth2)")
+    token = mail_token(s, client, sleep=sleep, clock=clock) if s.auth == "oauth2" else None
     imap = Endpoint(s.imap_host, s.imap_port or _DEFAULT_PORTS["imap"][s.imap_security],
-                    s.imap_security, s.username, secret(s.password), ssl_context)
+                    s.imap_security, s.username, secret(s.password), ssl_context,
+                    token=token)
     mailbox = Mailbox(imap, max_bytes=s.max_bytes)
     from_address = s.from_address or (s.username if "@" in s.username else None)
     own = getaddresses([from_address])[0][1] if from_address else None
@@ -566,7 +669,8 @@ def components(s: EmailSettings, *, store: Store | None, interval: float,
             raise ValueError("set ECHTZEIT_EMAIL_FROM_ADDRESS (the user name is no address)")
         smtp = Endpoint(s.smtp_host, s.smtp_port or _DEFAULT_PORTS["smtp"][s.smtp_security],
                         s.smtp_security, s.smtp_username or s.username,
-                        secret(s.smtp_password) or secret(s.password), ssl_context)
+                        secret(s.smtp_password) or secret(s.password), ssl_context,
+                        token=token)
         responder = EmailResponder(smtp, from_address=from_address, mailbox=mailbox,
                                    folder=s.folder, sent_folder=s.sent_folder or None,
                                    store=store, now=now)
@@ -576,6 +680,7 @@ def components(s: EmailSettings, *, store: Store | None, interval: float,
 async def verify(mailbox: Mailbox, responder: EmailResponder | None) -> str:
     """Sign in to IMAP (and SMTP): the account."""
     try:
+        await mailbox.ready()
         who = await asyncio.to_thread(mailbox.check)
     except MailboxError as exc:
         raise MailboxError(str(exc)) from None
@@ -584,23 +689,27 @@ async def verify(mailbox: Mailbox, responder: EmailResponder | None) -> str:
             responder._connect().quit()
 
         try:
+            await ready_tokens(responder.smtp)
             await asyncio.to_thread(smtp_check)
-        except (ReplyRejected, OSError, smtplib.SMTPException) as exc:
+        except (ReplyRejected, TokenError, OSError, smtplib.SMTPException) as exc:
             raise MailboxError(f"IMAP works, SMTP does not: {exc}") from None
     return who
 
 
 def build(ctx: BuildContext[EmailSettings]) -> Parts | None:
     s = ctx.settings
-    if not (s.imap_host and s.username and s.password):
+    if not configured(s):
         return None
     try:
         source, responder, mailbox = components(s, store=ctx.store,
-                                                interval=ctx.shared.poll_seconds)
+                                                interval=ctx.shared.poll_seconds,
+                                                client=ctx.client)
     except ValueError as exc:
         log.error("e-mail is off: %s", exc)
         return None
-    what = f"new mail in {s.folder} of {s.username} on {s.imap_host} ({s.imap_security})"
+    what = f"new mail in {s.folder} of {s.username} on {s.imap_host} ({s.imap_security}"
+    what += f", OAuth 2.0 {mailbox.endpoint.token.grant} grant)" \
+        if mailbox.endpoint.token is not None else ")"
     if responder is not None:
         what += f"; replies from {responder.from_addr} via {s.smtp_host}"
     return Parts(sources=[source], responder=responder,

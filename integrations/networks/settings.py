@@ -396,7 +396,8 @@ class EmailSettings(EchtzeitSettings):
     password: SecretStr | None = Field(
         default=None,
         description="The mailbox's app password (IMAP, and SMTP unless "
-                    "ECHTZEIT_EMAIL_SMTP_PASSWORD is set).")
+                    "ECHTZEIT_EMAIL_SMTP_PASSWORD is set); not used with "
+                    "ECHTZEIT_EMAIL_AUTH=oauth2.")
     folder: str = Field(
         default="INBOX",
         description="The IMAP folder read for new mail.")
@@ -430,6 +431,34 @@ class EmailSettings(EchtzeitSettings):
         default=None,
         description="From address of replies, e.g. Acme Support <support@acme.example> "
                     "(default: the user name when it is an address).")
+    auth: Literal["password", "oauth2"] = Field(
+        default="password",
+        description="How to sign in to IMAP and SMTP: password (LOGIN / AUTH PLAIN with the "
+                    "password) or oauth2 (SASL XOAUTH2 with an OAuth 2.0 access token: "
+                    "Microsoft 365, which refuses passwords, and Google).")
+    oauth_tenant: str | None = Field(
+        default=None,
+        description="Microsoft 365: the directory (tenant) id or domain; with oauth2 and no "
+                    "refresh token the app-only client-credentials grant is used at "
+                    "https://login.microsoftonline.com/<tenant>/oauth2/v2.0/token.")
+    oauth_token_url: str | None = Field(
+        default=None,
+        description="The token endpoint: needed with a refresh token (Google: "
+                    "https://oauth2.googleapis.com/token); with a tenant only to replace "
+                    "Microsoft's (another cloud).")
+    oauth_client_id: str | None = Field(
+        default=None, description="The OAuth app's client (application) id.")
+    oauth_client_secret: SecretStr | None = Field(
+        default=None, description="The OAuth app's client secret (its value, not its id).")
+    oauth_refresh_token: SecretStr | None = Field(
+        default=None,
+        description="A refresh token granted for the mailbox (Google: scope "
+                    "https://mail.google.com/): uses the refresh-token grant.")
+    oauth_scope: str | None = Field(
+        default=None,
+        description="The scope asked for (default with a tenant: "
+                    "https://outlook.office365.com/.default; with a refresh token: none, the "
+                    "token's own).")
 
     @field_validator("imap_security", "smtp_security")
     @classmethod

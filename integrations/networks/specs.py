@@ -107,7 +107,8 @@ APPSTORE = NetworkSpec(
 EMAIL = NetworkSpec(
     "email", reply_limit=50_000, sla_minutes=24 * 60, private=True,
     off_reason="set ECHTZEIT_EMAIL_IMAP_HOST, ECHTZEIT_EMAIL_USERNAME and "
-               "ECHTZEIT_EMAIL_PASSWORD (and ECHTZEIT_EMAIL_SMTP_HOST to reply)")
+               "ECHTZEIT_EMAIL_PASSWORD or ECHTZEIT_EMAIL_AUTH=oauth2 (and "
+               "ECHTZEIT_EMAIL_SMTP_HOST to reply)")
 # Android Publisher API, reviews.reply: "Replies of more than approximately 350 characters will
 # be rejected"; counted here in code points (docs/networks.md, "Google Play").
 GOOGLEPLAY = NetworkSpec(

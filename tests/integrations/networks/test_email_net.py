@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from email import message_from_bytes, policy
 from typing import Any
 
+import httpx
 import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
@@ -23,6 +24,7 @@ from bot.cards import card_for
 from bot.domain import Author as PostAuthor
 from bot.domain import Post, ReplyState
 from bot.identities import author_keys, link_key
+from bot.logs import secret_values
 from bot.networks import ReplyRejected
 from bot.pipeline import Pipeline
 from bot.query import Candidate, evaluate, parse
@@ -31,15 +33,18 @@ from bot.store import Store
 from commands.mentions import send_recorded
 from integrations.chat.discord.render import card_message as discord_card
 from integrations.chat.slack.render import card_message as slack_card
-from integrations.networks import email_mail, email_net, registry
+from integrations.networks import email_mail, email_net, email_oauth, registry
 from integrations.networks.settings import EmailSettings, load_network_config
 from testkit.fake_imap import FakeImap, loopback_tls
+from testkit.fake_xoauth2 import TokenIssuer, XOAuth2Smtp, rfc4954_controller
+from tests.contracts.oauth2 import check_token_answer
 from tests.integrations.networks.conftest import (
     FIXTURES,
     Gate,
     console_reply,
     pump_rounds,
     stored,
+    stored_mention,
 )
 
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
@@ -486,7 +491,8 @@ async def test_networks_report_lists_email(imap: FakeImap, smtp: tuple[Outbox, i
     off = {s.network: s for s in await registry.report(config)}["email"]
     assert (off.on, off.detail) == (False, "set ECHTZEIT_EMAIL_IMAP_HOST, "
                                            "ECHTZEIT_EMAIL_USERNAME and ECHTZEIT_EMAIL_PASSWORD "
-                                           "(and ECHTZEIT_EMAIL_SMTP_HOST to reply)")
+                                           "or ECHTZEIT_EMAIL_AUTH=oauth2 (and "
+                                           "ECHTZEIT_EMAIL_SMTP_HOST to reply)")
     on = load_network_config({
         "email_imap_host": "127.0.0.1", "email_imap_port": imap.port, "email_username": USER,
         "email_password": PASSWORD, "email_smtp_host": "127.0.0.1",
@@ -589,3 +595,298 @@ def test_quote_trimming_keeps_what_only_looks_like_a_quote() -> None:
     assert email_mail.trim_quoted("Hi,\nFrom: my phone, sorry for typos\nthe acme app crashes") \
         == "Hi,\nFrom: my phone, sorry for typos\nthe acme app crashes"
     assert email_mail.trim_quoted("> quoted only\nmine\n-- \nsig") == "mine"
+
+
+# --- OAuth 2.0 (SASL XOAUTH2) -------------------------------------------------------------------
+
+CLIENT_ID, CLIENT_SECRET = "6731de76-14a6-49ae-97bc-6eba6914391e", "Qx~8Q~client.s3cr3t-4711"
+REFRESH = "1//0gOAUTH-refresh-t0ken-s3cr3t"
+TOKEN_ENDPOINT = "https://login.microsoftonline.com/contoso.onmicrosoft.com/oauth2/v2.0/token"
+
+
+@pytest.fixture
+def issuer(clock: Any) -> TokenIssuer:
+    """Microsoft 365: the identity platform's client-credentials grant for one mailbox."""
+    return TokenIssuer("microsoft", client_id=CLIENT_ID, client_secret=CLIENT_SECRET,
+                       mailbox=USER, clock=clock.seconds)
+
+
+@pytest.fixture
+def google(clock: Any) -> TokenIssuer:
+    return TokenIssuer("google", client_id="1234-abc.apps.googleusercontent.com",
+                       client_secret=CLIENT_SECRET, mailbox=USER, clock=clock.seconds,
+                       refresh_token=REFRESH)
+
+
+class OAuthOutbox(Outbox, XOAuth2Smtp):
+    """The SMTP server of a mailbox whose basic auth is off: AUTH XOAUTH2 only."""
+
+    def __init__(self, issuer: TokenIssuer) -> None:
+        super().__init__()
+        self.issuer = issuer
+        self.smtp_user = USER
+
+
+@pytest.fixture
+def oauth_servers(tls: Any, issuer: TokenIssuer) -> Iterator[tuple[FakeImap, OAuthOutbox, int]]:
+    outbox = OAuthOutbox(issuer)
+    port = _free_port()
+    controller = rfc4954_controller(outbox, hostname="127.0.0.1", port=port,
+                                    tls_context=tls[0], require_starttls=True,
+                                    authenticator=_authenticate, auth_require_tls=True,
+                                    auth_exclude_mechanism=["CRAM-MD5", "PLAIN", "LOGIN"])
+    controller.start()
+    try:
+        with FakeImap(username=USER, password="", tls=tls[0], implicit_tls=True,
+                      oauth=issuer) as server:
+            yield server, outbox, port
+    finally:
+        controller.stop()
+
+
+def oauth_settings(imap: FakeImap, issuer: TokenIssuer, smtp_port: int | None = None,
+                   **more: Any) -> EmailSettings:
+    values: dict[str, Any] = {
+        "email_imap_host": "127.0.0.1", "email_imap_port": imap.port, "email_username": USER,
+        "email_from_address": FROM, "email_auth": "oauth2",
+        "email_oauth_client_id": issuer.client_id, "email_oauth_client_secret": CLIENT_SECRET}
+    if issuer.kind == "microsoft":
+        values["email_oauth_tenant"] = issuer.tenant
+    else:
+        values.update(email_oauth_token_url=issuer.url, email_oauth_refresh_token=REFRESH)
+    if smtp_port is not None:
+        values.update(email_smtp_host="127.0.0.1", email_smtp_port=smtp_port,
+                      email_smtp_security="starttls")
+    values.update({f"email_{k}": v for k, v in more.items()})
+    return load_network_config(values, env_file=None).of(EmailSettings)
+
+
+@pytest.fixture
+async def token_client(issuer: TokenIssuer, google: TokenIssuer,
+                       ) -> Any:
+    def route(request: httpx.Request) -> httpx.Response:
+        fake = google if request.url.host == "oauth2.googleapis.com" else issuer
+        return fake.handler(request)
+
+    async with httpx.AsyncClient(transport=httpx.MockTransport(route)) as client:
+        yield client
+
+
+def oauth_parts(s: EmailSettings, tls: Any, client: httpx.AsyncClient, clock: Any,
+                store: Store | None = None,
+                ) -> tuple[email_net.EmailSource, email_net.EmailResponder | None,
+                           email_net.Mailbox]:
+    return email_net.components(s, store=store, interval=60.0, ssl_context=tls[1],
+                                now=lambda: NOW, client=client, clock=clock.seconds)
+
+
+def no_secrets(text: str, *issuers: TokenIssuer) -> None:
+    assert CLIENT_SECRET not in text and REFRESH not in text
+    for fake in issuers:
+        for token in fake.issued:
+            assert token not in text and token.split(".", 1)[1] not in text
+
+
+async def test_oauth2_microsoft_365_reads_mail_and_sends_a_threaded_reply(
+    oauth_servers: tuple[FakeImap, OAuthOutbox, int], issuer: TokenIssuer, tls: Any,
+    token_client: httpx.AsyncClient, clock: Any, pipeline: Pipeline, sqlite_store: Store,
+    gate: Gate, caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    imap, outbox, port = oauth_servers
+    imap.deliver("INBOX", mail("plain.eml"))
+    # A password sign-in is refused, as by Exchange Online with basic auth off.
+    source, _ = parts(settings(imap, port, password="app-pw"), tls)
+    with pytest.raises(email_net.MailboxError, match=r"IMAP login as support@acme\.example "
+                                                     r"refused: .*LOGIN failed"):
+        await source.poll_once(None)
+
+    s = oauth_settings(imap, issuer, port)
+    source, responder, mailbox = oauth_parts(s, tls, token_client, clock, sqlite_store)
+    assert responder is not None
+    source.sleep = gate
+    await pump_rounds(source, pipeline, gate)
+    (view,) = stored(sqlite_store)
+    assert view.mention.external_id == "CAF7x9Q1Zk3+vA@mail.example"
+    result = await console_reply(sqlite_store, {"email": responder}, view.mention.id or 0,
+                                 "Please update to firmware 2.1.")
+    assert result.ok, result.text
+    (envelope,) = outbox.accepted
+    sent = message_from_bytes(envelope.original_content or b"", policy=policy.default)
+    assert envelope.rcpt_tos == ["jane.doe@mail.example"]
+    assert sent["In-Reply-To"] == "<CAF7x9Q1Zk3+vA@mail.example>"
+    assert sent["Subject"] == "Re: Acme router keeps rebooting"
+    assert sqlite_store.view(view.mention.id or 0).replies[0].state == ReplyState.SENT
+    assert len(imap.raw("Sent")) == 1
+    assert await email_net.verify(mailbox, responder) == USER
+
+    # One token (the grant's exact form) served every IMAP and SMTP sign-in.
+    assert issuer.forms == [{"client_id": CLIENT_ID, "client_secret": CLIENT_SECRET,
+                             "scope": "https://outlook.office365.com/.default",
+                             "grant_type": "client_credentials"}]
+    assert issuer.accepted >= 6 and issuer.refused == 0
+    assert any(c.endswith(" AUTHENTICATE XOAUTH2") for c in imap.commands)
+    # Never a secret or token in the logs, the IMAP command log, a repr or the report line.
+    no_secrets(caplog.text + "\n".join(imap.commands) + repr(mailbox.endpoint)
+               + repr(responder.smtp) + repr(mailbox.endpoint.token), issuer)
+    nets = registry.build(load_network_config({
+        "email_imap_host": "imap.outlook.office365.com", "email_username": USER,
+        "email_auth": "oauth2", "email_oauth_tenant": issuer.tenant,
+        "email_oauth_client_id": CLIENT_ID, "email_oauth_client_secret": CLIENT_SECRET},
+        env_file=None), None)
+    assert nets.checks["email"][0] == (
+        "new mail in INBOX of support@acme.example on imap.outlook.office365.com (tls, "
+        "OAuth 2.0 client_credentials grant)")
+    await nets.client.aclose()
+
+
+async def test_the_token_is_reused_until_shortly_before_it_expires(
+    tls: Any, google: TokenIssuer, token_client: httpx.AsyncClient, clock: Any,
+) -> None:
+    with FakeImap(username=USER, password="", tls=tls[0], implicit_tls=True,
+                  oauth=google) as imap:
+        imap.deliver("INBOX", mail("plain.eml"))
+        source, _, _ = oauth_parts(oauth_settings(imap, google), tls, token_client, clock)
+        first = await source.poll_once(None)
+        assert len(first.posts) == 1
+        assert google.forms == [{"grant_type": "refresh_token", "refresh_token": REFRESH,
+                                 "client_id": google.client_id,
+                                 "client_secret": CLIENT_SECRET}]
+        (token,) = google.issued
+        # Polls within the token's hour (less the five minutes' margin) reuse it.
+        for _ in range(3):
+            clock.advance(seconds=1000)
+            await source.poll_once(first.cursor)
+        assert len(google.forms) == 1 and google.accepted == 4
+        # 3000 s + 299: inside the margin, so a new one is fetched before signing in.
+        clock.advance(seconds=299)
+        imap.deliver("INBOX", mail("alternative.eml"))
+        second = await source.poll_once(first.cursor)
+        assert len(second.posts) == 1 and len(google.forms) == 2
+        assert set(google.issued) - {token}
+        # The old token has expired by now: the server would refuse it.
+        clock.advance(seconds=400)
+        refused = google.check(email_oauth.xoauth2(USER, token).encode(), username=USER)
+        assert refused is not None and json.loads(refused)["status"] == "401"
+
+
+async def test_a_refused_token_is_a_clear_error_naming_what_to_fix(
+    oauth_servers: tuple[FakeImap, OAuthOutbox, int], issuer: TokenIssuer, tls: Any,
+    token_client: httpx.AsyncClient, clock: Any, sqlite_store: Store,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    imap, outbox, port = oauth_servers
+    imap.deliver("INBOX", mail("plain.eml"))
+    s = oauth_settings(imap, issuer, port, sent_folder="")
+    source, responder, _ = oauth_parts(s, tls, token_client, clock, sqlite_store)
+    assert responder is not None
+    first = await source.poll_once(None)
+    # The mailbox no longer lets the app in (its access was removed): the server's error
+    # challenge and NO, and what to check.
+    issuer.revoke()
+    with pytest.raises(email_net.MailboxError) as refused:
+        await source.poll_once(first.cursor)
+    message = str(refused.value)
+    assert message.startswith("IMAP sign-in (XOAUTH2) as support@acme.example refused: ")
+    assert "AUTHENTICATIONFAILED" in message and "status 401, schemes bearer" in message
+    assert "IMAP.AccessAsApp" in message and "Add-MailboxPermission" in message
+    # The refused token is dropped: the next poll fetches a new one and signs in.
+    await source.poll_once(first.cursor)
+    assert len(issuer.forms) == 2
+    # SMTP likewise (the app was not granted SMTP.SendAsApp): 535 after the error challenge.
+    (post,) = first.posts
+    mid = stored_mention(sqlite_store, "email", post.external_id)
+    mention = sqlite_store.view(mid).mention
+    issuer.denied.add("smtp")
+    with pytest.raises(ReplyRejected, match=r"SMTP sign-in \(XOAUTH2\) as support@acme\.example "
+                                            r"refused: 535 5\.7\.3 Authentication unsuccessful "
+                                            r"\(status 401.*SMTP\.SendAsApp"):
+        await responder.reply(mention=mention, text="hi")
+    assert outbox.accepted == []
+
+    # The token endpoint refuses the app: nothing is sent, the error names the settings.
+    wrong = oauth_settings(imap, issuer, port, oauth_client_secret="Qx~8Q~old-secret")
+    source, responder, _ = oauth_parts(wrong, tls, token_client, clock, sqlite_store)
+    assert responder is not None
+    with pytest.raises(email_net.MailboxError, match=(
+            f"no OAuth access token for support@acme.example: the token endpoint "
+            f"{TOKEN_ENDPOINT} refused the client_credentials grant \\(invalid_client: "
+            f"AADSTS7000215: Invalid client secret provided.*check "
+            f"ECHTZEIT_EMAIL_OAUTH_CLIENT_ID and ECHTZEIT_EMAIL_OAUTH_CLIENT_SECRET")):
+        await source.poll_once(None)
+    with pytest.raises(ReplyRejected, match=r"no OAuth access token, so nothing was sent: "
+                                            r".*invalid_client"):
+        await responder.reply(mention=mention, text="hi")
+    # A delegated scope in the client-credentials grant: Microsoft wants the resource's
+    # /.default.
+    scoped = oauth_settings(imap, issuer, port,
+                            oauth_scope="https://outlook.office365.com/IMAP.AccessAsApp")
+    source, _, _ = oauth_parts(scoped, tls, token_client, clock, sqlite_store)
+    with pytest.raises(email_net.MailboxError, match=r"\(invalid_scope: AADSTS1002012: .*\): "
+                                                     r"check ECHTZEIT_EMAIL_OAUTH_SCOPE"):
+        await source.poll_once(None)
+    assert outbox.accepted == []
+    no_secrets(caplog.text, issuer)
+
+
+async def test_google_refresh_token_refusal_and_missing_settings(
+    tls: Any, google: TokenIssuer, token_client: httpx.AsyncClient, clock: Any,
+) -> None:
+    with FakeImap(username=USER, password="", tls=tls[0], implicit_tls=True,
+                  oauth=google) as imap:
+        revoked = oauth_settings(imap, google, oauth_refresh_token="1//0g-revoked")
+        source, _, _ = oauth_parts(revoked, tls, token_client, clock)
+        with pytest.raises(email_net.MailboxError, match=(
+                r"refused the refresh_token grant \(invalid_grant: Token has been expired or "
+                r"revoked\.\): the refresh token was revoked or has expired; authorize the "
+                r"mailbox again and put the new one in ECHTZEIT_EMAIL_OAUTH_REFRESH_TOKEN")):
+            await source.poll_once(None)
+        with pytest.raises(ValueError, match="ECHTZEIT_EMAIL_AUTH=oauth2 needs "
+                                             "ECHTZEIT_EMAIL_OAUTH_TOKEN_URL"):
+            oauth_parts(oauth_settings(imap, google, oauth_token_url=None), tls,
+                        token_client, clock)
+        # The client secret and refresh token are SecretStr settings: bot/logs.py masks them.
+        assert {CLIENT_SECRET, REFRESH} <= set(secret_values(oauth_settings(imap, google)))
+        bare = load_network_config({"email_imap_host": "127.0.0.1", "email_username": USER,
+                                    "email_auth": "oauth2"}, env_file=None).of(EmailSettings)
+        with pytest.raises(ValueError, match="needs ECHTZEIT_EMAIL_OAUTH_CLIENT_ID, "
+                                             "ECHTZEIT_EMAIL_OAUTH_CLIENT_SECRET, "
+                                             "ECHTZEIT_EMAIL_OAUTH_TENANT"):
+            oauth_parts(bare, tls, token_client, clock)
+
+
+async def test_the_fake_token_endpoints_answer_as_rfc_6749_has_it(
+    issuer: TokenIssuer, google: TokenIssuer, clock: Any,
+) -> None:
+    """Each answer the fake gives the real client (tokens and refusals) is a §5.1 or §5.2
+    answer, and each request was a form-encoded POST with nothing in the query."""
+    answers: list[tuple[int, Any]] = []
+
+    def route(request: httpx.Request) -> httpx.Response:
+        assert request.method == "POST" and not request.url.query
+        fake = google if request.url.host == "oauth2.googleapis.com" else issuer
+        response = fake.handler(request)
+        answers.append((response.status_code, json.loads(response.content)))
+        return response
+
+    async with httpx.AsyncClient(transport=httpx.MockTransport(route)) as client:
+        for fake, wrong in ((issuer, {}), (issuer, {"client_secret": "wrong"}),
+                            (issuer, {"client_id": "0000-unknown"}),
+                            (issuer, {"scope": "https://outlook.office365.com/SMTP.Send"}),
+                            (google, {}), (google, {"refresh_token": "1//revoked"}),
+                            (google, {"client_secret": "wrong"})):
+            token = email_oauth.MailToken(
+                client, token_url=fake.url, client_id=wrong.get("client_id", fake.client_id),
+                client_secret=wrong.get("client_secret", CLIENT_SECRET),
+                refresh_token=wrong.get("refresh_token", REFRESH) if fake is google else None,
+                scope=wrong.get("scope"), clock=clock.seconds)
+            if wrong:
+                with pytest.raises(email_oauth.TokenError):
+                    await token.ready()
+            else:
+                assert await token.ready() in fake.issued
+    assert [status for status, _ in answers] == [200, 401, 400, 400, 200, 400, 401]
+    problems = [p for status, body in answers
+                for p in check_token_answer("email", status, body, "token answer")]
+    assert problems == []
