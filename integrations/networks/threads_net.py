@@ -35,6 +35,10 @@ Threads counts a post's 500 characters with every emoji as its UTF-8 bytes
 (specs.threads_length). Published replies are limited to 1,000 in a moving 24 hours
 (`GET /{user-id}/threads_publishing_limit`, read before each reply when the token may).
 
+Every call sends the brand profile's long-lived token as the bot keeps it in the database and
+renews it before its 60 days run out (threads_token.py); `echtzeit networks` checks the stored
+token and says until when it is valid.
+
 Cursor (JSON): `{"search:<term>" | "mentions" | "replies": {"t": newest timestamp (unix),
 "ids": [ids at that second]}, "searched_at": unix, "searches": [unix times of counted
 queries], "search_blocked_until": unix}`.

@@ -42,7 +42,8 @@ import httpx
 from bot.clock import utcnow
 from bot.models import Credential
 from bot.store import Store
-from integrations.networks.http_common import Api, ApiError, Clock, Sleep
+from integrations.networks.http_common import Api, ApiError, Clock, Sleep, pick
+from integrations.networks.meta_common import THROTTLE_CODES
 from integrations.networks.oauth import lifetime
 
 log = logging.getLogger(__name__)
@@ -247,8 +248,9 @@ class RenewedThreadsToken:
             answer: Any = await self.api.get_json(REFRESH_PATH, params={
                 "grant_type": "th_refresh_token", "access_token": token})
         except ApiError as exc:
-            if exc.status >= 500 or exc.status in (0, 429):
-                raise
+            if exc.status >= 500 or exc.status in (0, 429) or \
+                    pick(exc.body, "error", "code") in THROTTLE_CODES:
+                raise  # no answer, or not now: tried again later
             raise _refusal(exc) from exc
         fresh = answer.get("access_token") if isinstance(answer, dict) else None
         if not isinstance(fresh, str) or not fresh or \
@@ -260,10 +262,8 @@ class RenewedThreadsToken:
 def _refusal(exc: ApiError) -> TokenRefused:
     """A refresh refused with a Graph error as TokenRefused with what the operator should do
     (`dead` when Threads says the token is invalid or expired)."""
-    error = exc.body.get("error") if isinstance(exc.body, dict) else None
-    code = error.get("code") if isinstance(error, dict) else None
-    said = str(error.get("message")) if isinstance(error, dict) and error.get("message") \
-        else exc.message
+    code = pick(exc.body, "error", "code")
+    said = pick(exc.body, "error", "message") or exc.message
     if code == 190:
         return TokenRefused(exc.status, f"Threads will not renew the access token, it is "
                                         f"invalid or expired (Graph error 190: {said}): "

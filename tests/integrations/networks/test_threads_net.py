@@ -80,6 +80,7 @@ class FakeThreads:
         self.revoked: set[str] = set()  # the profile removed the app, or changed its password
         self.refreshes: list[str] = []  # tokens refreshed, in order
         self.on_refresh: Callable[[], Awaitable[None]] | None = None
+        self.refresh_throttled = 0  # refreshes answered with Graph's user throttling first
         self.granted = set(ALL)  # permissions the token carries
         # Advanced access after App Review; without it keyword search sees the profile's own
         # posts only, mentions only those by the app's testers.
@@ -242,6 +243,9 @@ class FakeThreads:
             return self._error(service_rules.THREADS_INVALID_TOKEN)
         if "threads_basic" not in self.granted:
             return self._missing("threads_basic")
+        if self.refresh_throttled:
+            self.refresh_throttled -= 1
+            return self._error(service_rules.THREADS_CALL_LIMIT)
         assert token is not None
         if self.now() - self.issued[token] < service_rules.THREADS_REFRESH_MIN_AGE:
             return self._error(service_rules.THREADS_TOKEN_TOO_YOUNG)
@@ -1030,6 +1034,23 @@ async def test_a_renewal_without_an_answer_is_tried_again_an_hour_later(
     await source.poll_once(None)
     assert fake.refreshes == []
     clock.advance(minutes=31)
+    await source.poll_once(None)
+    assert fake.refreshes == [TOKEN] and _sent_with(fake) == "THAAGrenewed1x"
+
+
+async def test_a_throttled_renewal_is_no_refusal(
+        client: httpx.AsyncClient, fake: FakeThreads, store: Store, clock: Clock,
+        caplog: pytest.LogCaptureFixture) -> None:
+    fake.refresh_throttled = 1
+    source, _, _ = renewing(client, store, clock)
+    await source.poll_once(None)
+    clock.advance(hours=25)
+    caplog.set_level(logging.INFO)
+    assert len((await source.poll_once(None)).posts) == 2
+    assert fake.refreshes == [] and not [r for r in caplog.records
+                                        if r.levelno >= logging.ERROR]
+    assert "trying again in an hour" in caplog.text
+    clock.advance(hours=1)
     await source.poll_once(None)
     assert fake.refreshes == [TOKEN] and _sent_with(fake) == "THAAGrenewed1x"
 
