@@ -12,8 +12,10 @@ import copy
 import io
 import json
 import logging
+import sqlite3
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -1109,3 +1111,20 @@ async def test_the_registry_wires_the_renewed_token(
 
 def _reader(store: Store) -> Callable[[str], Any]:
     return lambda name: store.credential(name=name)
+
+
+def test_networks_reads_the_stored_token_and_makes_no_database(
+        tmp_path: Path, sqlite_url: str, sqlite_store: Store) -> None:
+    from echtzeit.cli import _stored_credentials
+
+    missing = tmp_path / "nowhere" / "echtzeit.db"
+    assert _stored_credentials(f"sqlite:///{missing}")("threads") is None
+    assert not missing.parent.exists()
+    empty = tmp_path / "empty.db"  # a database the bot never migrated
+    sqlite3.connect(empty).close()
+    assert _stored_credentials(f"sqlite:///{empty}")("threads") is None
+    assert _stored_credentials(sqlite_url)("threads") is None
+    sqlite_store.seed_credential(name="threads", secret=TOKEN,
+                                 origin=threads_token.origin_of(TOKEN))
+    row = _stored_credentials(sqlite_url)("threads")
+    assert row is not None and row.secret == TOKEN and row.expires_at is None
