@@ -418,7 +418,9 @@ class SeenEvent(SQLModel, table=True):
 
 class Credential(SQLModel, table=True):
     """A credential the bot renews itself (migration 0006_credentials): an OAuth refresh token
-    that the network rotates on every use (X), with the access token it last bought.
+    that the network rotates on every use (X), with the access token it last bought; or a
+    long-lived token that is refreshed before it runs out (Threads: `secret` is the token,
+    `expires_at` its end, `updated_at` when it was stored).
 
     The row, not a process, holds the one refresh token that still works: every replica reads
     it, and one at a time renews it under a short lease (`lease_holder` until `lease_until`).

@@ -19,6 +19,7 @@ from integrations.chat.slack import cli as slack_cli
 if TYPE_CHECKING:
     from collections.abc import Callable
 
+    from bot.models import Credential
     from bot.networks import Source
     from bot.pipeline import IngestReport
     from bot.settings import Settings
@@ -107,6 +108,32 @@ def _desk(config: Config, url: str, *, replies_file: Path, networks: bool = True
         raise _unreachable(url, exc) from None
 
 
+def _stored_credentials(url: str) -> Callable[[str], Credential | None]:
+    """Read-only look-ups of the credentials the bot renews itself (the Threads token), for
+    `echtzeit networks`: None when the database is not there or does not answer (the checks
+    then take the configured tokens). Nothing is created, migrated or renewed."""
+
+    def read(name: str) -> Credential | None:
+        import sqlalchemy as sa
+
+        from bot.store import Store
+
+        if url.startswith("sqlite"):
+            path = sa.engine.make_url(url).database
+            if not path or path == ":memory:" or not Path(path).expanduser().is_file():
+                return None
+        try:
+            store = Store.from_url(url)
+            try:
+                return store.credential(name=name)
+            finally:
+                store.close()
+        except sa.exc.SQLAlchemyError:
+            return None
+
+    return read
+
+
 @app.command("networks")
 def networks() -> None:
     """List each network: on or off, and whether its credentials work (one cheap call each);
@@ -115,7 +142,9 @@ def networks() -> None:
     from integrations.networks.registry import networks_command
 
     try:
-        networks_command(_config().networks)  # every bad setting stops it, as every command
+        config = _config()  # every bad setting stops it, as every command
+        networks_command(config.networks,
+                         credentials=_stored_credentials(config.core.effective_database_url))
     finally:
         fallback = "" if auto_scanner() == "pyahocorasick" else \
             " (pyahocorasick where Hyperscan's wheel does not install)"

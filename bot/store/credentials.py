@@ -1,4 +1,5 @@
-"""Credentials the bot renews itself (rotating OAuth refresh tokens), one renewer at a time."""
+"""Credentials the bot renews itself (rotating OAuth refresh tokens, long-lived tokens), one
+renewer at a time."""
 
 from __future__ import annotations
 

@@ -13,17 +13,20 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import TYPE_CHECKING, Generic, TypeVar
 
 from pydantic import SecretStr
 
 from bot.chat import Service
+from bot.clock import utcnow
 from bot.networks import Moderator, NetworkSpec, Publisher, Responder, Source
 from bot.settings import EchtzeitSettings
 
 if TYPE_CHECKING:  # httpx, aiohttp: only for the annotations
     import httpx
 
+    from bot.models import Credential
     from bot.store import Store
     from integrations.networks.meta_common import MetaWebhook
     from integrations.networks.push import WebhookRoute
@@ -55,6 +58,10 @@ class BuildContext(Generic[S]):
     # Meta's webhook endpoint, one for Facebook and Instagram, made on first use (None when
     # ECHTZEIT_META_APP_SECRET or ECHTZEIT_META_VERIFY_TOKEN is missing).
     meta: Callable[[], MetaWebhook | None]
+    # `echtzeit networks` only (it has no store): the stored credential of a name, read only,
+    # so that a check can use and describe a token the bot renews (None: not available).
+    credentials: Callable[[str], Credential | None] | None = None
+    now: Callable[[], datetime] = utcnow  # the clock of those descriptions
 
 
 @dataclass

@@ -12,11 +12,14 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 import httpx
 
 from bot.chat import Service
+from bot.clock import utcnow
+from bot.models import Credential
 from bot.networks import Moderator, Publisher, Responder, Source
 from bot.store import Store
 from integrations.networks import (
@@ -107,10 +110,13 @@ def _meta(shared: NetworkSettings, nets: Networks) -> MetaWebhook | None:
 
 
 def build(config: NetworkConfig, store: Store | None, *,
-          client: httpx.AsyncClient | None = None, zone: str = "UTC") -> Networks:
+          client: httpx.AsyncClient | None = None, zone: str = "UTC",
+          credentials: Callable[[str], Credential | None] | None = None,
+          now: Callable[[], datetime] = utcnow) -> Networks:
     """Sources, responders and endpoints of every network whose credentials are set. The
     sources search for the terms of the brands in `store` (none without a store); follower
-    counts are kept by the day in `zone`."""
+    counts are kept by the day in `zone`. `credentials` (for `echtzeit networks`, without a
+    store) reads stored credentials for the checks, judged at `now`."""
     nets = Networks(client=client or make_client(), store=store)
     shared = config.shared
 
@@ -120,7 +126,8 @@ def build(config: NetworkConfig, store: Store | None, *,
     for plugin in PLUGINS:
         parts = plugin.build(BuildContext(
             client=nets.client, terms=terms, store=store, shared=shared,
-            settings=config.of(plugin.settings), meta=lambda: _meta(shared, nets)))
+            settings=config.of(plugin.settings), meta=lambda: _meta(shared, nets),
+            credentials=credentials, now=now))
         if parts is None:
             continue
         name = plugin.name
@@ -168,11 +175,13 @@ class Status:
     ok: bool | None = None  # None: not checked (off, or nothing to check)
 
 
-async def report(config: NetworkConfig,
-                 client: httpx.AsyncClient | None = None) -> list[Status]:
-    """Each known network: on or off, and for those on whether their credentials work."""
+async def report(config: NetworkConfig, client: httpx.AsyncClient | None = None, *,
+                 credentials: Callable[[str], Credential | None] | None = None,
+                 now: Callable[[], datetime] = utcnow) -> list[Status]:
+    """Each known network: on or off, and for those on whether their credentials work (with
+    the stored credentials that `credentials` reads, when given)."""
     own = client is None
-    nets = build(config, None, client=client)
+    nets = build(config, None, client=client, credentials=credentials, now=now)
     off = {p.name: p.spec.off_reason or "not configured" for p in PLUGINS}
     try:
         async def one(network: str) -> Status:
@@ -203,11 +212,12 @@ def render(statuses: list[Status]) -> list[str]:
     return lines
 
 
-def networks_command(config: NetworkConfig) -> None:
+def networks_command(config: NetworkConfig, *,
+                     credentials: Callable[[str], Credential | None] | None = None) -> None:
     """List each network: on or off, and whether its credentials work (one cheap call each)."""
     import typer
 
-    statuses = asyncio.run(report(config))
+    statuses = asyncio.run(report(config, credentials=credentials))
     for line in render(statuses):
         typer.echo(line)
     if any(s.ok is False for s in statuses):

@@ -305,8 +305,9 @@ class ThreadsSettings(EchtzeitSettings):
         default=None,
         description="Threads long-lived user access token of the brand's profile (threads_basic,"
                     " threads_keyword_search, threads_manage_mentions, threads_read_replies, "
-                    "threads_manage_replies, threads_content_publish); it lasts 60 days, "
-                    "renew it before.")
+                    "threads_manage_replies, threads_content_publish); it lasts 60 days: "
+                    "Echtzeit keeps it in the database and renews it (a new token here "
+                    "replaces the stored one).")
     keywords: CommaList = Field(
         default_factory=list,
         description="Keywords searched on Threads besides the brands' terms, comma-separated.")

@@ -35,6 +35,10 @@ Threads counts a post's 500 characters with every emoji as its UTF-8 bytes
 (specs.threads_length). Published replies are limited to 1,000 in a moving 24 hours
 (`GET /{user-id}/threads_publishing_limit`, read before each reply when the token may).
 
+Every call sends the brand profile's long-lived token as the bot keeps it in the database and
+renews it before its 60 days run out (threads_token.py); `echtzeit networks` checks the stored
+token and says until when it is valid.
+
 Cursor (JSON): `{"search:<term>" | "mentions" | "replies": {"t": newest timestamp (unix),
 "ids": [ids at that second]}, "searched_at": unix, "searches": [unix times of counted
 queries], "search_blocked_until": unix}`.
@@ -56,7 +60,7 @@ from bot.clock import utcnow
 from bot.domain import Author, Post
 from bot.models import Mention
 from bot.networks import Batch, PostedReply, ReplyRejected, ReplyUncertain, length_problem
-from integrations.networks import specs
+from integrations.networks import specs, threads_token
 from integrations.networks.http_common import (
     JSON,
     ApiError,
@@ -71,6 +75,7 @@ from integrations.networks.plugin import BuildContext, Parts, Plugin, secret
 from integrations.networks.polling import PollingSource, dump_cursor, load_cursor
 from integrations.networks.settings import ThreadsSettings
 from integrations.networks.terms import SearchTerm, TermsProvider
+from integrations.networks.threads_token import REAUTHORIZE, RenewedThreadsToken, describe
 
 log = logging.getLogger(__name__)
 
@@ -591,14 +596,30 @@ async def verify(api: GraphApi, user_id: str | None = None, *, mentions: bool = 
     return f"@{body.get('username')} ({body.get('id')})"
 
 
+async def checked(api: GraphApi, user_id: str | None = None, *, mentions: bool = False,
+                  replies: bool = False) -> str:
+    """`verify`, with what to do when Threads calls the token invalid or expired."""
+    try:
+        return await verify(api, user_id, mentions=mentions, replies=replies)
+    except ApiError as exc:
+        code, _, message = _graph_error(exc)
+        if code == 190:
+            raise ApiError(exc.status, f"the token is invalid or expired (Graph error 190: "
+                                       f"{message}): {REAUTHORIZE}") from exc
+        raise
+
+
 def components(client: httpx.AsyncClient, *, api_url: str, user_id: str, token: str,
                terms: TermsProvider, interval: float, search: bool = True,
                mentions: bool = True, replies: bool = True, search_seconds: float = 300.0,
                search_quota: int = 2_200, sleep: Sleep = asyncio.sleep,
-               now: Callable[[], datetime] = utcnow,
+               now: Callable[[], datetime] = utcnow, renewed: RenewedThreadsToken | None = None,
                ) -> tuple[ThreadsSource, ThreadsResponder, GraphApi]:
-    api = GraphApi(client, api_url, token, sleep=sleep, now=now)
-    search_api = GraphApi(client, api_url, token, sleep=sleep, now=now, attempts=1)
+    """The source, the responder and the Api of Threads; with `renewed`, every call sends the
+    stored token it keeps alive (else `token` as it is)."""
+    auth: dict[str, Any] = {"auth": renewed.headers} if renewed is not None else {}
+    api = GraphApi(client, api_url, token, sleep=sleep, now=now, **auth)
+    search_api = GraphApi(client, api_url, token, sleep=sleep, now=now, attempts=1, **auth)
     source = ThreadsSource(api, search_api, user_id, terms, interval=interval, search=search,
                            mentions=mentions, replies=replies, search_seconds=search_seconds,
                            search_quota=search_quota, sleep=sleep, now=now)
@@ -623,18 +644,39 @@ def build(ctx: BuildContext[ThreadsSettings]) -> Parts | None:
     token, user = secret(s.access_token), s.user_id
     if not (token and user):
         return None
+    renewed: RenewedThreadsToken | None = None
+    note = ""
+    if ctx.store is not None:  # the bot: the stored token, renewed before it runs out
+        renewed = threads_token.renewed_token(ctx.client, api_url=s.api_url, store=ctx.store,
+                                              seed=token)
+    elif ctx.credentials is not None:  # `echtzeit networks`: the stored token, read only
+        note, stored = describe(ctx.credentials(threads_token.NAME), token, ctx.now())
+        note = "; " + note
+        if stored is None:  # it ran out: nothing to check, the operator must act
+            return Parts(check=(_what(s) + note, lambda: _expired(note)))
+        token = stored
     source, responder, api = components(
         ctx.client, api_url=s.api_url, user_id=user, token=token,
         terms=with_keywords(ctx.terms(NETWORK), s.keywords), interval=ctx.shared.poll_seconds,
         search=s.search, mentions=s.mentions, replies=s.replies,
-        search_seconds=s.search_seconds, search_quota=s.search_quota)
-    reads = [what for on, what in ((s.search, f"keyword search every {s.search_seconds:.0f} s"),
-                                   (s.mentions, "@mentions"),
-                                   (s.replies, "replies to own posts")) if on]
-    what = (", ".join(reads) or "no reads") + "; replies (create + publish)"
-    return Parts(sources=[source] if reads else [], responder=responder,
-                 check=(what, lambda: verify(api, user, mentions=s.mentions,
-                                             replies=s.replies)))
+        search_seconds=s.search_seconds, search_quota=s.search_quota, renewed=renewed)
+    return Parts(sources=[source] if _reads(s) else [], responder=responder,
+                 check=(_what(s) + note, lambda: checked(api, user, mentions=s.mentions,
+                                                         replies=s.replies)))
+
+
+def _reads(s: ThreadsSettings) -> list[str]:
+    return [what for on, what in ((s.search, f"keyword search every {s.search_seconds:.0f} s"),
+                                  (s.mentions, "@mentions"),
+                                  (s.replies, "replies to own posts")) if on]
+
+
+def _what(s: ThreadsSettings) -> str:
+    return (", ".join(_reads(s)) or "no reads") + "; replies (create + publish)"
+
+
+async def _expired(note: str) -> str:
+    raise ApiError(0, note.removeprefix("; "))
 
 
 PLUGIN = Plugin(spec=specs.THREADS, settings=ThreadsSettings, build=build)

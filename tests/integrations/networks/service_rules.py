@@ -10,6 +10,7 @@ the (HTTP status, JSON body) the server answers.
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from typing import Any
 
 import regex
@@ -362,6 +363,23 @@ THREADS_CALLS_PER_IMPRESSION = 4_800
 THREADS_CALL_LIMIT = graph_error(400, 17, "User request limit reached")
 THREADS_INVALID_TOKEN = graph_error(400, 190, "Invalid OAuth access token - Cannot parse "
                                               "access token")
+# Long-lived tokens ("Long-Lived Access Tokens"): valid for 60 days; GET /refresh_access_token
+# (grant_type=th_refresh_token) refreshes one "at least 24 hours old but not expired", the new
+# one valid for 60 days from then; "tokens that have not been refreshed in 60 days will expire
+# and can no longer be refreshed". Threads names no error for a token refreshed too early: the
+# fake answers Graph's invalid-parameter code 100. An expired token is Graph's code 190 with
+# subcode 463 ("Session has expired").
+THREADS_TOKEN_LIFETIME = timedelta(days=60)
+THREADS_REFRESH_MIN_AGE = timedelta(hours=24)
+THREADS_TOKEN_TOO_YOUNG = graph_error(400, 100, "(#100) The access token must be at least 24 "
+                                                "hours old to be refreshed")
+
+
+def threads_token_expired(at: datetime) -> Refusal:
+    return graph_error(400, 190, "Error validating access token: Session has expired on "
+                                 f"{at:%A, %d-%b-%y %H:%M:%S} UTC.", subcode=463)
+
+
 # --- App Store Connect --------------------------------------------------------------------
 # developer.apple.com/documentation/appstoreconnectapi: errors are an ErrorResponse {"errors":
 # [{"id", "status", "code", "title", "detail", "source"?}]} ("Interpreting and Handling

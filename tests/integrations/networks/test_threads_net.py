@@ -6,24 +6,32 @@ service_rules.py (token, permissions per endpoint, the keyword-search quota, the
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import copy
+import io
 import json
-from collections.abc import AsyncIterator, Callable
-from datetime import datetime
+import logging
+import sqlite3
+from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs
 
 import httpx
 import pytest
+from pydantic import SecretStr
 
 from bot.domain import ReplyState
+from bot.logs import setup_logging
 from bot.networks import ReplyRejected, reply_limit
 from bot.pipeline import Pipeline
+from bot.settings import Settings
 from bot.store import Store
 from commands import dispatch
 from commands.base import Deps, Invocation, Role
-from integrations.networks import registry, specs, threads_net
+from integrations.networks import registry, specs, threads_net, threads_token
 from integrations.networks.http_common import ApiError, parse_time
 from integrations.networks.settings import load_network_config
 from integrations.networks.terms import SearchTerm, fixed_terms, store_terms
@@ -68,7 +76,13 @@ class FakeThreads:
 
     def __init__(self, now: Callable[[], datetime]) -> None:
         self.now = now
-        self.token = TOKEN
+        # Long-lived tokens Threads issued (and when): each works for 60 days from then, and
+        # GET /refresh_access_token gives a new one for one at least 24 hours old.
+        self.issued: dict[str, datetime] = {TOKEN: now()}
+        self.revoked: set[str] = set()  # the profile removed the app, or changed its password
+        self.refreshes: list[str] = []  # tokens refreshed, in order
+        self.on_refresh: Callable[[], Awaitable[None]] | None = None
+        self.refresh_throttled = 0  # refreshes answered with Graph's user throttling first
         self.granted = set(ALL)  # permissions the token carries
         # Advanced access after App Review; without it keyword search sees the profile's own
         # posts only, mentions only those by the app's testers.
@@ -93,6 +107,31 @@ class FakeThreads:
         self.impressions = 1_000
         self.call_log: list[float] = []
         self._ids = 18099000000000000
+
+    @property
+    def token(self) -> str:
+        """The newest token Threads issued."""
+        return max(self.issued, key=lambda t: self.issued[t])
+
+    @token.setter
+    def token(self, value: str) -> None:
+        """The profile authorized the app again (or revoked it): only `value` works now."""
+        self.issued = {value: self.now()}
+
+    def authorize(self) -> str:
+        """A new authorization: a new long-lived token (the old ones keep their 60 days)."""
+        token = f"THAAGauth{len(self.issued)}x"
+        self.issued[token] = self.now()
+        return token
+
+    def _expired(self, token: str) -> bool:
+        issued = self.issued.get(token)
+        return issued is not None and \
+            self.now() >= issued + service_rules.THREADS_TOKEN_LIFETIME
+
+    def valid(self, token: str | None) -> bool:
+        return token in self.issued and token not in self.revoked and \
+            not self._expired(token or "")
 
     # -- helpers ---------------------------------------------------------------------------
 
@@ -159,12 +198,19 @@ class FakeThreads:
 
     # -- the API ---------------------------------------------------------------------------
 
-    def __call__(self, request: httpx.Request) -> httpx.Response:
+    async def __call__(self, request: httpx.Request) -> httpx.Response:
         self.requests.append(request)
+        if request.url.path == "/refresh_access_token":  # no version in the path
+            if self.on_refresh is not None:
+                await self.on_refresh()
+            return self._refresh(request)
         auth = request.headers.get("Authorization", "")
         token = auth.removeprefix("Bearer ") if auth.startswith("Bearer ") else \
             request.url.params.get("access_token")
-        if token != self.token:
+        if token is not None and self._expired(token) and token not in self.revoked:
+            return self._error(service_rules.threads_token_expired(
+                self.issued[token] + service_rules.THREADS_TOKEN_LIFETIME))
+        if not self.valid(token):
             return self._error(service_rules.THREADS_INVALID_TOKEN)
         if "threads_basic" not in self.granted:
             return self._missing("threads_basic")
@@ -179,6 +225,38 @@ class FakeThreads:
             return self._get(path, params)
         form = {k: v[0] for k, v in parse_qs(request.content.decode()).items()}
         return self._post(path, {**dict(params), **form})
+
+    def _refresh(self, request: httpx.Request) -> httpx.Response:
+        """GET /refresh_access_token?grant_type=th_refresh_token&access_token=: a token at
+        least 24 hours old and not expired, of a profile that still grants threads_basic."""
+        assert request.method == "GET" and not request.content
+        params = request.url.params
+        if params.get("grant_type") != "th_refresh_token":
+            return self._error(service_rules.graph_error(
+                400, 100, "Unsupported grant_type; expected th_refresh_token"))
+        token = params.get("access_token")
+        if "Authorization" in request.headers:  # the token goes in the query string
+            return self._error(service_rules.graph_error(
+                400, 100, "Provide the token to refresh as access_token"))
+        if token is not None and self._expired(token) and token not in self.revoked:
+            return self._error(service_rules.threads_token_expired(
+                self.issued[token] + service_rules.THREADS_TOKEN_LIFETIME))
+        if not self.valid(token):
+            return self._error(service_rules.THREADS_INVALID_TOKEN)
+        if "threads_basic" not in self.granted:
+            return self._missing("threads_basic")
+        if self.refresh_throttled:
+            self.refresh_throttled -= 1
+            return self._error(service_rules.THREADS_CALL_LIMIT)
+        assert token is not None
+        if self.now() - self.issued[token] < service_rules.THREADS_REFRESH_MIN_AGE:
+            return self._error(service_rules.THREADS_TOKEN_TOO_YOUNG)
+        self.refreshes.append(token)
+        fresh = f"THAAGrenewed{len(self.refreshes)}x"
+        self.issued[fresh] = self.now()
+        return httpx.Response(200, json={
+            "access_token": fresh, "token_type": "bearer",
+            "expires_in": int(service_rules.THREADS_TOKEN_LIFETIME.total_seconds())})
 
     def _get(self, path: str, params: httpx.QueryParams) -> httpx.Response:
         if path == "/me":
@@ -593,10 +671,10 @@ async def test_a_lost_publish_answer_is_read_from_the_container(
     fake.containers.clear()
     fake.on_publish = None
 
-    def lost(request: httpx.Request) -> httpx.Response:
+    async def lost(request: httpx.Request) -> httpx.Response:
         if request.url.path.endswith("/threads_publish"):
             raise httpx.ReadTimeout("lost")
-        return fake(request)
+        return await fake(request)
 
     async with httpx.AsyncClient(transport=httpx.MockTransport(lost)) as flaky:
         _, shaky, _ = build(flaky, clock)
@@ -708,3 +786,345 @@ def test_a_query_may_name_threads() -> None:
     from bot.query import describe, parse
 
     assert describe(parse("acme network:threads")) == "(acme AND network:threads)"
+
+
+# --- the token, renewed before its 60 days run out (threads_token.py) ---------------------------
+# Store-backed tests run on SQLite and on PostgreSQL (the `store` fixture).
+
+
+def renewing(client: httpx.AsyncClient, store: Store, clock: Clock, *, seed: str = TOKEN,
+             sleep: Any = None) -> tuple[threads_net.ThreadsSource, threads_net.ThreadsResponder,
+                                         threads_token.RenewedThreadsToken]:
+    """One replica's Threads source and responder, its token kept in `store`."""
+    token = threads_token.renewed_token(client, api_url=API, store=store, seed=seed,
+                                        sleep=sleep or NoSleep(), now=clock)
+    source, responder, _ = build(client, clock, search=False, replies=False, renewed=token)
+    return source, responder, token
+
+
+def _refreshes(fake: FakeThreads) -> list[httpx.Request]:
+    return [r for r in fake.requests if r.url.path == "/refresh_access_token"]
+
+
+def _sent_with(fake: FakeThreads) -> str:
+    """The token of the last call to the API (not the refresh)."""
+    last = [r for r in fake.requests if r.url.path.startswith("/v1.0/")][-1]
+    return last.headers["Authorization"].removeprefix("Bearer ")
+
+
+async def test_the_token_is_renewed_before_it_runs_out_and_the_new_one_is_used(
+        client: httpx.AsyncClient, fake: FakeThreads, store: Store, clock: Clock) -> None:
+    source, _, _ = renewing(client, store, clock)
+    await source.poll_once(None)
+    clock.advance(hours=23)  # too young to refresh (Threads would refuse it)
+    await source.poll_once(None)
+    assert fake.refreshes == [] and _sent_with(fake) == TOKEN
+    # The configured token's end is unknown: it is renewed once it is a day old, and from
+    # then on the end is known.
+    clock.advance(hours=2)
+    await source.poll_once(None)
+    assert fake.refreshes == [TOKEN] and _sent_with(fake) == "THAAGrenewed1x"
+    [request] = _refreshes(fake)
+    assert str(request.url) == ("https://graph.threads.net/refresh_access_token?grant_type="
+                                f"th_refresh_token&access_token={TOKEN}")
+    row = store.credential(name="threads")
+    assert row is not None and row.secret == "THAAGrenewed1x"
+    assert threads_token._aware(row.expires_at) == clock() + timedelta(days=60)
+    # 8 days before the end: kept; 6 days before: renewed, the new token used at once.
+    clock.advance(days=52)
+    await source.poll_once(None)
+    assert fake.refreshes == [TOKEN] and _sent_with(fake) == "THAAGrenewed1x"
+    clock.advance(days=2)
+    await source.poll_once(None)
+    assert fake.refreshes == [TOKEN, "THAAGrenewed1x"] and _sent_with(fake) == "THAAGrenewed2x"
+    # Long past the configured token's 60 days, the profile is still read and replied from.
+    clock.advance(days=40)
+    batch = await source.poll_once(None)
+    assert len(batch.posts) == 2 and fake.valid(_sent_with(fake)) and not fake.valid(TOKEN)
+    assert len(fake.refreshes) == 2
+    # Only the refresh carries the token in its URL (as Threads documents it).
+    assert all("access_token" not in str(r.url) for r in fake.requests
+               if r.url.path != "/refresh_access_token")
+
+
+async def test_two_replicas_renew_once(
+        client: httpx.AsyncClient, fake: FakeThreads, store: Store, database_url: str,
+        clock: Clock) -> None:
+    other = Store.from_url(database_url, now=clock)  # the second replica's own connections
+    try:
+        a, _, _ = renewing(client, store, clock)
+        b, _, _ = renewing(client, other, clock)
+        c, _, _ = renewing(client, store, clock)  # a second source on the same store
+        await asyncio.gather(a.poll_once(None), b.poll_once(None), c.poll_once(None))
+        for days in (1.1, 53.5, 53.5):
+            clock.advance(days=days)
+            batches = await asyncio.gather(a.poll_once(None), b.poll_once(None),
+                                           c.poll_once(None))
+            assert all(len(batch.posts) == 2 for batch in batches)
+        assert fake.refreshes == [TOKEN, "THAAGrenewed1x", "THAAGrenewed2x"]
+        sent = {r.headers["Authorization"] for r in
+                [r for r in fake.requests if r.url.path.startswith("/v1.0/")][-3:]}
+        assert sent == {"Bearer THAAGrenewed3x"}
+        row = other.credential(name="threads")
+        assert row is not None and row.secret == "THAAGrenewed3x" and row.lease_holder is None
+    finally:
+        other.close()
+
+
+async def test_a_replica_that_finds_the_renewal_under_way_waits_for_its_token(
+        client: httpx.AsyncClient, fake: FakeThreads, store: Store, database_url: str,
+        clock: Clock) -> None:
+    other = Store.from_url(database_url, now=clock)
+    at_endpoint, looked = asyncio.Event(), asyncio.Event()
+
+    async def hold() -> None:  # A's refresh waits at Threads until B has looked
+        at_endpoint.set()
+        await asyncio.wait_for(looked.wait(), 10)
+
+    class Watch(NoSleep):
+        async def __call__(self, seconds: float) -> None:
+            looked.set()
+            await super().__call__(seconds)
+
+    watch = Watch()
+    try:
+        a, _, _ = renewing(client, store, clock)
+        b, _, _ = renewing(client, other, clock, sleep=watch)
+        await asyncio.gather(a.poll_once(None), b.poll_once(None))
+        clock.advance(hours=25)
+        fake.on_refresh = hold
+        first = asyncio.create_task(a.poll_once(None))
+        await asyncio.wait_for(at_endpoint.wait(), 10)
+        await b.poll_once(None)
+        await first
+        assert watch.calls and watch.calls[0] == threads_token.LOOK
+        assert fake.refreshes == [TOKEN] and _sent_with(fake) == "THAAGrenewed1x"
+    finally:
+        other.close()
+
+
+async def test_a_restart_takes_the_stored_token(
+        client: httpx.AsyncClient, fake: FakeThreads, store: Store, clock: Clock) -> None:
+    first, _, _ = renewing(client, store, clock)
+    await first.poll_once(None)  # the configured token is first seen when it is issued
+    clock.advance(hours=25)
+    await first.poll_once(None)
+    assert fake.refreshes == [TOKEN]
+    # Restarted with ECHTZEIT_THREADS_ACCESS_TOKEN unchanged: the stored (newer) token is used,
+    # and not renewed again (a day old only).
+    fake.revoked.add(TOKEN)
+    second, responder, _ = renewing(client, store, clock)
+    await second.poll_once(None)
+    assert _sent_with(fake) == "THAAGrenewed1x" and fake.refreshes == [TOKEN]
+    mid = stored_mention(store, "threads", "18092245118760011")
+    result = await console_reply(store, {"threads": responder}, mid, "On it!")
+    assert result.ok, result.text
+    assert _sent_with(fake) == "THAAGrenewed1x" and len(fake.published) == 1
+
+
+async def test_a_new_configured_token_replaces_the_stored_chain(
+        client: httpx.AsyncClient, fake: FakeThreads, store: Store, clock: Clock) -> None:
+    old, _, _ = renewing(client, store, clock)
+    await old.poll_once(None)
+    clock.advance(hours=25)
+    await old.poll_once(None)
+    fresh = fake.authorize()  # the operator authorized the app again
+    new, _, _ = renewing(client, store, clock, seed=fresh)
+    await new.poll_once(None)
+    assert _sent_with(fake) == fresh
+    row = store.credential(name="threads")
+    assert row is not None and row.secret == fresh
+    assert row.origin == threads_token.origin_of(fresh) and row.expires_at is None
+    # A replica still running with the old setting follows the stored chain within the hour
+    # (it does not put its old token back).
+    clock.advance(hours=1)
+    await old.poll_once(None)
+    assert _sent_with(fake) == fresh and fake.refreshes == [TOKEN]
+    again = store.credential(name="threads")
+    assert again is not None and again.secret == fresh
+
+
+async def test_a_refused_renewal_is_reported_once_with_what_to_do(
+        client: httpx.AsyncClient, fake: FakeThreads, store: Store, clock: Clock,
+        caplog: pytest.LogCaptureFixture) -> None:
+    source, responder, _ = renewing(client, store, clock)
+    await source.poll_once(None)
+    clock.advance(days=61)  # the bot was off for two months: the token ran out unrenewed
+    caplog.set_level(logging.INFO)
+    with pytest.raises(ApiError, match="ECHTZEIT_THREADS_ACCESS_TOKEN") as caught:
+        await source.poll_once(None)
+    assert isinstance(caught.value, threads_token.TokenRefused)
+    [line] = [r for r in caplog.records if r.levelno == logging.ERROR]
+    assert "Threads will not renew the access token, it is invalid or expired (Graph error " \
+           "190: Error validating access token: Session has expired" in line.getMessage()
+    assert "authorize the Threads app for the brand's profile again" in line.getMessage()
+    # Nothing more is asked of Threads with it, and no more ERROR lines follow; a reply says
+    # what to do.
+    calls = len(fake.requests)
+    with pytest.raises(threads_token.TokenRefused):
+        await source.poll_once(None)
+    mid = stored_mention(store, "threads", "18092245118760011")
+    result = await console_reply(store, {"threads": responder}, mid, "Sorry!")
+    assert not result.ok and "ECHTZEIT_THREADS_ACCESS_TOKEN" in result.text
+    assert len(fake.requests) == calls and len(fake.refreshes) == 0
+    assert len([r for r in caplog.records if r.levelno == logging.ERROR]) == 1
+    # `echtzeit networks` says so too, from the stored token.
+    values: dict[str, Any] = {"threads_user_id": USER, "threads_access_token": TOKEN}
+    [status] = [s for s in await registry.report(load_network_config(values, env_file=None),
+                                                 client, credentials=_reader(store), now=clock)
+                if s.network == "threads"]
+    assert status.ok is False
+    assert "credentials do not work: HTTP 400: the token is invalid or expired (Graph " \
+           "error 190: Error validating access token: Session has expired" in status.detail
+    assert "put it in ECHTZEIT_THREADS_ACCESS_TOKEN and restart Echtzeit" in status.detail
+    # The operator authorizes again and restarts: it works, and the new chain is renewed.
+    restarted, _, _ = renewing(client, store, clock, seed=fake.authorize())
+    assert len((await restarted.poll_once(None)).posts) == 2
+
+
+async def test_a_revoked_token_is_not_renewed_and_networks_shows_the_end(
+        client: httpx.AsyncClient, fake: FakeThreads, store: Store, clock: Clock,
+        caplog: pytest.LogCaptureFixture) -> None:
+    source, _, _ = renewing(client, store, clock)
+    await source.poll_once(None)
+    clock.advance(hours=25)
+    await source.poll_once(None)  # renewed: the end is known (60 days from now)
+    values: dict[str, Any] = {"threads_user_id": USER, "threads_access_token": TOKEN}
+
+    async def status() -> registry.Status:
+        [one] = [s for s in await registry.report(load_network_config(values, env_file=None),
+                                                  client, credentials=_reader(store), now=clock)
+                 if s.network == "threads"]
+        return one
+
+    ok = await status()
+    assert ok.ok is True and _sent_with(fake) == "THAAGrenewed1x"
+    assert "token renewed by Echtzeit (stored 2026-11-21, valid until 2027-01-20)" in ok.detail
+    # The profile removed the app: renewal is refused (Graph error 190), reported once.
+    fake.revoked.add("THAAGrenewed1x")
+    clock.advance(days=54)
+    caplog.set_level(logging.INFO)
+    with pytest.raises(threads_token.TokenRefused):
+        await source.poll_once(None)
+    assert fake.refreshes == [TOKEN] and len(_refreshes(fake)) == 2
+    assert len([r for r in caplog.records if r.levelno == logging.ERROR]) == 1
+    # Past the stored end `echtzeit networks` names it, without asking Threads.
+    clock.advance(days=7)
+    calls = len(fake.requests)
+    gone = await status()
+    assert gone.ok is False and len(fake.requests) == calls
+    assert "the stored token expired on 2027-01-20 and cannot be renewed: authorize the " \
+           "Threads app" in gone.detail
+
+
+async def test_a_renewal_without_an_answer_is_tried_again_an_hour_later(
+        client: httpx.AsyncClient, fake: FakeThreads, store: Store, clock: Clock) -> None:
+    down = {"left": 3}  # Threads answers 503 to the three tries of one renewal
+
+    async def unavailable() -> None:
+        if down["left"]:
+            down["left"] -= 1
+            raise httpx.ConnectError("graph.threads.net unreachable")
+
+    fake.on_refresh = unavailable
+    source, _, _ = renewing(client, store, clock)
+    await source.poll_once(None)
+    clock.advance(hours=25)
+    assert len((await source.poll_once(None)).posts) == 2  # the current token still works
+    assert fake.refreshes == [] and _sent_with(fake) == TOKEN and down["left"] == 0
+    clock.advance(minutes=30)
+    await source.poll_once(None)
+    assert fake.refreshes == []
+    clock.advance(minutes=31)
+    await source.poll_once(None)
+    assert fake.refreshes == [TOKEN] and _sent_with(fake) == "THAAGrenewed1x"
+
+
+async def test_a_throttled_renewal_is_no_refusal(
+        client: httpx.AsyncClient, fake: FakeThreads, store: Store, clock: Clock,
+        caplog: pytest.LogCaptureFixture) -> None:
+    fake.refresh_throttled = 1
+    source, _, _ = renewing(client, store, clock)
+    await source.poll_once(None)
+    clock.advance(hours=25)
+    caplog.set_level(logging.INFO)
+    assert len((await source.poll_once(None)).posts) == 2
+    assert fake.refreshes == [] and not [r for r in caplog.records
+                                        if r.levelno >= logging.ERROR]
+    assert "trying again in an hour" in caplog.text
+    clock.advance(hours=1)
+    await source.poll_once(None)
+    assert fake.refreshes == [TOKEN] and _sent_with(fake) == "THAAGrenewed1x"
+
+
+async def test_renewals_log_no_token(
+        client: httpx.AsyncClient, fake: FakeThreads, sqlite_store: Store, clock: Clock,
+        caplog: pytest.LogCaptureFixture) -> None:
+    settings = Settings(_env_file=None, log_level="DEBUG")  # type: ignore[call-arg]
+    networks = load_network_config({"threads_user_id": USER,
+                                    "threads_access_token": SecretStr(TOKEN)}, env_file=None)
+    stream = io.StringIO()
+    caplog.set_level(logging.DEBUG)
+    handler = setup_logging(settings, stream=stream, also=networks.models())
+    try:
+        source, _, _ = renewing(client, sqlite_store, clock)
+        await source.poll_once(None)
+        for days in (1.1, 54, 54):
+            clock.advance(days=days)
+            await source.poll_once(None)
+        fake.revoked.add(fake.token)
+        clock.advance(days=54)
+        with pytest.raises(threads_token.TokenRefused):
+            await source.poll_once(None)
+    finally:
+        logging.getLogger().removeHandler(handler)
+    text = caplog.text + stream.getvalue()
+    assert "renewed the access token" in text and "Threads will not renew" in text
+    assert len(fake.refreshes) == 3
+    assert [t for t in fake.issued if t in stream.getvalue()] == []
+    assert [t for t in fake.issued if t in caplog.text] == []
+
+
+async def test_the_registry_wires_the_renewed_token(
+        client: httpx.AsyncClient, fake: FakeThreads, store: Store, clock: Clock) -> None:
+    values: dict[str, Any] = {"threads_user_id": USER, "threads_access_token": TOKEN,
+                              "threads_api_url": API}
+    nets = registry.build(load_network_config(values, env_file=None), store, client=client)
+    responder = nets.responders["threads"]
+    assert isinstance(responder, threads_net.ThreadsResponder)
+    assert isinstance(getattr(responder.api.auth, "__self__", None),
+                      threads_token.RenewedThreadsToken)
+    [source] = [s for s in nets.sources if s.name == f"threads:{USER}"]
+    assert isinstance(source, threads_net.ThreadsSource)
+    assert source.api.auth == responder.api.auth == source.search_api.auth
+    await source.load()
+    row = store.credential(name="threads")
+    assert row is not None and row.secret == TOKEN and row.expires_at is None
+    # Before the bot stored anything `echtzeit networks` checks the configured token.
+    fresh = {"threads_user_id": USER, "threads_access_token": fake.authorize()}
+    [status] = [s for s in await registry.report(load_network_config(fresh, env_file=None),
+                                                 client, credentials=_reader(store), now=clock)
+                if s.network == "threads"]
+    assert status.ok is True and "token as configured (renewed in the database" in status.detail
+    assert fake.refreshes == []
+
+
+def _reader(store: Store) -> Callable[[str], Any]:
+    return lambda name: store.credential(name=name)
+
+
+def test_networks_reads_the_stored_token_and_makes_no_database(
+        tmp_path: Path, sqlite_url: str, sqlite_store: Store) -> None:
+    from echtzeit.cli import _stored_credentials
+
+    missing = tmp_path / "nowhere" / "echtzeit.db"
+    assert _stored_credentials(f"sqlite:///{missing}")("threads") is None
+    assert not missing.parent.exists()
+    empty = tmp_path / "empty.db"  # a database the bot never migrated
+    sqlite3.connect(empty).close()
+    assert _stored_credentials(f"sqlite:///{empty}")("threads") is None
+    assert _stored_credentials(sqlite_url)("threads") is None
+    sqlite_store.seed_credential(name="threads", secret=TOKEN,
+                                 origin=threads_token.origin_of(TOKEN))
+    row = _stored_credentials(sqlite_url)("threads")
+    assert row is not None and row.secret == TOKEN and row.expires_at is None
