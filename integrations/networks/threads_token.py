@@ -28,11 +28,7 @@ put in a log line (bot/logs.py masks `access_token=` in URLs as well).
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import logging
-import os
-import socket
-import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
@@ -42,6 +38,7 @@ import httpx
 from bot.clock import utcnow
 from bot.models import Credential
 from bot.store import Store
+from integrations.networks.credential_chain import StoredCredential, origin_of
 from integrations.networks.http_common import Api, ApiError, Clock, Sleep, pick
 from integrations.networks.meta_common import THROTTLE_CODES
 from integrations.networks.oauth import lifetime
@@ -70,11 +67,6 @@ class TokenRefused(ApiError):
     def __init__(self, status: int, message: str, *, dead: bool = False) -> None:
         super().__init__(status, message)
         self.dead = dead
-
-
-def origin_of(token: str) -> str:
-    """The hash a chain is marked with: the configured token it started from."""
-    return hashlib.sha256(token.encode()).hexdigest()
 
 
 def refresh_root(api_url: str) -> str:
@@ -109,21 +101,16 @@ def describe(row: Credential | None, configured: str, now: datetime) -> tuple[st
             f"{expires.date().isoformat()})"), row.secret
 
 
-class RenewedThreadsToken:
+class RenewedThreadsToken(StoredCredential):
     """The stored Threads token, renewed before it runs out (see the module's docstring)."""
 
     def __init__(self, api: Api, store: Store, *, seed: str, name: str = NAME,
                  sleep: Sleep = asyncio.sleep, now: Clock = utcnow) -> None:
+        super().__init__(store, name=name, seed=seed)
         self.api = api  # graph.threads.net's root; the refresh endpoint is REFRESH_PATH
-        self.store = store
-        self.name = name
         self.sleep = sleep
         self.now = now
-        self._seed = seed
-        self.origin = origin_of(seed)
-        self.holder = f"{socket.gethostname()[:60]}/{os.getpid()}/{uuid.uuid4().hex[:12]}"
         self._lock = asyncio.Lock()
-        self._seeded = False
         self._token: str | None = None
         self._expires: datetime | None = None
         self._since: datetime | None = None  # when the token was stored (its age is at least)
@@ -158,20 +145,6 @@ class RenewedThreadsToken:
         if now - self._since < MIN_AGE:
             return False
         return self._expires is None or now >= self._expires - EARLY
-
-    async def _row(self) -> Credential:
-        if not self._seeded:
-            # Once per process: a replica still running with an older configured token must
-            # not put it back over a newer authorization.
-            row = await asyncio.to_thread(self.store.seed_credential, name=self.name,
-                                          secret=self._seed, origin=self.origin)
-            self._seeded = True
-            return row
-        stored = await asyncio.to_thread(self.store.credential, name=self.name)
-        if stored is None:  # removed by hand: start again from the configured token
-            self._seeded = False
-            return await self._row()
-        return stored
 
     async def _renew(self) -> None:
         for _ in range(LOOKS):

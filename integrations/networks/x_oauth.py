@@ -25,11 +25,7 @@ tenacity's retries; Authlib's own httpx client does not fit that (docs/networks.
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import logging
-import os
-import socket
-import uuid
 from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any, Protocol
@@ -39,6 +35,7 @@ import httpx
 from bot.clock import utcnow
 from bot.models import Credential
 from bot.store import Store
+from integrations.networks.credential_chain import StoredCredential
 from integrations.networks.http_common import Api, ApiError, Clock, Sleep
 from integrations.networks.oauth import TokenEndpoint, lifetime
 
@@ -87,28 +84,23 @@ class StaticToken:
                                 "ECHTZEIT_X_REFRESH_TOKEN so that Echtzeit renews it")
 
 
-class RenewedToken:
+class RenewedToken(StoredCredential):
     """The user access token, bought with the stored refresh token and renewed before it
     expires or when X answers 401 (see the module's docstring for the rules)."""
 
     def __init__(self, api: Api, store: Store, *, seed: str, client_id: str,
                  client_secret: str | None = None, name: str = NAME,
                  sleep: Sleep = asyncio.sleep, now: Clock = utcnow) -> None:
+        super().__init__(store, name=name, seed=seed)
         self.api = api  # X's API base; the token endpoint is TOKEN_PATH under it
-        self.store = store
-        self.name = name
         self.sleep = sleep
         self.now = now
-        self._seed = seed
-        self.origin = hashlib.sha256(seed.encode()).hexdigest()
         # Confidential clients (they have a secret) authenticate with HTTP Basic; public
         # clients name themselves with client_id in the form.
         self.endpoint = TokenEndpoint(api, TOKEN_PATH, client_id=client_id,
                                       client_secret=client_secret,
                                       method="client_secret_basic" if client_secret else "none")
-        self.holder = f"{socket.gethostname()[:60]}/{os.getpid()}/{uuid.uuid4().hex[:12]}"
         self._lock = asyncio.Lock()
-        self._seeded = False
         self._access: str | None = None
         self._expires: datetime | None = None
         self._bad: str | None = None  # an access token X answered 401 to
@@ -130,20 +122,6 @@ class RenewedToken:
     def _fresh(self, access: str | None, expires: datetime | None) -> bool:
         return (access is not None and access != self._bad and expires is not None
                 and self.now() < expires - EARLY)
-
-    async def _row(self) -> Credential:
-        if not self._seeded:
-            # Once per process: a replica still running with an older configured token must
-            # not put it back over a newer authorization.
-            row = await asyncio.to_thread(self.store.seed_credential, name=self.name,
-                                          secret=self._seed, origin=self.origin)
-            self._seeded = True
-            return row
-        stored = await asyncio.to_thread(self.store.credential, name=self.name)
-        if stored is None:  # removed by hand: start again from the configured token
-            self._seeded = False
-            return await self._row()
-        return stored
 
     async def _renew(self) -> None:
         for _ in range(LOOKS):
