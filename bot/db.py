@@ -46,6 +46,15 @@ def make_engine(url: str, **kwargs: Any) -> sa.Engine:
             conn.exec_driver_sql("BEGIN IMMEDIATE")
 
         return engine
+    if url.startswith("postgresql"):
+        # The session's TimeZone is UTC, as the store keeps time: psycopg then returns
+        # timestamptz values in `timezone.utc` (no conversion per value), and any date
+        # arithmetic in SQL counts days as SQLite does.
+        args = dict(kwargs.pop("connect_args", {}))
+        given = sa.engine.make_url(url).query.get("options")  # ?options=... in the URL
+        args["options"] = " ".join(o for o in (given if isinstance(given, str) else "",
+                                               args.get("options", ""), "-c timezone=UTC") if o)
+        kwargs["connect_args"] = args
     return sa.create_engine(url, pool_pre_ping=True, **kwargs)
 
 

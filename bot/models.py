@@ -36,11 +36,19 @@ class UTCDateTime(sa.types.TypeDecorator[datetime]):
         return value.astimezone(UTC)
 
     def result_processor(self, dialect: Dialect, coltype: object) -> Any:
-        """On SQLite, the stored text straight to an aware datetime in one C call and one
-        replace, instead of the DATETIME type's parse and then `process_result_value` through
-        the decorator's layers: reports read thousands of timestamps per digest."""
+        """Straight to an aware UTC datetime, instead of the DATETIME type's processing and
+        then `process_result_value` through the decorator's layers (reports read thousands of
+        timestamps per digest): on SQLite the stored text in one C call and one replace, on
+        PostgreSQL the value as psycopg gives it."""
         if dialect.name != "sqlite":
-            return super().result_processor(dialect, coltype)
+            # PostgreSQL: the engine sets the session's TimeZone to UTC (bot.db.make_engine),
+            # so psycopg hands out datetimes in `timezone.utc` already: returned as they are.
+            def aware(value: datetime | None) -> datetime | None:
+                if value is None or value.tzinfo is UTC:
+                    return value
+                return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+            return aware
         parse = datetime.fromisoformat
 
         def process(value: str | datetime | None) -> datetime | None:

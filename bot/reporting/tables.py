@@ -36,7 +36,7 @@ deliveries = table(Delivery)
 
 def fetch_all(conn: sa.Connection, q: sa.Executable) -> list[Any]:
     """The rows of a query, loosely typed (the columns' Python types are known per query)."""
-    return list(conn.execute(q))
+    return list(conn.execute(q).all())
 
 
 class ReadModel:

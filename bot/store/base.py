@@ -72,6 +72,7 @@ class StoreBase:
         mention: Mention | None = None,
         brand_id: int | None = None,
         detail: dict[str, object] | None = None,
+        at: datetime | None = None,
     ) -> None:
         s.add(
             Event(
@@ -79,7 +80,7 @@ class StoreBase:
                 mention_id=mention.id if mention else None,
                 brand_id=mention.brand_id if mention else brand_id,
                 actor=actor,
-                at=self.now(),
+                at=at or self.now(),
                 detail=json.dumps(detail or {}, ensure_ascii=False, sort_keys=True),
             )
         )
@@ -92,11 +93,12 @@ class StoreBase:
         kind: str,
         actor: str,
         detail: dict[str, object] | None = None,
+        at: datetime | None = None,
     ) -> Mention:
         m = s.get(Mention, mention_id)
         if m is None:
             raise NotFound(f"no mention #{mention_id}")
-        self._event(s, kind=kind, actor=actor, mention=m, detail=detail)
+        self._event(s, kind=kind, actor=actor, mention=m, detail=detail, at=at)
         s.execute(
             sa.update(Delivery)
             .where(col(Delivery.mention_id) == mention_id)

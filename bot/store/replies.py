@@ -61,8 +61,9 @@ class ReplyStore(FeedbackStore):
             r.network_reply_id = network_reply_id
             r.url = url
             r.sent_at = self.now()
+            # The event's time is the reply's: the digest reads first replies from the events.
             m = self._change(s, r.mention_id, kind="replied", actor=r.by,
-                             detail={"reply": r.id, "url": url})
+                             detail={"reply": r.id, "url": url}, at=r.sent_at)
             if m.status in (MentionStatus.NEW.value, MentionStatus.CLAIMED.value):
                 m.status = MentionStatus.REPLIED.value
             if m.assignee is None:

@@ -144,6 +144,32 @@ def test_replies_are_recorded_first_and_never_doubled(store: Store) -> None:
     assert [x.state for x in store.view(mid).replies] == ["sent", "failed"]
 
 
+def test_the_replied_event_carries_the_reply_s_sent_time(store: Store) -> None:
+    """The digest and the export read a mention's first reply from its `replied` event: the
+    event is logged at the reply's sent_at, even when the clock moves between the two."""
+    bid = _brand(store)
+    [mid] = store.write_mentions([new_mention(bid)], routes=_routes(store))
+    r = store.record_reply(mention_id=mid, text="Sorry!", by="ana")
+    start = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+    ticks = iter(range(1000))
+    store.now = lambda: start + timedelta(seconds=next(ticks))  # every call a second later
+    sent = store.reply_sent(reply_id=r.id or 0, network_reply_id="n1", url=None)
+    [event] = store.events(mention_id=mid, kind="replied")
+    assert sent.sent_at is not None and event.at == sent.sent_at
+
+
+def test_postgres_sessions_keep_time_in_utc(database_url: str, store: Store) -> None:
+    """bot.db sets PostgreSQL's session TimeZone to UTC: timestamps come back in UTC from
+    either database, whatever the server's own time zone."""
+    if database_url.startswith("postgresql"):
+        with store.engine.connect() as conn:
+            assert conn.exec_driver_sql("SHOW TimeZone").scalar() == "UTC"
+    bid = _brand(store)
+    [mid] = store.write_mentions([new_mention(bid)], routes=_routes(store))
+    created = store.view(mid).mention.created_at
+    assert created.tzinfo is UTC
+
+
 def test_outbox_lease_backoff_and_order_per_channel(store: Store, clock: Clock) -> None:
     bid = _brand(store, channels=("one", "two"))
     ids = store.write_mentions([new_mention(bid) for _ in range(3)], routes=_routes(store))

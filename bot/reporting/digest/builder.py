@@ -111,8 +111,9 @@ class DigestBuilder:
         today so far; with "week", the seven days ending with `day`)."""
         with self.store.engine.connect() as conn:
             # One checkout for the whole digest: every query below shares it.
-            return self._build(self.q.bound(conn), platform, channel, now=now, kind=kind,
-                               day=day)
+            q = self.q.bound(conn)
+            q.serial_plans()
+            return self._build(q, platform, channel, now=now, kind=kind, day=day)
 
     def _build(self, q: DigestQueries, platform: str, channel: str, *, now: datetime,
                kind: Kind, day: date | None) -> Digest:

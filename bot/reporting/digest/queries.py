@@ -10,6 +10,7 @@ ix_event_mention_kind_at).
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 from collections.abc import Sequence
@@ -121,93 +122,60 @@ class DigestQueries(SlaQueries):
 
     # --- the digest's figures ------------------------------------------------------------------
 
+    def serial_plans(self) -> None:
+        """No parallel workers for the rest of this transaction on PostgreSQL. A digest runs
+        about twenty small statements on the indexes; a few of them (the UNION ALLs over the
+        windows) are costed just above parallel_setup_cost, and starting the workers takes
+        longer than the scans (about 10 ms against 1 to 2). SET LOCAL ends with the digest's
+        transaction, so the connection goes back to the pool as it came."""
+        if self.store.is_postgres:
+            with self._connect() as conn:
+                conn.exec_driver_sql("SET LOCAL max_parallel_workers_per_gather = 0")
+
     def window_mentions(self, brand_ids: Sequence[int],
                         windows: Sequence[Window]) -> list[ResponseRow]:
         """Each unmuted mention of the windows (bucket = the window's index) with its counts,
         its first sent reply, relay and staff action: one statement, a UNION ALL of one range
-        scan per window on the covering ix_mention_brand_created_cover. Volume, hourly bars and
-        response figures are all counted from these rows."""
-        first_reply, relayed, acted = mention_timeline()
-        q = _union([
-            sa.select(mentions.c.id, _bucket(i), mentions.c.brand_id, mentions.c.network,
-                      mentions.c.created_at, mentions.c.status, mentions.c.sentiment,
-                      mentions.c.likes, mentions.c.reposts, first_reply, relayed, acted)
-            .where(mentions.c.brand_id.in_(list(brand_ids)), mentions.c.created_at >= w.start,
-                   mentions.c.created_at < w.end, mentions.c.muted.is_(False))
-            for i, w in enumerate(windows)])
+        scan per window on the covering ix_mention_brand_created_cover, each mention joined to
+        its events in one lookup of ix_event_mention_kind_at (mention_timeline). Volume,
+        hourly bars and response figures are all counted from these rows."""
         with self._connect() as conn:
-            return [ResponseRow(int(r[0]), int(r[1]), int(r[2]), str(r[3]), r[4], str(r[5]),
-                                str(r[6]), r[7], r[8], r[9], r[10], r[11])
-                    for r in fetch_all(conn, q)]
+            return [ResponseRow(*r) for r in conn.execute(
+                _window_mentions_q(len(windows)), _params(brand_ids, windows))]
 
     def triage_counts(self, brand_ids: Sequence[int], windows: Sequence[Window], *,
                       platform: str, channel: str) -> tuple[list[int], list[int]]:
         """Per window: complaints (negative mentions that need a reply, bot.triage) and the
-        mentions hidden from this channel as noise (relevance below its route's minimum).
-        Complaints are looked up among the negative rows only (the covering index has the
-        sentiment); noise is counted only where a route of the channel sets a minimum."""
+        mentions hidden from this channel as noise (relevance below its route's minimum), in
+        one statement. Complaints are looked up among the negative rows only (the covering
+        index has the sentiment); noise is counted only where a route of the channel sets a
+        minimum (an uncorrelated EXISTS: both databases test it once, before any scan)."""
         complaints = [0] * len(windows)
         noise = [0] * len(windows)
-        neg = sa.func.sum(sa.case((mentions.c.needs_reply >= COMPLAINT_NEEDS_REPLY, 1),
-                                  else_=0))
+        params = _params(brand_ids, windows, platform=platform, channel=channel,
+                         needs=COMPLAINT_NEEDS_REPLY, negative=Sentiment.NEGATIVE.value)
         with self._connect() as conn:
-            for i, w in enumerate(windows):
-                q = (sa.select(neg)
-                     .where(mentions.c.brand_id.in_(list(brand_ids)),
-                            mentions.c.created_at >= w.start, mentions.c.created_at < w.end,
-                            mentions.c.muted.is_(False),
-                            mentions.c.sentiment == Sentiment.NEGATIVE.value))
-                complaints[i] = int(conn.execute(q).scalar() or 0)
-            strict = conn.execute(
-                sa.select(sa.func.count()).where(routes.c.platform == platform,
-                                                 routes.c.channel == channel,
-                                                 routes.c.min_relevance > 0)).scalar_one()
-            if strict:
-                for i, w in enumerate(windows):
-                    q = (sa.select(sa.func.count())
-                         .select_from(mentions.join(routes,
-                                                    routes.c.brand_id == mentions.c.brand_id))
-                         .where(routes.c.platform == platform, routes.c.channel == channel,
-                                mentions.c.brand_id.in_(list(brand_ids)),
-                                mentions.c.created_at >= w.start,
-                                mentions.c.created_at < w.end, mentions.c.muted.is_(False),
-                                mentions.c.relevance < routes.c.min_relevance))
-                    noise[i] = int(conn.execute(q).scalar_one())
+            for i, what, n in conn.execute(_triage_q(len(windows)), params):
+                (noise if what else complaints)[int(i)] = int(n or 0)
         return complaints, noise
 
     def ratings(self, brand_ids: Sequence[int], windows: Sequence[Window],
                 ) -> list[tuple[int, str, str, int, float]]:
         """(window index, network, app, rated reviews, average stars) per app and window, over
         the mentions with a rating (app-store reviews; muted ones left out), read from the
-        partial index of rated mentions alone (ix_mention_rated, 0015_rated)."""
-        out: list[tuple[int, str, str, int, float]] = []
-        app = sa.func.coalesce(mentions.c.app, "")
+        partial index of rated mentions alone (ix_mention_rated, 0015_rated): one statement,
+        a UNION ALL of one range per window."""
         with self._connect() as conn:
-            for i, w in enumerate(windows):
-                q = (sa.select(mentions.c.network, app, sa.func.count(),
-                               sa.func.avg(mentions.c.rating))
-                     .where(mentions.c.brand_id.in_(list(brand_ids)),
-                            mentions.c.created_at >= w.start, mentions.c.created_at < w.end,
-                            mentions.c.muted.is_(False), mentions.c.rating.is_not(None))
-                     .group_by(mentions.c.network, app))
-                out += [(i, net, name, int(n), float(avg))
-                        for net, name, n, avg in conn.execute(q)]
-        return out
+            return [(int(i), str(net), str(name), int(n), float(avg)) for i, net, name, n, avg
+                    in conn.execute(_ratings_q(len(windows)), _params(brand_ids, windows))]
 
     def arrivals(self, brand_ids: Sequence[int], windows: Sequence[Window]) -> list[datetime]:
-        """created_at of the mentions in any of the windows (staffing forecast). One small
-        statement per window on the shared connection, not a UNION ALL: the four together are
-        costed above parallel_setup_cost and PostgreSQL starts parallel workers for them, which
-        takes longer than the scans (about 10 ms against 1 ms)."""
-        out: list[datetime] = []
+        """created_at of the mentions in any of the windows (staffing forecast): one
+        statement, a UNION ALL of one range scan per window (on PostgreSQL without parallel
+        workers: serial_plans)."""
         with self._connect() as conn:
-            for w in windows:
-                q = (sa.select(mentions.c.created_at)
-                     .where(mentions.c.brand_id.in_(list(brand_ids)),
-                            mentions.c.created_at >= w.start, mentions.c.created_at < w.end,
-                            mentions.c.muted.is_(False)))
-                out += [r[0] for r in fetch_all(conn, q)]
-        return out
+            return list(conn.execute(_arrivals_q(len(windows)),
+                                     _params(brand_ids, windows)).scalars())
 
     def top_authors(self, brand_ids: Sequence[int], window: Window,
                     limit: int = 5) -> list[tuple[str, str, int | None, int]]:
@@ -230,29 +198,19 @@ class DigestQueries(SlaQueries):
         as a `replied` event (brand, actor = the reply's author, at = sent time). One
         statement, a UNION ALL of one scan per window on the covering index
         ix_event_brand_kind_at, without a join."""
-        q = _union([
-            sa.select(_bucket(i), events.c.kind, events.c.actor, sa.func.count())
-            .where(events.c.brand_id.in_(list(brand_ids)),
-                   events.c.kind.in_(("replied", "claimed", "assigned", "resolved")),
-                   events.c.at >= w.start, events.c.at < w.end)
-            .group_by(events.c.kind, events.c.actor)
-            for i, w in enumerate(windows)])
         with self._connect() as conn:
-            return [(int(b), str(k), str(a), int(n)) for b, k, a, n in fetch_all(conn, q)]
+            return [(int(b), str(k), str(a), int(n)) for b, k, a, n in conn.execute(
+                _staff_counts_q(len(windows)), _params(brand_ids, windows))]
 
     def approval_waits(self, brand_ids: Sequence[int],
                        windows: Sequence[Window]) -> list[tuple[int, float]]:
         """(bucket, seconds from draft to approval) of each reply approved in a window (the
         `draft_approved` events, bot/store/drafts.py; the range scan of ix_event_brand_kind_at,
         the detail read from the few rows it finds)."""
-        q = _union([
-            sa.select(_bucket(i), events.c.detail)
-            .where(events.c.brand_id.in_(list(brand_ids)), events.c.kind == "draft_approved",
-                   events.c.at >= w.start, events.c.at < w.end)
-            for i, w in enumerate(windows)])
         out: list[tuple[int, float]] = []
         with self._connect() as conn:
-            for b, detail in fetch_all(conn, q):
+            for b, detail in conn.execute(_approvals_q(len(windows)),
+                                          _params(brand_ids, windows)):
                 try:
                     waited = json.loads(detail).get("waited_seconds")
                 except (ValueError, AttributeError):
@@ -277,41 +235,15 @@ class DigestQueries(SlaQueries):
         brand and network), so only the shown rows travel; the sent reply is a correlated
         lookup on ix_reply_mention_id (an anti-join makes PostgreSQL hash the reply table)."""
         ids = list(brand_ids)
-
-        def cut(minutes: int) -> sa.ColumnElement[Any]:  # the SLA rule, turned around for SQL
-            return sa.literal(breached_before(now, timedelta(minutes=minutes)),
-                              mentions.c.created_at.type)
-
-        whens: list[tuple[sa.ColumnElement[bool], sa.ColumnElement[Any]]] = [
-            ((mentions.c.brand_id == b) & (mentions.c.network == n), cut(m))
-            for (b, n), m in sorted(targets.overrides.items()) if b in ids]
-        whens += [(mentions.c.network == n, cut(m)) for n, m in default_target_minutes().items()]
-        cutoff = sa.case(*whens, else_=cut(FALLBACK_TARGET_MINUTES))
-        sent = (sa.select(sa.func.min(replies.c.id))
-                .where(replies.c.mention_id == mentions.c.id,
-                       replies.c.state == ReplyState.SENT.value)
-                .scalar_subquery())
-        # created_at < now is implied by the cutoff (targets are not negative) and bounds the
-        # index range: mentions posted after `now` are never read. The inner query reads only
-        # columns of ix_mention_brand_status_created_cover, so the late mentions are found
-        # and counted in the index; the table row (and the author) is read for the shown
-        # rows only.
-        late = (sa.select(mentions.c.id, mentions.c.created_at,
-                          sa.func.count().over().label("total"))
-                .where(mentions.c.brand_id.in_(ids), mentions.c.status.in_(OPEN),
-                       mentions.c.created_at >= since, mentions.c.created_at < now,
-                       mentions.c.muted.is_(False), mentions.c.created_at < cutoff,
-                       mentions.c.deleted_at.is_(None), sent.is_(None))
-                .order_by(mentions.c.created_at, mentions.c.id)
-                .limit(limit).subquery())
-        m = mentions.alias("m")
-        q = (sa.select(m.c.id, m.c.brand_id, m.c.network, m.c.created_at, m.c.assignee,
-                       m.c.url, authors.c.handle, late.c.total)
-             .select_from(late.join(m, m.c.id == late.c.id)
-                          .outerjoin(authors, authors.c.id == m.c.author_id))
-             .order_by(late.c.created_at, late.c.id))
+        overrides = tuple(sorted((k, m) for k, m in targets.overrides.items() if k[0] in ids))
+        defaults = tuple(default_target_minutes().items())
+        minutes = {m for _, m in overrides} | {m for _, m in defaults} | {
+            FALLBACK_TARGET_MINUTES}
+        params: dict[str, object] = {
+            f"cut{m}": breached_before(now, timedelta(minutes=m)) for m in minutes}
+        params.update(ids=ids, since=since, now=now, limit=limit)
         with self._connect() as conn:
-            rows = fetch_all(conn, q)
+            rows = conn.execute(_overdue_q(overrides, defaults), params).all()
         total = int(rows[0][7]) if rows else 0
         # A mention without its author row is counted but not listed (as before: the details
         # were an inner join).
@@ -322,22 +254,10 @@ class DigestQueries(SlaQueries):
         """Seconds from the first claim of a mention to its first reply or resolve after it,
         for the mentions first claimed in the window. The difference is taken in SQL, so that
         thousands of rows come back as plain numbers."""
-        claims = (sa.select(events.c.mention_id, sa.func.min(events.c.at).label("claimed"))
-                  .where(events.c.brand_id.in_(list(brand_ids)),
-                         events.c.kind.in_(("claimed", "assigned")),
-                         events.c.at >= window.start, events.c.at < window.end)
-                  .group_by(events.c.mention_id).subquery())
-        e2 = events.alias("e2")
-        done = (sa.select(sa.func.min(e2.c.at))
-                .where(e2.c.mention_id == claims.c.mention_id,
-                       e2.c.kind.in_(("replied", "resolved")), e2.c.at >= claims.c.claimed)
-                .scalar_subquery())
-        if self.store.is_postgres:
-            seconds: sa.ColumnElement[Any] = sa.extract("epoch", done - claims.c.claimed)
-        else:  # SQLite keeps UTC text that julianday() reads
-            seconds = (sa.func.julianday(done) - sa.func.julianday(claims.c.claimed)) * 86400.0
         with self._connect() as conn:
-            return [float(v) for (v,) in fetch_all(conn, sa.select(seconds)) if v is not None]
+            return [float(v) for v in conn.execute(_handling_q(self.store.is_postgres),
+                                                   _params(brand_ids, [window])).scalars()
+                    if v is not None]
 
     def spikes(self, brand_ids: Sequence[int], window: Window) -> list[Any]:
         """Spike alerts whose hour ended in the window, one per brand and hour."""
@@ -422,15 +342,16 @@ class DigestQueries(SlaQueries):
         (id, brand, network, url, author handle, created_at, seen_at, sentiment, priority,
         status, assignee, first reply sent, relayed, first staff action). Keyset batches, so
         that an export of any size reads in flat memory."""
-        first_reply, relayed, acted = mention_timeline()
         q = (sa.select(mentions.c.id, brands.c.name, mentions.c.network, mentions.c.url,
                        authors.c.handle, mentions.c.created_at, mentions.c.seen_at,
                        mentions.c.sentiment, mentions.c.priority, mentions.c.status,
-                       mentions.c.assignee, first_reply, relayed, acted)
-             .select_from(mentions.join(brands, brands.c.id == mentions.c.brand_id)
+                       mentions.c.assignee, *mention_timeline())
+             .select_from(with_timeline(mentions)
+                          .join(brands, brands.c.id == mentions.c.brand_id)
                           .join(authors, authors.c.id == mentions.c.author_id))
              .where(mentions.c.created_at >= start, mentions.c.created_at < end,
                     mentions.c.id > after)
+             .group_by(mentions.c.id, brands.c.name, authors.c.handle)
              .order_by(mentions.c.id).limit(limit))
         with self._connect() as conn:
             return fetch_all(conn, q)
@@ -443,26 +364,182 @@ class DigestQueries(SlaQueries):
             return int(conn.execute(q).scalar_one())
 
 
-def _bucket(i: int) -> sa.ColumnElement[int]:
-    """The window's index as a constant column (inlined: no parameter per part)."""
-    return sa.literal_column(str(int(i)), sa.Integer).label("bucket")
+# --- the window statements, built once per number of windows ----------------------------------
+# Bound by name: `ids` (the brands, an expanding IN), `s0`, `e0`, `s1`, ... (the windows);
+# _params gives them. Building a statement costs about as much as running it on the indexes,
+# and a digest runs each of them once: they are built on first use and kept.
 
 
-def mention_timeline() -> tuple[sa.ScalarSelect[Any], sa.ScalarSelect[Any],
-                                sa.ScalarSelect[Any]]:
-    """Per row of `mentions`: when its first reply was sent, when it was relayed and when
-    staff first acted on it (correlated subqueries, each one index lookup). The digest and the
-    CSV export both read these three times."""
-    r2, e2, e3 = replies.alias("r2"), events.alias("e2"), events.alias("e3")
-    first_reply = (sa.select(sa.func.min(r2.c.sent_at))
-                   .where(r2.c.mention_id == mentions.c.id, r2.c.state == ReplyState.SENT.value)
-                   .scalar_subquery())
-    relayed = (sa.select(sa.func.min(e2.c.at))
-               .where(e2.c.mention_id == mentions.c.id, e2.c.kind == "relayed").scalar_subquery())
-    acted = (sa.select(sa.func.min(e3.c.at))
-             .where(e3.c.mention_id == mentions.c.id, e3.c.kind.in_(STAFF_ACTIONS))
-             .scalar_subquery())
-    return first_reply, relayed, acted
+def _params(brand_ids: Sequence[int], windows: Sequence[Window],
+            **more: object) -> dict[str, object]:
+    params: dict[str, object] = {"ids": list(brand_ids), **more}
+    for i, w in enumerate(windows):
+        params[f"s{i}"], params[f"e{i}"] = w.start, w.end
+    return params
+
+
+def _brands_in(column: sa.ColumnElement[int]) -> sa.ColumnElement[bool]:
+    return column.in_(sa.bindparam("ids", expanding=True))
+
+
+def _within(column: sa.ColumnElement[datetime], i: int) -> sa.ColumnElement[bool]:
+    """The column in window i: start <= column < end."""
+    return sa.and_(column >= sa.bindparam(f"s{i}"), column < sa.bindparam(f"e{i}"))
+
+
+def _posted(i: int) -> sa.ColumnElement[bool]:
+    """An unmuted mention of the brands posted in window i (a range of the covering indexes
+    that lead with brand_id, created_at)."""
+    return sa.and_(_brands_in(mentions.c.brand_id), _within(mentions.c.created_at, i),
+                   mentions.c.muted.is_(False))
+
+
+@functools.cache
+def _window_mentions_q(n: int) -> sa.Executable:
+    return _union([
+        sa.select(mentions.c.id, _bucket(i), mentions.c.brand_id, mentions.c.network,
+                  mentions.c.created_at, mentions.c.status, mentions.c.sentiment,
+                  mentions.c.likes, mentions.c.reposts, *mention_timeline())
+        .select_from(with_timeline(mentions)).where(_posted(i)).group_by(mentions.c.id)
+        for i in range(n)])
+
+
+@functools.cache
+def _triage_q(n: int) -> sa.Executable:
+    needs = sa.func.sum(sa.case((mentions.c.needs_reply >= sa.bindparam("needs"), 1), else_=0))
+    ours = sa.and_(routes.c.platform == sa.bindparam("platform"),
+                   routes.c.channel == sa.bindparam("channel"))
+    strict = sa.exists().where(ours, routes.c.min_relevance > 0)
+    complaints: list[Any] = [
+        sa.select(_bucket(i), _bucket(0, "what"), needs)
+        .where(_posted(i), mentions.c.sentiment == sa.bindparam("negative"))
+        for i in range(n)]
+    noise: list[Any] = [
+        sa.select(_bucket(i), _bucket(1, "what"), sa.func.count())
+        .select_from(mentions.join(routes, routes.c.brand_id == mentions.c.brand_id))
+        .where(strict, ours, _posted(i), mentions.c.relevance < routes.c.min_relevance)
+        for i in range(n)]
+    return _union(complaints + noise)
+
+
+@functools.cache
+def _ratings_q(n: int) -> sa.Executable:
+    app = sa.func.coalesce(mentions.c.app, "")
+    return _union([
+        sa.select(_bucket(i), mentions.c.network, app, sa.func.count(),
+                  sa.func.avg(mentions.c.rating))
+        .where(_posted(i), mentions.c.rating.is_not(None))
+        .group_by(mentions.c.network, app)
+        for i in range(n)])
+
+
+@functools.cache
+def _arrivals_q(n: int) -> sa.Executable:
+    return _union([sa.select(mentions.c.created_at).where(_posted(i)) for i in range(n)])
+
+
+@functools.cache
+def _staff_counts_q(n: int) -> sa.Executable:
+    return _union([
+        sa.select(_bucket(i), events.c.kind, events.c.actor, sa.func.count())
+        .where(_brands_in(events.c.brand_id),
+               events.c.kind.in_(("replied", "claimed", "assigned", "resolved")),
+               _within(events.c.at, i))
+        .group_by(events.c.kind, events.c.actor)
+        for i in range(n)])
+
+
+@functools.cache
+def _approvals_q(n: int) -> sa.Executable:
+    return _union([
+        sa.select(_bucket(i), events.c.detail)
+        .where(_brands_in(events.c.brand_id), events.c.kind == "draft_approved",
+               _within(events.c.at, i))
+        for i in range(n)])
+
+
+@functools.cache
+def _overdue_q(overrides: tuple[tuple[tuple[int, str], int], ...],
+               defaults: tuple[tuple[str, int], ...]) -> sa.Executable:
+    """DigestQueries.overdue's statement for these targets; the instants are bound by the
+    target's minutes (`cut60` = now - 60 minutes: the SLA rule turned around for SQL)."""
+    def cut(minutes: int) -> sa.BindParameter[Any]:
+        return sa.bindparam(f"cut{minutes}", type_=mentions.c.created_at.type)
+
+    whens: list[tuple[sa.ColumnElement[bool], sa.ColumnElement[Any]]] = [
+        ((mentions.c.brand_id == b) & (mentions.c.network == n), cut(m))
+        for (b, n), m in overrides]
+    whens += [(mentions.c.network == n, cut(m)) for n, m in defaults]
+    cutoff = sa.case(*whens, else_=cut(FALLBACK_TARGET_MINUTES))
+    sent = (sa.select(sa.func.min(replies.c.id))
+            .where(replies.c.mention_id == mentions.c.id,
+                   replies.c.state == ReplyState.SENT.value)
+            .scalar_subquery())
+    # created_at < now is implied by the cutoff (targets are not negative) and bounds the
+    # index range: mentions posted after `now` are never read. The inner query reads only
+    # columns of ix_mention_brand_status_created_cover, so the late mentions are found and
+    # counted in the index; the table row (and the author) is read for the shown rows only.
+    late = (sa.select(mentions.c.id, mentions.c.created_at,
+                      sa.func.count().over().label("total"))
+            .where(_brands_in(mentions.c.brand_id), mentions.c.status.in_(OPEN),
+                   mentions.c.created_at >= sa.bindparam("since"),
+                   mentions.c.created_at < sa.bindparam("now"),
+                   mentions.c.muted.is_(False), mentions.c.created_at < cutoff,
+                   mentions.c.deleted_at.is_(None), sent.is_(None))
+            .order_by(mentions.c.created_at, mentions.c.id)
+            .limit(sa.bindparam("limit", type_=sa.Integer)).subquery())
+    m = mentions.alias("m")
+    return (sa.select(m.c.id, m.c.brand_id, m.c.network, m.c.created_at, m.c.assignee,
+                      m.c.url, authors.c.handle, late.c.total)
+            .select_from(late.join(m, m.c.id == late.c.id)
+                         .outerjoin(authors, authors.c.id == m.c.author_id))
+            .order_by(late.c.created_at, late.c.id))
+
+
+@functools.cache
+def _handling_q(postgres: bool) -> sa.Executable:
+    claims = (sa.select(events.c.mention_id, sa.func.min(events.c.at).label("claimed"))
+              .where(_brands_in(events.c.brand_id), events.c.kind.in_(("claimed", "assigned")),
+                     _within(events.c.at, 0))
+              .group_by(events.c.mention_id).subquery())
+    e2 = events.alias("e2")
+    done = (sa.select(sa.func.min(e2.c.at))
+            .where(e2.c.mention_id == claims.c.mention_id,
+                   e2.c.kind.in_(("replied", "resolved")), e2.c.at >= claims.c.claimed)
+            .scalar_subquery())
+    if postgres:
+        seconds: sa.ColumnElement[Any] = sa.extract("epoch", done - claims.c.claimed)
+    else:  # SQLite keeps UTC text that julianday() reads
+        seconds = (sa.func.julianday(done) - sa.func.julianday(claims.c.claimed)) * 86400.0
+    return sa.select(seconds)
+
+
+def _bucket(i: int, name: str = "bucket") -> sa.ColumnElement[int]:
+    """The window's index (or another small number) as a constant column (inlined: no
+    parameter per part)."""
+    return sa.literal_column(str(int(i)), sa.Integer).label(name)
+
+
+# The events a mention's timeline is read from: relayed, the staff actions, replied.
+TIMELINE_KINDS = ("relayed", *STAFF_ACTIONS)
+
+
+def with_timeline(base: sa.FromClause) -> sa.Join:
+    """`mentions` joined to its timeline events (one range of ix_event_mention_kind_at per
+    mention); the query groups by mention.id and selects mention_timeline()."""
+    return base.outerjoin(events, (events.c.mention_id == mentions.c.id)
+                          & events.c.kind.in_(TIMELINE_KINDS))
+
+
+def mention_timeline() -> tuple[sa.ColumnElement[Any], sa.ColumnElement[Any],
+                                sa.ColumnElement[Any]]:
+    """Per mention (grouped, over with_timeline's events): when its first reply was sent (the
+    `replied` event, logged at the reply's sent_at), when it was relayed and when staff first
+    acted on it. The digest and the CSV export both read these three times."""
+    at, kind = events.c.at, events.c.kind
+    return (sa.func.min(sa.case((kind == "replied", at))),
+            sa.func.min(sa.case((kind == "relayed", at))),
+            sa.func.min(sa.case((kind.in_(STAFF_ACTIONS), at))))
 
 
 def _union(parts: Sequence[sa.Select[Any]]) -> sa.Executable:

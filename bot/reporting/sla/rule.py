@@ -12,15 +12,25 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from types import MappingProxyType
 from typing import Literal
 
 from bot.networks import network_specs
 
 
-def default_target_minutes() -> dict[str, int]:
+def default_target_minutes() -> Mapping[str, int]:
     """Minutes to the first reply that customers expect, per network: the `sla_minutes` of the
-    installed list of networks (bot.networks; docs/digest.md, "SLA targets")."""
-    return {s.name: s.sla_minutes for s in network_specs() if s.sla_minutes is not None}
+    installed list of networks (bot.networks; docs/digest.md, "SLA targets"). Worked out once
+    per installed list (a digest asks for every mention it judges)."""
+    global _defaults
+    specs = network_specs()
+    if _defaults is None or _defaults[0] is not specs:
+        _defaults = (specs, MappingProxyType(
+            {s.name: s.sla_minutes for s in specs if s.sla_minutes is not None}))
+    return _defaults[1]
+
+
+_defaults: tuple[object, Mapping[str, int]] | None = None
 
 
 # Any other network: the four hours customers said they would wait (Sprout Social Index 2016).
