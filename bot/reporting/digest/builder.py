@@ -271,7 +271,7 @@ class DigestBuilder:
             "sla_rate": share(met, [m + x for m, x in zip(met, breached, strict=True)]),
             "sla": tuple(SlaCompliance(n, int(default_target(n).total_seconds() // 60), *v)
                          for n, v in sorted(per_network.items())),
-            "minutes": tuple(w / 60 for w in waits[0]),
+            "minutes": tuple(sorted(w / 60 for w in waits[0])),  # ascending, on every database
         }
 
     def _actions(self, counts: Iterable[tuple[int, str, str, int]],

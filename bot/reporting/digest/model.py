@@ -144,7 +144,7 @@ class Digest:
     staffing: Staffing | None
     hourly: dict[str, tuple[int, ...]] = field(default_factory=dict)  # per sentiment
     hour_labels: tuple[str, ...] = ()
-    response_minutes: tuple[float, ...] = ()  # the period's customer response times
+    response_minutes: tuple[float, ...] = ()  # the period's customer response times, ascending
     # Replies that needed a second person (bot.approvals): how many were approved, and the
     # median seconds from the draft (its submission) to its approval.
     approvals: Trio = field(default_factory=lambda: Trio(0, 0, 0))
