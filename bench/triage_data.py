@@ -30,6 +30,7 @@ DEFAULT_DIR = Path(os.environ.get("ECHTZEIT_TRIAGE_DATA", "/work/data-triage"))
 # The corpus whose held-out part bench/triage.py scores, per language.
 EVALUATED = {"de": "germeval2017", "en": "tweeteval"}
 GERMEVAL_DEV = "germeval2017_dev.tsv"
+GERMEVAL_TRAIN = "germeval2017_train.tsv"  # optional
 POTTS = "potts_corpus_label_text.tsv"
 SB10K = "sb10k_corpus_label_text.tsv"
 MOZETIC = "mozetic2016_deu_label_text.tsv"
@@ -69,11 +70,21 @@ def _need(path: Path) -> Path:
 
 
 def germeval(data: Path) -> Iterator[Example]:
-    """GermEval 2017 (Deutsche Bahn posts), the DEV split only: url, text, relevance, polarity."""
-    with _need(data / GERMEVAL_DEV).open(encoding="utf-8", newline="") as f:
-        for row in csv.reader(f, delimiter="\t", quoting=csv.QUOTE_NONE):
-            if len(row) >= 4 and row[3] in LABELS and row[1].strip():
-                yield Example(row[1], row[3], "de", "germeval2017")
+    """GermEval 2017 (Deutsche Bahn posts): url, text, relevance, polarity. The DEV split, and
+    the TRAIN split too when it is there (`germeval2017_train.tsv`, the organisers'
+    `train_v1.4.tsv`; not obtainable on the machine the shipped model was made on). Both go
+    through the same CRC-32 buckets; a TRAIN post whose text is also in DEV is read once."""
+    seen: set[str] = set()
+    for name, required in ((GERMEVAL_DEV, True), (GERMEVAL_TRAIN, False)):
+        path = data / name
+        if not required and not path.is_file():
+            continue
+        with _need(path).open(encoding="utf-8", newline="") as f:
+            for row in csv.reader(f, delimiter="\t", quoting=csv.QUOTE_NONE):
+                if len(row) >= 4 and row[3] in LABELS and row[1].strip() \
+                        and row[1] not in seen:
+                    seen.add(row[1])
+                    yield Example(row[1], row[3], "de", "germeval2017")
 
 
 def potts(data: Path) -> Iterator[Example]:
