@@ -74,7 +74,7 @@ def germeval(data: Path) -> Iterator[Example]:
     the TRAIN split too when it is there (`germeval2017_train.tsv`, the organisers'
     `train_v1.4.tsv`; not obtainable on the machine the shipped model was made on). Both go
     through the same CRC-32 buckets; a TRAIN post whose text is also in DEV is read once."""
-    seen: set[str] = set()
+    dev: set[str] = set()
     for name, required in ((GERMEVAL_DEV, True), (GERMEVAL_TRAIN, False)):
         path = data / name
         if not required and not path.is_file():
@@ -82,8 +82,9 @@ def germeval(data: Path) -> Iterator[Example]:
         with _need(path).open(encoding="utf-8", newline="") as f:
             for row in csv.reader(f, delimiter="\t", quoting=csv.QUOTE_NONE):
                 if len(row) >= 4 and row[3] in LABELS and row[1].strip() \
-                        and row[1] not in seen:
-                    seen.add(row[1])
+                        and not (name == GERMEVAL_TRAIN and row[1] in dev):
+                    if name == GERMEVAL_DEV:
+                        dev.add(row[1])  # DEV as it is, repeats included (the held-out set)
                     yield Example(row[1], row[3], "de", "germeval2017")
 
 

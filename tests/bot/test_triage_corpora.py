@@ -38,16 +38,16 @@ def test_the_german_tweet_readers(tmp_path: Path) -> None:
 
 
 def test_germeval_train_is_read_beside_dev_when_it_is_there(tmp_path: Path) -> None:
-    (tmp_path / "germeval2017_dev.tsv").write_text(
-        "http://x/1\t@DB_Bahn Zug fällt aus\ttrue\tnegative\tAllgemein#Haupt:negative\n",
-        encoding="utf-8")
-    assert [e.text for e in corpora(tmp_path, "de")] == ["@DB_Bahn Zug fällt aus"]
+    dev_line = "http://x/1\t@DB_Bahn Zug fällt aus\ttrue\tnegative\tAllgemein#Haupt:negative\n"
+    (tmp_path / "germeval2017_dev.tsv").write_text(dev_line * 2, encoding="utf-8")
+    # DEV is read as it is, repeats included: it holds the held-out set.
+    assert [e.text for e in corpora(tmp_path, "de")] == ["@DB_Bahn Zug fällt aus"] * 2
     (tmp_path / "germeval2017_train.tsv").write_text(
         "http://x/2\tDanke, pünktlich!\ttrue\tpositive\t\n"
         "http://x/1\t@DB_Bahn Zug fällt aus\ttrue\tnegative\t\n"  # also in DEV: read once
         "http://x/3\tkaputt\ttrue\tmixed\t\n", encoding="utf-8")  # not a label: left out
     assert [(e.text, e.label, e.corpus) for e in corpora(tmp_path, "de")] == [
-        ("@DB_Bahn Zug fällt aus", "negative", "germeval2017"),
+        ("@DB_Bahn Zug fällt aus", "negative", "germeval2017")] * 2 + [
         ("Danke, pünktlich!", "positive", "germeval2017")]
 
 
