@@ -346,7 +346,7 @@ class DigestQueries(SlaQueries):
                        authors.c.handle, mentions.c.created_at, mentions.c.seen_at,
                        mentions.c.sentiment, mentions.c.priority, mentions.c.status,
                        mentions.c.assignee, *mention_timeline())
-             .select_from(with_timeline(mentions)
+             .select_from(with_timeline()
                           .join(brands, brands.c.id == mentions.c.brand_id)
                           .join(authors, authors.c.id == mentions.c.author_id))
              .where(mentions.c.created_at >= start, mentions.c.created_at < end,
@@ -400,7 +400,7 @@ def _window_mentions_q(n: int) -> sa.Executable:
         sa.select(mentions.c.id, _bucket(i), mentions.c.brand_id, mentions.c.network,
                   mentions.c.created_at, mentions.c.status, mentions.c.sentiment,
                   mentions.c.likes, mentions.c.reposts, *mention_timeline())
-        .select_from(with_timeline(mentions)).where(_posted(i)).group_by(mentions.c.id)
+        .select_from(with_timeline()).where(_posted(i)).group_by(mentions.c.id)
         for i in range(n)])
 
 
@@ -524,11 +524,11 @@ def _bucket(i: int, name: str = "bucket") -> sa.ColumnElement[int]:
 TIMELINE_KINDS = ("relayed", *STAFF_ACTIONS)
 
 
-def with_timeline(base: sa.FromClause) -> sa.Join:
+def with_timeline() -> sa.Join:
     """`mentions` joined to its timeline events (one range of ix_event_mention_kind_at per
     mention); the query groups by mention.id and selects mention_timeline()."""
-    return base.outerjoin(events, (events.c.mention_id == mentions.c.id)
-                          & events.c.kind.in_(TIMELINE_KINDS))
+    return mentions.outerjoin(events, (events.c.mention_id == mentions.c.id)
+                              & events.c.kind.in_(TIMELINE_KINDS))
 
 
 def mention_timeline() -> tuple[sa.ColumnElement[Any], sa.ColumnElement[Any],
